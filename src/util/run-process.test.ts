@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProcessExitError, ProcessStartError, runChecked, runProcess } from './run-process.ts';
+
+describe('runProcess', () => {
+  it('run-process - collects stdout and the exit code', async () => {
+    const result = await runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(result.code, 3);
+    assert.equal(result.stdout, 'out\n');
+    assert.equal(result.stderr, 'err\n');
+    assert.equal(result.timedOut, false);
+  });
+
+  it('run-process - writes input to stdin and closes it', async () => {
+    const result = await runProcess('cat', [], { input: 'line one\nline two\n' });
+    assert.equal(result.stdout, 'line one\nline two\n');
+  });
+
+  it('run-process - kills a child that overruns its timeout', async () => {
+    const result = await runProcess('sleep', ['30'], { timeoutMs: 100 });
+    assert.equal(result.timedOut, true);
+    assert.equal(result.signal, 'SIGTERM');
+    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
+  });
+
+  it('run-process - keeps at most maxOutputBytes and says so', async () => {
+    const result = await runProcess('sh', ['-c', 'head -c 10000 /dev/zero'], { maxOutputBytes: 1000 });
+    assert.equal(result.stdout.length, 1000);
+    assert.equal(result.truncated, true);
+  });
+
+  it('run-process - rejects with a start error for a missing program', async () => {
+    await assert.rejects(runProcess('/nonexistent/uplink-no-such-program', []), (error: unknown) => {
+      assert.ok(error instanceof ProcessStartError);
+      assert.equal(error.code, 'PROCESS_START_FAILED');
+      assert.match(error.message, /uplink-no-such-program/);
+      return true;
+    });
+  });
+});
+
+describe('runChecked', () => {
+  it('run-checked - throws with the stderr tail on failure', async () => {
+    await assert.rejects(runChecked('sh', ['-c', 'echo "chart not found" >&2; exit 1']), (error: unknown) => {
+      assert.ok(error instanceof ProcessExitError);
+      assert.equal(error.code, 'PROCESS_FAILED');
+      assert.match(error.message, /exited with code 1: chart not found/);
+      assert.equal(error.result.code, 1);
+      return true;
+    });
+  });
+
+  it('run-checked - returns the result on success', async () => {
+    const result = await runChecked('echo', ['ok']);
+    assert.equal(result.stdout, 'ok\n');
+  });
+});

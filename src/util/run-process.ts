@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { UplinkError } from './errors.ts';
+
+/** Default limit on a child's run time; every child process is bounded. */
+export const DEFAULT_PROCESS_TIMEOUT_MS = 120_000;
+/** Output kept per stream; the rest is dropped and `truncated` is set. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Time between SIGTERM and SIGKILL when a child overruns its timeout. */
+const KILL_GRACE_MS = 5_000;
+
+export interface RunProcessOptions {
+  /** Bytes written to the child's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ProcessResult {
+  /** Exit code, or null when the child died of a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  truncated: boolean;
+}
+
+/** The program could not be started at all (not found, not executable). */
+export class ProcessStartError extends UplinkError {
+  constructor(file: string, cause: Error) {
+    super('PROCESS_START_FAILED', `could not start ${file}: ${cause.message}`, { cause });
+  }
+}
+
+/** The program ran and failed; the message carries the tail of its stderr. */
+export class ProcessExitError extends UplinkError {
+  readonly result: ProcessResult;
+
+  constructor(file: string, args: readonly string[], result: ProcessResult) {
+    const how = result.timedOut
+      ? `timed out after ${Math.round(result.durationMs)} ms`
+      : result.code === null
+        ? `was killed by ${result.signal ?? 'a signal'}`
+        : `exited with code ${result.code}`;
+    const detail = (result.stderr.trim() || result.stdout.trim()).slice(-2000);
+    super('PROCESS_FAILED', `${file} ${args.join(' ')} ${how}${detail ? `: ${detail}` : ''}`);
+    this.result = result;
+  }
+}
+
+class BoundedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly limit: number;
+  truncated = false;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  push(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept !== chunk) this.truncated = true;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/**
+ * Runs a program to completion and collects its output. Resolves for any exit
+ * status (see {@link runChecked} for the throwing form); rejects only when the
+ * program cannot be started.
+ */
+export function runProcess(file: string, args: readonly string[], options: RunProcessOptions = {}): Promise<ProcessResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROCESS_TIMEOUT_MS;
+  const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
+    const stdout = new BoundedBuffer(limit);
+    const stderr = new BoundedBuffer(limit);
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    }, timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => { stdout.push(chunk); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk); });
+    // A child that exits without reading its stdin makes the write fail with
+    // EPIPE; that is its choice, not an error of ours.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      if (child.pid === undefined) reject(new ProcessStartError(file, error));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      resolve({
+        code,
+        signal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        durationMs: performance.now() - started,
+        timedOut,
+        truncated: stdout.truncated || stderr.truncated,
+      });
+    });
+  });
+}
+
+/** Like {@link runProcess}, but a non-zero exit or a timeout throws {@link ProcessExitError}. */
+export async function runChecked(file: string, args: readonly string[], options: RunProcessOptions = {}): Promise<ProcessResult> {
+  const result = await runProcess(file, args, options);
+  if (result.code !== 0 || result.timedOut) throw new ProcessExitError(file, args, result);
+  return result;
+}
