@@ -1,0 +1,207 @@
+// The agent's life: link to the hub, serve it, and when the link ends,
+// reconnect with exponential backoff and full jitter, forever.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AgentSession } from '../link/agent-session.ts';
+import { Backoff } from '../link/backoff.ts';
+import { LinkDialError, dialHub } from '../link/dial.ts';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
+import { LINK_CLOSE, type ClusterFacts } from '../link/protocol.ts';
+import { HubTlsError, caHashOf, fetchPinnedCa, parseCaHash } from '../link/tls.ts';
+import type { Logger } from '../util/logger.ts';
+import { UPLINK_VERSION } from '../version.ts';
+import type { AgentSettings } from './config.ts';
+import { collectFacts } from './heartbeat.ts';
+import type { KubeClient } from './kube.ts';
+import { createLinkHandler } from './link-handler.ts';
+import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
+import type { ReadinessReport } from './health-server.ts';
+import type { AgentState, StateStore } from './state.ts';
+
+/** A link that lasted this long resets the backoff; shorter ones keep growing it. */
+export const STABLE_LINK_MS = 30_000;
+/** How long shutdown waits for open streams after GOAWAY. */
+export const DRAIN_TIMEOUT_MS = 5_000;
+/** The API server counts as reachable for this long after a successful call. */
+const API_FRESHNESS_MS = 60_000;
+
+export interface AgentOptions {
+  settings: AgentSettings;
+  log: Logger;
+  kube: KubeClient;
+  state: StateStore;
+  metrics: AgentMetrics;
+  /** The token from --token or --token-file, if any. */
+  configuredToken: string | undefined;
+  keepalive?: KeepaliveOptions;
+}
+
+export class Agent {
+  private readonly options: AgentOptions;
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private readonly backoff: Backoff;
+  private readonly eventStreams = new Set<() => void>();
+  private state: AgentState = {};
+  private session: AgentSession | undefined;
+  private lastApiSuccess = 0;
+  private lastFailure = '';
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
+  }
+
+  readiness(): ReadinessReport {
+    const reasons: string[] = [];
+    if (!this.session) reasons.push('not linked to the hub');
+    if (Date.now() - this.lastApiSuccess > API_FRESHNESS_MS) reasons.push('the Kubernetes API server has not answered recently');
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  /** Links and re-links until `signal` aborts, then drains the link. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.state = await this.options.state.load();
+    await this.gatherFacts();
+    while (!signal.aborted) {
+      const delay = await this.linkOnce(signal);
+      if (signal.aborted) break;
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** One attempt: dial, serve until the link ends; returns the delay before the next attempt. */
+  private async linkOnce(signal: AbortSignal): Promise<number> {
+    const token = this.state.token ?? this.options.configuredToken;
+    if (token === undefined) throw new Error('no cluster token: pass --token or --token-file');
+    let socket;
+    try {
+      const ca = await this.hubCa();
+      socket = await dialHub({
+        hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION,
+        rejectUnauthorized: !this.options.settings.insecureSkipTlsVerify, ...(ca ? { ca } : {}),
+      });
+    } catch (error) {
+      return this.onDialFailure(error, token);
+    }
+    this.count('linked');
+    this.lastFailure = '';
+    const linkedAt = Date.now();
+    const session = new AgentSession({ socket, handler: this.handler(), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
+    this.session = session;
+    this.options.metrics.linkUp.set(1);
+    this.log.info({ hub: this.options.settings.hubUrl }, 'linked to the hub');
+    const onAbort = (): void => {
+      for (const end of this.eventStreams) end();
+      void session.drain(DRAIN_TIMEOUT_MS);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const closed = await session.closed;
+    signal.removeEventListener('abort', onAbort);
+    this.session = undefined;
+    this.options.metrics.linkUp.set(0);
+    if (Date.now() - linkedAt >= STABLE_LINK_MS) this.backoff.reset();
+    return this.onLinkClosed(closed.code, closed.reason);
+  }
+
+  private onLinkClosed(code: number, reason: string): number {
+    if (code === LINK_CLOSE.tokenRotated) {
+      this.log.info('the hub rotated the cluster token; reconnecting with the new one');
+      this.backoff.reset();
+      return 0;
+    }
+    if (code === LINK_CLOSE.clusterDeleted) {
+      this.log.error('the hub deleted this cluster; the agent keeps retrying in case it is registered again with this token');
+    } else {
+      this.log.warn({ code, reason }, 'the link to the hub closed; reconnecting');
+    }
+    return this.backoff.next();
+  }
+
+  private onDialFailure(error: unknown, token: string): number {
+    if (error instanceof LinkDialError && error.code === 'LINK_UNAUTHORIZED') {
+      this.count('unauthorized');
+      // A rotated token in the state that the hub no longer knows (e.g. the
+      // cluster was re-created): fall back to the configured one once.
+      if (this.state.token !== undefined && this.options.configuredToken !== undefined && token !== this.options.configuredToken) {
+        this.log.warn('the hub refused the stored token; trying the configured one');
+        this.state = { ...this.state, token: undefined };
+        return 0;
+      }
+      this.reportFailure('unauthorized', `the hub refused the cluster token (HTTP ${error.status}); check the token or rotate it with 'uplink clusters rotate-token'`);
+      return this.backoff.next();
+    }
+    if (error instanceof LinkDialError && error.code === 'LINK_UNAVAILABLE') {
+      this.count('unavailable');
+      this.reportFailure('unavailable', `the hub is busy (HTTP ${error.status}); retrying`, 'warn');
+      return Math.max(error.retryAfterMs ?? 0, this.backoff.next());
+    }
+    if (error instanceof HubTlsError) {
+      this.count('tls');
+      this.reportFailure(`tls:${error.code}`, error.message);
+      return this.backoff.next();
+    }
+    const dial = error instanceof LinkDialError ? error : undefined;
+    this.count(dial?.code === 'LINK_REFUSED' ? 'refused' : 'unreachable');
+    this.reportFailure(`dial:${dial?.code ?? 'other'}`, (error as Error).message, 'warn');
+    return this.backoff.next();
+  }
+
+  /** Logs a failure once per distinct kind, so a retry loop writes one clear line, not one per attempt. */
+  private reportFailure(key: string, message: string, level: 'error' | 'warn' = 'error'): void {
+    if (key === this.lastFailure) {
+      this.log.debug({ attempt: this.backoff.attempt }, message);
+      return;
+    }
+    this.lastFailure = key;
+    this.log[level](message);
+  }
+
+  private count(result: LinkAttemptResult): void {
+    this.options.metrics.linkAttempts.inc({ result });
+  }
+
+  /** The CA to trust for the hub: a file, or one fetched once through the pin and kept in the state. */
+  private async hubCa(): Promise<string | undefined> {
+    const { hubCaFile, hubCaHash, hubUrl } = this.options.settings;
+    if (hubCaFile !== undefined) return readFileSync(hubCaFile, 'utf8');
+    if (hubCaHash === undefined) return undefined;
+    const pin = parseCaHash(hubCaHash);
+    if (this.state.hubCaPem !== undefined && caHashOf(this.state.hubCaPem) === pin) return this.state.hubCaPem;
+    const caPem = await fetchPinnedCa({ url: hubUrl, caHash: pin });
+    this.state = { ...this.state, hubCaPem: caPem };
+    await this.options.state.save(this.state);
+    this.log.info({ caHash: pin }, 'fetched the hub CA and checked it against the pin');
+    return caPem;
+  }
+
+  private async gatherFacts(): Promise<ClusterFacts> {
+    const end = this.options.metrics.heartbeatSeconds.startTimer();
+    const { facts, apiReachable } = await collectFacts({ kube: this.options.kube, startedAt: this.startedAt });
+    end();
+    if (apiReachable) this.lastApiSuccess = Date.now();
+    return facts;
+  }
+
+  private handler(): ReturnType<typeof createLinkHandler> {
+    return createLinkHandler({
+      log: this.log,
+      metrics: this.options.metrics,
+      heartbeatIntervalSeconds: this.options.settings.heartbeatInterval,
+      collectFacts: () => this.gatherFacts(),
+      storeToken: async (token) => {
+        this.state = { ...this.state, token };
+        await this.options.state.save(this.state);
+      },
+      trackEventsStream: (end) => {
+        this.eventStreams.add(end);
+        return () => { this.eventStreams.delete(end); };
+      },
+    });
+  }
+}

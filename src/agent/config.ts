@@ -1,0 +1,75 @@
+// Settings of `uplink agent` (flags > environment > config file > default).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import Type from 'typebox';
+import { SettingTypes, setting, type SettingsOf } from '../util/settings.ts';
+
+export const DEFAULT_STATE_SECRET = 'uplink-agent-state';
+
+export const AGENT_SETTINGS = {
+  hubUrl: setting({
+    schema: SettingTypes.url(['https', 'http']), flag: 'hub-url', env: 'UPLINK_HUB_URL',
+    help: 'the hub to link to, e.g. https://hub.example.com:8443',
+  }),
+  token: setting({
+    schema: Type.String({ minLength: 1, maxLength: 256 }), flag: 'token', env: 'UPLINK_TOKEN', optional: true,
+    help: 'the cluster token printed by `uplink clusters create` (prefer --token-file)',
+  }),
+  tokenFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'token-file', env: 'UPLINK_TOKEN_FILE', optional: true,
+    help: 'file holding the cluster token (e.g. a mounted Secret)',
+  }),
+  hubCaHash: setting({
+    schema: Type.String({ pattern: '^sha256:[0-9a-fA-F]{64}$' }), flag: 'hub-ca-hash', env: 'UPLINK_HUB_CA_HASH', optional: true,
+    help: 'pin of the hub CA (sha256:...), printed by the hub; the CA is fetched once and then verified',
+  }),
+  hubCaFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'hub-ca-file', env: 'UPLINK_HUB_CA_FILE', optional: true,
+    help: 'PEM CA bundle to trust for the hub instead of the system CAs',
+  }),
+  insecureSkipTlsVerify: setting({
+    schema: Type.Boolean(), flag: 'insecure-skip-tls-verify', env: 'UPLINK_INSECURE_SKIP_TLS_VERIFY', default: false,
+    help: 'do not verify the hub certificate (unsafe; for debugging only)',
+  }),
+  kubeconfig: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'kubeconfig', env: 'UPLINK_KUBECONFIG', optional: true,
+    help: 'kubeconfig to use outside a cluster (default: in-cluster ServiceAccount, else ~/.kube/config)',
+  }),
+  context: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'context', env: 'UPLINK_KUBE_CONTEXT', optional: true,
+    help: 'kubeconfig context',
+  }),
+  stateFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'state-file', env: 'UPLINK_STATE_FILE', optional: true,
+    help: `file for the agent's state outside a cluster (default: ${join('~/.config/uplink', 'agent-state.json')})`,
+  }),
+  stateSecret: setting({
+    schema: Type.String({ pattern: '^[a-z0-9-]{1,63}/[a-z0-9.-]{1,253}$' }), flag: 'state-secret', env: 'UPLINK_STATE_SECRET', optional: true,
+    help: `namespace/name of the Secret for the agent's state (default in a cluster: <own namespace>/${DEFAULT_STATE_SECRET})`,
+  }),
+  healthListen: setting({
+    schema: SettingTypes.listen(), flag: 'health-listen', env: 'UPLINK_HEALTH_LISTEN', default: ':8080',
+    help: 'address for /livez, /readyz, /metrics and /version',
+  }),
+  heartbeatInterval: setting({
+    schema: SettingTypes.seconds(1, 300), flag: 'heartbeat-interval', env: 'UPLINK_HEARTBEAT_INTERVAL', default: 15,
+    help: 'seconds between heartbeats',
+  }),
+  reconnectMin: setting({
+    schema: SettingTypes.seconds(0.1, 60), flag: 'reconnect-min', env: 'UPLINK_RECONNECT_MIN', default: 1,
+    help: 'first reconnect backoff ceiling in seconds (doubles per failure, full jitter)',
+  }),
+  reconnectMax: setting({
+    schema: SettingTypes.seconds(1, 600), flag: 'reconnect-max', env: 'UPLINK_RECONNECT_MAX', default: 30,
+    help: 'largest reconnect backoff in seconds',
+  }),
+  logLevel: setting({
+    schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
+  }),
+};
+
+export type AgentSettings = SettingsOf<typeof AGENT_SETTINGS>;
+
+export function defaultStateFile(): string {
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'uplink', 'agent-state.json');
+}

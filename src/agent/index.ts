@@ -1,0 +1,88 @@
+// Public surface of the agent: start it from validated settings.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ConfigError, parseListen } from '../util/settings.ts';
+import type { Logger } from '../util/logger.ts';
+import type { KeepaliveOptions } from '../link/keepalive.ts';
+import { Agent } from './agent.ts';
+import { DEFAULT_STATE_SECRET, defaultStateFile, type AgentSettings } from './config.ts';
+import { startHealthServer } from './health-server.ts';
+import { KubeClient } from './kube.ts';
+import { AgentMetrics } from './metrics.ts';
+import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
+
+export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
+
+const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface RunningAgent {
+  healthPort: number;
+  stop(): Promise<void>;
+}
+
+function configuredToken(settings: AgentSettings): string | undefined {
+  if (settings.token !== undefined && settings.tokenFile !== undefined) {
+    throw new ConfigError('use one of --token and --token-file, not both');
+  }
+  if (settings.tokenFile === undefined) return settings.token;
+  try {
+    return readFileSync(settings.tokenFile, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`cannot read --token-file ${settings.tokenFile}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function stateStore(settings: AgentSettings, kube: KubeClient): StateStore {
+  if (settings.stateSecret !== undefined && settings.stateFile !== undefined) {
+    throw new ConfigError('use one of --state-secret and --state-file, not both');
+  }
+  if (settings.stateSecret !== undefined) {
+    const [namespace = '', name = ''] = settings.stateSecret.split('/');
+    return new SecretStateStore(kube, namespace, name);
+  }
+  if (settings.stateFile !== undefined || !kube.inCluster) return new FileStateStore(settings.stateFile ?? defaultStateFile());
+  const namespace = process.env.POD_NAMESPACE ?? readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim();
+  return new SecretStateStore(kube, namespace, DEFAULT_STATE_SECRET);
+}
+
+/** Starts the agent: health server at once, then the link loop in the background. */
+export async function startAgent(options: { settings: AgentSettings; log: Logger; keepalive?: KeepaliveOptions }): Promise<RunningAgent> {
+  const { settings, log } = options;
+  if (settings.hubCaFile !== undefined && settings.hubCaHash !== undefined) {
+    throw new ConfigError('use one of --hub-ca-hash and --hub-ca-file, not both');
+  }
+  const token = configuredToken(settings);
+  const kube = new KubeClient({
+    ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
+    ...(settings.context !== undefined ? { context: settings.context } : {}),
+  });
+  const state = stateStore(settings, kube);
+  if (token === undefined && (await state.load()).token === undefined) {
+    throw new ConfigError(`no cluster token: pass --token or --token-file (none is stored in ${state.describe()})`);
+  }
+  if (settings.insecureSkipTlsVerify) log.warn('--insecure-skip-tls-verify is set: the hub certificate is not verified');
+  const metrics = new AgentMetrics();
+  const agent = new Agent({
+    settings, log, kube, state, metrics, configuredToken: token,
+    ...(options.keepalive ? { keepalive: options.keepalive } : {}),
+  });
+  const { host, port } = parseListen(settings.healthListen);
+  const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness() });
+  const address = health.address();
+  const healthPort = typeof address === 'object' && address ? address.port : port;
+  log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort }, 'agent starting');
+  const controller = new AbortController();
+  const running = agent.run(controller.signal).catch((error: unknown) => {
+    log.fatal({ err: error }, 'agent stopped on an error');
+    process.exitCode = 1;
+  });
+  return {
+    healthPort,
+    async stop(): Promise<void> {
+      controller.abort();
+      await running;
+      health.close();
+      kube.close();
+    },
+  };
+}

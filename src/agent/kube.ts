@@ -1,0 +1,182 @@
+// The agent's access to its cluster's API server. @kubernetes/client-node
+// loads the configuration and credentials (in-cluster ServiceAccount with
+// token re-reads, or any kubeconfig including exec plugins); requests are
+// plain node:https so the agent controls timeouts, sizes and streaming.
+// The credentials never leave this module except as TLS/auth options of
+// requests to the API server itself.
+import https from 'node:https';
+import http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { UplinkError } from '../util/errors.ts';
+
+export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
+/** Largest JSON body read into memory from the API server. */
+export const MAX_KUBE_BODY_BYTES = 64 * 1024 * 1024;
+/** Items per page when listing. */
+export const LIST_PAGE_SIZE = 500;
+/** Connections kept open to the API server. */
+const MAX_SOCKETS = 32;
+
+/** A failed API request: status 0 means no answer (network, timeout). */
+export class KubeApiError extends UplinkError {
+  readonly status: number;
+
+  constructor(status: number, message: string, options?: ErrorOptions) {
+    super(status === 0 ? 'KUBE_UNREACHABLE' : 'KUBE_API_ERROR', message, options);
+    this.status = status;
+  }
+}
+
+export interface KubeClientOptions {
+  /** A kubeconfig file; without it, in-cluster config when in a pod, else the default kubeconfig. */
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface KubeResponse<T> {
+  status: number;
+  body: T;
+}
+
+interface KubeList<T> {
+  items: T[];
+  metadata?: { continue?: string };
+}
+
+function loadConfig(options: KubeClientOptions): { config: KubeConfig; inCluster: boolean } {
+  const config = new KubeConfig();
+  let inCluster = false;
+  if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig);
+  else if (process.env.KUBERNETES_SERVICE_HOST) {
+    config.loadFromCluster();
+    inCluster = true;
+  } else config.loadFromDefault();
+  if (options.context !== undefined) config.setCurrentContext(options.context);
+  if (!config.getCurrentCluster()) {
+    throw new UplinkError('KUBE_CONFIG_INVALID', `no cluster in the Kubernetes configuration${options.kubeconfig ? ` ${options.kubeconfig}` : ''}`);
+  }
+  return { config, inCluster };
+}
+
+export class KubeClient {
+  readonly server: URL;
+  readonly inCluster: boolean;
+  private readonly config: KubeConfig;
+  private readonly agent: http.Agent;
+
+  constructor(options: KubeClientOptions = {}) {
+    const { config, inCluster } = loadConfig(options);
+    this.config = config;
+    this.inCluster = inCluster;
+    this.server = new URL(config.getCurrentCluster()?.server ?? '');
+    const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
+    this.agent = this.server.protocol === 'http:' ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
+  }
+
+  /**
+   * Request options for the API server: TLS trust, client certificate or
+   * bearer token, as the configuration says. Recomputed per request so
+   * rotated ServiceAccount tokens and exec-plugin credentials stay fresh.
+   */
+  async requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<https.RequestOptions> {
+    const options: https.RequestOptions = { method, headers: { ...headers } };
+    await this.config.applyToHTTPSOptions(options);
+    const url = new URL(path, this.server);
+    return {
+      ...options,
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      agent: this.agent,
+    };
+  }
+
+  /** A request with a JSON (or no) body; resolves with any status, rejects only without an answer. */
+  async request<T>(method: string, path: string, body?: unknown, timeoutMs = DEFAULT_KUBE_TIMEOUT_MS): Promise<KubeResponse<T>> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
+    const options = await this.requestOptions(method, path, headers);
+    const transport = this.server.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = transport.request({ ...options, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+        readBody(res).then((text) => {
+          resolve({ status: res.statusCode ?? 0, body: parseJson(text) as T });
+        }, (error: unknown) => { reject(new KubeApiError(0, `${method} ${path}: ${(error as Error).message}`, { cause: error })); });
+      });
+      req.on('error', (error) => {
+        reject(new KubeApiError(0, `${method} ${path}: cannot reach the API server at ${this.server.origin}: ${error.message}`, { cause: error }));
+      });
+      req.end(payload);
+    });
+  }
+
+  /** GET returning the JSON body; a non-2xx answer throws KubeApiError with the API's message. */
+  async getJson<T>(path: string, timeoutMs?: number): Promise<T> {
+    const response = await this.request<T>('GET', path, undefined, timeoutMs);
+    if (response.status < 200 || response.status > 299) throw apiError('GET', path, response);
+    return response.body;
+  }
+
+  /** Every item of a list, following `continue` tokens page by page. */
+  async listAll<T>(path: string, pageSize = LIST_PAGE_SIZE): Promise<T[]> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    do {
+      const separator = path.includes('?') ? '&' : '?';
+      const page = await this.getJson<KubeList<T>>(`${path}${separator}limit=${pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+      items.push(...page.items);
+      cont = page.metadata?.continue || undefined;
+    } while (cont !== undefined);
+    return items;
+  }
+
+  /** True when the path answers 2xx (for /livez, /readyz). */
+  async probe(path: string, timeoutMs = 5_000): Promise<boolean> {
+    try {
+      const response = await this.request('GET', path, undefined, timeoutMs);
+      return response.status >= 200 && response.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function readBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_KUBE_BODY_BYTES) {
+        res.destroy(new Error(`response over ${MAX_KUBE_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
+    res.on('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
+}
+
+export function apiError(method: string, path: string, response: KubeResponse<unknown>): KubeApiError {
+  const message = (response.body as { message?: string } | undefined)?.message ?? 'no message';
+  return new KubeApiError(response.status, `${method} ${path}: HTTP ${response.status}: ${message}`);
+}

@@ -1,0 +1,151 @@
+// Where agents come in: the WebSocket upgrade at AGENT_CONNECT_PATH. The
+// cluster token is checked before the upgrade is accepted, so a bad token
+// costs one HTTP answer and no session state.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
+import { HubSession } from '../link/hub-session.ts';
+import type { KeepaliveOptions } from '../link/keepalive.ts';
+import { AGENT_HEADERS, LINK_CLOSE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
+import type { Logger } from '../util/logger.ts';
+import type { Fleet } from './fleet.ts';
+import type { HubMetrics, LinkErrorReason } from './metrics.ts';
+import type { ClusterRecord, Store } from './store/index.ts';
+import { parseToken, verifyToken } from './tokens.ts';
+
+/** Seconds an overloaded hub asks agents to wait, before their own jitter. */
+const OVERLOAD_RETRY_AFTER_SECONDS = [1, 5] as const;
+/** An upgrade request that has not finished authenticating by then is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const MAX_AGENT_VERSION_LENGTH = 64;
+
+export interface AgentGatewayOptions {
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  metrics: HubMetrics;
+  keepalive: KeepaliveOptions;
+  maxPendingHandshakes: number;
+}
+
+export class AgentGateway {
+  private readonly options: AgentGatewayOptions;
+  private readonly wss: WebSocketServer;
+  private pending = 0;
+
+  constructor(options: AgentGatewayOptions) {
+    this.options = options;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
+    });
+  }
+
+  /** Handles an upgrade request for the agent endpoint. Never throws. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!protocols.includes(LINK_SUBPROTOCOL)) {
+      this.refuse(socket, 400, 'bad_request', `the agent endpoint speaks the WebSocket subprotocol ${LINK_SUBPROTOCOL}`);
+      return;
+    }
+    if (this.pending >= this.options.maxPendingHandshakes) {
+      const [min, max] = OVERLOAD_RETRY_AFTER_SECONDS;
+      const retryAfter = min + Math.floor(Math.random() * (max - min + 1));
+      this.refuse(socket, 503, 'overloaded', 'the hub is admitting other agents; retry later', { 'Retry-After': String(retryAfter) });
+      return;
+    }
+    this.pending += 1;
+    this.options.metrics.pendingHandshakes.set(this.pending);
+    const timer = setTimeout(() => { socket.destroy(); }, HANDSHAKE_TIMEOUT_MS);
+    this.authenticate(req)
+      .then((cluster) => {
+        if (!cluster) {
+          this.refuse(socket, 401, 'unauthorized', 'the cluster token is not valid');
+          return;
+        }
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(ws, cluster, req); });
+      })
+      .catch((error: unknown) => {
+        this.options.log.error({ err: error }, 'agent authentication failed');
+        this.refuse(socket, 503, 'store', 'the hub cannot check tokens right now', { 'Retry-After': '5' });
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.pending -= 1;
+        this.options.metrics.pendingHandshakes.set(this.pending);
+      });
+  }
+
+  /** Finds the cluster a bearer token belongs to; undefined when it is not valid. */
+  private async authenticate(req: IncomingMessage): Promise<ClusterRecord | undefined> {
+    const match = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '');
+    const token = match?.[1];
+    const parsed = token === undefined ? undefined : parseToken(token);
+    if (token === undefined || parsed?.kind !== 'cluster') return undefined;
+    const cluster = await this.options.store.getCluster(parsed.id);
+    if (!cluster) return undefined;
+    if (verifyToken(token, cluster.tokenHash)) return cluster;
+    if (cluster.nextTokenHash !== null && verifyToken(token, cluster.nextTokenHash)) {
+      // The agent stored a rotated token the hub never saw confirmed: the
+      // rotation is complete now, and the old token stops working.
+      await this.options.store.updateClusterTokens(cluster.id, { tokenHash: cluster.nextTokenHash, nextTokenHash: null });
+      return cluster;
+    }
+    return undefined;
+  }
+
+  private accept(ws: WebSocket, cluster: ClusterRecord, req: IncomingMessage): void {
+    const { log, metrics, fleet, keepalive } = this.options;
+    const clusterLog = log.child({ clusterId: cluster.id, cluster: cluster.name });
+    const session = new HubSession({
+      ws, log: clusterLog, keepalive,
+      onStreamCount: (delta) => { metrics.streamsOpen.inc(delta); },
+    });
+    const version = req.headers[AGENT_HEADERS.version];
+    const agentVersion = typeof version === 'string' ? version.slice(0, MAX_AGENT_VERSION_LENGTH) : undefined;
+    metrics.linksAccepted.inc();
+    fleet.attach(cluster.id, session, agentVersion);
+    clusterLog.info({ agentVersion, remote: req.socket.remoteAddress }, 'agent linked');
+    session.openEvents((event) => { this.onEvent(cluster.id, event); });
+    void session.closed.then(({ code, reason }) => {
+      if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
+      if (code === LINK_CLOSE.peerTimeout || code === 1006) metrics.linkError('timeout');
+      clusterLog.info({ code, reason }, 'agent link closed');
+    });
+  }
+
+  private onEvent(clusterId: string, event: unknown): void {
+    if (isHeartbeat(event)) this.options.fleet.heartbeat(clusterId, event);
+  }
+
+  private refuse(socket: Duplex, status: number, reason: LinkErrorReason, message: string, headers: Record<string, string> = {}): void {
+    this.options.metrics.linkError(reason);
+    if (socket.destroyed) return;
+    const body = `${message}\n`;
+    const lines = [
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+      'Content-Type: text/plain; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
+    socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' };
+
+function isHeartbeat(event: unknown): event is HeartbeatEvent {
+  const e = event as Partial<HeartbeatEvent> | null;
+  return e !== null && typeof e === 'object' && e.type === 'heartbeat'
+    && typeof e.intervalSeconds === 'number' && typeof e.facts === 'object' && e.facts !== null;
+}

@@ -1,0 +1,126 @@
+// /api/v1/clusters: register, list, inspect, delete clusters and rotate
+// their tokens.
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { AGENT_PATHS, LINK_CLOSE } from '../../link/protocol.ts';
+import type { Logger } from '../../util/logger.ts';
+import { requireRole } from '../auth.ts';
+import { HttpError, badRequest, notFound } from '../errors.ts';
+import type { ClusterView, Fleet } from '../fleet.ts';
+import { installCommands, type InstallCommands } from '../install-command.ts';
+import type { ClusterRecord, Store } from '../store/index.ts';
+import { issueToken, newId } from '../tokens.ts';
+
+/** DNS-1123 label: what a cluster name must be, so it can appear in URLs and kubeconfig contexts. */
+export const CLUSTER_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** Kubernetes label keys: optional DNS prefix, then a name of up to 63 characters. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const MAX_LABELS = 64;
+
+const ADMIN = ['admin'] as const;
+
+const CreateClusterBody = Type.Object({
+  name: Type.String({ pattern: CLUSTER_NAME_PATTERN }),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+}, { additionalProperties: false });
+
+const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
+
+export interface ClusterRoutesOptions {
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  /** The values install commands carry (the public URL is known only once listening). */
+  install: () => { chart: string; hubUrl: string; caHash: string | undefined };
+}
+
+/** Checks label syntax the way Kubernetes does; throws a 400 naming the bad label. */
+export function validateLabels(labels: Record<string, string>): void {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) throw badRequest(`at most ${MAX_LABELS} labels are allowed, got ${entries.length}`);
+  for (const [key, value] of entries) {
+    if (key.length > 253 || !LABEL_KEY.test(key)) throw badRequest(`label key '${key}' is not a valid Kubernetes label key`);
+    if (!LABEL_VALUE.test(value)) throw badRequest(`label value '${value}' (key '${key}') is not a valid Kubernetes label value`);
+  }
+}
+
+async function findCluster(store: Store, ref: string): Promise<ClusterRecord> {
+  const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
+  if (!cluster) throw notFound(`cluster '${ref}'`);
+  return cluster;
+}
+
+export function registerClusterRoutes(app: FastifyInstance, options: ClusterRoutesOptions): void {
+  const { store, fleet } = options;
+  const commandsFor = (token: string): InstallCommands => installCommands({ ...options.install(), token });
+
+  app.post('/api/v1/clusters', { schema: { body: CreateClusterBody } }, async (req, reply) => {
+    requireRole(req, ADMIN);
+    const body = req.body as Type.Static<typeof CreateClusterBody>;
+    const labels = body.labels ?? {};
+    validateLabels(labels);
+    const id = newId('c');
+    const { token, hash } = issueToken('cluster', id);
+    const record = await store.createCluster({ id, name: body.name, labels, tokenHash: hash, createdAt: new Date().toISOString() });
+    options.log.info({ clusterId: id, cluster: body.name, by: req.principal?.name }, 'cluster created');
+    return reply.status(201).send({ cluster: fleet.view(record), token, install: commandsFor(token) });
+  });
+
+  app.get('/api/v1/clusters', async (req) => {
+    requireRole(req, ADMIN);
+    const records = await store.listClusters();
+    return { items: records.map((r) => fleet.view(r)) };
+  });
+
+  app.get('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req): Promise<ClusterView> => {
+    requireRole(req, ADMIN);
+    const { cluster } = req.params as Type.Static<typeof ClusterParams>;
+    return fleet.view(await findCluster(store, cluster));
+  });
+
+  app.delete('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req, reply) => {
+    requireRole(req, ADMIN);
+    const record = await findCluster(store, (req.params as Type.Static<typeof ClusterParams>).cluster);
+    await store.deleteCluster(record.id);
+    fleet.disconnect(record.id, LINK_CLOSE.clusterDeleted, 'cluster deleted');
+    options.log.info({ clusterId: record.id, cluster: record.name, by: req.principal?.name }, 'cluster deleted');
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/clusters/:cluster/rotate-token', { schema: { params: ClusterParams } }, async (req) => {
+    requireRole(req, ADMIN);
+    const record = await findCluster(store, (req.params as Type.Static<typeof ClusterParams>).cluster);
+    const result = await rotateToken(options, record);
+    options.log.info({ clusterId: record.id, cluster: record.name, delivered: result.delivered, by: req.principal?.name }, 'cluster token rotated');
+    return { ...result, install: commandsFor(result.token) };
+  });
+}
+
+/**
+ * Rotates a cluster token. A linked agent is sent the new token and, once it
+ * confirms it has stored it, the old one stops working and the link is
+ * recycled so the agent proves the new token at once. While a rotation is
+ * unconfirmed both tokens work (the agent may have stored the new one before
+ * the link failed); the first connection with the new one completes it.
+ */
+async function rotateToken(options: ClusterRoutesOptions, record: ClusterRecord): Promise<{ token: string; delivered: boolean; message: string }> {
+  const { store, fleet } = options;
+  const { token, hash } = issueToken('cluster', record.id);
+  const session = fleet.session(record.id);
+  if (!session) {
+    await store.updateClusterTokens(record.id, { tokenHash: hash, nextTokenHash: null });
+    return { token, delivered: false, message: 'the agent is not linked: configure it with the new token (the old one no longer works)' };
+  }
+  await store.updateClusterTokens(record.id, { tokenHash: record.tokenHash, nextTokenHash: hash });
+  try {
+    const response = await session.requestJson('POST', AGENT_PATHS.token, { token });
+    if (response.status !== 204) throw new HttpError(502, 'TOKEN_NOT_STORED', `the agent answered ${response.status}`);
+  } catch (error) {
+    options.log.warn({ err: error, clusterId: record.id }, 'the agent did not confirm the rotated token');
+    return { token, delivered: false, message: 'the agent did not confirm the new token; both tokens work until it connects with the new one' };
+  }
+  await store.updateClusterTokens(record.id, { tokenHash: hash, nextTokenHash: null });
+  fleet.disconnect(record.id, LINK_CLOSE.tokenRotated, 'token rotated');
+  return { token, delivered: true, message: 'the agent stored the new token and reconnected with it; the old token no longer works' };
+}

@@ -1,0 +1,58 @@
+// Settings of `uplink hub` (flags > environment > config file > default).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import Type from 'typebox';
+import { SettingTypes, setting, type SettingsOf } from '../util/settings.ts';
+
+export const DEFAULT_HUB_PORT = 8443;
+/** Where the agent chart is installed from unless the operator says otherwise. */
+export const DEFAULT_AGENT_CHART = 'oci://ghcr.io/uplink-dev/charts/uplink-agent';
+
+export const HUB_SETTINGS = {
+  listen: setting({
+    schema: SettingTypes.listen(), flag: 'listen', env: 'UPLINK_HUB_LISTEN', default: `:${DEFAULT_HUB_PORT}`,
+    help: 'address to serve the API, the agent endpoint and the dashboard on (host:port)',
+  }),
+  dataDir: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'data-dir', env: 'UPLINK_HUB_DATA_DIR',
+    default: join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local/share'), 'uplink/hub'),
+    help: 'directory for the database, TLS files and the first admin token',
+  }),
+  insecureHttp: setting({
+    schema: Type.Boolean(), flag: 'insecure-http', env: 'UPLINK_HUB_INSECURE_HTTP', default: false,
+    help: 'serve plain HTTP, only behind a proxy that terminates TLS',
+  }),
+  tlsCertFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'tls-cert-file', env: 'UPLINK_HUB_TLS_CERT_FILE', optional: true,
+    help: 'PEM certificate chain to serve instead of the generated one',
+  }),
+  tlsKeyFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'tls-key-file', env: 'UPLINK_HUB_TLS_KEY_FILE', optional: true,
+    help: 'PEM private key of --tls-cert-file',
+  }),
+  tlsSan: setting({
+    schema: SettingTypes.stringList(), flag: 'tls-san', env: 'UPLINK_HUB_TLS_SAN', default: [],
+    help: 'extra DNS names or IPs for the generated certificate (comma-separated or repeated)',
+  }),
+  publicUrl: setting({
+    schema: SettingTypes.url(['https', 'http']), flag: 'public-url', env: 'UPLINK_HUB_PUBLIC_URL', optional: true,
+    help: 'the URL agents and users reach the hub at (default: derived from --listen and the host name)',
+  }),
+  offlineAfter: setting({
+    schema: SettingTypes.seconds(5, 3600), flag: 'offline-after', env: 'UPLINK_HUB_OFFLINE_AFTER', default: 45,
+    help: 'seconds without a heartbeat after which a linked cluster counts as offline',
+  }),
+  agentChart: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'agent-chart', env: 'UPLINK_HUB_AGENT_CHART', default: DEFAULT_AGENT_CHART,
+    help: 'chart reference printed in install commands',
+  }),
+  maxPendingHandshakes: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 100_000 }), flag: 'max-pending-handshakes', env: 'UPLINK_HUB_MAX_PENDING_HANDSHAKES',
+    default: 256, help: 'agent connections authenticated at once; beyond this the hub answers 503 with Retry-After',
+  }),
+  logLevel: setting({
+    schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
+  }),
+};
+
+export type HubSettings = SettingsOf<typeof HUB_SETTINGS>;

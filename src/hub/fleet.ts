@@ -1,0 +1,134 @@
+// The live fleet: which clusters hold a link to this hub right now, their
+// latest heartbeat, and the online/offline judgement derived from both.
+import type { HubSession } from '../link/hub-session.ts';
+import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
+import type { Logger } from '../util/logger.ts';
+import type { HubMetrics } from './metrics.ts';
+import type { ClusterRecord, Store } from './store/index.ts';
+
+export type ClusterStatus = 'online' | 'offline' | 'never-connected';
+
+/** A cluster as the API shows it: the stored record plus its live state. */
+export interface ClusterView {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  status: ClusterStatus;
+  connected: boolean;
+  agentVersion: string | null;
+  connectedAt: string | null;
+  disconnectedAt: string | null;
+  lastHeartbeatAt: string | null;
+  lastHeartbeatAgeSeconds: number | null;
+  facts: ClusterFacts | null;
+}
+
+interface LiveLink {
+  session: HubSession;
+  connectedAt: string;
+  lastHeartbeatAt: string | null;
+  facts: ClusterFacts | null;
+}
+
+export interface FleetOptions {
+  store: Store;
+  log: Logger;
+  metrics: HubMetrics;
+  /** A linked cluster whose last heartbeat is older than this is offline. */
+  offlineAfterMs: number;
+  now?: () => number;
+}
+
+export class Fleet {
+  private readonly links = new Map<string, LiveLink>();
+  private readonly options: FleetOptions;
+  private readonly now: () => number;
+
+  constructor(options: FleetOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  get connectedCount(): number {
+    return this.links.size;
+  }
+
+  session(clusterId: string): HubSession | undefined {
+    return this.links.get(clusterId)?.session;
+  }
+
+  /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
+  attach(clusterId: string, session: HubSession, agentVersion: string | undefined): void {
+    const previous = this.links.get(clusterId);
+    if (previous) {
+      this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
+      this.options.metrics.linkError('replaced');
+      previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
+    }
+    const at = new Date(this.now()).toISOString();
+    this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null });
+    this.options.metrics.agentsConnected.set(this.links.size);
+    this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
+    void session.closed.then(() => { this.detach(clusterId, session); });
+  }
+
+  private detach(clusterId: string, session: HubSession): void {
+    if (this.links.get(clusterId)?.session !== session) return;
+    this.links.delete(clusterId);
+    this.options.metrics.agentsConnected.set(this.links.size);
+    this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: false, at: new Date(this.now()).toISOString() }));
+  }
+
+  /** Takes a heartbeat from a linked agent. */
+  heartbeat(clusterId: string, event: HeartbeatEvent): void {
+    const live = this.links.get(clusterId);
+    if (!live) return;
+    const at = new Date(this.now()).toISOString();
+    live.lastHeartbeatAt = at;
+    live.facts = event.facts;
+    this.options.metrics.heartbeats.inc();
+    this.persist(clusterId, this.options.store.recordHeartbeat(clusterId, { at, intervalSeconds: event.intervalSeconds, facts: event.facts }));
+  }
+
+  /** Closes a cluster's link, if it has one. */
+  disconnect(clusterId: string, code: number, reason: string): void {
+    this.links.get(clusterId)?.session.close(code, reason);
+  }
+
+  /** Closes every link (hub shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const live of this.links.values()) live.session.close(code, reason);
+  }
+
+  /** The API view of a stored cluster, with live state folded in. */
+  view(record: ClusterRecord): ClusterView {
+    const live = this.links.get(record.id);
+    const lastHeartbeatAt = live?.lastHeartbeatAt ?? record.lastHeartbeatAt;
+    const age = lastHeartbeatAt === null ? null : Math.max(0, (this.now() - Date.parse(lastHeartbeatAt)) / 1000);
+    let status: ClusterStatus = 'offline';
+    if (live && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
+    else if (!live && record.connectedAt === null) status = 'never-connected';
+    return {
+      id: record.id,
+      name: record.name,
+      labels: record.labels,
+      createdAt: record.createdAt,
+      status,
+      connected: live !== undefined,
+      agentVersion: record.agentVersion,
+      connectedAt: live?.connectedAt ?? record.connectedAt,
+      disconnectedAt: live ? null : record.disconnectedAt,
+      lastHeartbeatAt,
+      lastHeartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10,
+      facts: live?.facts ?? record.facts,
+    };
+  }
+
+  private persist(clusterId: string, write: Promise<void>): void {
+    write.catch((error: unknown) => {
+      this.options.metrics.linkError('store');
+      this.options.log.error({ err: error, clusterId }, 'could not record link state');
+    });
+  }
+}

@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Why an agent connection was refused or dropped; a closed set keeps label cardinality bounded. */
+export type LinkErrorReason =
+  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'replaced' | 'store';
+
+/** The hub's Prometheus metrics, on its own registry. */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly agentsConnected = new Gauge({ name: 'uplink_hub_agents_connected', help: 'Agents with an open link', registers: [this.registry] });
+  readonly heartbeats = new Counter({ name: 'uplink_hub_heartbeats_total', help: 'Heartbeats received from agents', registers: [this.registry] });
+  readonly linkErrors = new Counter({
+    name: 'uplink_hub_link_errors_total', help: 'Agent connections refused or dropped, by reason',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly linksAccepted = new Counter({ name: 'uplink_hub_links_accepted_total', help: 'Agent links accepted', registers: [this.registry] });
+  readonly streamsOpen = new Gauge({ name: 'uplink_hub_link_streams_open', help: 'HTTP/2 streams open to agents', registers: [this.registry] });
+  readonly pendingHandshakes = new Gauge({ name: 'uplink_hub_pending_handshakes', help: 'Agent connections being authenticated', registers: [this.registry] });
+  readonly apiRequestSeconds = new Histogram({
+    name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
+    labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'uplink_hub_' });
+  }
+
+  linkError(reason: LinkErrorReason): void {
+    this.linkErrors.inc({ reason });
+  }
+}

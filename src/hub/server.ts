@@ -1,0 +1,186 @@
+// `uplink hub`: one process, one port. HTTPS by default with a certificate it
+// generates and keeps; the API, the agent endpoint, health and metrics.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
+import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
+import { caHashOf, ensureHubCertificates } from '../link/tls.ts';
+import type { Logger } from '../util/logger.ts';
+import { parseListen } from '../util/settings.ts';
+import { UPLINK_VERSION } from '../version.ts';
+import { AgentGateway } from './agent-gateway.ts';
+import { registerClusterRoutes } from './api/clusters.ts';
+import { requireApiToken } from './auth.ts';
+import type { HubSettings } from './config.ts';
+import { toHttpError } from './errors.ts';
+import { Fleet } from './fleet.ts';
+import { HubMetrics } from './metrics.ts';
+import { openSqliteStore, type Store } from './store/index.ts';
+import { issueToken, newId } from './tokens.ts';
+
+/** Where the first admin token is written, inside the data directory. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+/** Largest API request body; cluster specs are small. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface RunningHub {
+  /** The URL agents and users reach the hub at. */
+  publicUrl: string;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** The CA pin agents use, when the hub serves TLS itself. */
+  caHash: string | undefined;
+  caPem: string | undefined;
+  /** Set when this start created the first admin token. */
+  adminTokenFile: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartHubOptions {
+  settings: HubSettings;
+  log: Logger;
+  /** Keepalive timing; tests shorten it. */
+  keepalive?: KeepaliveOptions;
+}
+
+interface TlsMaterial {
+  key: string;
+  cert: string;
+  caPem: string;
+  caHash: string;
+}
+
+async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial | undefined> {
+  if (settings.insecureHttp) return undefined;
+  if (settings.tlsCertFile !== undefined || settings.tlsKeyFile !== undefined) {
+    if (settings.tlsCertFile === undefined || settings.tlsKeyFile === undefined) {
+      throw new Error('--tls-cert-file and --tls-key-file go together');
+    }
+    const cert = readFileSync(settings.tlsCertFile, 'utf8');
+    const chain = cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    const caPem = chain.at(-1);
+    if (caPem === undefined) throw new Error(`${settings.tlsCertFile} holds no PEM certificate`);
+    return { key: readFileSync(settings.tlsKeyFile, 'utf8'), cert, caPem, caHash: caHashOf(caPem) };
+  }
+  const names = [...settings.tlsSan];
+  if (settings.publicUrl !== undefined) names.push(new URL(settings.publicUrl).hostname.replace(/^\[|\]$/g, ''));
+  const certs = await ensureHubCertificates({
+    dir: join(settings.dataDir, 'tls'),
+    dnsNames: names.filter((n) => isIP(n) === 0),
+    ipAddresses: names.filter((n) => isIP(n) !== 0),
+  });
+  if (certs.created) log.info({ dir: join(settings.dataDir, 'tls') }, 'generated TLS certificates');
+  return { key: certs.keyPem, cert: certs.certPem, caPem: certs.caPem, caHash: certs.caHash };
+}
+
+/** On the first start, creates an admin API token and writes it to a 0600 file. */
+async function bootstrapAdminToken(store: Store, dataDir: string): Promise<string | undefined> {
+  if ((await store.countApiTokens()) > 0) return undefined;
+  const id = newId('t');
+  const { token, hash } = issueToken('api', id);
+  await store.createApiToken({ id, name: 'admin', role: 'admin', tokenHash: hash, createdAt: new Date().toISOString() });
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+function defaultPublicUrl(settings: HubSettings, port: number): string {
+  const { host } = parseListen(settings.listen);
+  const scheme = settings.insecureHttp ? 'http' : 'https';
+  const name = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return `${scheme}://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
+}
+
+function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMetrics, caPem: string | undefined): void {
+  app.get('/livez', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ok' };
+    } catch {
+      return reply.status(503).send({ status: 'store unavailable' });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/version', async () => ({ uplink: UPLINK_VERSION, node: process.versions.node }));
+  app.get(HUB_CA_PATH, async (_req, reply) => {
+    if (caPem === undefined) return reply.status(404).send({ error: { code: 'NO_CA', message: 'this hub serves plain HTTP; its TLS is terminated elsewhere' } });
+    return reply.type('application/x-pem-file').send(caPem);
+  });
+}
+
+/** Starts the hub and resolves once it is listening. */
+export async function startHub(options: StartHubOptions): Promise<RunningHub> {
+  const { settings, log } = options;
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
+  await store.migrate();
+  const tls = await loadTls(settings, log);
+  const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
+  const metrics = new HubMetrics();
+  const fleet = new Fleet({ store, log, metrics, offlineAfterMs: settings.offlineAfter * 1000 });
+  const gateway = new AgentGateway({
+    store, fleet, log, metrics,
+    keepalive: options.keepalive ?? DEFAULT_KEEPALIVE,
+    maxPendingHandshakes: settings.maxPendingHandshakes,
+  });
+
+  const app = Fastify({
+    ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((error, req, reply) => {
+    const { status, body } = toHttpError(error);
+    if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
+  });
+  app.server.on('upgrade', (req, socket, head: Buffer) => {
+    if ((req.url ?? '').split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  registerSystemRoutes(app, store, metrics, tls?.caPem);
+  let publicUrl = settings.publicUrl ?? '';
+  await app.register(async (api) => {
+    requireApiToken(api, store);
+    registerClusterRoutes(api, {
+      store, fleet, log,
+      install: () => ({ chart: settings.agentChart, hubUrl: publicUrl, caHash: tls?.caHash }),
+    });
+  });
+
+  const { host, port } = parseListen(settings.listen);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  publicUrl ||= defaultPublicUrl(settings, boundPort);
+  log.info({ publicUrl, caHash: tls?.caHash, tls: tls !== undefined }, 'hub listening');
+
+  return {
+    publicUrl,
+    port: boundPort,
+    caHash: tls?.caHash,
+    caPem: tls?.caPem,
+    adminTokenFile,
+    async close(): Promise<void> {
+      fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
+      gateway.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** Reads the first admin token, for tests and the demo. */
+export function readAdminToken(dataDir: string): string | undefined {
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}

@@ -1,0 +1,80 @@
+// The agent's end of a link: an HTTP/2 server on the WebSocket byte stream.
+import http2 from 'node:http2';
+import type { Logger } from '../util/logger.ts';
+import type { LinkSocket } from './dial.ts';
+import {
+  LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES, STREAM_RESET_BURST, STREAM_RESET_RATE,
+} from './http2-settings.ts';
+import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
+
+export type LinkRequestHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+export interface LinkClosed {
+  code: number;
+  reason: string;
+}
+
+export interface AgentSessionOptions {
+  socket: LinkSocket;
+  handler: LinkRequestHandler;
+  log: Logger;
+  keepalive: KeepaliveOptions;
+}
+
+/** One live link, from the agent's side. */
+export class AgentSession {
+  /** Resolves when the WebSocket has closed, with the hub's close code. */
+  readonly closed: Promise<LinkClosed>;
+  private readonly ws: LinkSocket['ws'];
+  private readonly server: http2.Http2Server;
+  private session: http2.ServerHttp2Session | undefined;
+
+  constructor(options: AgentSessionOptions) {
+    const { log } = options;
+    const { ws, stream: duplex } = options.socket;
+    this.ws = ws;
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }); });
+    });
+    duplex.on('error', (error) => { log.debug({ err: error }, 'link byte stream error'); });
+    this.server = http2.createServer({
+      settings: LINK_HTTP2_SETTINGS,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      streamResetBurst: STREAM_RESET_BURST,
+      streamResetRate: STREAM_RESET_RATE,
+    }, options.handler);
+    this.server.on('session', (session) => {
+      this.session = session;
+      session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+      session.on('error', (error) => { log.warn({ err: error }, 'link HTTP/2 session error'); });
+      session.on('close', () => { ws.close(1000, 'http2 session closed'); });
+    });
+    this.server.on('sessionError', (error) => { log.warn({ err: error }, 'link HTTP/2 error'); });
+    startKeepalive(ws, options.keepalive, () => { log.warn('hub stopped answering pings; dropping the link'); });
+    this.server.emit('connection', duplex);
+  }
+
+  /**
+   * Graceful shutdown: GOAWAY (the hub opens no new streams), wait up to
+   * `timeoutMs` for open streams to finish, then close the WebSocket.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const session = this.session;
+    if (session && !session.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        session.close(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    this.ws.close(1000, 'agent shutting down');
+    const timer = setTimeout(() => { this.ws.terminate(); }, 1000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  /** Ends the link at once. */
+  destroy(): void {
+    this.session?.destroy();
+    this.ws.terminate();
+  }
+}

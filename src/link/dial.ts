@@ -1,0 +1,113 @@
+// The agent's side of opening a link: one WebSocket upgrade to the hub, with
+// the cluster token in a header (never in the URL) and TLS verified.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, createWebSocketStream } from 'ws';
+import { UplinkError } from '../util/errors.ts';
+import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
+import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL } from './protocol.ts';
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
+
+export type LinkRefusal = 'LINK_UNAUTHORIZED' | 'LINK_UNAVAILABLE' | 'LINK_REFUSED' | 'LINK_UNREACHABLE';
+
+/** The hub did not accept the link; `status` is its HTTP answer, 0 when none came. */
+export class LinkDialError extends UplinkError {
+  readonly status: number;
+  /** From Retry-After on 429/503, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: LinkRefusal, message: string, details: { status: number; retryAfterMs?: number }, options?: ErrorOptions) {
+    super(code, message, options);
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+export interface DialOptions {
+  /** The hub's base URL, https:// (or http:// behind a TLS-terminating proxy). */
+  hubUrl: string;
+  token: string;
+  agentVersion: string;
+  /** PEM of the CA to trust for the hub (from a pin or a file). */
+  ca?: string;
+  /** Verify the hub's certificate; only an explicit operator opt-out turns this off. */
+  rejectUnauthorized: boolean;
+  handshakeTimeoutMs?: number;
+}
+
+/** The WebSocket URL of the agent endpoint under a hub base URL. */
+export function agentConnectUrl(hubUrl: string): string {
+  const url = new URL(hubUrl);
+  url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${AGENT_CONNECT_PATH}`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function refusal(res: IncomingMessage): LinkDialError {
+  const status = res.statusCode ?? 0;
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+  const details = retryAfterMs === undefined ? { status } : { status, retryAfterMs };
+  if (status === 401 || status === 403) {
+    return new LinkDialError('LINK_UNAUTHORIZED', `the hub refused the cluster token (HTTP ${status})`, details);
+  }
+  if (status === 429 || status === 503) {
+    return new LinkDialError('LINK_UNAVAILABLE', `the hub is busy (HTTP ${status})`, details);
+  }
+  return new LinkDialError('LINK_REFUSED', `the hub answered HTTP ${status} instead of upgrading`, details);
+}
+
+/** An open link socket: the WebSocket and the byte stream that reads it. */
+export interface LinkSocket {
+  ws: WebSocket;
+  stream: Duplex;
+}
+
+/**
+ * Opens the link's WebSocket; resolves once the upgrade succeeded. The byte
+ * stream is attached inside the 'open' event: the hub's first HTTP/2 bytes
+ * can arrive in the same read as the 101 response, and ws emits them before
+ * any awaiting code would run, so a later attach would lose them.
+ */
+export function dialHub(options: DialOptions): Promise<LinkSocket> {
+  const url = agentConnectUrl(options.hubUrl);
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, [LINK_SUBPROTOCOL], {
+      headers: { authorization: `Bearer ${options.token}`, [AGENT_HEADERS.version]: options.agentVersion },
+      perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      rejectUnauthorized: options.rejectUnauthorized,
+      ...(options.ca ? { ca: options.ca } : {}),
+    });
+    ws.once('unexpected-response', (req, res) => {
+      reject(refusal(res));
+      res.resume();
+      req.destroy();
+    });
+    ws.once('error', (error) => {
+      reject(new LinkDialError('LINK_UNREACHABLE', `cannot reach the hub at ${url}: ${error.message}`, { status: 0 }, { cause: error }));
+    });
+    ws.once('open', () => {
+      if (ws.protocol !== LINK_SUBPROTOCOL) {
+        ws.terminate();
+        reject(new LinkDialError('LINK_REFUSED', `the hub chose subprotocol '${ws.protocol}', not ${LINK_SUBPROTOCOL}`, { status: 101 }));
+        return;
+      }
+      const stream = createWebSocketStream(ws);
+      // Later errors surface as 'close', which the session handles.
+      ws.on('error', () => undefined);
+      resolve({ ws, stream });
+    });
+  });
+}

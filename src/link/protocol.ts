@@ -1,0 +1,107 @@
+// The agent <-> hub wire protocol, in one place.
+//
+// Shape of the link: the agent opens a WebSocket to the hub at AGENT_CONNECT_PATH
+// with subprotocol LINK_SUBPROTOCOL and `Authorization: Bearer <cluster token>`.
+// After the upgrade the roles flip: the agent is the HTTP/2 server and the hub
+// the HTTP/2 client, both speaking node:http2 over the WebSocket byte stream.
+// Everything the hub wants is an HTTP/2 request to the agent (AGENT_PATHS);
+// everything the agent pushes travels as NDJSON lines (AgentEvent) on one
+// long-lived response to `GET /v1/events` that the hub opens per session.
+
+/** WebSocket path on the hub that agents dial. */
+export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
+/** WebSocket subprotocol; a new incompatible link version gets a new name. */
+export const LINK_SUBPROTOCOL = 'uplink.v1';
+/** Public path on the hub that serves its CA certificate (PEM) for pinning. */
+export const HUB_CA_PATH = '/api/v1/ca';
+
+/** Headers the agent sends with the WebSocket upgrade. */
+export const AGENT_HEADERS = {
+  /** The agent's own version, for the fleet view and compatibility checks. */
+  version: 'x-uplink-agent-version',
+} as const;
+
+/**
+ * Close codes the hub uses on the WebSocket (4000-4999 is the application
+ * range). The agent logs the reason and reconnects with backoff, except where
+ * noted.
+ */
+export const LINK_CLOSE = {
+  /** The hub is shutting down or draining; reconnect with backoff. */
+  hubShutdown: 4000,
+  /** The cluster was deleted on the hub; reconnecting will get 401. */
+  clusterDeleted: 4001,
+  /** The token was rotated; reconnect with the new token already stored. */
+  tokenRotated: 4002,
+  /** The peer broke the protocol (bad HTTP/2, oversized frames). */
+  protocolError: 4003,
+  /** Keepalive failed: no pong or PING ack within the dead-peer limit. */
+  peerTimeout: 4004,
+  /** Another agent linked with the same cluster token; the newest wins. */
+  replaced: 4005,
+} as const;
+
+/** Requests the hub makes to the agent over HTTP/2. */
+export const AGENT_PATHS = {
+  /** NDJSON stream of AgentEvent, opened once per session by the hub. */
+  events: '/v1/events',
+  /** GET: the cluster facts now (same shape as a heartbeat's facts). */
+  info: '/v1/info',
+  /** POST {token}: store this rotated cluster token; 204 once stored. */
+  token: '/v1/token',
+} as const;
+
+/** Pods counted by phase in each heartbeat. */
+export interface PodCounts {
+  total: number;
+  running: number;
+  pending: number;
+  succeeded: number;
+  failed: number;
+  unknown: number;
+}
+
+/**
+ * What an agent reports about its cluster. Counts and names only: never a
+ * credential, Secret data or object contents.
+ */
+export interface ClusterFacts {
+  /** The API server's gitVersion, e.g. `v1.36.4` or `v1.30.2+k3s1`. */
+  kubernetesVersion: string;
+  /** From /version, e.g. `linux/amd64`. */
+  platform: string;
+  /** `k3s`, `rke2`, `eks`, `gke`, `aks`, `kind`, ... or `kubernetes` when unknown. */
+  distribution: string;
+  /** `aws`, `gcp`, `azure`, ... or null when none is detected. */
+  cloud: string | null;
+  /** topology.kubernetes.io/region of the nodes, or null. */
+  region: string | null;
+  /** Distinct topology.kubernetes.io/zone values, sorted. */
+  zones: string[];
+  nodes: { total: number; ready: number };
+  pods: PodCounts;
+  /** The API server's own health endpoints, as the agent sees them. */
+  apiServer: { livez: boolean; readyz: boolean };
+  agent: {
+    version: string;
+    nodeVersion: string;
+    uptimeSeconds: number;
+    memoryRssBytes: number;
+  };
+  /** When the agent gathered these facts (ISO 8601). */
+  collectedAt: string;
+}
+
+/** Sent by the agent on the events stream: the first at once, then every interval. */
+export interface HeartbeatEvent {
+  type: 'heartbeat';
+  /** The agent's heartbeat interval, so the hub can judge staleness. */
+  intervalSeconds: number;
+  facts: ClusterFacts;
+}
+
+/** One NDJSON line on the events stream. Unknown types are ignored by the hub. */
+export type AgentEvent = HeartbeatEvent;
+
+/** Largest single NDJSON line the hub accepts on the events stream. */
+export const MAX_EVENT_LINE_BYTES = 1024 * 1024;

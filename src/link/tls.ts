@@ -1,0 +1,479 @@
+// TLS trust between agents and the hub. The hub keeps its own small CA on
+// disk and serves the CA certificate at HUB_CA_PATH; an agent that was given
+// the CA's hash (kubeadm's `sha256:<hex of the SPKI>`) fetches it once without
+// verification, checks the pin and that the hub's TLS certificate on that same
+// connection was issued by it, and from then on verifies normally with `ca`.
+import type { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
+import { createHash, createPrivateKey, X509Certificate, webcrypto } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { UplinkError } from '../util/errors.ts';
+import { HUB_CA_PATH } from './protocol.ts';
+
+installReflectMetadata();
+// Loaded after the shim above: @peculiar/x509 uses tsyringe, which throws at
+// import time unless Reflect.getMetadata exists.
+const x509 = await import('@peculiar/x509');
+x509.cryptoProvider.set(webcrypto as Crypto);
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const CA_COMMON_NAME = 'Uplink hub CA';
+const SERVER_COMMON_NAME = 'Uplink hub';
+const CA_VALIDITY_YEARS = 10;
+const SERVER_VALIDITY_YEARS = 1;
+/** The server certificate is re-issued when it expires sooner than this. */
+const SERVER_RENEW_BEFORE_MS = 30 * DAY_MS;
+/** notBefore is set this far back so agents with a slow clock accept a fresh certificate. */
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' };
+const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' };
+const DEFAULT_DNS_NAMES = ['localhost'];
+const DEFAULT_IP_ADDRESSES = ['127.0.0.1', '::1'];
+const DNS_NAME_PATTERN = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const FILES = { caCert: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', serverKey: 'server.key' } as const;
+const DIR_MODE = 0o700;
+const KEY_FILE_MODE = 0o600;
+const CERT_FILE_MODE = 0o644;
+
+const CA_HASH_PREFIX = 'sha256:';
+const CA_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/i;
+const PEM_CERTIFICATE_PATTERN = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
+/** Bound on the whole CA fetch: connect, TLS handshake, response. */
+export const DEFAULT_CA_FETCH_TIMEOUT_MS = 10_000;
+/** A CA bundle is a few KiB; anything bigger is not what we asked for. */
+const MAX_CA_RESPONSE_BYTES = 64 * 1024;
+
+/** Codes of HubTlsError; callers branch on these. */
+export type HubTlsErrorCode =
+  | 'INVALID_CA_HASH'
+  | 'CA_HASH_MISMATCH'
+  | 'CA_FETCH_FAILED'
+  | 'CA_NOT_ISSUER'
+  | 'INVALID_CERTIFICATE'
+  | 'INVALID_SAN'
+  | 'HUB_CA_INCOMPLETE';
+
+/** A failure establishing trust with the hub, or managing the hub's certificates. */
+export class HubTlsError extends UplinkError {
+  declare readonly code: HubTlsErrorCode;
+
+  constructor(code: HubTlsErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** The hub's TLS material, as PEM. */
+export interface HubCertificates {
+  /** The CA certificate, to hand to agents (or pin by caHash). */
+  caPem: string;
+  /** The server certificate followed by the CA certificate. */
+  certPem: string;
+  /** The server's private key, PKCS#8. */
+  keyPem: string;
+  /** caHashOf(caPem), for `--ca-hash` on agents. */
+  caHash: string;
+  /** Whether this call generated the CA or (re-)issued the server certificate. */
+  created: boolean;
+}
+
+export interface EnsureHubCertificatesOptions {
+  /** Where ca.crt, ca.key, server.crt and server.key live; created 0700 if missing. */
+  dir: string;
+  /** Extra DNS names for the server certificate (localhost and os.hostname() are always in). */
+  dnsNames?: string[];
+  /** Extra IP addresses for the server certificate (127.0.0.1 and ::1 are always in). */
+  ipAddresses?: string[];
+  /** The current time; tests move it. */
+  now?: Date;
+}
+
+interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
+
+interface ServerNames {
+  dns: string[];
+  ip: string[];
+}
+
+/**
+ * Loads the hub's CA and server certificate from `dir`, generating what is
+ * missing. The CA is never replaced once present (agents pin it); the server
+ * certificate is re-issued by it when it is near expiry, lacks a requested
+ * name, or does not belong to the CA or to server.key.
+ */
+export async function ensureHubCertificates(options: EnsureHubCertificatesOptions): Promise<HubCertificates> {
+  const now = options.now ?? new Date();
+  const names = serverNames(options);
+  await mkdir(options.dir, { recursive: true, mode: DIR_MODE });
+  let created = false;
+  let ca = await loadPair(options.dir, FILES.caCert, FILES.caKey);
+  if (!ca) {
+    ca = await createCa(now);
+    await writePair(options.dir, FILES.caCert, FILES.caKey, ca);
+    created = true;
+  }
+  let server = await loadPair(options.dir, FILES.serverCert, FILES.serverKey);
+  if (!server || needsReissue(server, ca.certPem, names, now)) {
+    server = await issueServerCertificate(ca, names, now);
+    await writePair(options.dir, FILES.serverCert, FILES.serverKey, server);
+    created = true;
+  }
+  return {
+    caPem: ca.certPem,
+    certPem: server.certPem + ca.certPem,
+    keyPem: server.keyPem,
+    caHash: caHashOf(ca.certPem),
+    created,
+  };
+}
+
+function serverNames(options: EnsureHubCertificatesOptions): ServerNames {
+  const dns = [...DEFAULT_DNS_NAMES, ...(options.dnsNames ?? [])].map((name) => name.toLowerCase().replace(/\.$/, ''));
+  for (const name of dns) {
+    if (!DNS_NAME_PATTERN.test(name) || isIP(name) !== 0) {
+      throw new HubTlsError('INVALID_SAN', `dnsNames: '${name}' is not a DNS name (IP addresses go in ipAddresses)`);
+    }
+  }
+  // The machine's hostname is a convenience; one that is not a valid DNS name is left out.
+  const host = hostname().toLowerCase();
+  if (DNS_NAME_PATTERN.test(host)) dns.push(host);
+  const ip = [...DEFAULT_IP_ADDRESSES, ...(options.ipAddresses ?? [])];
+  for (const address of ip) {
+    if (isIP(address) === 0) {
+      throw new HubTlsError('INVALID_SAN', `ipAddresses: '${address}' is not an IPv4 or IPv6 address`);
+    }
+  }
+  return { dns: [...new Set(dns)], ip: [...new Set(ip)] };
+}
+
+/** Both files, undefined if neither exists; half a CA is an error rather than a reason to replace it. */
+async function loadPair(dir: string, certFile: string, keyFile: string): Promise<KeyPairPem | undefined> {
+  const [certPem, keyPem] = await Promise.all([readIfExists(join(dir, certFile)), readIfExists(join(dir, keyFile))]);
+  if (certPem !== undefined && keyPem !== undefined) return { certPem, keyPem };
+  if (certFile === FILES.caCert && (certPem !== undefined || keyPem !== undefined)) {
+    const missing = certPem === undefined ? certFile : keyFile;
+    throw new HubTlsError(
+      'HUB_CA_INCOMPLETE',
+      `${join(dir, missing)} is missing but its pair exists; restore it, or remove both to create a new CA (agents pinned to the old one must then be re-pinned)`,
+    );
+  }
+  return undefined;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Key first, each via rename, so a crash never leaves a certificate whose key is missing. */
+async function writePair(dir: string, certFile: string, keyFile: string, pair: KeyPairPem): Promise<void> {
+  await writeAtomically(join(dir, keyFile), pair.keyPem, KEY_FILE_MODE);
+  await writeAtomically(join(dir, certFile), pair.certPem, CERT_FILE_MODE);
+}
+
+async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, content, { mode, flag: 'w' });
+  await rename(temporary, path);
+}
+
+function needsReissue(server: KeyPairPem, caPem: string, names: ServerNames, now: Date): boolean {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(server.certPem);
+    const ca = new X509Certificate(caPem);
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return true;
+    if (!cert.checkPrivateKey(createPrivateKey(server.keyPem))) return true;
+  } catch {
+    return true; // unreadable: derived material, so issue a fresh one
+  }
+  if (cert.validToDate.getTime() - now.getTime() < SERVER_RENEW_BEFORE_MS) return true;
+  const present = new Set(dnsNamesOf(server.certPem));
+  return names.dns.some((name) => !present.has(name)) || names.ip.some((ip) => cert.checkIP(ip) === undefined);
+}
+
+function dnsNamesOf(certPem: string): string[] {
+  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
+  return (san?.names.items ?? []).filter((name) => name.type === 'dns').map((name) => name.value.toLowerCase());
+}
+
+async function createCa(now: Date): Promise<KeyPairPem> {
+  const keys = await generateKeyPair();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: `CN=${CA_COMMON_NAME}`,
+    keys,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter: addYears(now, CA_VALIDITY_YEARS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: pemOf(cert), keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+async function issueServerCertificate(ca: KeyPairPem, names: ServerNames, now: Date): Promise<KeyPairPem> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.keyPem), KEY_ALGORITHM, false, ['sign']);
+  const keys = await generateKeyPair();
+  const expires = addYears(now, SERVER_VALIDITY_YEARS);
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: `CN=${SERVER_COMMON_NAME}`,
+    issuer: caCert.subjectName,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    // A certificate outliving its CA would only fail later, and more confusingly.
+    notAfter: expires < caCert.notAfter ? expires : caCert.notAfter,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        ...names.dns.map((value) => ({ type: 'dns' as const, value })),
+        ...names.ip.map((value) => ({ type: 'ip' as const, value })),
+      ]),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+    ],
+  });
+  return { certPem: pemOf(cert), keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+async function generateKeyPair(): Promise<CryptoKeyPair> {
+  return await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+}
+
+async function privateKeyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return withTrailingNewline(x509.PemConverter.encode(der, 'PRIVATE KEY'));
+}
+
+function pemOf(cert: PeculiarCertificate): string {
+  return withTrailingNewline(cert.toString('pem'));
+}
+
+function withTrailingNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
+}
+
+function addYears(date: Date, years: number): Date {
+  const result = new Date(date);
+  result.setUTCFullYear(result.getUTCFullYear() + years);
+  return result;
+}
+
+/**
+ * The pin of a CA, kubeadm style: `sha256:` + hex SHA-256 of the DER
+ * SubjectPublicKeyInfo of the first certificate in `certPem`. Hashing the key
+ * rather than the certificate keeps the pin valid if the CA is re-signed.
+ */
+export function caHashOf(certPem: string): string {
+  const [first] = certPem.match(PEM_CERTIFICATE_PATTERN) ?? [];
+  if (first === undefined) throw new HubTlsError('INVALID_CERTIFICATE', 'no PEM certificate found');
+  let spki: ArrayBuffer;
+  try {
+    spki = new x509.X509Certificate(first).publicKey.rawData;
+  } catch (error) {
+    throw new HubTlsError('INVALID_CERTIFICATE', 'the PEM certificate could not be parsed', { cause: error });
+  }
+  return CA_HASH_PREFIX + createHash('sha256').update(new Uint8Array(spki)).digest('hex');
+}
+
+/** Validates a user-given CA pin and returns it in lower case. */
+export function parseCaHash(value: string): string {
+  const trimmed = value.trim();
+  if (!CA_HASH_PATTERN.test(trimmed)) {
+    throw new HubTlsError(
+      'INVALID_CA_HASH',
+      `CA hash must be 'sha256:' followed by 64 hex characters (as printed by the hub), got ${JSON.stringify(value.slice(0, 100))}`,
+    );
+  }
+  return trimmed.toLowerCase();
+}
+
+export interface FetchPinnedCaOptions {
+  /** The hub's base URL (https: or wss:). */
+  url: string;
+  /** The expected pin, `sha256:<64 hex>`. */
+  caHash: string;
+  /** Bound on the whole fetch; DEFAULT_CA_FETCH_TIMEOUT_MS unless set. */
+  timeoutMs?: number;
+}
+
+interface UnverifiedResponse {
+  body: string;
+  peerCertificate: X509Certificate | undefined;
+}
+
+/**
+ * Fetches the hub's CA certificate without TLS verification and returns the
+ * PEM of the served certificate whose caHashOf equals the pin. The hub's TLS
+ * certificate on the same connection must be signed by that CA, so a man in
+ * the middle cannot pass by relaying the real CA file. Callers then use the
+ * result as `ca` with normal verification.
+ */
+export async function fetchPinnedCa(options: FetchPinnedCaOptions): Promise<string> {
+  const pin = parseCaHash(options.caHash);
+  const url = caUrlOf(options.url);
+  const response = await getUnverified(url, options.timeoutMs ?? DEFAULT_CA_FETCH_TIMEOUT_MS);
+  const caPem = pickPinned(response.body, pin, url);
+  await assertIssuedBy(response.peerCertificate, caPem, url);
+  return caPem;
+}
+
+function caUrlOf(base: string): URL {
+  let url: URL;
+  try {
+    url = new URL(HUB_CA_PATH, base);
+  } catch (error) {
+    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${JSON.stringify(base)} is not a valid URL`, { cause: error });
+  }
+  if (url.protocol === 'wss:') url.protocol = 'https:';
+  if (url.protocol !== 'https:') {
+    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${base} must be https: or wss: to fetch a pinned CA`);
+  }
+  return url;
+}
+
+function getUnverified(url: URL, timeoutMs: number): Promise<UnverifiedResponse> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise((resolve, reject) => {
+    const fail = (what: string, cause?: unknown): void => {
+      signal.removeEventListener('abort', onAbort);
+      req.destroy();
+      reject(new HubTlsError('CA_FETCH_FAILED', `fetching the CA from ${url.href} failed: ${what}`, { cause }));
+    };
+    const onAbort = (): void => {
+      fail(`no complete answer within ${timeoutMs} ms`, signal.reason);
+    };
+    // Verification is off only for this request: the pin checked by the caller
+    // replaces it. agent: false gives a fresh connection, so the peer
+    // certificate read below is the one that carried this response.
+    const req = request(url, { rejectUnauthorized: false, agent: false }, (res) => {
+      const peerCertificate = (res.socket as TLSSocket).getPeerX509Certificate();
+      if (res.statusCode !== 200) {
+        fail(`HTTP status ${res.statusCode ?? 'unknown'}`);
+        return;
+      }
+      readLimited(res, MAX_CA_RESPONSE_BYTES).then(
+        (body) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve({ body, peerCertificate });
+        },
+        (error: unknown) => {
+          fail(error instanceof Error ? error.message : String(error), error);
+        },
+      );
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (error) => {
+      fail(error.message, error);
+    });
+    req.end();
+  });
+}
+
+async function readLimited(stream: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > maxBytes) throw new Error(`response is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function pickPinned(body: string, pin: string, url: URL): string {
+  const served: string[] = [];
+  for (const pem of body.match(PEM_CERTIFICATE_PATTERN) ?? []) {
+    let hash: string;
+    try {
+      hash = caHashOf(pem);
+    } catch {
+      continue;
+    }
+    if (hash === pin) return `${pem}\n`;
+    served.push(hash);
+  }
+  if (served.length === 0) {
+    throw new HubTlsError('CA_FETCH_FAILED', `${url.href} did not answer with a PEM certificate`);
+  }
+  throw new HubTlsError(
+    'CA_HASH_MISMATCH',
+    `the CA served by ${url.href} has hash ${served.join(', ')}, not the pinned ${pin}; check the hash, or whether something intercepts the connection`,
+  );
+}
+
+async function assertIssuedBy(peer: X509Certificate | undefined, caPem: string, url: URL): Promise<void> {
+  const ca = new x509.X509Certificate(caPem);
+  const leaf = peer ? new x509.X509Certificate(peer.raw) : undefined;
+  // signatureOnly: validity dates are for the normal verification that follows.
+  if (leaf && (await leaf.verify({ publicKey: ca.publicKey, signatureOnly: true }))) return;
+  throw new HubTlsError(
+    'CA_NOT_ISSUER',
+    `the TLS certificate presented by ${url.host} (${leaf ? `subject ${leaf.subject}, issuer ${leaf.issuer}` : 'none'}) is not signed by the pinned CA; something may be intercepting the connection to ${url.href}`,
+  );
+}
+
+/**
+ * TLS options for connecting to the hub: verify against `caPem` (or the
+ * system roots when absent). `insecureSkipVerify` turns verification off and
+ * exists only for an operator's explicit opt-in (a flag they typed); never
+ * default to it or set it from a failed verification.
+ */
+export function tlsOptionsForHub(options: { caPem?: string; insecureSkipVerify?: boolean }): {
+  ca?: string;
+  rejectUnauthorized: boolean;
+} {
+  const rejectUnauthorized = options.insecureSkipVerify !== true;
+  return options.caPem === undefined ? { rejectUnauthorized } : { ca: options.caPem, rejectUnauthorized };
+}
+
+interface ReflectMetadata {
+  getMetadata(key: unknown, target: object): unknown;
+  getOwnMetadata(key: unknown, target: object): unknown;
+  defineMetadata(key: unknown, value: unknown, target: object): void;
+}
+
+/**
+ * The part of the reflect-metadata API that tsyringe (under @peculiar/x509)
+ * calls, so that package works without a polyfill dependency. A real polyfill
+ * loaded earlier takes precedence.
+ */
+function installReflectMetadata(): void {
+  const reflect = Reflect as typeof Reflect & Partial<ReflectMetadata>;
+  if (typeof reflect.getMetadata === 'function') return;
+  const store = new WeakMap<object, Map<unknown, unknown>>();
+  const own = (key: unknown, target: object): unknown => store.get(target)?.get(key);
+  const shim: ReflectMetadata = {
+    getOwnMetadata: own,
+    getMetadata(key, target) {
+      for (let object: object | null = target; object !== null; object = Object.getPrototypeOf(object) as object | null) {
+        const value = own(key, object);
+        if (value !== undefined) return value;
+      }
+      return undefined;
+    },
+    defineMetadata(key, value, target) {
+      const entries = store.get(target) ?? new Map<unknown, unknown>();
+      entries.set(key, value);
+      store.set(target, entries);
+    },
+  };
+  Object.assign(reflect, shim);
+}
