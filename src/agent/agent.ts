@@ -66,6 +66,7 @@ export class Agent {
     await this.gatherFacts();
     while (!signal.aborted) {
       const delay = await this.linkOnce(signal);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await
       if (signal.aborted) break;
       try {
         await sleep(delay, undefined, { signal });
@@ -97,8 +98,7 @@ export class Agent {
     this.options.metrics.linkUp.set(1);
     this.log.info({ hub: this.options.settings.hubUrl }, 'linked to the hub');
     const onAbort = (): void => {
-      for (const end of this.eventStreams) end();
-      void session.drain(DRAIN_TIMEOUT_MS);
+      void session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); });
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const closed = await session.closed;

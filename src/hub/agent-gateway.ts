@@ -19,6 +19,8 @@ const OVERLOAD_RETRY_AFTER_SECONDS = [1, 5] as const;
 /** An upgrade request that has not finished authenticating by then is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_AGENT_VERSION_LENGTH = 64;
+/** WebSocket code for a connection that ended without a close frame. */
+const ABNORMAL_CLOSURE = 1006;
 
 export interface AgentGatewayOptions {
   store: Store;
@@ -114,7 +116,8 @@ export class AgentGateway {
     session.openEvents((event) => { this.onEvent(cluster.id, event); });
     void session.closed.then(({ code, reason }) => {
       if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
-      if (code === LINK_CLOSE.peerTimeout || code === 1006) metrics.linkError('timeout');
+      else if (code === LINK_CLOSE.peerTimeout) metrics.linkError('timeout');
+      else if (code === ABNORMAL_CLOSURE) metrics.linkError('dropped');
       clusterLog.info({ code, reason }, 'agent link closed');
     });
   }
@@ -145,7 +148,7 @@ export class AgentGateway {
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' };
 
 function isHeartbeat(event: unknown): event is HeartbeatEvent {
-  const e = event as Partial<HeartbeatEvent> | null;
+  const e = event as { type?: unknown; intervalSeconds?: unknown; facts?: unknown } | null;
   return e !== null && typeof e === 'object' && e.type === 'heartbeat'
     && typeof e.intervalSeconds === 'number' && typeof e.facts === 'object' && e.facts !== null;
 }

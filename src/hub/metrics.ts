@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Why an agent connection was refused or dropped; a closed set keeps label cardinality bounded. */
 export type LinkErrorReason =
-  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'replaced' | 'store';
+  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'store';
 
 /** The hub's Prometheus metrics, on its own registry. */
 export class HubMetrics {

@@ -96,7 +96,7 @@ function defaultPublicUrl(settings: HubSettings, port: number): string {
 }
 
 function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMetrics, caPem: string | undefined): void {
-  app.get('/livez', async () => ({ status: 'ok' }));
+  app.get('/livez', (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
       await store.ping();
@@ -106,8 +106,8 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/version', async () => ({ uplink: UPLINK_VERSION, node: process.versions.node }));
-  app.get(HUB_CA_PATH, async (_req, reply) => {
+  app.get('/version', (_req, reply) => reply.send({ uplink: UPLINK_VERSION, node: process.versions.node }));
+  app.get(HUB_CA_PATH, (_req, reply) => {
     if (caPem === undefined) return reply.status(404).send({ error: { code: 'NO_CA', message: 'this hub serves plain HTTP; its TLS is terminated elsewhere' } });
     return reply.type('application/x-pem-file').send(caPem);
   });
@@ -149,12 +149,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
   let publicUrl = settings.publicUrl ?? '';
-  await app.register(async (api) => {
+  await app.register((api, _options, done) => {
     requireApiToken(api, store);
     registerClusterRoutes(api, {
       store, fleet, log,
       install: () => ({ chart: settings.agentChart, hubUrl: publicUrl, caHash: tls?.caHash }),
     });
+    done();
   });
 
   const { host, port } = parseListen(settings.listen);

@@ -55,16 +55,21 @@ export class AgentSession {
   }
 
   /**
-   * Graceful shutdown: GOAWAY (the hub opens no new streams), wait up to
-   * `timeoutMs` for open streams to finish, then close the WebSocket.
+   * Graceful shutdown: GOAWAY (the hub opens no new streams), then
+   * `afterGoaway` (to end long-lived streams), wait up to `timeoutMs` for
+   * open streams to finish, then close the WebSocket.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, afterGoaway: () => void = () => undefined): Promise<void> {
     const session = this.session;
     if (session && !session.closed) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         session.close(() => { clearTimeout(timer); resolve(); });
+        // GOAWAY is on its way; now end the streams that never end by themselves.
+        afterGoaway();
       });
+    } else {
+      afterGoaway();
     }
     this.ws.close(1000, 'agent shutting down');
     const timer = setTimeout(() => { this.ws.terminate(); }, 1000);

@@ -36,7 +36,10 @@ describe('Backoff', () => {
       return backoff.next();
     });
     const buckets = [0, 0, 0, 0];
-    for (const d of delays) buckets[Math.min(3, Math.floor(d / 2000))]! += 1;
+    for (const d of delays) {
+      const bucket = Math.min(3, Math.floor(d / 2000));
+      buckets[bucket] = (buckets[bucket] ?? 0) + 1;
+    }
     for (const count of buckets) assert.ok(count > 350 && count < 650, `bucket counts ${buckets.join(',')}`);
   });
 

@@ -2,10 +2,11 @@
 // the cluster token in a header (never in the URL) and TLS verified.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, createWebSocketStream } from 'ws';
+import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
 import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL } from './protocol.ts';
+import { createLinkStream } from './ws-stream.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
 
@@ -104,7 +105,7 @@ export function dialHub(options: DialOptions): Promise<LinkSocket> {
         reject(new LinkDialError('LINK_REFUSED', `the hub chose subprotocol '${ws.protocol}', not ${LINK_SUBPROTOCOL}`, { status: 101 }));
         return;
       }
-      const stream = createWebSocketStream(ws);
+      const stream = createLinkStream(ws);
       // Later errors surface as 'close', which the session handles.
       ws.on('error', () => undefined);
       resolve({ ws, stream });

@@ -1,7 +1,7 @@
 // The hub's end of a link: an HTTP/2 client on the WebSocket byte stream.
 // Every request the hub makes of a cluster is a stream on this session.
 import http2 from 'node:http2';
-import { createWebSocketStream, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LinkClosed } from './agent-session.ts';
@@ -11,6 +11,7 @@ import {
 import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
 import { NdjsonDecoder } from './ndjson.ts';
 import { AGENT_PATHS, LINK_CLOSE, MAX_EVENT_LINE_BYTES } from './protocol.ts';
+import { createLinkStream } from './ws-stream.ts';
 
 /** Default limit for a unary request to the agent. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -18,11 +19,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const MAX_UNARY_BODY_BYTES = 8 * 1024 * 1024;
 
 /** A request over the link failed: link gone, timeout, or a bad answer. */
-export class LinkRequestError extends UplinkError {
-  constructor(code: 'LINK_CLOSED' | 'LINK_TIMEOUT' | 'LINK_BAD_RESPONSE', message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+/** Codes: LINK_CLOSED, LINK_TIMEOUT, LINK_BAD_RESPONSE. */
+export class LinkRequestError extends UplinkError {}
 
 export interface LinkResponse<T> {
   status: number;
@@ -43,16 +41,22 @@ export class HubSession {
   private readonly session: http2.ClientHttp2Session;
   private readonly log: Logger;
   private readonly onStreamCount: (delta: 1 | -1) => void;
+  /** Set once the agent sent GOAWAY: what follows is a drain, not a fault. */
+  private draining = false;
+  /** Why the hub closed the link, when it was the hub that did. */
+  private closedBy: LinkClosed | undefined;
 
   constructor(options: HubSessionOptions) {
     const { ws, log } = options;
     this.ws = ws;
     this.log = log;
     this.onStreamCount = options.onStreamCount ?? (() => undefined);
+    // Resolves with the hub's own close code when the hub closed the link
+    // (what the peer echoes back is not to be trusted), else the agent's.
     this.closed = new Promise((resolve) => {
-      ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }); });
+      ws.once('close', (code, reason) => { resolve(this.closedBy ?? { code, reason: reason.toString() }); });
     });
-    const duplex = createWebSocketStream(ws);
+    const duplex = createLinkStream(ws);
     duplex.on('error', (error) => { log.debug({ err: error }, 'link byte stream error'); });
     this.session = http2.connect('http://uplink-agent', {
       createConnection: () => duplex,
@@ -64,8 +68,15 @@ export class HubSession {
       log.warn({ err: error }, 'agent broke the HTTP/2 protocol; closing its link');
       this.close(LINK_CLOSE.protocolError, 'http2 protocol error');
     });
-    this.session.on('close', () => { this.close(LINK_CLOSE.protocolError, 'http2 session closed'); });
-    startKeepalive(ws, options.keepalive, () => { log.warn('agent stopped answering pings; dropping its link'); });
+    this.session.on('goaway', () => { this.draining = true; });
+    this.session.on('close', () => {
+      if (this.draining) this.close(1000, 'agent drained');
+      else this.close(LINK_CLOSE.protocolError, 'http2 session closed');
+    });
+    startKeepalive(ws, options.keepalive, () => {
+      this.closedBy = { code: LINK_CLOSE.peerTimeout, reason: 'keepalive timeout' };
+      log.warn('agent stopped answering pings; dropping its link');
+    });
   }
 
   get isOpen(): boolean {
@@ -119,12 +130,16 @@ export class HubSession {
       }
     });
     stream.on('error', () => { this.close(LINK_CLOSE.protocolError, 'event stream failed'); });
-    stream.on('close', () => { this.close(LINK_CLOSE.protocolError, 'event stream ended'); });
+    // A draining agent ends the stream on purpose; otherwise its end is a fault.
+    stream.on('close', () => {
+      if (!this.draining) this.close(LINK_CLOSE.protocolError, 'event stream ended');
+    });
   }
 
   /** GOAWAY, then close the WebSocket with `code`; idempotent. */
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
+    this.closedBy = { code, reason };
     if (!this.session.closed) this.session.close();
     this.ws.close(code, reason);
     setTimeout(() => { this.ws.terminate(); }, 2000).unref();
@@ -150,7 +165,7 @@ function readJsonResponse<T>(stream: http2.ClientHttp2Stream, what: string): Pro
       }
       chunks.push(chunk);
     });
-    stream.on('error', (error) => {
+    stream.on('error', (error: Error) => {
       fail(error instanceof LinkRequestError ? error
         : new LinkRequestError('LINK_CLOSED', `${what} failed: ${error.message}`, { cause: error }));
     });

@@ -1,6 +1,7 @@
 // Both ends of the link in one process over a real WebSocket on loopback.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -42,13 +43,15 @@ async function startHarness(): Promise<Harness> {
   return harness;
 }
 
-function agentHandler(req: import('node:http2').Http2ServerRequest, res: import('node:http2').Http2ServerResponse): void {
+function agentHandler(req: Http2ServerRequest, res: Http2ServerResponse): void {
   if (req.url === AGENT_PATHS.info) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hello: 'hub', method: req.method }));
   } else if (req.url === AGENT_PATHS.events) {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.write(ndjsonLine({ type: 'heartbeat', n: 1 }));
     res.write(ndjsonLine({ type: 'heartbeat', n: 2 }));
+  } else if (req.url === '/v1/slow') {
+    setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'); }, 300);
   } else if (req.url === '/v1/hang') {
     // never answers; the client cancels
   } else {
@@ -110,6 +113,30 @@ describe('link', () => {
     await assert.rejects(pending, (error: Error & { code?: string }) => error.code === 'LINK_CLOSED');
     await hub.closed;
     assert.equal(hub.isOpen, false);
+  });
+
+  it('link - drain sends GOAWAY, finishes in-flight streams, then closes with 1000', async () => {
+    const { agent, hub } = await link(harness);
+    const inFlight = hub.requestJson<{ slow: boolean }>('GET', '/v1/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    const drained = agent.drain(2000);
+    assert.deepEqual(await inFlight, { status: 200, body: { slow: true } }, 'the open stream completes during the drain');
+    await drained;
+    assert.equal((await hub.closed).code, 1000);
+    await assert.rejects(hub.requestJson('GET', AGENT_PATHS.info), (error: Error & { code?: string }) => error.code === 'LINK_CLOSED');
+  });
+
+  it('link - keepalive drops a peer that goes silent', async () => {
+    const { agent, hub } = await link(harness);
+    const started = Date.now();
+    // Freeze the agent's socket: it stops reading, so it answers no pings.
+    const ws = (agent as unknown as { ws: import('ws').WebSocket }).ws;
+    ws.pause();
+    const closed = await hub.closed;
+    const took = Date.now() - started;
+    assert.notEqual(closed.code, 1000);
+    assert.ok(took >= KEEPALIVE.deadAfterMs - 1000 && took < KEEPALIVE.deadAfterMs + 2500, `dropped after ${took} ms`);
+    agent.destroy();
   });
 
   it('link - a refused upgrade becomes a typed error with Retry-After', async () => {

@@ -96,7 +96,7 @@ describe('tls - behaviour', () => {
     assert.ok(server.checkHost('localhost'));
     assert.ok(server.checkIP('127.0.0.1'));
     assert.ok(server.checkIP('::1'));
-    assert.match(server.keyUsage?.join(',') ?? '', /1\.3\.6\.1\.5\.5\.7\.3\.1/);
+    assert.match(server.keyUsage.join(','), /1\.3\.6\.1\.5\.5\.7\.3\.1/);
   });
 
   it('tls - a second call reuses the files', async () => {
@@ -241,7 +241,8 @@ describe('tls - behaviour', () => {
     });
 
     it('tls - fails CA_FETCH_FAILED when the hub never answers within the timeout', async () => {
-      const silent = createTcpServer(() => undefined).listen(0, '127.0.0.1');
+      // Accepts and reads, never answers: the TLS handshake stalls.
+      const silent = createTcpServer((socket) => socket.resume()).listen(0, '127.0.0.1');
       await once(silent, 'listening');
       const { port } = silent.address() as AddressInfo;
       try {

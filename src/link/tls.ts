@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { UplinkError } from '../util/errors.ts';
 import { HUB_CA_PATH } from './protocol.ts';
 
@@ -18,7 +18,7 @@ installReflectMetadata();
 // Loaded after the shim above: @peculiar/x509 uses tsyringe, which throws at
 // import time unless Reflect.getMetadata exists.
 const x509 = await import('@peculiar/x509');
-x509.cryptoProvider.set(webcrypto as Crypto);
+x509.cryptoProvider.set(webcrypto);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CA_COMMON_NAME = 'Uplink hub CA';
@@ -61,8 +61,8 @@ export type HubTlsErrorCode =
 export class HubTlsError extends UplinkError {
   declare readonly code: HubTlsErrorCode;
 
-  constructor(code: HubTlsErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
+  constructor(code: HubTlsErrorCode, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -253,11 +253,11 @@ async function issueServerCertificate(ca: KeyPairPem, names: ServerNames, now: D
   return { certPem: pemOf(cert), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-async function generateKeyPair(): Promise<CryptoKeyPair> {
+async function generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
   return await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
 }
 
-async function privateKeyPem(key: CryptoKey): Promise<string> {
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return withTrailingNewline(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
@@ -288,7 +288,7 @@ export function caHashOf(certPem: string): string {
   try {
     spki = new x509.X509Certificate(first).publicKey.rawData;
   } catch (error) {
-    throw new HubTlsError('INVALID_CERTIFICATE', 'the PEM certificate could not be parsed', { cause: error });
+    throw new HubTlsError('INVALID_CERTIFICATE', 'the PEM certificate could not be parsed', error);
   }
   return CA_HASH_PREFIX + createHash('sha256').update(new Uint8Array(spki)).digest('hex');
 }
@@ -340,7 +340,7 @@ function caUrlOf(base: string): URL {
   try {
     url = new URL(HUB_CA_PATH, base);
   } catch (error) {
-    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${JSON.stringify(base)} is not a valid URL`, { cause: error });
+    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${JSON.stringify(base)} is not a valid URL`, error);
   }
   if (url.protocol === 'wss:') url.protocol = 'https:';
   if (url.protocol !== 'https:') {
@@ -355,7 +355,7 @@ function getUnverified(url: URL, timeoutMs: number): Promise<UnverifiedResponse>
     const fail = (what: string, cause?: unknown): void => {
       signal.removeEventListener('abort', onAbort);
       req.destroy();
-      reject(new HubTlsError('CA_FETCH_FAILED', `fetching the CA from ${url.href} failed: ${what}`, { cause }));
+      reject(new HubTlsError('CA_FETCH_FAILED', `fetching the CA from ${url.href} failed: ${what}`, cause));
     };
     const onAbort = (): void => {
       fail(`no complete answer within ${timeoutMs} ms`, signal.reason);
@@ -364,7 +364,7 @@ function getUnverified(url: URL, timeoutMs: number): Promise<UnverifiedResponse>
     // replaces it. agent: false gives a fresh connection, so the peer
     // certificate read below is the one that carried this response.
     const req = request(url, { rejectUnauthorized: false, agent: false }, (res) => {
-      const peerCertificate = (res.socket as TLSSocket).getPeerX509Certificate();
+      const peerCertificate = res.socket instanceof TLSSocket ? res.socket.getPeerX509Certificate() : undefined;
       if (res.statusCode !== 200) {
         fail(`HTTP status ${res.statusCode ?? 'unknown'}`);
         return;

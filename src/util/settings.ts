@@ -24,9 +24,9 @@ export interface Setting<S extends Type.TSchema = Type.TSchema> {
 
 export type SettingsTable = Record<string, Setting>;
 
-/** The typed result of loading a table. */
+/** The typed result of loading a table: optional settings may be undefined. */
 export type SettingsOf<T extends SettingsTable> = {
-  [K in keyof T]: T[K] extends { optional: true }
+  [K in keyof T]: T[K]['optional'] extends true
     ? Type.Static<T[K]['schema']> | undefined
     : Type.Static<T[K]['schema']>;
 };
@@ -38,9 +38,11 @@ export class ConfigError extends UplinkError {
   }
 }
 
-/** Declares a setting; a helper so the schema's type flows into SettingsOf. */
-export function setting<S extends Type.TSchema>(spec: Setting<S>): Setting<S> {
-  return spec;
+/** Declares a setting; a helper so the schema's type and `optional: true` flow into SettingsOf. */
+export function setting<S extends Type.TSchema, const O extends boolean = false>(
+  spec: Setting<S> & { optional?: O },
+): Setting<S> & { optional: O } {
+  return { ...spec, optional: (spec.optional ?? false) as O };
 }
 
 function kind(schema: Type.TSchema): string {

@@ -11,7 +11,7 @@ import type { ClusterView } from '../../src/hub/fleet.ts';
 import { agentConnectUrl } from '../../src/link/dial.ts';
 import { LINK_CLOSE, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../helpers/cluster.ts';
-import { eventually, hubMetricsText, metricValue, startAgent, startHub, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
+import { hubMetricsText, metricValue, startAgent, startHub, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
 /** HTTP/2 frame header: 24-bit length, type, flags, 31-bit stream id. */
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
