@@ -130,7 +130,7 @@ describe('link', () => {
     const { agent, hub } = await link(harness);
     const started = Date.now();
     // Freeze the agent's socket: it stops reading, so it answers no pings.
-    const ws = (agent as unknown as { ws: import('ws').WebSocket }).ws;
+    const ws = (agent as unknown as { ws: WebSocket }).ws;
     ws.pause();
     const closed = await hub.closed;
     const took = Date.now() - started;

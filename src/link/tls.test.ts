@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { HUB_CA_PATH } from './protocol.ts';
 import type { HubCertificates } from './tls.ts';
-import { caHashOf, ensureHubCertificates, fetchPinnedCa, parseCaHash, tlsOptionsForHub } from './tls.ts';
+import { fetchPinnedCa } from './ca-pin.ts';
+import { caHashOf, ensureHubCertificates, parseCaHash, tlsOptionsForHub } from './tls.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FAST_FAILURE_MS = 2_000;

@@ -6,19 +6,12 @@
 import type { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
 import { createHash, createPrivateKey, X509Certificate, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { TLSSocket } from 'node:tls';
 import { UplinkError } from '../util/errors.ts';
-import { HUB_CA_PATH } from './protocol.ts';
+import { x509 } from './x509.ts';
 
-installReflectMetadata();
-// Loaded after the shim above: @peculiar/x509 uses tsyringe, which throws at
-// import time unless Reflect.getMetadata exists.
-const x509 = await import('@peculiar/x509');
-x509.cryptoProvider.set(webcrypto);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CA_COMMON_NAME = 'Uplink hub CA';
@@ -41,11 +34,7 @@ const CERT_FILE_MODE = 0o644;
 
 const CA_HASH_PREFIX = 'sha256:';
 const CA_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/i;
-const PEM_CERTIFICATE_PATTERN = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
-/** Bound on the whole CA fetch: connect, TLS handshake, response. */
-export const DEFAULT_CA_FETCH_TIMEOUT_MS = 10_000;
-/** A CA bundle is a few KiB; anything bigger is not what we asked for. */
-const MAX_CA_RESPONSE_BYTES = 64 * 1024;
+export const PEM_CERTIFICATE_PATTERN = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
 /** Codes of HubTlsError; callers branch on these. */
 export type HubTlsErrorCode =
@@ -305,131 +294,6 @@ export function parseCaHash(value: string): string {
   return trimmed.toLowerCase();
 }
 
-export interface FetchPinnedCaOptions {
-  /** The hub's base URL (https: or wss:). */
-  url: string;
-  /** The expected pin, `sha256:<64 hex>`. */
-  caHash: string;
-  /** Bound on the whole fetch; DEFAULT_CA_FETCH_TIMEOUT_MS unless set. */
-  timeoutMs?: number;
-}
-
-interface UnverifiedResponse {
-  body: string;
-  peerCertificate: X509Certificate | undefined;
-}
-
-/**
- * Fetches the hub's CA certificate without TLS verification and returns the
- * PEM of the served certificate whose caHashOf equals the pin. The hub's TLS
- * certificate on the same connection must be signed by that CA, so a man in
- * the middle cannot pass by relaying the real CA file. Callers then use the
- * result as `ca` with normal verification.
- */
-export async function fetchPinnedCa(options: FetchPinnedCaOptions): Promise<string> {
-  const pin = parseCaHash(options.caHash);
-  const url = caUrlOf(options.url);
-  const response = await getUnverified(url, options.timeoutMs ?? DEFAULT_CA_FETCH_TIMEOUT_MS);
-  const caPem = pickPinned(response.body, pin, url);
-  await assertIssuedBy(response.peerCertificate, caPem, url);
-  return caPem;
-}
-
-function caUrlOf(base: string): URL {
-  let url: URL;
-  try {
-    url = new URL(HUB_CA_PATH, base);
-  } catch (error) {
-    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${JSON.stringify(base)} is not a valid URL`, error);
-  }
-  if (url.protocol === 'wss:') url.protocol = 'https:';
-  if (url.protocol !== 'https:') {
-    throw new HubTlsError('CA_FETCH_FAILED', `hub URL ${base} must be https: or wss: to fetch a pinned CA`);
-  }
-  return url;
-}
-
-function getUnverified(url: URL, timeoutMs: number): Promise<UnverifiedResponse> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  return new Promise((resolve, reject) => {
-    const fail = (what: string, cause?: unknown): void => {
-      signal.removeEventListener('abort', onAbort);
-      req.destroy();
-      reject(new HubTlsError('CA_FETCH_FAILED', `fetching the CA from ${url.href} failed: ${what}`, cause));
-    };
-    const onAbort = (): void => {
-      fail(`no complete answer within ${timeoutMs} ms`, signal.reason);
-    };
-    // Verification is off only for this request: the pin checked by the caller
-    // replaces it. agent: false gives a fresh connection, so the peer
-    // certificate read below is the one that carried this response.
-    const req = request(url, { rejectUnauthorized: false, agent: false }, (res) => {
-      const peerCertificate = res.socket instanceof TLSSocket ? res.socket.getPeerX509Certificate() : undefined;
-      if (res.statusCode !== 200) {
-        fail(`HTTP status ${res.statusCode ?? 'unknown'}`);
-        return;
-      }
-      readLimited(res, MAX_CA_RESPONSE_BYTES).then(
-        (body) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve({ body, peerCertificate });
-        },
-        (error: unknown) => {
-          fail(error instanceof Error ? error.message : String(error), error);
-        },
-      );
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (error) => {
-      fail(error.message, error);
-    });
-    req.end();
-  });
-}
-
-async function readLimited(stream: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`response is larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function pickPinned(body: string, pin: string, url: URL): string {
-  const served: string[] = [];
-  for (const pem of body.match(PEM_CERTIFICATE_PATTERN) ?? []) {
-    let hash: string;
-    try {
-      hash = caHashOf(pem);
-    } catch {
-      continue;
-    }
-    if (hash === pin) return `${pem}\n`;
-    served.push(hash);
-  }
-  if (served.length === 0) {
-    throw new HubTlsError('CA_FETCH_FAILED', `${url.href} did not answer with a PEM certificate`);
-  }
-  throw new HubTlsError(
-    'CA_HASH_MISMATCH',
-    `the CA served by ${url.href} has hash ${served.join(', ')}, not the pinned ${pin}; check the hash, or whether something intercepts the connection`,
-  );
-}
-
-async function assertIssuedBy(peer: X509Certificate | undefined, caPem: string, url: URL): Promise<void> {
-  const ca = new x509.X509Certificate(caPem);
-  const leaf = peer ? new x509.X509Certificate(peer.raw) : undefined;
-  // signatureOnly: validity dates are for the normal verification that follows.
-  if (leaf && (await leaf.verify({ publicKey: ca.publicKey, signatureOnly: true }))) return;
-  throw new HubTlsError(
-    'CA_NOT_ISSUER',
-    `the TLS certificate presented by ${url.host} (${leaf ? `subject ${leaf.subject}, issuer ${leaf.issuer}` : 'none'}) is not signed by the pinned CA; something may be intercepting the connection to ${url.href}`,
-  );
-}
-
 /**
  * TLS options for connecting to the hub: verify against `caPem` (or the
  * system roots when absent). `insecureSkipVerify` turns verification off and
@@ -442,38 +306,4 @@ export function tlsOptionsForHub(options: { caPem?: string; insecureSkipVerify?:
 } {
   const rejectUnauthorized = options.insecureSkipVerify !== true;
   return options.caPem === undefined ? { rejectUnauthorized } : { ca: options.caPem, rejectUnauthorized };
-}
-
-interface ReflectMetadata {
-  getMetadata(key: unknown, target: object): unknown;
-  getOwnMetadata(key: unknown, target: object): unknown;
-  defineMetadata(key: unknown, value: unknown, target: object): void;
-}
-
-/**
- * The part of the reflect-metadata API that tsyringe (under @peculiar/x509)
- * calls, so that package works without a polyfill dependency. A real polyfill
- * loaded earlier takes precedence.
- */
-function installReflectMetadata(): void {
-  const reflect = Reflect as typeof Reflect & Partial<ReflectMetadata>;
-  if (typeof reflect.getMetadata === 'function') return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const own = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-  const shim: ReflectMetadata = {
-    getOwnMetadata: own,
-    getMetadata(key, target) {
-      for (let object: object | null = target; object !== null; object = Object.getPrototypeOf(object) as object | null) {
-        const value = own(key, object);
-        if (value !== undefined) return value;
-      }
-      return undefined;
-    },
-    defineMetadata(key, value, target) {
-      const entries = store.get(target) ?? new Map<unknown, unknown>();
-      entries.set(key, value);
-      store.set(target, entries);
-    },
-  };
-  Object.assign(reflect, shim);
 }

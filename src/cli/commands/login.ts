@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fetchPinnedCa, parseCaHash } from '../../link/tls.ts';
+import { fetchPinnedCa } from '../../link/ca-pin.ts';
+import { parseCaHash } from '../../link/tls.ts';
 import { saveCliConfig, type CliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
 
