@@ -8,6 +8,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { UplinkError } from '../util/errors.ts';
+import { readLimited } from '../util/read-limited.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
 /** Largest JSON body read into memory from the API server. */
@@ -104,7 +105,7 @@ export class KubeClient {
     const transport = this.server.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = transport.request({ ...options, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
-        readBody(res).then((text) => {
+        readLimited(res, MAX_KUBE_BODY_BYTES).then((text) => {
           resolve({ status: res.statusCode ?? 0, body: parseJson(text) as T });
         }, (error: unknown) => { reject(new KubeApiError(0, `${method} ${path}: ${(error as Error).message}`, { cause: error })); });
       });
@@ -148,23 +149,6 @@ export class KubeClient {
   close(): void {
     this.agent.destroy();
   }
-}
-
-function readBody(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_KUBE_BODY_BYTES) {
-        res.destroy(new Error(`response over ${MAX_KUBE_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
-    res.on('error', reject);
-  });
 }
 
 function parseJson(text: string): unknown {

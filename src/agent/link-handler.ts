@@ -4,6 +4,7 @@ import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import type { Logger } from '../util/logger.ts';
+import { readLimited } from '../util/read-limited.ts';
 import type { AgentMetrics } from './metrics.ts';
 
 /** Largest request body the agent reads from the hub on a unary call. */
@@ -25,24 +26,6 @@ export interface LinkHandlerOptions {
 
 function sendJson(res: Http2ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-function readBody(req: Http2ServerRequest): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_REQUEST_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
-    req.on('error', reject);
-  });
 }
 
 /** The heartbeat loop on one events stream: one at once, then every interval, until the stream closes. */
@@ -70,7 +53,7 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
 async function storeToken(options: LinkHandlerOptions, req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
   let token: unknown;
   try {
-    token = (JSON.parse(await readBody(req)) as { token?: unknown }).token;
+    token = (JSON.parse(await readLimited(req, MAX_REQUEST_BODY_BYTES)) as { token?: unknown }).token;
   } catch {
     sendJson(res, 400, { error: 'body must be JSON {"token": "..."}' });
     return;

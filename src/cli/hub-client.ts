@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { UplinkError } from '../util/errors.ts';
+import { readLimited } from '../util/read-limited.ts';
 import type { CliConfig } from './cli-config.ts';
 
 export const API_TIMEOUT_MS = 30_000;
@@ -42,15 +43,7 @@ export class HubClient {
     };
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = transport.request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) res.destroy(new Error('response too large'));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }); });
-        res.on('error', reject);
+        readLimited(res, MAX_RESPONSE_BYTES).then((text) => { resolve({ status: res.statusCode ?? 0, text }); }, reject);
       });
       req.on('error', reject);
       req.end(payload);

@@ -5,6 +5,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { TLSSocket } from 'node:tls';
+import { readLimited } from '../util/read-limited.ts';
 import { HUB_CA_PATH } from './protocol.ts';
 import { HubTlsError, PEM_CERTIFICATE_PATTERN, caHashOf, parseCaHash } from './tls.ts';
 import { x509 } from './x509.ts';
@@ -94,17 +95,6 @@ function getUnverified(url: URL, timeoutMs: number): Promise<UnverifiedResponse>
     });
     req.end();
   });
-}
-
-async function readLimited(stream: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`response is larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function pickPinned(body: string, pin: string, url: URL): string {
