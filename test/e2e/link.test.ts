@@ -83,6 +83,50 @@ describe('agent-hub link', () => {
     assert.match(table.stdout, /e2e-online\s+online\s+v1\.36\.4\s+kwok\s+3\/3/);
   });
 
+  it('link - hub and agent serve health, readiness, version and metrics', async (t) => {
+    const kubeconfig = await agentKubeconfig(t);
+    const hub = await startHub(t);
+    const created = await createCluster(hub, 'e2e-health');
+    const agent = await startAgent(t, { hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig });
+    for (const path of ['/livez', '/readyz', '/version']) {
+      assert.equal((await fetch(`${agent.healthUrl}${path}`)).status, 200, `agent ${path}`);
+    }
+    assert.deepEqual(await hub.client.request('GET', '/livez'), { status: 'ok' });
+    assert.deepEqual(await hub.client.request('GET', '/readyz'), { status: 'ok' });
+    assert.match((await hub.client.request<{ uplink: string }>('GET', '/version')).uplink, /^\d+\.\d+\.\d+/);
+    await eventually('a heartbeat counted', 5000, async () =>
+      (metricValue(await hubMetricsText(hub), 'uplink_hub_heartbeats_total') >= 1 ? true : undefined));
+    const text = await hubMetricsText(hub);
+    assert.equal(metricValue(text, 'uplink_hub_agents_connected'), 1);
+    assert.ok(metricValue(text, 'uplink_hub_link_streams_open') >= 1, 'the events stream is open');
+    assert.match(text, /# TYPE uplink_hub_link_errors_total counter/);
+    assert.equal(metricValue(text, 'uplink_hub_links_accepted_total'), 1);
+    const agentText = await metrics(agent.healthUrl);
+    assert.equal(metricValue(agentText, 'uplink_agent_link_up'), 1);
+    assert.ok(metricValue(agentText, 'uplink_agent_heartbeats_total') >= 1);
+  });
+
+  it('link - the hub API refuses bad input with a message naming the problem', async (t) => {
+    const hub = await startHub(t);
+    const bad = await uplink(['clusters', 'create', 'Not_A_Name'], hub.cliConfig);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /the hub answered 400: body\/name must match pattern/);
+    const label = await uplink(['clusters', 'create', 'ok-name', '--label', 'bad key=v'], hub.cliConfig);
+    assert.match(label.stderr, /label key 'bad key' is not a valid Kubernetes label key/);
+    assert.equal((await uplink(['clusters', 'create', 'twice'], hub.cliConfig)).code, 0);
+    const twice = await uplink(['clusters', 'create', 'twice'], hub.cliConfig);
+    assert.match(twice.stderr, /the hub answered 409: a cluster named "twice" already exists/);
+    const missing = await uplink(['clusters', 'get', 'nope'], hub.cliConfig);
+    assert.match(missing.stderr, /the hub answered 404: cluster 'nope' not found/);
+    const anonymous = await uplink(['clusters', 'list'], `${hub.dataDir}/no-login.json`);
+    assert.match(anonymous.stderr, /not logged in to a hub/);
+    const { HubClient } = await import('../../src/cli/hub-client.ts');
+    const caPem = readFileSync(`${hub.dataDir}/tls/ca.crt`, 'utf8');
+    await assert.rejects(new HubClient({ hubUrl: hub.url, token: 'upk_t000000000000_wrong', caPem }).request('GET', '/api/v1/clusters'),
+      /the hub answered 401: an API token is required/);
+    assert.equal((await hub.client.request<{ items: unknown[] }>('GET', '/api/v1/clusters')).items.length, 1, 'nothing bad was stored');
+  });
+
   it('link - the agent relinks after a hub restart and goes offline when stopped', async (t) => {
     const kubeconfig = await agentKubeconfig(t);
     const hub = await startHub(t);
