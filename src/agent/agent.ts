@@ -14,6 +14,8 @@ import { UPLINK_VERSION } from '../version.ts';
 import type { AgentSettings } from './config.ts';
 import { collectFacts } from './heartbeat.ts';
 import type { KubeClient } from './kube.ts';
+import { createKubeProxy } from './kube-proxy.ts';
+import { ensureRoleBindings } from './rbac-bindings.ts';
 import { createLinkHandler } from './link-handler.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
@@ -47,10 +49,12 @@ export class Agent {
   private session: AgentSession | undefined;
   private lastApiSuccess = 0;
   private lastFailure = '';
+  private readonly kubeProxy: ReturnType<typeof createKubeProxy>;
 
   constructor(options: AgentOptions) {
     this.options = options;
     this.log = options.log;
+    this.kubeProxy = createKubeProxy({ kube: options.kube, log: options.log });
     this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
   }
 
@@ -64,6 +68,7 @@ export class Agent {
   /** Links and re-links until `signal` aborts, then drains the link. */
   async run(signal: AbortSignal): Promise<void> {
     this.state = await this.options.state.load();
+    if (this.options.settings.manageRbac) await ensureRoleBindings(this.options.kube, this.log);
     await this.gatherFacts();
     while (!signal.aborted) {
       const delay = await this.linkOnce(signal);
@@ -191,6 +196,7 @@ export class Agent {
 
   private handler(): ReturnType<typeof createLinkHandler> {
     return createLinkHandler({
+      kubeProxy: this.kubeProxy,
       log: this.log,
       metrics: this.options.metrics,
       heartbeatIntervalSeconds: this.options.settings.heartbeatInterval,

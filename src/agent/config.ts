@@ -47,6 +47,10 @@ export const AGENT_SETTINGS = {
     schema: Type.String({ pattern: '^[a-z0-9-]{1,63}/[a-z0-9.-]{1,253}$' }), flag: 'state-secret', env: 'UPLINK_STATE_SECRET', optional: true,
     help: `namespace/name of the Secret for the agent's state (default in a cluster: <own namespace>/${DEFAULT_STATE_SECRET})`,
   }),
+  manageRbac: setting({
+    schema: Type.Boolean(), flag: 'manage-rbac', env: 'UPLINK_MANAGE_RBAC', default: true,
+    help: 'create the ClusterRoleBindings of the uplink:admin/edit/view groups (off when the chart provides them)',
+  }),
   healthListen: setting({
     schema: SettingTypes.listen(), flag: 'health-listen', env: 'UPLINK_HEALTH_LISTEN', default: ':8080',
     help: 'address for /livez, /readyz, /metrics and /version',

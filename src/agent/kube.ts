@@ -15,8 +15,13 @@ export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
 export const MAX_KUBE_BODY_BYTES = 64 * 1024 * 1024;
 /** Items per page when listing. */
 export const LIST_PAGE_SIZE = 500;
-/** Connections kept open to the API server. */
-const MAX_SOCKETS = 32;
+/**
+ * Connections to the API server for short requests. Long-lived ones (watches,
+ * follows) each hold a connection for their whole life, so they get their
+ * own pool without a cap: the hub's per-cluster stream limit bounds them.
+ */
+const MAX_UNARY_SOCKETS = 64;
+const MAX_IDLE_STREAMING_SOCKETS = 16;
 
 /** A failed API request: status 0 means no answer (network, timeout). */
 export class KubeApiError extends UplinkError {
@@ -64,14 +69,17 @@ export class KubeClient {
   readonly inCluster: boolean;
   private readonly config: KubeConfig;
   private readonly agent: http.Agent;
+  private readonly streamingAgent: http.Agent;
 
   constructor(options: KubeClientOptions = {}) {
     const { config, inCluster } = loadConfig(options);
     this.config = config;
     this.inCluster = inCluster;
     this.server = new URL(config.getCurrentCluster()?.server ?? '');
-    const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
-    this.agent = this.server.protocol === 'http:' ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
+    const makeAgent = (options: http.AgentOptions): http.Agent =>
+      (this.server.protocol === 'http:' ? new http.Agent(options) : new https.Agent(options));
+    this.agent = makeAgent({ keepAlive: true, maxSockets: MAX_UNARY_SOCKETS });
+    this.streamingAgent = makeAgent({ keepAlive: true, maxFreeSockets: MAX_IDLE_STREAMING_SOCKETS });
   }
 
   /**
@@ -79,7 +87,7 @@ export class KubeClient {
    * bearer token, as the configuration says. Recomputed per request so
    * rotated ServiceAccount tokens and exec-plugin credentials stay fresh.
    */
-  async requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<https.RequestOptions> {
+  async requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}, streaming = false): Promise<https.RequestOptions> {
     const options: https.RequestOptions = { method, headers: { ...headers } };
     await this.config.applyToHTTPSOptions(options);
     const url = new URL(path, this.server);
@@ -89,7 +97,7 @@ export class KubeClient {
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port,
       path: `${url.pathname}${url.search}`,
-      agent: this.agent,
+      agent: streaming ? this.streamingAgent : this.agent,
     };
   }
 
@@ -148,6 +156,7 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+    this.streamingAgent.destroy();
   }
 }
 

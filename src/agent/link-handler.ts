@@ -22,6 +22,8 @@ export interface LinkHandlerOptions {
   storeToken: (token: string) => Promise<void>;
   /** Registers an open events stream so shutdown can end it. */
   trackEventsStream: (end: () => void) => () => void;
+  /** kubectl passthrough (AGENT_PATHS.kube prefix). */
+  kubeProxy: LinkRequestHandler;
 }
 
 function sendJson(res: Http2ServerResponse, status: number, body: unknown): void {
@@ -76,6 +78,11 @@ async function storeToken(options: LinkHandlerOptions, req: Http2ServerRequest, 
 export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandler {
   return (req, res) => {
     const path = req.url.split('?')[0] ?? '';
+    if (path.startsWith(`${AGENT_PATHS.kube}/`)) {
+      options.metrics.linkRequests.inc({ path: AGENT_PATHS.kube });
+      options.kubeProxy(req, res);
+      return;
+    }
     const known = (Object.values(AGENT_PATHS) as string[]).includes(path);
     options.metrics.linkRequests.inc({ path: known ? path : 'other' });
     if (path === AGENT_PATHS.events && req.method === 'GET') {

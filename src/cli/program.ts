@@ -1,9 +1,13 @@
 import { Command } from 'commander';
 import { UPLINK_VERSION } from '../version.ts';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 import { registerClustersCommand } from './commands/clusters.ts';
 import { registerHubCommand } from './commands/hub.ts';
+import { registerKubeconfigCommand } from './commands/kubeconfig.ts';
 import { registerLoginCommand } from './commands/login.ts';
+import { registerTokensCommand } from './commands/tokens.ts';
+import { registerUsersCommand, registerWhoamiCommand } from './commands/users.ts';
 
 function registerVersionCommand(program: Command): void {
   program
@@ -32,6 +36,11 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerLoginCommand(program);
   registerClustersCommand(program);
+  registerWhoamiCommand(program);
+  registerUsersCommand(program);
+  registerTokensCommand(program);
+  registerAuditCommand(program);
+  registerKubeconfigCommand(program);
   registerVersionCommand(program);
   return program;
 }

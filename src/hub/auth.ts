@@ -1,15 +1,18 @@
 // API authentication: `Authorization: Bearer <api token>`, looked up by the
-// id inside the token and compared in constant time with the stored hash.
+// id inside the token and compared in constant time with the stored hash. A
+// token acts as its user, with the user's grants as they are at that request.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
-import type { Store } from './store/index.ts';
+import { isFleetAdmin } from './rbac.ts';
+import type { GrantRecord, Store } from './store/index.ts';
 import { parseToken, verifyToken } from './tokens.ts';
 
-/** Who is calling the API. */
+/** Who is calling the hub: the token, its user, and the user's grants. */
 export interface Principal {
   tokenId: string;
-  name: string;
-  role: string;
+  userId: string;
+  userName: string;
+  grants: GrantRecord[];
 }
 
 declare module 'fastify' {
@@ -24,20 +27,31 @@ const TOUCH_INTERVAL_MS = 60_000;
 export const unauthorized = (): HttpError =>
   new HttpError(401, 'UNAUTHORIZED', 'an API token is required: Authorization: Bearer <token> (see uplink login)');
 
-/** Resolves the request's principal, or null when the token is missing or invalid. */
-export async function authenticateRequest(store: Store, req: FastifyRequest, touched: Map<string, number>): Promise<Principal | null> {
-  const match = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '');
-  const token = match?.[1];
-  const parsed = token === undefined ? undefined : parseToken(token);
-  if (token === undefined || parsed?.kind !== 'api') return null;
+/**
+ * The principal behind an API token, or null when the token is malformed,
+ * unknown, does not match, or its user is gone. For callers outside fastify
+ * (the kubectl endpoint); `touched` throttles lastUsedAt writes per token and
+ * should live as long as the caller.
+ */
+export async function authenticateToken(store: Store, token: string, touched: Map<string, number>): Promise<Principal | null> {
+  const parsed = parseToken(token);
+  if (parsed?.kind !== 'api') return null;
   const record = await store.getApiToken(parsed.id);
   if (!record || !verifyToken(token, record.tokenHash)) return null;
+  const user = await store.getUser(record.userId);
+  if (!user) return null;
   const now = Date.now();
   if ((touched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
     touched.set(record.id, now);
     await store.touchApiToken(record.id, new Date(now).toISOString());
   }
-  return { tokenId: record.id, name: record.name, role: record.role };
+  return { tokenId: record.id, userId: user.id, userName: user.name, grants: await store.listGrants(user.id) };
+}
+
+/** Resolves the request's principal, or null when the token is missing or invalid. */
+export async function authenticateRequest(store: Store, req: FastifyRequest, touched: Map<string, number>): Promise<Principal | null> {
+  const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
+  return token === undefined ? null : authenticateToken(store, token, touched);
 }
 
 /** Requires a valid API token on every route registered after this in `app`'s scope. */
@@ -50,9 +64,15 @@ export function requireApiToken(app: FastifyInstance, store: Store): void {
   });
 }
 
-/** Refuses callers without one of the roles. */
-export function requireRole(req: FastifyRequest, roles: readonly string[]): void {
-  if (!req.principal || !roles.includes(req.principal.role)) {
-    throw new HttpError(403, 'FORBIDDEN', `this needs the ${roles.join(' or ')} role`);
+/** The request's principal; only for routes behind requireApiToken. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw unauthorized();
+  return req.principal;
+}
+
+/** Refuses callers without a fleet-wide admin grant. */
+export function requireFleetAdmin(req: FastifyRequest): void {
+  if (!req.principal || !isFleetAdmin(req.principal)) {
+    throw new HttpError(403, 'FORBIDDEN', 'this needs a fleet-wide admin grant (uplink users grant NAME admin)');
   }
 }

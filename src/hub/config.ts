@@ -50,6 +50,18 @@ export const HUB_SETTINGS = {
     schema: Type.Integer({ minimum: 1, maximum: 100_000 }), flag: 'max-pending-handshakes', env: 'UPLINK_HUB_MAX_PENDING_HANDSHAKES',
     default: 256, help: 'agent connections authenticated at once; beyond this the hub answers 503 with Retry-After',
   }),
+  kubeMaxRequests: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 10_000 }), flag: 'kube-max-requests', env: 'UPLINK_HUB_KUBE_MAX_REQUESTS', default: 64,
+    help: 'concurrent unary kubectl requests per cluster; beyond this the client gets 429',
+  }),
+  kubeMaxStreams: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 10_000 }), flag: 'kube-max-streams', env: 'UPLINK_HUB_KUBE_MAX_STREAMS', default: 128,
+    help: 'concurrent streaming kubectl requests (watch, logs -f, exec, attach, port-forward) per cluster; beyond this 429',
+  }),
+  auditRetentionDays: setting({
+    schema: Type.Number({ minimum: 1, maximum: 3650 }), flag: 'audit-retention-days', env: 'UPLINK_HUB_AUDIT_RETENTION_DAYS', default: 30,
+    help: 'days to keep audit records of proxied requests',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),

@@ -16,6 +16,14 @@ export class HubMetrics {
   readonly linksAccepted = new Counter({ name: 'uplink_hub_links_accepted_total', help: 'Agent links accepted', registers: [this.registry] });
   readonly streamsOpen = new Gauge({ name: 'uplink_hub_link_streams_open', help: 'HTTP/2 streams open to agents', registers: [this.registry] });
   readonly pendingHandshakes = new Gauge({ name: 'uplink_hub_pending_handshakes', help: 'Agent connections being authenticated', registers: [this.registry] });
+  readonly kubeRequests = new Counter({
+    name: 'uplink_hub_kube_requests_total', help: 'kubectl requests through the hub, by class (unary, streaming) and outcome',
+    labelNames: ['class', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly kubeInFlight = new Gauge({
+    name: 'uplink_hub_kube_requests_in_flight', help: 'kubectl requests being proxied, by class',
+    labelNames: ['class'] as const, registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
+import https from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
@@ -12,14 +14,18 @@ import type { Logger } from '../util/logger.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import { AgentGateway } from './agent-gateway.ts';
+import { registerAuditRoutes } from './api/audit.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
+import { registerUserRoutes } from './api/users.ts';
 import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
 import { toHttpError } from './errors.ts';
 import { Fleet } from './fleet.ts';
+import { ClusterLimiter } from './kube/limiter.ts';
+import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
 import { HubMetrics } from './metrics.ts';
-import { openSqliteStore, type Store } from './store/index.ts';
-import { issueToken, newId } from './tokens.ts';
+import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
+import { bootstrapAdminUser, startAuditRetention } from './users.ts';
 
 /** Where the first admin token is written, inside the data directory. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -76,12 +82,10 @@ async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial 
   return { key: certs.keyPem, cert: certs.certPem, caPem: certs.caPem, caHash: certs.caHash };
 }
 
-/** On the first start, creates an admin API token and writes it to a 0600 file. */
+/** On the first start, creates the admin user and writes its API token to a 0600 file. */
 async function bootstrapAdminToken(store: Store, dataDir: string): Promise<string | undefined> {
-  if ((await store.countApiTokens()) > 0) return undefined;
-  const id = newId('t');
-  const { token, hash } = issueToken('api', id);
-  await store.createApiToken({ id, name: 'admin', role: 'admin', tokenHash: hash, createdAt: new Date().toISOString() });
+  const token = await bootstrapAdminUser(store);
+  if (token === undefined) return undefined;
   const file = join(dataDir, ADMIN_TOKEN_FILE);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -129,8 +133,24 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     maxPendingHandshakes: settings.maxPendingHandshakes,
   });
 
+  const kubeProxy = new KubeProxy({
+    store, fleet, metrics, log,
+    limiter: new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams }),
+    audit: (record: AuditRecord) => {
+      store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
+    },
+  });
+  const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
-    ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
+    // The kubectl endpoint bypasses fastify: its requests stream for as long as
+    // a watch lives and their bodies belong to the API server, not to us.
+    serverFactory: (handler) => {
+      const route: http.RequestListener = (req, res) => {
+        if ((req.url ?? '').startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleRequest(req, res);
+        else handler(req, res);
+      };
+      return tls ? https.createServer({ key: tls.key, cert: tls.cert }, route) : http.createServer(route);
+    },
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
     return503OnClosing: true,
@@ -143,8 +163,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
-  app.server.on('upgrade', (req, socket, head: Buffer) => {
-    if ((req.url ?? '').split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
+  app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+    const url = req.url ?? '';
+    if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
+    else if (url.startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
@@ -155,6 +177,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       store, fleet, log,
       install: () => ({ chart: settings.agentChart, hubUrl: publicUrl, caHash: tls?.caHash }),
     });
+    registerUserRoutes(api, { store, log });
+    registerAuditRoutes(api, { store });
     done();
   });
 
@@ -172,6 +196,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     caPem: tls?.caPem,
     adminTokenFile,
     async close(): Promise<void> {
+      stopRetention();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await app.close();

@@ -49,6 +49,31 @@ export const AGENT_PATHS = {
   info: '/v1/info',
   /** POST {token}: store this rotated cluster token; 204 once stored. */
   token: '/v1/token',
+  /**
+   * Prefix of kubectl passthrough: `/v1/kube/api/v1/pods?watch=1` goes to the
+   * API server as `/api/v1/pods?watch=1`, with the agent's own credentials and
+   * the Impersonate-User/Group the hub set (the agent refuses any other).
+   */
+  kube: '/v1/kube',
+} as const;
+
+/**
+ * HTTP/1.1 upgrades (exec, attach, port-forward) cannot be expressed in
+ * HTTP/2, so the hub sends the original `Upgrade` value in UPGRADE_HEADER; the
+ * agent makes the upgrade request to the API server and, on its 101, answers
+ * the stream with 200 and SWITCHED_HEADER set (carrying the 101's headers as
+ * ordinary headers), after which the stream carries raw bytes both ways. Any
+ * other answer is relayed as an ordinary response, so kubectl can fall back.
+ */
+export const KUBE_UPGRADE_HEADERS = {
+  upgrade: 'x-uplink-upgrade',
+  switched: 'x-uplink-switched',
+} as const;
+
+/** Groups the hub impersonates, one per hub role; the agent binds them to cluster roles. */
+export const IMPERSONATION = {
+  userPrefix: 'uplink:',
+  groups: { admin: 'uplink:admin', edit: 'uplink:edit', view: 'uplink:view' },
 } as const;
 
 /** Pods counted by phase in each heartbeat. */

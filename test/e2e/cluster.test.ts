@@ -110,6 +110,11 @@ describe('test cluster', () => {
     const result = await kubectl(['-n', namespace, 'exec', '-i', pod, '--', 'sh', '-c', 'read line; echo "got: $line in_kwok=$IN_KWOK"'],
       { input: 'hello through exec\n', timeoutMs: 30_000 });
     assert.equal(result.stdout.trim(), 'got: hello through exec in_kwok=1');
+    // The end of stdin reaches the command (kwok patch 0001) and its exit status comes back (0002).
+    const cat = await kubectl(['-n', namespace, 'exec', '-i', pod, '--', 'cat'], { input: 'one\ntwo\n', timeoutMs: 30_000 });
+    assert.equal(cat.stdout, 'one\ntwo\n');
+    await assert.rejects(kubectl(['-n', namespace, 'exec', pod, '--', 'sh', '-c', 'exit 3'], { timeoutMs: 30_000 }),
+      (error: Error & { result?: { code: number | null } }) => error.result?.code === 3);
   });
 
   it('cluster - kubectl port-forward relays bytes to a test server', async (t) => {

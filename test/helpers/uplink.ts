@@ -2,7 +2,7 @@
 // for e2e tests, and reads what they log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import https from 'node:https';
@@ -119,6 +119,20 @@ export async function startHub(t: TestContext, options: StartHubOptions = {}): P
   const caPem = (JSON.parse(readFileSync(cliConfig, 'utf8')) as { caPem?: string }).caPem;
   const client = new HubClient({ hubUrl: url, token: adminToken, ...(caPem ? { caPem } : {}) });
   return { process: hub, url, port, dataDir, caHash, adminToken, cliConfig, client };
+}
+
+/**
+ * Logs the CLI in to `hub` with `token` through the real `uplink login`, into
+ * a settings file of its own (so tests can act as several users); returns it.
+ */
+export async function loginWithToken(hub: HubHandle, token: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'uplink-cli-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const cliConfig = join(dir, 'cli.json');
+  const result = await uplink(['login', hub.url, '--token-file', tokenFile, ...(hub.caHash ? ['--ca-hash', hub.caHash] : [])], cliConfig);
+  if (result.code !== 0) throw new Error(`uplink login failed: ${result.stderr}`);
+  return cliConfig;
 }
 
 /** Runs the uplink CLI with the given login settings file. */

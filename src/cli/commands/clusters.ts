@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import type { ClusterView } from '../../hub/fleet.ts';
+import type { CallerClusterView } from '../../hub/api/clusters.ts';
 import type { InstallCommands } from '../../hub/install-command.ts';
 import { loadCliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
 import { formatAge, formatData, formatTable, parseOutputFormat } from '../output.ts';
 
 interface CreateResponse {
-  cluster: ClusterView;
+  cluster: CallerClusterView;
   token: string;
   install: InstallCommands;
 }
@@ -37,7 +37,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function clusterRow(c: ClusterView, wide: boolean): string[] {
+function clusterRow(c: CallerClusterView, wide: boolean): string[] {
   const f = c.facts;
   const row = [
     c.name, c.status, f?.kubernetesVersion ?? '-', f?.distribution ?? '-',
@@ -46,13 +46,13 @@ function clusterRow(c: ClusterView, wide: boolean): string[] {
     formatAge(c.lastHeartbeatAgeSeconds),
   ];
   if (wide) {
-    row.push(c.id, f?.cloud ?? '-', f?.region ?? '-', c.agentVersion ?? '-',
+    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', c.agentVersion ?? '-',
       Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-');
   }
   return row;
 }
 
-function printClusters(items: ClusterView[], output: string | undefined): void {
+function printClusters(items: CallerClusterView[], output: string | undefined): void {
   const format = parseOutputFormat(output);
   if (format === 'json' || format === 'yaml') {
     console.log(formatData({ items }, format));
@@ -60,7 +60,7 @@ function printClusters(items: ClusterView[], output: string | undefined): void {
     for (const c of items) console.log(c.name);
   } else {
     const headers = ['NAME', 'STATUS', 'VERSION', 'DISTRIBUTION', 'NODES', 'PODS', 'HEARTBEAT'];
-    if (format === 'wide') headers.push('ID', 'CLOUD', 'REGION', 'AGENT', 'LABELS');
+    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'AGENT', 'LABELS');
     console.log(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
       : formatTable(headers, items.map((c) => clusterRow(c, format === 'wide'))));
   }
@@ -92,7 +92,7 @@ export function registerClustersCommand(program: Command): void {
   clusters.command('list').alias('ls').description('list clusters with their live status')
     .option('-o, --output <format>', 'table, wide, json, yaml or name', 'table')
     .action(async (flags: { output: string }) => {
-      const { items } = await client().request<{ items: ClusterView[] }>('GET', '/api/v1/clusters');
+      const { items } = await client().request<{ items: CallerClusterView[] }>('GET', '/api/v1/clusters');
       printClusters(items, flags.output);
     });
 
@@ -100,7 +100,7 @@ export function registerClustersCommand(program: Command): void {
     .argument('<cluster>', 'name or id')
     .option('-o, --output <format>', 'table, wide, json or yaml', 'yaml')
     .action(async (ref: string, flags: { output: string }) => {
-      const view = await client().request<ClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
+      const view = await client().request<CallerClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
       const format = parseOutputFormat(flags.output, ['table', 'wide', 'json', 'yaml']);
       if (format === 'json' || format === 'yaml') console.log(formatData(view, format));
       else printClusters([view], format);

@@ -4,11 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { AGENT_PATHS, LINK_CLOSE } from '../../link/protocol.ts';
 import type { Logger } from '../../util/logger.ts';
-import { requireRole } from '../auth.ts';
+import { principalOf, requireFleetAdmin } from '../auth.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import type { ClusterView, Fleet } from '../fleet.ts';
 import { installCommands, type InstallCommands } from '../install-command.ts';
-import type { ClusterRecord, Store } from '../store/index.ts';
+import { findCluster } from './lookup.ts';
+import { effectiveRole } from '../rbac.ts';
+import type { ClusterRecord, Role, Store } from '../store/index.ts';
 import { issueToken, newId } from '../tokens.ts';
 
 /** DNS-1123 label: what a cluster name must be, so it can appear in URLs and kubeconfig contexts. */
@@ -18,14 +20,17 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const MAX_LABELS = 64;
 
-const ADMIN = ['admin'] as const;
-
 const CreateClusterBody = Type.Object({
   name: Type.String({ pattern: CLUSTER_NAME_PATTERN }),
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
 }, { additionalProperties: false });
 
 const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
+
+/** A cluster as one caller sees it: with the caller's role on it, so clients can offer only what it allows. */
+export interface CallerClusterView extends ClusterView {
+  role: Role;
+}
 
 export interface ClusterRoutesOptions {
   store: Store;
@@ -45,54 +50,56 @@ export function validateLabels(labels: Record<string, string>): void {
   }
 }
 
-async function findCluster(store: Store, ref: string): Promise<ClusterRecord> {
-  const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
-  if (!cluster) throw notFound(`cluster '${ref}'`);
-  return cluster;
-}
-
 export function registerClusterRoutes(app: FastifyInstance, options: ClusterRoutesOptions): void {
   const { store, fleet } = options;
   const commandsFor = (token: string): InstallCommands => installCommands({ ...options.install(), token });
 
   app.post('/api/v1/clusters', { schema: { body: CreateClusterBody } }, async (req, reply) => {
-    requireRole(req, ADMIN);
+    requireFleetAdmin(req);
     const body = req.body as Type.Static<typeof CreateClusterBody>;
     const labels = body.labels ?? {};
     validateLabels(labels);
     const id = newId('c');
     const { token, hash } = issueToken('cluster', id);
     const record = await store.createCluster({ id, name: body.name, labels, tokenHash: hash, createdAt: new Date().toISOString() });
-    options.log.info({ clusterId: id, cluster: body.name, by: req.principal?.name }, 'cluster created');
-    return reply.status(201).send({ cluster: fleet.view(record), token, install: commandsFor(token) });
+    options.log.info({ clusterId: id, cluster: body.name, by: req.principal?.userName }, 'cluster created');
+    const cluster: CallerClusterView = { ...fleet.view(record), role: 'admin' };
+    return reply.status(201).send({ cluster, token, install: commandsFor(token) });
   });
 
   app.get('/api/v1/clusters', async (req) => {
-    requireRole(req, ADMIN);
-    const records = await store.listClusters();
-    return { items: records.map((r) => fleet.view(r)) };
+    const principal = principalOf(req);
+    const items: CallerClusterView[] = [];
+    for (const record of await store.listClusters()) {
+      const role = effectiveRole(principal, record.id);
+      if (role) items.push({ ...fleet.view(record), role });
+    }
+    return { items };
   });
 
-  app.get('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req): Promise<ClusterView> => {
-    requireRole(req, ADMIN);
+  app.get('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req): Promise<CallerClusterView> => {
     const { cluster } = req.params as Type.Static<typeof ClusterParams>;
-    return fleet.view(await findCluster(store, cluster));
+    const record = await findCluster(store, cluster);
+    // Not 403: a caller without a role on the cluster must not learn that it exists.
+    const role = effectiveRole(principalOf(req), record.id);
+    if (!role) throw notFound(`cluster '${cluster}'`);
+    return { ...fleet.view(record), role };
   });
 
   app.delete('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req, reply) => {
-    requireRole(req, ADMIN);
+    requireFleetAdmin(req);
     const record = await findCluster(store, (req.params as Type.Static<typeof ClusterParams>).cluster);
     await store.deleteCluster(record.id);
     fleet.disconnect(record.id, LINK_CLOSE.clusterDeleted, 'cluster deleted');
-    options.log.info({ clusterId: record.id, cluster: record.name, by: req.principal?.name }, 'cluster deleted');
+    options.log.info({ clusterId: record.id, cluster: record.name, by: req.principal?.userName }, 'cluster deleted');
     return reply.status(204).send();
   });
 
   app.post('/api/v1/clusters/:cluster/rotate-token', { schema: { params: ClusterParams } }, async (req) => {
-    requireRole(req, ADMIN);
+    requireFleetAdmin(req);
     const record = await findCluster(store, (req.params as Type.Static<typeof ClusterParams>).cluster);
     const result = await rotateToken(options, record);
-    options.log.info({ clusterId: record.id, cluster: record.name, delivered: result.delivered, by: req.principal?.name }, 'cluster token rotated');
+    options.log.info({ clusterId: record.id, cluster: record.name, delivered: result.delivered, by: req.principal?.userName }, 'cluster token rotated');
     return { ...result, install: commandsFor(result.token) };
   });
 }

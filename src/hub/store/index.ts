@@ -1,13 +1,18 @@
 // The hub's store: one interface, with SQLite behind it today.
 export type {
   ApiTokenRecord,
+  AuditQuery,
+  AuditRecord,
   ClusterRecord,
   ClusterTokenHashes,
   ConnectionChange,
+  GrantRecord,
   Heartbeat,
   NewApiToken,
   NewCluster,
+  Role,
   Store,
+  UserRecord,
 } from './store.ts';
-export { StoreConflictError, StoreError } from './store.ts';
+export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, StoreConflictError, StoreError } from './store.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';

@@ -11,6 +11,75 @@ export interface Migration {
   sql: string;
 }
 
+// Version 2. Each existing API token gets an owner: one user per distinct
+// token name, with a fleet-wide grant of the token's old role (every v1 token
+// was 'admin'). User ids follow hub/tokens.ts newId: 'u' and 12 chars of
+// [a-z0-9]. api_tokens is rebuilt rather than altered because SQLite cannot
+// add a NOT NULL foreign key column; the rebuild also drops its role column.
+// grants.cluster_id NULL means every cluster; NULLs are distinct in a UNIQUE
+// constraint, hence the IFNULL index. audit_log has no foreign keys on
+// purpose: its rows outlive the users and clusters they name.
+const MIGRATION_2_USERS_AND_AUDIT = `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX users_name_unique ON users (name);
+
+  CREATE TABLE grants (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'edit', 'view')),
+    cluster_id TEXT REFERENCES clusters (id) ON DELETE CASCADE
+  ) STRICT;
+  CREATE UNIQUE INDEX grants_unique ON grants (user_id, role, IFNULL(cluster_id, ''));
+  CREATE INDEX grants_cluster ON grants (cluster_id);
+
+  INSERT INTO users (id, name, created_at)
+    SELECT 'u' || lower(hex(randomblob(6))), name, MIN(created_at) FROM api_tokens GROUP BY name;
+  INSERT OR IGNORE INTO grants (user_id, role, cluster_id)
+    SELECT users.id, api_tokens.role, NULL FROM api_tokens JOIN users ON users.name = api_tokens.name
+    WHERE api_tokens.role IN ('admin', 'edit', 'view');
+
+  CREATE TABLE api_tokens_v2 (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT
+  ) STRICT;
+  INSERT INTO api_tokens_v2 (id, user_id, name, token_hash, created_at, last_used_at)
+    SELECT api_tokens.id, users.id, api_tokens.name, api_tokens.token_hash, api_tokens.created_at, api_tokens.last_used_at
+    FROM api_tokens JOIN users ON users.name = api_tokens.name;
+  DROP TABLE api_tokens;
+  ALTER TABLE api_tokens_v2 RENAME TO api_tokens;
+  CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    cluster_name TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    subresource TEXT,
+    namespace TEXT,
+    name TEXT,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    command TEXT
+  ) STRICT;
+  CREATE INDEX audit_log_at ON audit_log (at);
+  CREATE INDEX audit_log_cluster_at ON audit_log (cluster_id, at);
+  CREATE INDEX audit_log_user_at ON audit_log (user_name, at);
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -44,6 +113,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         last_used_at TEXT
       ) STRICT;
     `,
+  },
+  {
+    version: 2,
+    name: 'users, grants, token owners and the audit log',
+    sql: MIGRATION_2_USERS_AND_AUDIT,
   },
 ];
 

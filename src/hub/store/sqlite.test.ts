@@ -170,7 +170,8 @@ for (const [backend, newPath] of Object.entries(backends)) {
 
     it('store - creates, gets, touches and counts API tokens', async () => {
       assert.equal(await store.countApiTokens(), 0);
-      const input = { id: 't1', name: 'ci', role: 'admin', tokenHash: `sha256:${'c'.repeat(64)}`, createdAt: CREATED_AT };
+      await store.createUser({ id: 'u1', name: 'ci', createdAt: CREATED_AT });
+      const input = { id: 't1', userId: 'u1', name: 'ci', tokenHash: `sha256:${'c'.repeat(64)}`, createdAt: CREATED_AT };
       const created = await store.createApiToken(input);
       assert.deepEqual(created, { ...input, lastUsedAt: null });
       assert.deepEqual(await store.getApiToken('t1'), created);
@@ -210,7 +211,8 @@ describe('store on a file', () => {
     const first = openSqliteStore({ path });
     await first.migrate();
     await first.createCluster(newCluster('alpha'));
-    await first.createApiToken({ id: 't1', name: 'ci', role: 'admin', tokenHash: 'sha256:x', createdAt: CREATED_AT });
+    await first.createUser({ id: 'u1', name: 'ci', createdAt: CREATED_AT });
+    await first.createApiToken({ id: 't1', userId: 'u1', name: 'ci', tokenHash: 'sha256:x', createdAt: CREATED_AT });
     await first.close();
 
     const second = openSqliteStore({ path });

@@ -1,21 +1,28 @@
 // The Store on SQLite through node:sqlite. The driver is synchronous; each
 // method runs its statement at once and settles the returned Promise, which
 // keeps the interface identical to the networked PostgreSQL store.
-import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
-import type { ClusterFacts } from '../../link/protocol.ts';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
+import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
+import {
+  integer, mapOptional, required, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord, toUserRecord,
+} from './sqlite-rows.ts';
 import {
   type ApiTokenRecord,
+  type AuditQuery,
+  type AuditRecord,
   type ClusterRecord,
   type ClusterTokenHashes,
   type ConnectionChange,
+  type GrantRecord,
   type Heartbeat,
   type NewApiToken,
   type NewCluster,
   type Store,
   StoreConflictError,
   StoreError,
+  type UserRecord,
 } from './store.ts';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -48,32 +55,9 @@ function openDatabase(path: string): DatabaseSync {
   }
 }
 
-// Every query, by name, bound by named parameters only (objects listing
-// exactly the parameters: the driver rejects unknown names). Prepared once, on
-// first use: the tables they read do not exist until migrate() has run.
-const SQL = {
-  insertCluster: `INSERT INTO clusters (id, name, labels, token_hash, created_at)
-    VALUES (:id, :name, :labels, :tokenHash, :createdAt) RETURNING *`,
-  selectCluster: 'SELECT * FROM clusters WHERE id = :id',
-  selectClusterByName: 'SELECT * FROM clusters WHERE name = :name',
-  selectClusters: 'SELECT * FROM clusters ORDER BY name',
-  deleteCluster: 'DELETE FROM clusters WHERE id = :id',
-  updateClusterTokens: `UPDATE clusters SET token_hash = :tokenHash, next_token_hash = :nextTokenHash
-    WHERE id = :id`,
-  recordConnected: `UPDATE clusters SET connected_at = :at, agent_version = COALESCE(:agentVersion, agent_version)
-    WHERE id = :id`,
-  recordDisconnected: `UPDATE clusters SET disconnected_at = :at, agent_version = COALESCE(:agentVersion, agent_version)
-    WHERE id = :id`,
-  recordHeartbeat: `UPDATE clusters SET last_heartbeat_at = :at, heartbeat_interval_seconds = :intervalSeconds,
-    facts = :facts WHERE id = :id`,
-  insertApiToken: `INSERT INTO api_tokens (id, name, role, token_hash, created_at)
-    VALUES (:id, :name, :role, :tokenHash, :createdAt) RETURNING *`,
-  selectApiToken: 'SELECT * FROM api_tokens WHERE id = :id',
-  touchApiToken: 'UPDATE api_tokens SET last_used_at = :at WHERE id = :id',
-  countApiTokens: 'SELECT COUNT(*) AS count FROM api_tokens',
-} as const;
-
-type Statements = Record<keyof typeof SQL, StatementSync>;
+// Statements are prepared once, on first use: the tables they read do not
+// exist until migrate() has run.
+type Statements = Record<StatementName, StatementSync>;
 
 /** Conflict messages for a write, by which constraint it broke. */
 interface ConflictMessages {
@@ -85,6 +69,7 @@ class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #ping: StatementSync;
   #statements: Statements | undefined;
+  readonly #dynamic = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -163,16 +148,74 @@ class SqliteStore implements Store {
     });
   }
 
+  createUser(input: UserRecord): Promise<UserRecord> {
+    const conflict = {
+      primaryKey: `a user with id "${input.id}" already exists`,
+      unique: `a user named "${input.name}" already exists`,
+    };
+    return this.#run(`create user "${input.name}"`, () => {
+      const { id, name, createdAt } = input;
+      return toUserRecord(required(this.#sql.insertUser.get({ id, name, createdAt })));
+    }, conflict);
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#run(`get user ${id}`, () => mapOptional(this.#sql.selectUser.get({ id }), toUserRecord));
+  }
+
+  getUserByName(name: string): Promise<UserRecord | undefined> {
+    return this.#run(`get user "${name}"`, () => mapOptional(this.#sql.selectUserByName.get({ name }), toUserRecord));
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#run('list users', () => this.#sql.selectUsers.all().map(toUserRecord));
+  }
+
+  deleteUser(id: string): Promise<boolean> {
+    return this.#run(`delete user ${id}`, () => Number(this.#sql.deleteUser.run({ id }).changes) > 0);
+  }
+
+  addGrant(grant: GrantRecord): Promise<void> {
+    return this.#run(`add grant ${grant.role} to user ${grant.userId}`, () => {
+      this.#sql.insertGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
+    });
+  }
+
+  removeGrant(grant: GrantRecord): Promise<boolean> {
+    return this.#run(`remove grant ${grant.role} from user ${grant.userId}`, () => {
+      const { changes } = this.#sql.deleteGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
+      return Number(changes) > 0;
+    });
+  }
+
+  listGrants(userId: string): Promise<GrantRecord[]> {
+    return this.#run(`list grants of user ${userId}`, () => this.#sql.selectGrants.all({ userId }).map(toGrantRecord));
+  }
+
+  listAllGrants(): Promise<GrantRecord[]> {
+    return this.#run('list all grants', () => this.#sql.selectAllGrants.all().map(toGrantRecord));
+  }
+
   createApiToken(input: NewApiToken): Promise<ApiTokenRecord> {
     const conflict = { primaryKey: `an API token with id "${input.id}" already exists` };
     return this.#run(`create API token "${input.name}"`, () => {
-      const { id, name, role, tokenHash, createdAt } = input;
-      return toApiTokenRecord(required(this.#sql.insertApiToken.get({ id, name, role, tokenHash, createdAt })));
+      const { id, userId, name, tokenHash, createdAt } = input;
+      return toApiTokenRecord(required(this.#sql.insertApiToken.get({ id, userId, name, tokenHash, createdAt })));
     }, conflict);
   }
 
   getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
     return this.#run(`get API token ${id}`, () => mapOptional(this.#sql.selectApiToken.get({ id }), toApiTokenRecord));
+  }
+
+  listApiTokens(userId: string): Promise<ApiTokenRecord[]> {
+    return this.#run(`list API tokens of user ${userId}`, () =>
+      this.#sql.selectApiTokensOfUser.all({ userId }).map(toApiTokenRecord),
+    );
+  }
+
+  deleteApiToken(id: string): Promise<boolean> {
+    return this.#run(`delete API token ${id}`, () => Number(this.#sql.deleteApiToken.run({ id }).changes) > 0);
   }
 
   touchApiToken(id: string, at: string): Promise<void> {
@@ -183,6 +226,39 @@ class SqliteStore implements Store {
 
   countApiTokens(): Promise<number> {
     return this.#run('count API tokens', () => integer(required(this.#sql.countApiTokens.get()), 'count'));
+  }
+
+  insertAudit(record: AuditRecord): Promise<void> {
+    return this.#run('insert an audit row', () => {
+      // Listed one by one: the driver rejects extra keys a caller's object may carry.
+      const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
+      const { path, status, bytesIn, bytesOut, durationMs, command } = record;
+      this.#sql.insertAudit.run({
+        at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name,
+        path, status, bytesIn, bytesOut, durationMs, command,
+      });
+    });
+  }
+
+  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
+    return this.#run('list audit rows', () => {
+      const { sql, params } = auditListQuery(query);
+      return this.#prepareCached(sql).all(params).map(toAuditRecord);
+    });
+  }
+
+  pruneAudit(olderThan: string): Promise<number> {
+    return this.#run('prune the audit log', () => Number(this.#sql.pruneAudit.run({ olderThan }).changes));
+  }
+
+  /** Statements built per query shape (listAudit), prepared once each. */
+  #prepareCached(sql: string): StatementSync {
+    let statement = this.#dynamic.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#dynamic.set(sql, statement);
+    }
+    return statement;
   }
 
   get #sql(): Statements {
@@ -225,74 +301,4 @@ function sqliteErrcode(error: unknown): number | undefined {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-// Row mapping: the only code that knows column names. JSON columns hold only
-// what this store wrote, so their parsed shape is trusted.
-
-type Row = Record<string, SQLOutputValue>;
-
-function toClusterRecord(row: Row): ClusterRecord {
-  return {
-    id: text(row, 'id'),
-    name: text(row, 'name'),
-    labels: JSON.parse(text(row, 'labels')) as Record<string, string>,
-    tokenHash: text(row, 'token_hash'),
-    nextTokenHash: textOrNull(row, 'next_token_hash'),
-    createdAt: text(row, 'created_at'),
-    agentVersion: textOrNull(row, 'agent_version'),
-    connectedAt: textOrNull(row, 'connected_at'),
-    disconnectedAt: textOrNull(row, 'disconnected_at'),
-    lastHeartbeatAt: textOrNull(row, 'last_heartbeat_at'),
-    heartbeatIntervalSeconds: numberOrNull(row, 'heartbeat_interval_seconds'),
-    facts: row.facts === null ? null : (JSON.parse(text(row, 'facts')) as ClusterFacts),
-  };
-}
-
-function toApiTokenRecord(row: Row): ApiTokenRecord {
-  return {
-    id: text(row, 'id'),
-    name: text(row, 'name'),
-    role: text(row, 'role'),
-    tokenHash: text(row, 'token_hash'),
-    createdAt: text(row, 'created_at'),
-    lastUsedAt: textOrNull(row, 'last_used_at'),
-  };
-}
-
-function mapOptional<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
-  return value === undefined ? undefined : map(value);
-}
-
-function required(row: Row | undefined): Row {
-  if (row === undefined) throw new StoreError('sqlite store: expected a row, the query returned none');
-  return row;
-}
-
-function text(row: Row, column: string): string {
-  const value = row[column];
-  if (typeof value !== 'string') throw columnTypeError(column, 'text', value);
-  return value;
-}
-
-function textOrNull(row: Row, column: string): string | null {
-  return row[column] === null ? null : text(row, column);
-}
-
-function numberOrNull(row: Row, column: string): number | null {
-  const value = row[column];
-  if (value === null) return null;
-  if (typeof value !== 'number') throw columnTypeError(column, 'a number', value);
-  return value;
-}
-
-function integer(row: Row, column: string): number {
-  const value = numberOrNull(row, column);
-  if (value === null || !Number.isInteger(value)) throw columnTypeError(column, 'an integer', value);
-  return value;
-}
-
-function columnTypeError(column: string, expected: string, value: SQLOutputValue | undefined): StoreError {
-  const actual = value === null ? 'null' : typeof value;
-  return new StoreError(`sqlite store: column ${column} holds ${actual}, expected ${expected}`);
 }

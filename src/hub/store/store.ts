@@ -24,11 +24,71 @@ export interface ClusterRecord {
   facts: ClusterFacts | null;
 }
 
-/** A credential for the hub's API. */
+/** What a grant lets its user do; see hub/rbac.ts for their order. */
+export type Role = 'admin' | 'edit' | 'view';
+
+/** A person or robot that calls the hub's API with API tokens. */
+export interface UserRecord {
+  id: string;
+  /** Unique, a DNS-1123 label. */
+  name: string;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+/** A role for a user on one cluster, or on every cluster when clusterId is null. */
+export interface GrantRecord {
+  userId: string;
+  role: Role;
+  clusterId: string | null;
+}
+
+/**
+ * One request through the hub to a cluster. The user and cluster names are
+ * copied in, so a row still reads after either is deleted.
+ */
+export interface AuditRecord {
+  /** ISO 8601, when the request started. */
+  at: string;
+  userId: string;
+  userName: string;
+  clusterId: string;
+  clusterName: string;
+  /** Kubernetes verb (get, list, watch, create, ...). */
+  verb: string;
+  resource: string;
+  subresource: string | null;
+  namespace: string | null;
+  name: string | null;
+  path: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  /** The kubectl command line, when the client sent it. */
+  command: string | null;
+}
+
+/** Filters for listAudit; all optional, combined with AND. */
+export interface AuditQuery {
+  clusterId?: string;
+  userName?: string;
+  /** ISO 8601, inclusive. */
+  since?: string;
+  /** ISO 8601, exclusive. */
+  until?: string;
+  /** Rows to return: default AUDIT_DEFAULT_LIMIT, at most AUDIT_MAX_LIMIT. */
+  limit?: number;
+}
+
+export const AUDIT_DEFAULT_LIMIT = 100;
+export const AUDIT_MAX_LIMIT = 1000;
+
+/** A credential for the hub's API, owned by a user. */
 export interface ApiTokenRecord {
   id: string;
+  userId: string;
   name: string;
-  role: string;
   tokenHash: string;
   /** ISO 8601. */
   createdAt: string;
@@ -45,8 +105,8 @@ export interface NewCluster {
 
 export interface NewApiToken {
   id: string;
+  userId: string;
   name: string;
-  role: string;
   tokenHash: string;
   createdAt: string;
 }
@@ -75,6 +135,9 @@ export interface Heartbeat {
  * database fits behind it. Failures reject with StoreConflictError for a
  * uniqueness violation and StoreError for anything else.
  *
+ * Deleting a user deletes its grants and API tokens; deleting a cluster
+ * deletes the grants on it. Audit rows are kept either way.
+ *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
  * touchApiToken) are no-ops for an unknown id: the record may have been
  * deleted while a link or request was still using it.
@@ -98,11 +161,39 @@ export interface Store {
   recordConnection(id: string, change: ConnectionChange): Promise<void>;
   recordHeartbeat(id: string, beat: Heartbeat): Promise<void>;
 
+  /** Rejects with StoreConflictError when the name is taken. */
+  createUser(input: UserRecord): Promise<UserRecord>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(name: string): Promise<UserRecord | undefined>;
+  /** All users, ordered by name. */
+  listUsers(): Promise<UserRecord[]>;
+  /** Whether a user was deleted (with its grants and tokens). */
+  deleteUser(id: string): Promise<boolean>;
+
+  /** Adds a grant; adding one that exists is a no-op. */
+  addGrant(grant: GrantRecord): Promise<void>;
+  /** Whether the grant existed. */
+  removeGrant(grant: GrantRecord): Promise<boolean>;
+  /** A user's grants: fleet-wide first, then by cluster id and role. */
+  listGrants(userId: string): Promise<GrantRecord[]>;
+  /** Every user's grants, ordered by user id, then as listGrants. */
+  listAllGrants(): Promise<GrantRecord[]>;
+
   createApiToken(input: NewApiToken): Promise<ApiTokenRecord>;
   getApiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  /** A user's tokens, oldest first. */
+  listApiTokens(userId: string): Promise<ApiTokenRecord[]>;
+  /** Whether a token was deleted. */
+  deleteApiToken(id: string): Promise<boolean>;
   /** Sets lastUsedAt. */
   touchApiToken(id: string, at: string): Promise<void>;
   countApiTokens(): Promise<number>;
+
+  insertAudit(record: AuditRecord): Promise<void>;
+  /** Matching rows, newest first. */
+  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]>;
+  /** Deletes rows older than `olderThan` (ISO 8601); returns how many. */
+  pruneAudit(olderThan: string): Promise<number>;
 }
 
 /** A write would break a uniqueness rule, e.g. a second cluster with the same name. */

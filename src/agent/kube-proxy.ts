@@ -1,0 +1,98 @@
+// kubectl passthrough, agent side: a request the hub sent under
+// AGENT_PATHS.kube goes to the API server with the agent's own credentials
+// and the hub's impersonation, and the answer streams back chunk by chunk.
+// Upgrades (exec, attach, port-forward) are spliced as raw bytes after the
+// API server's 101; any other answer to an upgrade is relayed as is.
+import http from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { forwardedResponseHeaders, HOP_BY_HOP, impersonationProblem, kubeStatus } from '../kube/headers.ts';
+import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../link/protocol.ts';
+import { parseKubeRequest } from '../kube/request-info.ts';
+import type { Logger } from '../util/logger.ts';
+import type { KubeClient } from './kube.ts';
+
+export interface KubeProxyOptions {
+  kube: KubeClient;
+  log: Logger;
+}
+
+const http2Internal = 2; // NGHTTP2_INTERNAL_ERROR
+
+function refuse(res: Http2ServerResponse, status: number, reason: string, message: string): void {
+  if (res.headersSent) {
+    res.stream.close(http2Internal);
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(kubeStatus(status, reason, message));
+}
+
+/** Headers for the API server: the hub's, minus anything link- or hop-specific and any credential. */
+function apiRequestHeaders(req: Http2ServerRequest): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || name.startsWith('x-uplink-') || name === 'authorization') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** After the API server's 101: bytes both ways until either side ends. */
+function splice(res: Http2ServerResponse, req: Http2ServerRequest, apiRes: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  res.writeHead(200, {
+    ...forwardedResponseHeaders(apiRes.headers),
+    [KUBE_UPGRADE_HEADERS.switched]: '1',
+    [KUBE_UPGRADE_HEADERS.upgrade]: apiRes.headers.upgrade ?? '',
+  });
+  if (head.length > 0) res.write(head);
+  socket.pipe(res);
+  req.pipe(socket);
+  socket.on('error', () => { res.stream.close(http2Internal); });
+  res.on('close', () => { socket.destroy(); });
+}
+
+export function createKubeProxy(options: KubeProxyOptions): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+  const { kube, log } = options;
+  const transport = kube.server.protocol === 'http:' ? http : https;
+  return (req, res) => {
+    const problem = impersonationProblem(req.headers);
+    if (problem !== undefined) {
+      log.warn({ problem }, 'refused a kubectl request without the hub impersonation');
+      refuse(res, 403, 'Forbidden', problem);
+      return;
+    }
+    const path = req.url.slice(AGENT_PATHS.kube.length) || '/';
+    const upgrade = req.headers[KUBE_UPGRADE_HEADERS.upgrade];
+    const headers = apiRequestHeaders(req);
+    if (typeof upgrade === 'string' && upgrade !== '') {
+      headers.connection = 'Upgrade';
+      headers.upgrade = upgrade;
+    }
+    const isUpgrade = headers.upgrade !== undefined;
+    const streaming = parseKubeRequest(req.method, path).streaming;
+    kube.requestOptions(req.method, path, headers, streaming).then((requestOptions) => {
+      // An upgraded connection leaves the pool anyway; a fresh one keeps the pool clean.
+      const apiReq = transport.request(isUpgrade ? { ...requestOptions, agent: false } : requestOptions);
+      apiReq.on('upgrade', (apiRes, socket, head) => { splice(res, req, apiRes, socket, head); });
+      let complete = false;
+      apiReq.on('response', (apiRes) => {
+        res.writeHead(apiRes.statusCode ?? 502, forwardedResponseHeaders(apiRes.headers));
+        apiRes.pipe(res);
+        apiRes.on('end', () => { complete = true; });
+        apiRes.on('error', () => { res.stream.close(http2Internal); });
+      });
+      apiReq.on('error', (error) => {
+        log.debug({ err: error, path }, 'API server request failed');
+        refuse(res, 502, 'ServiceUnavailable', `the agent could not reach the API server: ${error.message}`);
+      });
+      // The hub cancelled (kubectl went away): abort the watch or stream upstream.
+      // A complete response keeps its connection for reuse.
+      res.on('close', () => { if (!complete && !isUpgrade) apiReq.destroy(); });
+      if (isUpgrade) apiReq.end();
+      else req.pipe(apiReq);
+    }, (error: unknown) => {
+      refuse(res, 500, 'InternalError', `the agent could not prepare credentials: ${(error as Error).message}`);
+    });
+  };
+}

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import type { AuditView } from '../../hub/api/audit.ts';
+import { loadCliConfig } from '../cli-config.ts';
+import { HubClient } from '../hub-client.ts';
+import { formatData, formatTable, parseOutputFormat } from '../output.ts';
+
+interface AuditFlags {
+  cluster?: string;
+  user?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  output: string;
+}
+
+const HEADERS = ['TIME', 'USER', 'CLUSTER', 'VERB', 'RESOURCE', 'NAMESPACE', 'NAME', 'STATUS', 'DURATION', 'IN', 'OUT'];
+
+/** The query string for the flags given; the hub validates the values. */
+export function auditQueryString(flags: Omit<AuditFlags, 'output'>): string {
+  const params = new URLSearchParams();
+  for (const key of ['cluster', 'user', 'since', 'until', 'limit'] as const) {
+    const value = flags[key];
+    if (value !== undefined) params.set(key, value);
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** "512", "1.5Ki", "3.2Mi": short enough for a table column. */
+export function formatBytes(bytes: number): string {
+  const units = ['Ki', 'Mi', 'Gi', 'Ti'];
+  if (bytes < 1024) return String(bytes);
+  let value = bytes;
+  let unit = '';
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)}${unit}`;
+}
+
+/** "850ms", "12.3s", "4m5s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+function auditRow(row: AuditView, withCommand: boolean): string[] {
+  const cells = [
+    row.at.replace(/\.\d+Z$/, 'Z'), row.userName, row.clusterName, row.verb,
+    row.subresource === null ? row.resource : `${row.resource}/${row.subresource}`,
+    row.namespace ?? '-', row.name ?? '-', String(row.status), formatDuration(row.durationMs),
+    formatBytes(row.bytesIn), formatBytes(row.bytesOut),
+  ];
+  if (withCommand) cells.push(row.command ?? '-');
+  return cells;
+}
+
+function printAudit(items: AuditView[], output: string): void {
+  const format = parseOutputFormat(output, ['table', 'json', 'yaml']);
+  if (format === 'json' || format === 'yaml') {
+    console.log(formatData({ items }, format));
+    return;
+  }
+  if (items.length === 0) {
+    console.log('No audit records match.');
+    return;
+  }
+  const withCommand = items.some((row) => row.command !== null);
+  console.log(formatTable(withCommand ? [...HEADERS, 'COMMAND'] : HEADERS, items.map((row) => auditRow(row, withCommand))));
+}
+
+export function registerAuditCommand(program: Command): void {
+  program.command('audit').description('show what users did in clusters through the hub, newest first (fleet admins)')
+    .option('--cluster <cluster>', 'only this cluster (name or id)')
+    .option('--user <user>', 'only this user (name)')
+    .option('--since <time>', 'only since this time: ISO 8601 or a duration ago, like 30m, 2h or 7d')
+    .option('--until <time>', 'only before this time: ISO 8601 or a duration ago')
+    .option('--limit <n>', 'at most this many records (default 100, at most 1000)')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (flags: AuditFlags) => {
+      const { items } = await new HubClient(loadCliConfig()).request<{ items: AuditView[] }>('GET', `/api/v1/audit${auditQueryString(flags)}`);
+      printAudit(items, flags.output);
+    });
+}

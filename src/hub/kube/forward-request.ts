@@ -1,0 +1,109 @@
+// A plain kubectl request over the link: the body streams to the agent, the
+// answer streams back chunk by chunk (watches and `logs -f` included), with
+// no overall timeout. If the link drops, the client's response ends at once
+// with an error so kubectl notices and re-lists.
+import http2 from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
+import { AGENT_PATHS } from '../../link/protocol.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { KubeTarget } from './proxy.ts';
+
+const NEWLINE = 0x0a;
+
+/** A watch event that fails the watch, as the API server sends for e.g. 410 Gone. */
+function watchErrorEvent(code: number, reason: string, message: string): string {
+  return JSON.stringify({ type: 'ERROR', object: JSON.parse(kubeStatus(code, reason, message)) as unknown });
+}
+
+export interface ForwardOutcome {
+  /** The API server's status, or 0 when no answer came. */
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface ForwardRequestOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: KubeTarget;
+  log: Logger;
+  done: (outcome: ForwardOutcome) => void;
+}
+
+export function forwardRequest(options: ForwardRequestOptions): void {
+  const { req, res, target } = options;
+  const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    options.done(outcome);
+  };
+  // node:http2 ends GET and DELETE requests at once unless told otherwise,
+  // which would drop a DELETE's DeleteOptions body: decide from the request.
+  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0'
+    || req.headers['transfer-encoding'] !== undefined;
+  let stream: http2.ClientHttp2Stream;
+  try {
+    stream = target.session.request(
+      { ':method': req.method ?? 'GET', ':path': `${AGENT_PATHS.kube}${target.apiPath}`, ...target.headers },
+      { endStream: !hasBody },
+    );
+  } catch {
+    res.writeHead(503, { 'content-type': 'application/json' })
+      .end(kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
+    finish();
+    return;
+  }
+  req.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
+  if (hasBody) req.pipe(stream);
+  else req.resume();
+  let contentType = '';
+  stream.on('response', (headers) => {
+    outcome.status = Number(headers[':status']);
+    contentType = headers['content-type'] ?? '';
+    res.writeHead(outcome.status, forwardedResponseHeaders(headers));
+    // Send the headers now: a watch may not write its first event for minutes.
+    res.flushHeaders();
+  });
+  let atEventBoundary = true;
+  stream.on('data', (chunk: Buffer) => {
+    outcome.bytesOut += chunk.length;
+    atEventBoundary = chunk.at(-1) === NEWLINE;
+  });
+  // Not ended by pipe: a session torn down by a dropped link also ends the
+  // stream's readable side, so only the close code tells a real end.
+  stream.pipe(res, { end: false });
+  const broken = (): void => {
+    const message = `the link to cluster "${target.cluster.name}" closed during the request`;
+    if (!res.headersSent) {
+      res.writeHead(502, { 'content-type': 'application/json' }).end(kubeStatus(502, 'ServiceUnavailable', message));
+    } else if (!res.writableEnded) {
+      const jsonWatch = target.info.verb === 'watch' && contentType.includes('json');
+      // A JSON watch between events ends as the API server ends a failed
+      // watch: an ERROR event with a Status, which kubectl reports. Anything
+      // else breaks the connection so the client sees an error, not a clean end.
+      if (jsonWatch && atEventBoundary) {
+        stream.unpipe(res);
+        res.end(`${watchErrorEvent(503, 'ServiceUnavailable', message)}\n`);
+      } else {
+        res.destroy();
+      }
+    }
+    finish();
+  };
+  stream.on('error', broken);
+  stream.on('close', () => {
+    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
+      res.end();
+      finish();
+    } else {
+      broken();
+    }
+  });
+  res.on('close', () => {
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    finish();
+  });
+}

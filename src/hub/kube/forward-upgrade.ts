@@ -1,0 +1,94 @@
+// An upgrade (exec, attach, port-forward; SPDY/3.1 or WebSocket) over the
+// link. The agent makes the upgrade request to the API server; on its 101
+// the hub answers the client with the same 101 and from then on both sides
+// are spliced as raw bytes. Any other answer goes back to the client at once,
+// so kubectl can fall back to another protocol.
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
+import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { ForwardOutcome } from './forward-request.ts';
+import type { KubeTarget } from './proxy.ts';
+
+export interface ForwardUpgradeOptions {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  target: KubeTarget;
+  log: Logger;
+  done: (outcome: ForwardOutcome) => void;
+}
+
+/** Serialises a status line and headers as HTTP/1.1. */
+export function http1Head(status: number, headers: Record<string, string | string[] | number | undefined>): string {
+  const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}`];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(item)}`);
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+export function forwardUpgrade(options: ForwardUpgradeOptions): void {
+  const { req, socket, head, target } = options;
+  const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    options.done(outcome);
+  };
+  let stream: http2.ClientHttp2Stream;
+  try {
+    stream = target.session.request({
+      ':method': req.method ?? 'GET',
+      ':path': `${AGENT_PATHS.kube}${target.apiPath}`,
+      ...target.headers,
+      [KUBE_UPGRADE_HEADERS.upgrade]: req.headers.upgrade ?? '',
+    }, { endStream: false }); // the stream carries the client's bytes after the 101
+  } catch {
+    socket.end(http1Head(503, { 'content-type': 'application/json', connection: 'close' })
+      + kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
+    finish();
+    return;
+  }
+  if (head.length > 0) stream.write(head);
+  socket.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
+  stream.on('data', (chunk: Buffer) => { outcome.bytesOut += chunk.length; });
+  stream.on('response', (headers) => {
+    const switched = headers[KUBE_UPGRADE_HEADERS.switched] === '1';
+    outcome.status = switched ? 101 : Number(headers[':status']);
+    const upgrade = String(headers[KUBE_UPGRADE_HEADERS.upgrade] ?? '');
+    socket.write(switched
+      ? http1Head(101, { upgrade, connection: 'Upgrade', ...forwardedResponseHeaders(headers) })
+      : http1Head(outcome.status, { ...forwardedResponseHeaders(headers), connection: 'close' }));
+    if (switched) socket.pipe(stream);
+    // Ended on close, where the reset code tells a real end from a dropped link.
+    stream.pipe(socket, { end: false });
+  });
+  const broken = (): void => {
+    if (outcome.status === 0 && socket.writable) {
+      socket.end(http1Head(502, { 'content-type': 'application/json', connection: 'close' })
+        + kubeStatus(502, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
+    } else {
+      socket.destroy();
+    }
+    finish();
+  };
+  stream.on('error', broken);
+  stream.on('close', () => {
+    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
+      socket.end();
+      finish();
+    } else {
+      broken();
+    }
+  });
+  socket.on('close', () => {
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    finish();
+  });
+}

@@ -1,0 +1,200 @@
+// The hub's kubectl endpoint, `/k8s/clusters/<cluster>/...`: authenticate the
+// user, find the cluster and the user's role on it, take a concurrency slot,
+// then forward over the cluster's link with the user's impersonation. Plain
+// requests and upgrades share this resolution; they differ only in how bytes
+// travel (see forward-request.ts and forward-upgrade.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { HubSession } from '../../link/hub-session.ts';
+import { forwardedRequestHeaders, kubeStatus, type HubRole } from '../../kube/headers.ts';
+import type { Logger } from '../../util/logger.ts';
+import { authenticateToken, type Principal } from '../auth.ts';
+import type { Fleet } from '../fleet.ts';
+import type { HubMetrics } from '../metrics.ts';
+import { effectiveRole } from '../rbac.ts';
+import type { AuditRecord, ClusterRecord, Store } from '../store/index.ts';
+import { forwardRequest } from './forward-request.ts';
+import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
+import type { ClusterLimiter } from './limiter.ts';
+import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
+
+/** URL prefix of the kubectl endpoint. */
+export const KUBE_PATH_PREFIX = '/k8s/clusters/';
+/** Seconds a client over the concurrency limit is asked to wait. */
+const RETRY_AFTER_SECONDS = 1;
+
+export interface KubeProxyOptions {
+  store: Store;
+  fleet: Fleet;
+  limiter: ClusterLimiter;
+  metrics: HubMetrics;
+  log: Logger;
+  /** Receives one record per proxied request once it ends. */
+  audit: (record: AuditRecord) => void;
+}
+
+/** A request that passed every check and holds a concurrency slot. */
+export interface KubeTarget {
+  principal: Principal;
+  cluster: ClusterRecord;
+  role: HubRole;
+  session: HubSession;
+  /** The API server path and query, e.g. `/api/v1/pods?watch=1`. */
+  apiPath: string;
+  info: KubeRequestInfo;
+  headers: Record<string, string | string[] | number | undefined>;
+  release: () => void;
+  started: number;
+}
+
+/** An answer to send instead of forwarding, with what was known of the caller for the audit log. */
+export interface KubeRefusal {
+  status: number;
+  reason: string;
+  message: string;
+  headers?: Record<string, string>;
+  principal?: Principal;
+  cluster?: { id: string; name: string };
+}
+
+/** Splits `/k8s/clusters/<ref>/<api path>?query` into the cluster reference and the API server path. */
+export function splitKubeUrl(url: string): { ref: string; apiPath: string } {
+  const rest = url.slice(KUBE_PATH_PREFIX.length);
+  const slash = rest.search(/[/?]/);
+  const ref = decodeURIComponent(slash === -1 ? rest : rest.slice(0, slash));
+  const apiPath = slash === -1 ? '/' : rest.slice(slash).replace(/^\?/, '/?');
+  return { ref, apiPath };
+}
+
+/** Audit user for requests whose token was missing or invalid. */
+const UNAUTHENTICATED = '(unauthenticated)';
+
+export class KubeProxy {
+  private readonly options: KubeProxyOptions;
+  private readonly touched = new Map<string, number>();
+
+  constructor(options: KubeProxyOptions) {
+    this.options = options;
+  }
+
+  /** Handles a plain HTTP request under KUBE_PATH_PREFIX. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    void this.resolve(req).then((target) => {
+      if ('status' in target) {
+        this.auditRefusal(req, target);
+        res.writeHead(target.status, { 'content-type': 'application/json', ...target.headers }).end(kubeStatus(target.status, target.reason, target.message));
+        return;
+      }
+      // The client may have gone while we authenticated; its close event is past.
+      if (res.destroyed || req.socket.destroyed) {
+        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
+        return;
+      }
+      forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { this.finish(target, outcome); } });
+    });
+  }
+
+  /** Handles an HTTP/1.1 upgrade (exec, attach, port-forward) under KUBE_PATH_PREFIX. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    void this.resolve(req).then((target) => {
+      if ('status' in target) {
+        this.auditRefusal(req, target);
+        const body = kubeStatus(target.status, target.reason, target.message);
+        socket.end(http1Head(target.status, {
+          'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers, connection: 'close',
+        }) + body);
+        return;
+      }
+      if (socket.destroyed) {
+        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
+        return;
+      }
+      forwardUpgrade({ req, socket, head, target, log: this.options.log, done: (outcome) => { this.finish(target, outcome); } });
+    });
+  }
+
+  private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
+    const { store, fleet, limiter, metrics } = this.options;
+    const { ref, apiPath } = splitKubeUrl(req.url ?? '/');
+    const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
+    const principal = token === undefined ? null : await authenticateToken(store, token, this.touched).catch(() => null);
+    if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };
+    const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
+    const role = cluster ? effectiveRole(principal, cluster.id) : undefined;
+    if (!cluster || !role) return { status: 404, reason: 'NotFound', message: `cluster "${ref}" not found`, principal, cluster: { id: '', name: ref } };
+    const session = fleet.session(cluster.id);
+    if (!session?.isOpen) {
+      return {
+        status: 503, reason: 'ServiceUnavailable', message: `cluster "${cluster.name}" is offline: its agent is not linked to the hub`,
+        headers: { 'Retry-After': '5' }, principal, cluster,
+      };
+    }
+    const info = parseKubeRequest(req.method ?? 'GET', apiPath);
+    const kind = info.streaming || req.headers.upgrade !== undefined ? 'streaming' : 'unary';
+    const release = limiter.tryAcquire(cluster.id, kind);
+    if (!release) {
+      metrics.kubeRequests.inc({ class: kind, outcome: 'limited' });
+      return {
+        status: 429, reason: 'TooManyRequests', headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+        message: `too many concurrent ${kind} requests to cluster "${cluster.name}"; retry shortly`, principal, cluster,
+      };
+    }
+    metrics.kubeInFlight.inc({ class: kind });
+    const headers = forwardedRequestHeaders(req.headers, { user: principal.userName, role });
+    return {
+      principal, cluster, role, session, apiPath, info, started: performance.now(),
+      headers: headers as KubeTarget['headers'],
+      release: () => {
+        release();
+        metrics.kubeInFlight.dec({ class: kind });
+      },
+    };
+  }
+
+  private finish(target: KubeTarget, outcome: { status: number; bytesIn: number; bytesOut: number }): void {
+    target.release();
+    const kind = target.info.streaming ? 'streaming' : 'unary';
+    this.options.metrics.kubeRequests.inc({ class: kind, outcome: outcome.status === 0 ? 'failed' : 'forwarded' });
+    this.options.audit({
+      ...auditFields(target.info, target.apiPath),
+      at: new Date().toISOString(),
+      userId: target.principal.userId,
+      userName: target.principal.userName,
+      clusterId: target.cluster.id,
+      clusterName: target.cluster.name,
+      status: outcome.status,
+      bytesIn: outcome.bytesIn,
+      bytesOut: outcome.bytesOut,
+      durationMs: Math.round((performance.now() - target.started) * 10) / 10,
+    });
+  }
+
+  private auditRefusal(req: IncomingMessage, refusal: KubeRefusal): void {
+    const { ref, apiPath } = splitKubeUrl(req.url ?? '/');
+    this.options.audit({
+      ...auditFields(parseKubeRequest(req.method ?? 'GET', apiPath), apiPath),
+      at: new Date().toISOString(),
+      userId: refusal.principal?.userId ?? '',
+      userName: refusal.principal?.userName ?? UNAUTHENTICATED,
+      clusterId: refusal.cluster?.id ?? '',
+      clusterName: refusal.cluster?.name ?? ref,
+      status: refusal.status,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+    });
+  }
+}
+
+function auditFields(info: KubeRequestInfo, apiPath: string): Pick<AuditRecord, 'verb' | 'resource' | 'subresource' | 'namespace' | 'name' | 'path' | 'command'> {
+  return {
+    verb: info.verb,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
+    path: apiPath.split('?')[0] ?? '/',
+    command: info.command,
+  };
+}

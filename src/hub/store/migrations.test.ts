@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, it } from 'node:test';
+import { openSqliteStore } from './index.ts';
+import { applyMigrations, SQLITE_MIGRATIONS } from './migrations.ts';
+
+const tempDir = mkdtempSync(join(tmpdir(), 'uplink-migrations-'));
+after(() => {
+  rmSync(tempDir, { recursive: true, force: true });
+});
+
+/** A database file as a hub before users left it: schema version 1 and the given tokens. */
+function createVersion1Database(path: string, tokens: { id: string; name: string; role: string; createdAt: string }[]): void {
+  const db = new DatabaseSync(path);
+  applyMigrations(db, SQLITE_MIGRATIONS.slice(0, 1));
+  const insert = db.prepare(`INSERT INTO api_tokens (id, name, role, token_hash, created_at, last_used_at)
+    VALUES (:id, :name, :role, :hash, :createdAt, :lastUsedAt)`);
+  for (const token of tokens) insert.run({ ...token, hash: `sha256:${'d'.repeat(64)}`, lastUsedAt: '2026-01-05T00:00:00.000Z' });
+  db.prepare(`INSERT INTO clusters (id, name, labels, token_hash, created_at) VALUES ('c1', 'prod', '{}', 'sha256:x', '2026-01-01T00:00:00.000Z')`).run();
+  db.close();
+}
+
+describe('store migration 2 (users)', () => {
+  it('migrations - version 2 gives each old token a user named after it, with a fleet-wide grant of its role', async () => {
+    const path = join(tempDir, 'v1.db');
+    createVersion1Database(path, [
+      { id: 'tadmin', name: 'admin', role: 'admin', createdAt: '2026-01-01T00:00:00.000Z' },
+      { id: 'tci1', name: 'ci', role: 'view', createdAt: '2026-01-03T00:00:00.000Z' },
+      { id: 'tci2', name: 'ci', role: 'view', createdAt: '2026-01-02T00:00:00.000Z' },
+    ]);
+    const store = openSqliteStore({ path });
+    await store.migrate();
+
+    const users = await store.listUsers();
+    assert.deepEqual(users.map((u) => [u.name, u.createdAt]), [['admin', '2026-01-01T00:00:00.000Z'], ['ci', '2026-01-02T00:00:00.000Z']]);
+    const [admin, ci] = users;
+    assert.ok(admin && ci);
+    for (const user of users) assert.match(user.id, /^u[a-z0-9]{12}$/);
+    assert.deepEqual(await store.listGrants(admin.id), [{ userId: admin.id, role: 'admin', clusterId: null }]);
+    assert.deepEqual(await store.listGrants(ci.id), [{ userId: ci.id, role: 'view', clusterId: null }]);
+
+    const token = await store.getApiToken('tadmin');
+    assert.deepEqual(token, {
+      id: 'tadmin', userId: admin.id, name: 'admin', tokenHash: `sha256:${'d'.repeat(64)}`,
+      createdAt: '2026-01-01T00:00:00.000Z', lastUsedAt: '2026-01-05T00:00:00.000Z',
+    });
+    assert.deepEqual((await store.listApiTokens(ci.id)).map((t) => t.id), ['tci2', 'tci1']);
+    assert.equal((await store.getClusterByName('prod'))?.id, 'c1');
+    await store.close();
+
+    const db = new DatabaseSync(path);
+    const columns = db.prepare('PRAGMA table_info(api_tokens)').all().map((c) => c.name);
+    assert.deepEqual(columns, ['id', 'user_id', 'name', 'token_hash', 'created_at', 'last_used_at']);
+    assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
+    db.close();
+  });
+
+  it('migrations - a token with a role outside admin, edit and view keeps its user but gets no grant', async () => {
+    const path = join(tempDir, 'odd-role.db');
+    createVersion1Database(path, [{ id: 'tx', name: 'robot', role: 'operator', createdAt: '2026-01-01T00:00:00.000Z' }]);
+    const store = openSqliteStore({ path });
+    await store.migrate();
+    const robot = await store.getUserByName('robot');
+    assert.ok(robot);
+    assert.deepEqual(await store.listGrants(robot.id), []);
+    assert.equal((await store.getApiToken('tx'))?.userId, robot.id);
+    await store.close();
+  });
+
+  it('migrations - version 2 on an empty version 1 database creates no users', async () => {
+    const path = join(tempDir, 'empty.db');
+    createVersion1Database(path, []);
+    const store = openSqliteStore({ path });
+    await store.migrate();
+    assert.deepEqual(await store.listUsers(), []);
+    assert.equal(await store.countApiTokens(), 0);
+    await store.close();
+  });
+});

@@ -1,0 +1,84 @@
+// The SQLite store's statements, by name, bound by named parameters only
+// (objects listing exactly the parameters: the driver rejects unknown names).
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditQuery } from './store.ts';
+
+export const SQL = {
+  insertCluster: `INSERT INTO clusters (id, name, labels, token_hash, created_at)
+    VALUES (:id, :name, :labels, :tokenHash, :createdAt) RETURNING *`,
+  selectCluster: 'SELECT * FROM clusters WHERE id = :id',
+  selectClusterByName: 'SELECT * FROM clusters WHERE name = :name',
+  selectClusters: 'SELECT * FROM clusters ORDER BY name',
+  deleteCluster: 'DELETE FROM clusters WHERE id = :id',
+  updateClusterTokens: `UPDATE clusters SET token_hash = :tokenHash, next_token_hash = :nextTokenHash
+    WHERE id = :id`,
+  recordConnected: `UPDATE clusters SET connected_at = :at, agent_version = COALESCE(:agentVersion, agent_version)
+    WHERE id = :id`,
+  recordDisconnected: `UPDATE clusters SET disconnected_at = :at, agent_version = COALESCE(:agentVersion, agent_version)
+    WHERE id = :id`,
+  recordHeartbeat: `UPDATE clusters SET last_heartbeat_at = :at, heartbeat_interval_seconds = :intervalSeconds,
+    facts = :facts WHERE id = :id`,
+
+  insertUser: 'INSERT INTO users (id, name, created_at) VALUES (:id, :name, :createdAt) RETURNING *',
+  selectUser: 'SELECT * FROM users WHERE id = :id',
+  selectUserByName: 'SELECT * FROM users WHERE name = :name',
+  selectUsers: 'SELECT * FROM users ORDER BY name',
+  deleteUser: 'DELETE FROM users WHERE id = :id',
+
+  // DO NOTHING without a target covers the (user, role, IFNULL(cluster)) index
+  // but, unlike INSERT OR IGNORE, still fails on a CHECK or foreign key.
+  insertGrant: `INSERT INTO grants (user_id, role, cluster_id) VALUES (:userId, :role, :clusterId)
+    ON CONFLICT DO NOTHING`,
+  // IS, not =, so a NULL cluster (fleet-wide) matches NULL.
+  deleteGrant: 'DELETE FROM grants WHERE user_id = :userId AND role = :role AND cluster_id IS :clusterId',
+  selectGrants: `SELECT * FROM grants WHERE user_id = :userId
+    ORDER BY cluster_id IS NOT NULL, cluster_id, role`,
+  selectAllGrants: 'SELECT * FROM grants ORDER BY user_id, cluster_id IS NOT NULL, cluster_id, role',
+
+  insertApiToken: `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at)
+    VALUES (:id, :userId, :name, :tokenHash, :createdAt) RETURNING *`,
+  selectApiToken: 'SELECT * FROM api_tokens WHERE id = :id',
+  selectApiTokensOfUser: 'SELECT * FROM api_tokens WHERE user_id = :userId ORDER BY created_at, id',
+  deleteApiToken: 'DELETE FROM api_tokens WHERE id = :id',
+  touchApiToken: 'UPDATE api_tokens SET last_used_at = :at WHERE id = :id',
+  countApiTokens: 'SELECT COUNT(*) AS count FROM api_tokens',
+
+  insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
+      subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command)
+    VALUES (:at, :userId, :userName, :clusterId, :clusterName, :verb, :resource,
+      :subresource, :namespace, :name, :path, :status, :bytesIn, :bytesOut, :durationMs, :command)`,
+  pruneAudit: 'DELETE FROM audit_log WHERE at < :olderThan',
+} as const;
+
+export type StatementName = keyof typeof SQL;
+
+/** Columns of AuditQuery's filters; each one present adds its condition. */
+const AUDIT_FILTERS = [
+  ['clusterId', 'cluster_id = :clusterId'],
+  ['userName', 'user_name = :userName'],
+  ['since', 'at >= :since'],
+  ['until', 'at < :until'],
+] as const;
+
+/**
+ * The listAudit query for the filters present. The WHERE clause lists only
+ * those (rather than `:x IS NULL OR col = :x`) so SQLite can use the
+ * (cluster_id, at) and (user_name, at) indexes; there are 16 variants at most.
+ */
+export function auditListQuery(query: AuditQuery): { sql: string; params: Record<string, string | number> } {
+  const conditions: string[] = [];
+  const params: Record<string, string | number> = { limit: clampAuditLimit(query.limit) };
+  for (const [key, condition] of AUDIT_FILTERS) {
+    const value = query[key];
+    if (value === undefined) continue;
+    conditions.push(condition);
+    params[key] = value;
+  }
+  const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  // id breaks ties between rows of the same millisecond: later insert first.
+  return { sql: `SELECT * FROM audit_log ${where} ORDER BY at DESC, id DESC LIMIT :limit`, params };
+}
+
+function clampAuditLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return AUDIT_DEFAULT_LIMIT;
+  return Math.min(AUDIT_MAX_LIMIT, Math.max(1, Math.floor(limit)));
+}

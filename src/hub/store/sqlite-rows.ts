@@ -1,0 +1,121 @@
+// Row mapping for the SQLite store: the only code that knows column names.
+// JSON columns hold only what the store wrote, so their parsed shape is trusted.
+import type { SQLOutputValue } from 'node:sqlite';
+import type { ClusterFacts } from '../../link/protocol.ts';
+import {
+  type ApiTokenRecord,
+  type AuditRecord,
+  type ClusterRecord,
+  type GrantRecord,
+  type Role,
+  StoreError,
+  type UserRecord,
+} from './store.ts';
+
+export type Row = Record<string, SQLOutputValue>;
+
+const ROLES: readonly string[] = ['admin', 'edit', 'view'];
+
+export function toClusterRecord(row: Row): ClusterRecord {
+  return {
+    id: text(row, 'id'),
+    name: text(row, 'name'),
+    labels: JSON.parse(text(row, 'labels')) as Record<string, string>,
+    tokenHash: text(row, 'token_hash'),
+    nextTokenHash: textOrNull(row, 'next_token_hash'),
+    createdAt: text(row, 'created_at'),
+    agentVersion: textOrNull(row, 'agent_version'),
+    connectedAt: textOrNull(row, 'connected_at'),
+    disconnectedAt: textOrNull(row, 'disconnected_at'),
+    lastHeartbeatAt: textOrNull(row, 'last_heartbeat_at'),
+    heartbeatIntervalSeconds: numberOrNull(row, 'heartbeat_interval_seconds'),
+    facts: row.facts === null ? null : (JSON.parse(text(row, 'facts')) as ClusterFacts),
+  };
+}
+
+export function toApiTokenRecord(row: Row): ApiTokenRecord {
+  return {
+    id: text(row, 'id'),
+    userId: text(row, 'user_id'),
+    name: text(row, 'name'),
+    tokenHash: text(row, 'token_hash'),
+    createdAt: text(row, 'created_at'),
+    lastUsedAt: textOrNull(row, 'last_used_at'),
+  };
+}
+
+export function toUserRecord(row: Row): UserRecord {
+  return { id: text(row, 'id'), name: text(row, 'name'), createdAt: text(row, 'created_at') };
+}
+
+export function toGrantRecord(row: Row): GrantRecord {
+  const role = text(row, 'role');
+  // The table's CHECK constraint allows only these; this narrows the type.
+  if (!ROLES.includes(role)) throw new StoreError(`sqlite store: column role holds '${role}', expected admin, edit or view`);
+  return { userId: text(row, 'user_id'), role: role as Role, clusterId: textOrNull(row, 'cluster_id') };
+}
+
+export function toAuditRecord(row: Row): AuditRecord & { id: number } {
+  return {
+    id: integer(row, 'id'),
+    at: text(row, 'at'),
+    userId: text(row, 'user_id'),
+    userName: text(row, 'user_name'),
+    clusterId: text(row, 'cluster_id'),
+    clusterName: text(row, 'cluster_name'),
+    verb: text(row, 'verb'),
+    resource: text(row, 'resource'),
+    subresource: textOrNull(row, 'subresource'),
+    namespace: textOrNull(row, 'namespace'),
+    name: textOrNull(row, 'name'),
+    path: text(row, 'path'),
+    status: integer(row, 'status'),
+    bytesIn: integer(row, 'bytes_in'),
+    bytesOut: integer(row, 'bytes_out'),
+    durationMs: number(row, 'duration_ms'),
+    command: textOrNull(row, 'command'),
+  };
+}
+
+export function mapOptional<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
+  return value === undefined ? undefined : map(value);
+}
+
+export function required(row: Row | undefined): Row {
+  if (row === undefined) throw new StoreError('sqlite store: expected a row, the query returned none');
+  return row;
+}
+
+function text(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw columnTypeError(column, 'text', value);
+  return value;
+}
+
+function textOrNull(row: Row, column: string): string | null {
+  return row[column] === null ? null : text(row, column);
+}
+
+function numberOrNull(row: Row, column: string): number | null {
+  const value = row[column];
+  if (value === null) return null;
+  if (typeof value !== 'number') throw columnTypeError(column, 'a number', value);
+  return value;
+}
+
+function number(row: Row, column: string): number {
+  const value = numberOrNull(row, column);
+  if (value === null) throw columnTypeError(column, 'a number', value);
+  return value;
+}
+
+export function integer(row: Row, column: string): number {
+  const value = numberOrNull(row, column);
+  if (value === null || !Number.isInteger(value)) throw columnTypeError(column, 'an integer', value);
+  return value;
+}
+
+function columnTypeError(column: string, expected: string, value: SQLOutputValue | undefined): StoreError {
+  const actual = value === null ? 'null' : typeof value;
+  return new StoreError(`sqlite store: column ${column} holds ${actual}, expected ${expected}`);
+}

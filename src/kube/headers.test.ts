@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { forwardedRequestHeaders, forwardedResponseHeaders, impersonationProblem, kubeStatus } from './headers.ts';
+
+describe('kubectl passthrough headers', () => {
+  it('headers - the hub drops client credentials and impersonation and sets its own', () => {
+    const out = forwardedRequestHeaders({
+      authorization: 'Bearer upk_x', 'impersonate-user': 'admin', 'impersonate-group': 'system:masters',
+      'impersonate-extra-scopes': 'all', 'impersonate-uid': '1', cookie: 'a=b', connection: 'Upgrade', upgrade: 'SPDY/3.1',
+      host: 'hub', accept: 'application/json', 'user-agent': 'kubectl/v1.36', 'x-uplink-upgrade': 'forged',
+    }, { user: 'alice', role: 'view' });
+    assert.deepEqual(out, {
+      accept: 'application/json', 'user-agent': 'kubectl/v1.36',
+      'impersonate-user': 'uplink:alice', 'impersonate-group': 'uplink:view',
+    });
+  });
+
+  it('headers - a bearer token smuggled in the WebSocket subprotocols is removed', () => {
+    const out = forwardedRequestHeaders({
+      'sec-websocket-protocol': 'v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.dG9rZW4, v4.channel.k8s.io',
+    }, { user: 'bob', role: 'edit' });
+    assert.equal(out['sec-websocket-protocol'], 'v5.channel.k8s.io, v4.channel.k8s.io');
+    const only = forwardedRequestHeaders({ 'sec-websocket-protocol': 'base64url.bearer.authorization.k8s.io.eA' }, { user: 'b', role: 'edit' });
+    assert.equal(only['sec-websocket-protocol'], undefined);
+  });
+
+  it('headers - the agent accepts only an uplink user and one uplink group', () => {
+    assert.equal(impersonationProblem({ 'impersonate-user': 'uplink:alice', 'impersonate-group': 'uplink:view' }), undefined);
+    assert.match(impersonationProblem({}) ?? '', /must impersonate an uplink: user/);
+    assert.match(impersonationProblem({ 'impersonate-user': 'system:admin', 'impersonate-group': 'uplink:view' }) ?? '', /uplink: user/);
+    assert.match(impersonationProblem({ 'impersonate-user': 'uplink:', 'impersonate-group': 'uplink:view' }) ?? '', /uplink: user/);
+    assert.match(impersonationProblem({ 'impersonate-user': 'uplink:a', 'impersonate-group': 'system:masters' }) ?? '', /exactly one of/);
+    assert.match(impersonationProblem({ 'impersonate-user': 'uplink:a', 'impersonate-group': 'uplink:view, uplink:admin' }) ?? '', /exactly one of/);
+    assert.match(impersonationProblem({ 'impersonate-user': 'uplink:a', 'impersonate-group': 'uplink:view', 'impersonate-uid': '0' }) ?? '',
+      /does not impersonate with impersonate-uid/);
+  });
+
+  it('headers - responses lose hop-by-hop and link-internal headers', () => {
+    assert.deepEqual(forwardedResponseHeaders({ ':status': 200, 'content-type': 'application/json', connection: 'close', 'x-uplink-switched': '1' }),
+      { 'content-type': 'application/json' });
+  });
+
+  it('headers - refusals are Kubernetes Status objects', () => {
+    assert.deepEqual(JSON.parse(kubeStatus(429, 'TooManyRequests', 'slow down')),
+      { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'slow down', reason: 'TooManyRequests', code: 429 });
+  });
+});

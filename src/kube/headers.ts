@@ -1,0 +1,79 @@
+// Header rules of kubectl passthrough, shared by the hub (which strips what a
+// client must not choose and sets the impersonation) and the agent (which
+// refuses any impersonation the hub could not have set).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { IMPERSONATION } from '../link/protocol.ts';
+
+/** Connection-specific headers: meaningless across a proxy hop and forbidden in HTTP/2. */
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings',
+]);
+
+/** A WebSocket subprotocol that smuggles a bearer token (API server feature, kubernetes#47740). */
+const BEARER_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./;
+
+export type HubRole = keyof typeof IMPERSONATION.groups;
+
+/**
+ * The headers the hub forwards for a client request: hop-by-hop headers,
+ * credentials, cookies and every `Impersonate-*` the client sent are dropped,
+ * a bearer token in the WebSocket subprotocol list is removed, and the user's
+ * identity is set as `Impersonate-User: uplink:<user>` and
+ * `Impersonate-Group: uplink:<role>` (overwritten, never appended).
+ */
+export function forwardedRequestHeaders(headers: IncomingHttpHeaders, identity: { user: string; role: HubRole }): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    const name = key.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith(':')) continue;
+    if (name === 'authorization' || name === 'cookie' || name.startsWith('impersonate-') || name.startsWith('x-uplink-')) continue;
+    if (name === 'sec-websocket-protocol') {
+      const kept = String(value).split(',').map((p) => p.trim()).filter((p) => p !== '' && !BEARER_SUBPROTOCOL.test(p));
+      if (kept.length > 0) out[name] = kept.join(', ');
+      continue;
+    }
+    out[name] = value;
+  }
+  out['impersonate-user'] = `${IMPERSONATION.userPrefix}${identity.user}`;
+  out['impersonate-group'] = IMPERSONATION.groups[identity.role];
+  return out;
+}
+
+const ALLOWED_GROUPS = new Set<string>(Object.values(IMPERSONATION.groups));
+
+/**
+ * The agent's check before it lends its credentials: exactly one
+ * `uplink:`-prefixed user and exactly one of the uplink groups, and no other
+ * impersonation. Returns a reason to refuse, or undefined when acceptable.
+ */
+export function impersonationProblem(headers: IncomingHttpHeaders): string | undefined {
+  const user = headers['impersonate-user'];
+  const group = headers['impersonate-group'];
+  if (typeof user !== 'string' || !user.startsWith(IMPERSONATION.userPrefix) || user.length <= IMPERSONATION.userPrefix.length) {
+    return 'requests through the hub must impersonate an uplink: user';
+  }
+  const groups = Array.isArray(group) ? group : group === undefined ? [] : group.split(',').map((g) => g.trim());
+  if (groups.length !== 1 || !ALLOWED_GROUPS.has(groups[0] ?? '')) {
+    return `requests through the hub must impersonate exactly one of ${[...ALLOWED_GROUPS].join(', ')}`;
+  }
+  const other = Object.keys(headers).find((h) => h.toLowerCase().startsWith('impersonate-') && h !== 'impersonate-user' && h !== 'impersonate-group');
+  if (other !== undefined) return `the hub does not impersonate with ${other}`;
+  return undefined;
+}
+
+/** Response headers to pass back to the client: everything but hop-by-hop and link-internal ones. */
+export function forwardedResponseHeaders(headers: Record<string, string | string[] | number | undefined>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    const name = key.toLowerCase();
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || name.startsWith('x-uplink-')) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** A Kubernetes `Status` body, so kubectl prints the hub's refusals like the API server's. */
+export function kubeStatus(code: number, reason: string, message: string): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
