@@ -1,6 +1,6 @@
 // kubectl through the hub vs straight to the API server, in one run:
 // p50/p99 of a single-pod GET and the time to list 5,000 pods, plus the same
-// through the real kubectl binary. Run with: bin/uplink-node bench/kubectl.ts
+// through the real kubectl binary. Run with: scripts/bench.sh kubectl
 // (see docs/benchmarks.md). Needs the test cluster; starts it if needed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

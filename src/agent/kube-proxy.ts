@@ -40,6 +40,10 @@ function apiRequestHeaders(req: Http2ServerRequest): http.OutgoingHttpHeaders {
 
 /** After the API server's 101: bytes both ways until either side ends. */
 function splice(res: Http2ServerResponse, req: Http2ServerRequest, apiRes: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (res.headersSent || res.stream.destroyed) {
+    socket.destroy(); // the hub gave up on this request meanwhile
+    return;
+  }
   res.writeHead(200, {
     ...forwardedResponseHeaders(apiRes.headers),
     [KUBE_UPGRADE_HEADERS.switched]: '1',
@@ -77,6 +81,10 @@ export function createKubeProxy(options: KubeProxyOptions): (req: Http2ServerReq
       apiReq.on('upgrade', (apiRes, socket, head) => { splice(res, req, apiRes, socket, head); });
       let complete = false;
       apiReq.on('response', (apiRes) => {
+        if (res.headersSent || res.stream.destroyed) {
+          apiRes.destroy(); // the hub gave up on this request meanwhile
+          return;
+        }
         res.writeHead(apiRes.statusCode ?? 502, forwardedResponseHeaders(apiRes.headers));
         apiRes.pipe(res);
         apiRes.on('end', () => { complete = true; });

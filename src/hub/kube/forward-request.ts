@@ -61,6 +61,13 @@ export function forwardRequest(options: ForwardRequestOptions): void {
   else req.resume();
   let contentType = '';
   stream.on('response', (headers) => {
+    // The client may be gone, or a link failure may have answered already:
+    // a late answer is dropped, never written twice (which would throw).
+    if (res.headersSent || res.destroyed) {
+      if (res.headersSent && !res.destroyed) options.log.warn({ path: target.apiPath }, 'late answer from the agent dropped');
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      return;
+    }
     outcome.status = Number(headers[':status']);
     contentType = headers['content-type'] ?? '';
     res.writeHead(outcome.status, forwardedResponseHeaders(headers));
