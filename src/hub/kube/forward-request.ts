@@ -8,6 +8,7 @@ import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
 import { AGENT_PATHS } from '../../link/protocol.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { KubeTarget } from './proxy.ts';
+import { tieStreamToClient } from './stream-lifecycle.ts';
 
 const NEWLINE = 0x0a;
 
@@ -34,12 +35,6 @@ export interface ForwardRequestOptions {
 export function forwardRequest(options: ForwardRequestOptions): void {
   const { req, res, target } = options;
   const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
-  let finished = false;
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    options.done(outcome);
-  };
   // node:http2 ends GET and DELETE requests at once unless told otherwise,
   // which would drop a DELETE's DeleteOptions body: decide from the request.
   const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0'
@@ -53,7 +48,7 @@ export function forwardRequest(options: ForwardRequestOptions): void {
   } catch {
     res.writeHead(503, { 'content-type': 'application/json' })
       .end(kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
-    finish();
+    options.done(outcome);
     return;
   }
   req.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
@@ -79,8 +74,7 @@ export function forwardRequest(options: ForwardRequestOptions): void {
     outcome.bytesOut += chunk.length;
     atEventBoundary = chunk.at(-1) === NEWLINE;
   });
-  // Not ended by pipe: a session torn down by a dropped link also ends the
-  // stream's readable side, so only the close code tells a real end.
+  // Ended by tieStreamToClient, which tells a real end from a dropped link.
   stream.pipe(res, { end: false });
   const broken = (): void => {
     const message = `the link to cluster "${target.cluster.name}" closed during the request`;
@@ -98,19 +92,6 @@ export function forwardRequest(options: ForwardRequestOptions): void {
         res.destroy();
       }
     }
-    finish();
   };
-  stream.on('error', broken);
-  stream.on('close', () => {
-    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
-      res.end();
-      finish();
-    } else {
-      broken();
-    }
-  });
-  res.on('close', () => {
-    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    finish();
-  });
+  tieStreamToClient({ stream, client: res, onEnd: () => { res.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
 }

@@ -4,7 +4,7 @@
 // are spliced as raw bytes. Any other answer goes back to the client at once,
 // so kubectl can fall back to another protocol.
 import http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
@@ -12,6 +12,7 @@ import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { ForwardOutcome } from './forward-request.ts';
 import type { KubeTarget } from './proxy.ts';
+import { tieStreamToClient } from './stream-lifecycle.ts';
 
 export interface ForwardUpgradeOptions {
   req: IncomingMessage;
@@ -35,12 +36,6 @@ export function http1Head(status: number, headers: Record<string, string | strin
 export function forwardUpgrade(options: ForwardUpgradeOptions): void {
   const { req, socket, head, target } = options;
   const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
-  let finished = false;
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    options.done(outcome);
-  };
   let stream: http2.ClientHttp2Stream;
   try {
     stream = target.session.request({
@@ -52,7 +47,7 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
   } catch {
     socket.end(http1Head(503, { 'content-type': 'application/json', connection: 'close' })
       + kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
-    finish();
+    options.done(outcome);
     return;
   }
   if (head.length > 0) stream.write(head);
@@ -66,7 +61,7 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
       ? http1Head(101, { upgrade, connection: 'Upgrade', ...forwardedResponseHeaders(headers) })
       : http1Head(outcome.status, { ...forwardedResponseHeaders(headers), connection: 'close' }));
     if (switched) socket.pipe(stream);
-    // Ended on close, where the reset code tells a real end from a dropped link.
+    // Ended by tieStreamToClient, which tells a real end from a dropped link.
     stream.pipe(socket, { end: false });
   });
   const broken = (): void => {
@@ -76,19 +71,6 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
     } else {
       socket.destroy();
     }
-    finish();
   };
-  stream.on('error', broken);
-  stream.on('close', () => {
-    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
-      socket.end();
-      finish();
-    } else {
-      broken();
-    }
-  });
-  socket.on('close', () => {
-    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    finish();
-  });
+  tieStreamToClient({ stream, client: socket, onEnd: () => { socket.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
 }
