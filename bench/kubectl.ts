@@ -14,7 +14,8 @@ import { UplinkProcess, freePort } from '../test/helpers/uplink.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const CLUSTER = join(REPO, 'test/cluster/cluster');
-const NAMESPACE = 'uplink-bench';
+// A namespace per run: the previous run's may still be terminating.
+const NAMESPACE = `uplink-bench-${Date.now().toString(36)}`;
 const POD_COUNT = Number(process.env.BENCH_PODS ?? 5000);
 const GET_SAMPLES = Number(process.env.BENCH_GET_SAMPLES ?? 1000);
 const LIST_SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 10);
@@ -111,7 +112,7 @@ async function ensurePods(direct: Target, kubectl: string, kubeconfig: string): 
 async function startHubAndAgent(kubeconfig: string): Promise<{ target: Target; stop: () => Promise<void>; clusterId: string; kubeconfigViaHub: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'uplink-bench-'));
   const port = await freePort();
-  const hub = new UplinkProcess(['hub', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'hub'), '--log-level', 'warn']);
+  const hub = new UplinkProcess(['hub', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'hub')]);
   const listening = await hub.waitForLog((l) => l.msg === 'hub listening');
   const caPem = readFileSync(join(dir, 'hub/tls/ca.crt'), 'utf8');
   const token = readFileSync(join(dir, 'hub/admin-token'), 'utf8').trim();
@@ -124,8 +125,8 @@ async function startHubAndAgent(kubeconfig: string): Promise<{ target: Target; s
   // The agent uses the admin kubeconfig here: the bench measures the path, not RBAC.
   const agent = new UplinkProcess(['agent', '--hub-url', url, '--hub-ca-hash', String(listening.caHash), '--token', created.token,
     '--kubeconfig', kubeconfig, '--state-file', join(dir, 'agent.json'), '--health-listen', '127.0.0.1:0',
-    '--heartbeat-interval', '300', '--log-level', 'warn']);
-  await agent.waitForLog((l) => l.msg === 'linked to the hub' || l.level === 'raw', 30_000).catch(() => undefined);
+    '--heartbeat-interval', '300']);
+  await agent.waitForLog((l) => l.msg === 'linked to the hub', 30_000);
   const kubeconfigViaHub = join(dir, 'kubeconfig');
   await runChecked(join(REPO, 'bin/uplink'), ['kubeconfig', 'bench', '--file', kubeconfigViaHub], { env });
   const target: Target = {

@@ -82,10 +82,17 @@ export interface LinkSocket {
  */
 export function dialHub(options: DialOptions): Promise<LinkSocket> {
   const url = agentConnectUrl(options.hubUrl);
+  // Client-to-server masking (RFC 6455 §10.3) protects proxies that cannot
+  // parse WebSocket from bytes a browser script chose. Inside TLS no
+  // intermediary sees the frames, and XOR-ing every byte capped a stream at
+  // ~100 MiB/s (~400 MiB/s without), so over wss the mask is all zeros, which
+  // ws skips on both ends. Plain ws:// keeps real masks.
+  const zeroMask = url.startsWith('wss:');
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, [LINK_SUBPROTOCOL], {
       headers: { authorization: `Bearer ${options.token}`, [AGENT_HEADERS.version]: options.agentVersion },
       perMessageDeflate: false,
+      ...(zeroMask ? { generateMask: (mask: Buffer) => { mask.fill(0); } } : {}),
       maxPayload: MAX_WS_MESSAGE_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       rejectUnauthorized: options.rejectUnauthorized,

@@ -28,6 +28,11 @@ export class UplinkProcess {
 
   constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(UPLINK_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Test hooks do not run when a test process exits early; the children must
+    // not outlive it either way.
+    const reap = (): void => { this.child.kill('SIGKILL'); };
+    process.once('exit', reap);
+    this.child.once('exit', () => { process.off('exit', reap); });
     this.child.stdout?.on('data', (chunk: Buffer) => { this.take(chunk.toString()); });
     this.child.stderr?.on('data', (chunk: Buffer) => { this.raw += chunk.toString(); });
   }
