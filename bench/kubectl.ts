@@ -57,10 +57,12 @@ function directTarget(kubeconfig: string): Target {
 }
 
 /** GETs a path and reads the whole body; resolves with the milliseconds it took. */
-function timedGet(target: Target, path: string): Promise<number> {
+function timedGet(target: Target, path: string, gzip = false): Promise<number> {
   const started = performance.now();
+  // client-go (so kubectl) asks for gzip; the API server then compresses large lists.
+  const encoding = gzip ? { 'accept-encoding': 'gzip' } : {};
   return new Promise((resolve, reject) => {
-    https.get(`${target.base}${path}`, { agent: target.agent, headers: { accept: 'application/json', ...target.headers } }, (res) => {
+    https.get(`${target.base}${path}`, { agent: target.agent, headers: { accept: 'application/json', ...encoding, ...target.headers } }, (res) => {
       res.on('data', () => undefined);
       res.on('end', () => {
         if (res.statusCode !== 200) reject(new Error(`${target.label} GET ${path}: HTTP ${res.statusCode ?? 0}`));
@@ -76,10 +78,10 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Samples both targets alternately, so drift on the machine hits both alike. */
-async function sampleBoth(targets: Target[], path: string, samples: number): Promise<number[][]> {
+async function sampleBoth(targets: Target[], path: string, samples: number, gzip = false): Promise<number[][]> {
   const results = targets.map(() => [] as number[]);
   for (let i = 0; i < samples; i++) {
-    for (const [index, target] of targets.entries()) results[index]?.push(await timedGet(target, path));
+    for (const [index, target] of targets.entries()) results[index]?.push(await timedGet(target, path, gzip));
   }
   return results;
 }
@@ -163,7 +165,7 @@ async function kubectlTimes(kubectl: string, kubeconfig: string, args: string[])
 
 function row(name: string, direct: number, viaHub: number, unit = 'ms'): string {
   const ratio = viaHub / direct;
-  return `${name.padEnd(38)} ${direct.toFixed(2).padStart(9)} ${unit}  ${viaHub.toFixed(2).padStart(9)} ${unit}  ${ratio.toFixed(2).padStart(6)}x  ${(viaHub - direct).toFixed(2).padStart(8)} ${unit}`;
+  return `${name.padEnd(44)} ${direct.toFixed(2).padStart(9)} ${unit}  ${viaHub.toFixed(2).padStart(9)} ${unit}  ${ratio.toFixed(2).padStart(6)}x  ${(viaHub - direct).toFixed(2).padStart(8)} ${unit}`;
 }
 
 async function main(): Promise<void> {
@@ -179,7 +181,8 @@ async function main(): Promise<void> {
     await sampleBoth(targets, podPath, 100); // warm-up: connections, JIT, caches
     const [getDirect = [], getHub = []] = await sampleBoth(targets, podPath, GET_SAMPLES);
     await sampleBoth(targets, listPath, 2);
-    const [listDirect = [], listHub = []] = await sampleBoth(targets, listPath, LIST_SAMPLES);
+    const [listDirect = [], listHub = []] = await sampleBoth(targets, listPath, LIST_SAMPLES, true);
+    const [rawDirect = [], rawHub = []] = await sampleBoth(targets, listPath, LIST_SAMPLES);
     const kGetDirect = await kubectlTimes(kubectl, kubeconfig, ['-n', NAMESPACE, 'get', 'pod', 'bench-1']);
     const kGetHub = await kubectlTimes(kubectl, hub.kubeconfigViaHub, ['-n', NAMESPACE, 'get', 'pod', 'bench-1']);
     const kListDirect = await kubectlTimes(kubectl, kubeconfig, ['-n', NAMESPACE, 'get', 'pods', '-o', 'name']);
@@ -187,16 +190,17 @@ async function main(): Promise<void> {
     const listP50 = [percentile(listDirect, 50), percentile(listHub, 50)] as const;
     const getP50 = [percentile(getDirect, 50), percentile(getHub, 50)] as const;
     console.log(`\nkubectl through the hub vs direct (${POD_COUNT} pods, ${GET_SAMPLES} gets, ${LIST_SAMPLES} lists, node ${process.versions.node})`);
-    console.log(`${'measure'.padEnd(38)} ${'direct'.padStart(12)}  ${'via hub'.padStart(12)}  ${'ratio'.padStart(7)}  ${'delta'.padStart(11)}`);
+    console.log(`${'measure'.padEnd(44)} ${'direct'.padStart(12)}  ${'via hub'.padStart(12)}  ${'ratio'.padStart(7)}  ${'delta'.padStart(11)}`);
     console.log(row('GET one pod, p50 (keep-alive client)', getP50[0], getP50[1]));
     console.log(row('GET one pod, p99 (keep-alive client)', percentile(getDirect, 99), percentile(getHub, 99)));
-    console.log(row(`LIST ${POD_COUNT} pods, p50`, listP50[0], listP50[1]));
-    console.log(row(`LIST ${POD_COUNT} pods, best`, Math.min(...listDirect), Math.min(...listHub)));
+    console.log(row(`LIST ${POD_COUNT} pods (gzip, as kubectl), p50`, listP50[0], listP50[1]));
+    console.log(row(`LIST ${POD_COUNT} pods (gzip), best`, Math.min(...listDirect), Math.min(...listHub)));
+    console.log(row(`LIST ${POD_COUNT} pods (uncompressed), p50`, percentile(rawDirect, 50), percentile(rawHub, 50)));
     console.log(row('kubectl get pod (process), p50', percentile(kGetDirect, 50), percentile(kGetHub, 50)));
     console.log(row(`kubectl get pods (${POD_COUNT}), p50`, percentile(kListDirect, 50), percentile(kListHub, 50)));
     const listOk = listP50[1] / listP50[0] <= 1.25;
     const getOk = getP50[1] - getP50[0] <= 2;
-    console.log(`\ntarget: list within 1.25x of direct: ${listOk ? 'met' : 'MISSED'} (${(listP50[1] / listP50[0]).toFixed(2)}x)`);
+    console.log(`\ntarget: list (as kubectl requests it) within 1.25x of direct: ${listOk ? 'met' : 'MISSED'} (${(listP50[1] / listP50[0]).toFixed(2)}x)`);
     console.log(`target: single get within 2 ms of direct at p50: ${getOk ? 'met' : 'MISSED'} (+${(getP50[1] - getP50[0]).toFixed(2)} ms)`);
   } finally {
     await hub.stop();
