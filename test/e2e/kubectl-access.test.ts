@@ -75,6 +75,17 @@ describe('kubectl access through the hub', () => {
     assert.notEqual(escalate.code, 0);
     assert.match(escalate.stderr, /Forbidden.*User "uplink:viewer"/, 'the client impersonation was dropped');
     assert.equal((await kubectl(['-n', namespace, 'get', 'configmap', 'keep', '-o', 'name'])).stdout.trim(), 'configmap/keep');
+
+    // An upgrade the cluster refuses (view may not exec) comes back at once,
+    // as the API server's own answer, so kubectl can report or fall back.
+    await kubectl(['-n', namespace, 'create', 'deployment', 'viewable', '--image=registry.invalid/v:1']);
+    await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/viewable', '--timeout=60s'], { timeoutMs: 70_000 });
+    const started = Date.now();
+    const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', 'deploy/viewable', '--', 'true']);
+    const took = Date.now() - started;
+    assert.notEqual(exec.code, 0);
+    assert.match(exec.stderr, /forbidden.*User "uplink:viewer" cannot (create|get) resource "pods\/exec"/i);
+    assert.ok(took < 5000, `the refusal took ${took} ms`);
   });
 
   it('access - an unknown token gets 401 and a user without a grant on the cluster is refused', async () => {

@@ -93,15 +93,6 @@ describe('kubectl through the hub', () => {
     assert.equal(result.code, 3, result.stderr);
   });
 
-  it('kubectl - a refused upgrade comes back at once', async () => {
-    const started = Date.now();
-    const result = await k(['-n', namespace, 'exec', 'no-such-pod', '--', 'true']);
-    const took = Date.now() - started;
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /pods "no-such-pod" not found/);
-    assert.ok(took < 5000, `refusal took ${took} ms`);
-  });
-
   it('kubectl - attach streams the container output', async (t) => {
     const attach = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'attach', pod, '-c', 'app']);
     const marker = `attached-${Date.now()}`;
