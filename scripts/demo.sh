@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo, from a fresh machine: setup (idempotent), a real local Kubernetes
-# cluster, a hub, and an agent linking the cluster to the hub with a
-# ServiceAccount token (as it would have in a pod). Stays in the foreground;
-# Ctrl-C stops what it started.
+# cluster, a hub, an agent linking the cluster to the hub with a
+# ServiceAccount token (as it would have in a pod), and a kubeconfig for
+# kubectl through the hub. Stays in the foreground; Ctrl-C stops what it started.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -75,6 +75,9 @@ rm -f "$DEMO/cluster.json"
 pids+=($!)
 wait_for_log "$DEMO/agent.log" '"linked to the hub"' 30
 sleep 1
+# kubectl through the hub: a kubeconfig with the hub URL, the hub CA and the
+# admin's API token; no cluster credential in it.
+"$uplink" kubeconfig local --file "$DEMO/kubeconfig" >/dev/null
 
 cat <<MSG
 
@@ -83,14 +86,19 @@ a hub on https://localhost:$HUB_PORT, and an agent linking the cluster to it.
 
 $("$uplink" clusters list -o wide)
 
+kubectl through the hub:
+
+$("$bin/kubectl" --kubeconfig "$DEMO/kubeconfig" get nodes 2>&1)
+
 Try, in another shell:
 
-  export UPLINK_CLI_CONFIG=$DEMO/cli.json
-  $uplink clusters list            # live status; heartbeats every 15 s
-  $uplink clusters get local       # every fact the agent reports
-
-  eval "\$($cluster env)"          # kubectl and helm straight to the cluster
-  kubectl create deployment web --image=registry.invalid/web:1 --replicas=5
+  export UPLINK_CLI_CONFIG=$DEMO/cli.json PATH=$bin:\$PATH
+  export KUBECONFIG=$DEMO/kubeconfig    # kubectl through the hub, as the hub's admin
+  kubectl create deployment web --image=registry.invalid/web:1 --replicas=3
+  kubectl get pods -w
+  kubectl exec -it deploy/web -- sh     # runs on this host: kwok's exec
+  $uplink clusters list                 # live status; heartbeats every 15 s
+  $uplink audit --since 10m             # every request that went through the hub
 
 Logs: $DEMO/hub.log and $DEMO/agent.log. Press Ctrl-C to stop.
 MSG
