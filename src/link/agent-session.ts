@@ -51,6 +51,8 @@ export class AgentSession {
     });
     this.server.on('sessionError', (error) => { log.warn({ err: error }, 'link HTTP/2 error'); });
     startKeepalive(ws, options.keepalive, () => { log.warn('hub stopped answering pings; dropping the link'); });
+    // As on the hub: a closed WebSocket ends the session and its streams at once.
+    ws.once('close', () => { if (this.session && !this.session.destroyed) this.session.destroy(); });
     this.server.emit('connection', duplex);
   }
 

@@ -64,6 +64,9 @@ export class HubSession {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
     });
     this.session.on('connect', () => { this.session.setLocalWindowSize(SESSION_WINDOW_BYTES); });
+    // The byte stream only sees EOF when the WebSocket closes; destroy the
+    // session at once so every open stream ends now, not at some timeout.
+    ws.once('close', () => { if (!this.session.destroyed) this.session.destroy(); });
     this.session.on('error', (error) => {
       log.warn({ err: error }, 'agent broke the HTTP/2 protocol; closing its link');
       this.close(LINK_CLOSE.protocolError, 'http2 protocol error');

@@ -14,8 +14,9 @@ const dir = mkdtempSync(join(tmpdir(), 'uplink-cluster-script-'));
 const env = {
   ...process.env,
   UPLINK_CLUSTER_DIR: dir,
-  UPLINK_CLUSTER_ETCD_PORT: '33790',
-  UPLINK_CLUSTER_ETCD_PEER_PORT: '33800',
+  // Below 32768: ports in Linux's ephemeral range can be held by any outgoing connection.
+  UPLINK_CLUSTER_ETCD_PORT: '22379',
+  UPLINK_CLUSTER_ETCD_PEER_PORT: '22380',
   UPLINK_CLUSTER_API_PORT: '26443',
   UPLINK_CLUSTER_KCM_PORT: '20257',
   UPLINK_CLUSTER_SCHEDULER_PORT: '20259',

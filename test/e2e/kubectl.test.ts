@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
-import { KubectlStream, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
+import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { eventually } from '../helpers/uplink.ts';
 
 interface AuditRow {
@@ -93,6 +93,17 @@ describe('kubectl through the hub', () => {
     assert.equal(result.code, 3, result.stderr);
   });
 
+  it('kubectl - a refused upgrade (a view user\'s exec) comes back at once', async () => {
+    const login = await createUserLogin(env.hub, 'viewer', 'view', env.clusterName);
+    const kubeconfig = await kubeconfigThroughHub(login, env.clusterName);
+    const started = Date.now();
+    const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', pod, '--', 'true']);
+    const took = Date.now() - started;
+    assert.notEqual(exec.code, 0);
+    assert.match(exec.stderr, /forbidden.*User "uplink:viewer" cannot create resource "pods\/exec"/i);
+    assert.ok(took < 5000, `the refusal took ${took} ms`);
+  });
+
   it('kubectl - attach streams the container output', async (t) => {
     const attach = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'attach', pod, '-c', 'app']);
     const marker = `attached-${Date.now()}`;
@@ -143,7 +154,8 @@ describe('kubectl through the hub', () => {
   it('kubectl - the audit log holds a record per request with user and verb', async () => {
     const { items } = await env.hub.client.request<{ items: AuditRow[] }>('GET', `/api/v1/audit?cluster=${env.clusterName}&limit=1000`);
     const find = (match: (r: AuditRow) => boolean): AuditRow | undefined => items.find(match);
-    assert.ok(items.every((r) => r.userName === 'admin'), 'every request here was the admin');
+    assert.ok(items.every((r) => r.userName === 'admin' || r.userName === 'viewer'), 'only the admin and the viewer');
+    assert.ok(find((r) => r.userName === 'viewer' && r.subresource === 'exec' && r.status === 403), 'the refused exec');
     assert.ok(find((r) => r.verb === 'list' && r.resource === 'nodes' && r.status === 200));
     assert.ok(find((r) => r.verb === 'delete' && r.resource === 'configmaps' && r.name === 'applied' && r.namespace === namespace));
     assert.ok(find((r) => r.verb === 'watch' && r.resource === 'configmaps'));

@@ -93,5 +93,5 @@ export function forwardRequest(options: ForwardRequestOptions): void {
       }
     }
   };
-  tieStreamToClient({ stream, client: res, onEnd: () => { res.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
+  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: res, onEnd: () => { res.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
 }

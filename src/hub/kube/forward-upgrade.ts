@@ -72,5 +72,5 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
       socket.destroy();
     }
   };
-  tieStreamToClient({ stream, client: socket, onEnd: () => { socket.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
+  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: socket, onEnd: () => { socket.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
 }

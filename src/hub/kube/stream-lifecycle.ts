@@ -5,6 +5,8 @@ export interface StreamLifecycle {
   stream: http2.ClientHttp2Stream;
   /** The client's response or socket; its close cancels the stream. */
   client: { on(event: 'close', listener: () => void): unknown };
+  /** Whether the link the stream rides on is still up. */
+  linkOpen: () => boolean;
   /** The agent finished the response normally. */
   onEnd: () => void;
   /** The stream failed or was torn down with the link. */
@@ -16,7 +18,8 @@ export interface StreamLifecycle {
 /**
  * Ties a link stream to the client it serves. A session torn down by a
  * dropped link also ends the stream's readable side, so the end is judged at
- * 'close' by the reset code: only NO_ERROR after a full read is a real end.
+ * 'close' by the reset code and the link: only NO_ERROR after a full read, on
+ * a link still up, is a real end.
  */
 export function tieStreamToClient(lifecycle: StreamLifecycle): void {
   const { stream, client } = lifecycle;
@@ -31,7 +34,7 @@ export function tieStreamToClient(lifecycle: StreamLifecycle): void {
     done();
   });
   stream.on('close', () => {
-    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded) lifecycle.onEnd();
+    if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && stream.readableEnded && lifecycle.linkOpen()) lifecycle.onEnd();
     else lifecycle.onBroken();
     done();
   });
