@@ -40,6 +40,7 @@ if ! "$cluster" status >/dev/null 2>&1; then
   started_cluster=1
 fi
 eval "$("$cluster" env)"
+bin=$("$cluster" bin)
 (exec 3<>"/dev/tcp/127.0.0.1/$HUB_PORT") 2>/dev/null && die "port $HUB_PORT is in use; set UPLINK_DEMO_HUB_PORT"
 
 rm -rf "$DEMO" && mkdir -p "$DEMO" && chmod 700 "$DEMO"
