@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { runChecked } from '../src/util/run-process.ts';
+import { percentile } from '../test/helpers/resources.ts';
 import { UplinkProcess, freePort } from '../test/helpers/uplink.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -70,11 +71,6 @@ function timedGet(target: Target, path: string, gzip = false): Promise<number> {
       });
     }).on('error', reject);
   });
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 /** Samples both targets alternately, so drift on the machine hits both alike. */

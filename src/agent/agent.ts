@@ -13,6 +13,7 @@ import type { Logger } from '../util/logger.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import type { AgentSettings } from './config.ts';
 import { collectFacts } from './heartbeat.ts';
+import type { Inventory } from './inventory/index.ts';
 import type { KubeClient } from './kube.ts';
 import { createKubeProxy } from './kube-proxy.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
@@ -34,6 +35,8 @@ export interface AgentOptions {
   kube: KubeClient;
   state: StateStore;
   metrics: AgentMetrics;
+  /** The watch-fed cache of the cluster's objects; started by run(). */
+  inventory: Inventory;
   /** The token from --token or --token-file, if any. */
   configuredToken: string | undefined;
   keepalive?: KeepaliveOptions;
@@ -69,6 +72,7 @@ export class Agent {
   async run(signal: AbortSignal): Promise<void> {
     this.state = await this.options.state.load();
     if (this.options.settings.manageRbac) await ensureRoleBindings(this.options.kube, this.log);
+    this.options.inventory.start();
     await this.gatherFacts();
     while (!signal.aborted) {
       const delay = await this.linkOnce(signal);
@@ -188,15 +192,24 @@ export class Agent {
 
   private async gatherFacts(): Promise<ClusterFacts> {
     const end = this.options.metrics.heartbeatSeconds.startTimer();
-    const { facts, apiReachable } = await collectFacts({ kube: this.options.kube, startedAt: this.startedAt });
+    const { facts, apiReachable } = await collectFacts({ kube: this.options.kube, inventory: this.options.inventory, startedAt: this.startedAt });
     end();
     if (apiReachable) this.lastApiSuccess = Date.now();
     return facts;
   }
 
+  /** Registers a long-lived stream that a draining link must end. */
+  private trackStream(end: () => void): () => void {
+    this.eventStreams.add(end);
+    return () => { this.eventStreams.delete(end); };
+  }
+
   private handler(): ReturnType<typeof createLinkHandler> {
+    const { inventory, kube } = this.options;
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
+      resources: { inventory, trackStream: (end) => this.trackStream(end) },
+      logs: { kube, podsMatching: (namespace, selector) => inventory.podsMatching(namespace, selector) },
       log: this.log,
       metrics: this.options.metrics,
       heartbeatIntervalSeconds: this.options.settings.heartbeatInterval,
@@ -205,10 +218,7 @@ export class Agent {
         this.state = { ...this.state, token };
         await this.options.state.save(this.state);
       },
-      trackEventsStream: (end) => {
-        this.eventStreams.add(end);
-        return () => { this.eventStreams.delete(end); };
-      },
+      trackEventsStream: (end) => this.trackStream(end),
     });
   }
 }

@@ -7,6 +7,7 @@ import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_STATE_SECRET, defaultStateFile, type AgentSettings } from './config.ts';
 import { startHealthServer } from './health-server.ts';
+import { Inventory } from './inventory/index.ts';
 import { KubeClient } from './kube.ts';
 import { AgentMetrics } from './metrics.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
@@ -62,8 +63,12 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   }
   if (settings.insecureSkipTlsVerify) log.warn('--insecure-skip-tls-verify is set: the hub certificate is not verified');
   const metrics = new AgentMetrics();
+  const inventory = new Inventory({
+    kube, log, metrics, discover: settings.inventoryDiscover, maxObjects: settings.inventoryMaxObjects,
+    watchTimeoutSeconds: settings.watchTimeout, watchSilenceSeconds: settings.watchSilence,
+  });
   const agent = new Agent({
-    settings, log, kube, state, metrics, configuredToken: token,
+    settings, log, kube, state, metrics, inventory, configuredToken: token,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);
@@ -75,12 +80,15 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const running = agent.run(controller.signal).catch((error: unknown) => {
     log.fatal({ err: error }, 'agent stopped on an error');
     process.exitCode = 1;
+    // Nothing serves the cache any more; its watches must not keep the process alive.
+    void inventory.stop();
   });
   return {
     healthPort,
     async stop(): Promise<void> {
       controller.abort();
       await running;
+      await inventory.stop();
       health.close();
       kube.close();
     },

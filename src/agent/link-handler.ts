@@ -3,9 +3,12 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
+import { RESOURCE_PATHS } from '../link/resources.ts';
 import type { Logger } from '../util/logger.ts';
 import { readLimited } from '../util/read-limited.ts';
+import { serveLogs, type LogsOptions } from './logs.ts';
 import type { AgentMetrics } from './metrics.ts';
+import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
 
 /** Largest request body the agent reads from the hub on a unary call. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -24,7 +27,14 @@ export interface LinkHandlerOptions {
   trackEventsStream: (end: () => void) => () => void;
   /** kubectl passthrough (AGENT_PATHS.kube prefix). */
   kubeProxy: LinkRequestHandler;
+  /** Inventory queries and watches (RESOURCE_PATHS). */
+  resources: ResourcesHandlerOptions;
+  /** Pod logs (RESOURCE_PATHS.logs). */
+  logs: LogsOptions;
 }
+
+/** Paths counted by name in the link requests metric; anything else is 'other'. */
+const KNOWN_PATHS = new Set<string>([...Object.values(AGENT_PATHS), ...Object.values(RESOURCE_PATHS)]);
 
 function sendJson(res: Http2ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -83,9 +93,12 @@ export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandl
       options.kubeProxy(req, res);
       return;
     }
-    const known = (Object.values(AGENT_PATHS) as string[]).includes(path);
-    options.metrics.linkRequests.inc({ path: known ? path : 'other' });
-    if (path === AGENT_PATHS.events && req.method === 'GET') {
+    options.metrics.linkRequests.inc({ path: KNOWN_PATHS.has(path) ? path : 'other' });
+    if (path === RESOURCE_PATHS.logs && req.method === 'GET') {
+      serveLogs(options.logs, req, res);
+    } else if (handleResourceRequest(options.resources, req, res, path)) {
+      return;
+    } else if (path === AGENT_PATHS.events && req.method === 'GET') {
       serveEvents(options, res);
     } else if (path === AGENT_PATHS.info && req.method === 'GET') {
       void options.collectFacts().then((facts) => { sendJson(res, 200, facts); });

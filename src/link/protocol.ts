@@ -115,6 +115,14 @@ export interface ClusterFacts {
   };
   /** When the agent gathered these facts (ISO 8601). */
   collectedAt: string;
+  /** The inventory's sync state and size (absent from agents that predate it). */
+  inventory?: {
+    synced: boolean;
+    objects: number;
+    kinds: number;
+    syncedKinds: number;
+    stalenessSeconds: number;
+  };
 }
 
 /** Sent by the agent on the events stream: the first at once, then every interval. */

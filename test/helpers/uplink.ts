@@ -221,3 +221,20 @@ export async function hubMetricsText(hub: HubHandle): Promise<string> {
     }).on('error', reject);
   });
 }
+
+/**
+ * A stand-in TestContext for a describe block's shared setup: helpers that
+ * register `t.after` cleanups get them run by `runCleanups` (call it from the
+ * suite's `after`), last registered first.
+ */
+export function suiteContext(name: string): { t: TestContext; runCleanups: () => Promise<void> } {
+  const cleanups: (() => unknown)[] = [];
+  const t = { after: (fn: () => unknown) => { cleanups.push(fn); }, name } as unknown as TestContext;
+  return {
+    t,
+    runCleanups: async () => {
+      for (const fn of cleanups.reverse()) await fn();
+      cleanups.length = 0;
+    },
+  };
+}
