@@ -67,6 +67,22 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.seconds(1, 600), flag: 'reconnect-max', env: 'UPLINK_RECONNECT_MAX', default: 30,
     help: 'largest reconnect backoff in seconds',
   }),
+  inventoryDiscover: setting({
+    schema: Type.Boolean(), flag: 'inventory-discover', env: 'UPLINK_INVENTORY_DISCOVER', default: false,
+    help: 'also cache every further listable and watchable API resource found by discovery (CRDs, ...), with generic rows',
+  }),
+  inventoryMaxObjects: setting({
+    schema: Type.Integer({ minimum: 100, maximum: 10_000_000 }), flag: 'inventory-max-objects', env: 'UPLINK_INVENTORY_MAX_OBJECTS', default: 200_000,
+    help: 'most objects the inventory caches over all kinds; beyond it a kind stops caching new objects and reports an error',
+  }),
+  watchTimeout: setting({
+    schema: SettingTypes.seconds(10, 3600), flag: 'watch-timeout', env: 'UPLINK_WATCH_TIMEOUT', default: 300,
+    help: 'seconds the API server keeps an inventory watch open before a planned re-watch (randomised by ±20% per watch)',
+  }),
+  watchSilence: setting({
+    schema: SettingTypes.seconds(5, 3600), flag: 'watch-silence', env: 'UPLINK_WATCH_SILENCE', default: 150,
+    help: 'seconds without a byte on a watch (bookmarks arrive about every minute) before the watchdog restarts it',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),

@@ -3,6 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Outcome of one attempt to link; a closed set keeps label cardinality bounded. */
 export type LinkAttemptResult = 'linked' | 'unauthorized' | 'unavailable' | 'unreachable' | 'refused' | 'tls';
 
+/**
+ * Why an inventory watch was re-established: the planned timeout, an error,
+ * 410 Gone (the resourceVersion expired: relist), the silence watchdog, or
+ * the API server closing it early. A closed set keeps label cardinality bounded.
+ */
+export type WatchRestartReason = 'timeout' | 'error' | 'gone' | 'watchdog' | 'closed';
+
 /** The agent's Prometheus metrics, on its own registry. */
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -19,6 +26,29 @@ export class AgentMetrics {
   readonly linkRequests = new Counter({
     name: 'uplink_agent_link_requests_total', help: 'Requests the hub made over the link, by path',
     labelNames: ['path'] as const, registers: [this.registry],
+  });
+  readonly inventoryObjects = new Gauge({
+    name: 'uplink_agent_inventory_objects', help: 'Objects cached in the inventory, by resource',
+    labelNames: ['resource'] as const, registers: [this.registry],
+  });
+  readonly inventoryWatchRestarts = new Counter({
+    name: 'uplink_agent_inventory_watch_restarts_total', help: 'Inventory watches re-established, by reason',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly inventoryRelists = new Counter({
+    name: 'uplink_agent_inventory_relists_total', help: 'Full lists of a kind after its first one (410 Gone or a failed re-watch)',
+    registers: [this.registry],
+  });
+  readonly inventorySyncSeconds = new Gauge({
+    name: 'uplink_agent_inventory_initial_sync_seconds', help: 'Time from inventory start until every kind had completed its first list',
+    registers: [this.registry],
+  });
+  readonly inventorySubscribers = new Gauge({
+    name: 'uplink_agent_inventory_feed_subscribers', help: 'Live change feeds open on the inventory', registers: [this.registry],
+  });
+  readonly inventoryDroppedSubscribers = new Counter({
+    name: 'uplink_agent_inventory_feed_dropped_total', help: 'Change feeds ended by the agent (a failing reader, a kind gone, shutdown)',
+    registers: [this.registry],
   });
 
   constructor() {

@@ -4,6 +4,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type LinkErrorReason =
   | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'store';
 
+/** The live-resource routes of the API (see api/resources.ts); a closed set for labels. */
+export type ResourceRoute = 'kinds' | 'list' | 'object' | 'events' | 'watch' | 'logs';
+
+/**
+ * How a live-resource request ended: answered (`ok`), refused by the hub,
+ * relayed as the agent's error, or a stream cut short. Closed set for labels.
+ */
+export type ResourceOutcome =
+  | 'ok' | 'bad_request' | 'forbidden' | 'not_found' | 'offline' | 'limited'
+  | 'agent_error' | 'link_failed' | 'too_slow' | 'cancelled' | 'failed';
+
 /** The hub's Prometheus metrics, on its own registry. */
 export class HubMetrics {
   readonly registry = new Registry();
@@ -24,6 +35,18 @@ export class HubMetrics {
     name: 'uplink_hub_kube_requests_in_flight', help: 'kubectl requests being proxied, by class',
     labelNames: ['class'] as const, registers: [this.registry],
   });
+  readonly resourceRequests = new Counter({
+    name: 'uplink_hub_resource_requests_total', help: 'Live resource and log requests, by route and outcome',
+    labelNames: ['route', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly resourceFeedsOpen = new Gauge({
+    name: 'uplink_hub_resource_feeds_open', help: 'Live resource feeds (server-sent events) being served', registers: [this.registry],
+  });
+  readonly logStreamsOpen = new Gauge({ name: 'uplink_hub_log_streams_open', help: 'Pod log streams being served', registers: [this.registry] });
+  readonly resourceFeedsDropped = new Counter({
+    name: 'uplink_hub_resource_feeds_dropped_total', help: 'Live resource feeds ended because the client read slower than changes came',
+    registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
@@ -35,5 +58,9 @@ export class HubMetrics {
 
   linkError(reason: LinkErrorReason): void {
     this.linkErrors.inc({ reason });
+  }
+
+  resourceRequest(route: ResourceRoute, outcome: ResourceOutcome): void {
+    this.resourceRequests.inc({ route, outcome });
   }
 }

@@ -6,16 +6,15 @@ import https from 'node:https';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createTestNamespace, kubectl } from '../helpers/cluster.ts';
 import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
-import { eventually, hubMetricsText, metricValue } from '../helpers/uplink.ts';
+import { eventually, hubMetricsText, metricValue, suiteContext } from '../helpers/uplink.ts';
 
 /** The hub here allows this many concurrent streams per cluster. */
 const MAX_STREAMS = 40;
 
-const cleanups: (() => unknown)[] = [];
-const suite = { after: (fn: () => unknown) => { cleanups.push(fn); }, name: 'access' } as unknown as TestContext;
+const { t: suite, runCleanups } = suiteContext('access');
 
 interface RawAnswer {
   status: number;
@@ -38,7 +37,7 @@ describe('kubectl access through the hub', () => {
   });
 
   after(async () => {
-    for (const fn of cleanups.reverse()) await fn();
+    await runCleanups();
   });
 
   /** A raw request to the hub's kubectl endpoint; `hold` keeps a watch open until aborted. */

@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
 import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
-import { eventually } from '../helpers/uplink.ts';
+import { eventually, suiteContext } from '../helpers/uplink.ts';
 
 interface AuditRow {
   userName: string;
@@ -25,8 +25,7 @@ interface AuditRow {
   bytesOut: number;
 }
 
-const cleanups: (() => unknown)[] = [];
-const suite = { after: (fn: () => unknown) => { cleanups.push(fn); }, name: 'kubectl' } as unknown as TestContext;
+const { t: suite, runCleanups } = suiteContext('kubectl');
 
 describe('kubectl through the hub', () => {
   let env: HubCluster;
@@ -42,7 +41,7 @@ describe('kubectl through the hub', () => {
   });
 
   after(async () => {
-    for (const fn of cleanups.reverse()) await fn();
+    await runCleanups();
   });
 
   const k = (args: string[], input?: string): ReturnType<typeof kubectlVia> => kubectlVia(env.adminKubeconfig, args, input);

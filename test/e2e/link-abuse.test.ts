@@ -5,13 +5,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import type { ClusterView } from '../../src/hub/fleet.ts';
 import { agentConnectUrl } from '../../src/link/dial.ts';
 import { LINK_CLOSE, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../helpers/cluster.ts';
-import { hubMetricsText, metricValue, startAgent, startHub, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
+import { hubMetricsText, metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
 /** HTTP/2 frame header: 24-bit length, type, flags, 31-bit stream id. */
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -32,8 +32,7 @@ describe('agent endpoint under abuse', () => {
   let good: AgentHandle;
   let attackerToken: string;
   let caPem: string;
-  const setupContext = { after: (fn: () => unknown) => { cleanups.push(fn); }, name: 'abuse' } as unknown as TestContext;
-  const cleanups: (() => unknown)[] = [];
+  const { t: setupContext, runCleanups } = suiteContext('abuse');
 
   before(async () => {
     hub = await startHub(setupContext);
@@ -47,7 +46,7 @@ describe('agent endpoint under abuse', () => {
   });
 
   after(async () => {
-    for (const fn of cleanups.reverse()) await fn();
+    await runCleanups();
   });
 
   async function assertGoodAgentUndisturbed(): Promise<void> {
