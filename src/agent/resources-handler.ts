@@ -154,6 +154,8 @@ function serveWatch(options: ResourcesHandlerOptions, params: Map<string, string
   // The first ADDED lines alone may have overflowed and ended the stream
   // before watch() returned the unsubscribe function.
   if (res.writableEnded) unsubscribe();
+  // Answer at once even when nothing matches yet, so the hub is not left waiting.
+  else if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
 }
 
 /** Answers one request under RESOURCE_PATHS; returns false when the path is not one of them. */

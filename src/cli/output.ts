@@ -5,17 +5,74 @@ export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
 
-export function parseOutputFormat(value: string | undefined, allowed: readonly OutputFormat[] = OUTPUT_FORMATS): OutputFormat {
-  const format = (value ?? 'table') as OutputFormat;
+/** The --output value, narrowed to the formats a command offers; throws naming them otherwise. */
+export function parseOutputFormat<F extends OutputFormat = OutputFormat>(value: string | undefined, allowed: readonly F[] = OUTPUT_FORMATS as readonly F[]): F {
+  const format = (value ?? 'table') as F;
   if (!allowed.includes(format)) throw new Error(`--output must be one of ${allowed.join(', ')}, got '${value ?? ''}'`);
   return format;
 }
 
+/** Columns are separated by three spaces, like kubectl. */
+const COLUMN_GAP = '   ';
+
+function columnWidths(headers: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+}
+
+function formatLine(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(COLUMN_GAP).trimEnd();
+}
+
 /** Formats rows as columns separated by three spaces, like kubectl. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  const widths = columnWidths(headers, rows);
+  return [headers, ...rows].map((cells) => formatLine(cells, widths)).join('\n');
+}
+
+export interface ListOutput<T> {
+  format: OutputFormat;
+  /** What json and yaml print: the whole answer, as the hub sent it. */
+  data: unknown;
+  items: readonly T[];
+  headers: readonly string[];
+  row: (item: T) => string[];
+  /** Printed instead of an empty table. */
+  empty: string;
+  /** For `-o name`; without it, the first cell of the row. */
+  name?: (item: T) => string;
+}
+
+/** A list in the chosen format: json/yaml of the whole answer, names, or a table (`empty` when there are no rows). */
+export function formatList<T>(output: ListOutput<T>): string {
+  const { format, items } = output;
+  if (format === 'json' || format === 'yaml') return formatData(output.data, format);
+  if (format === 'name') return items.map((item) => output.name?.(item) ?? output.row(item)[0] ?? '').join('\n');
+  return items.length === 0 ? output.empty : formatTable(output.headers, items.map(output.row));
+}
+
+/**
+ * A table printed a row at a time, as a watch needs: it starts with the rows
+ * known so far aligned as formatTable would, and later rows keep those
+ * widths, widening a column (from then on) when a cell does not fit.
+ */
+export class StreamingTable {
+  private readonly headers: readonly string[];
+  private readonly widths: number[];
+
+  constructor(headers: readonly string[], initialRows: readonly (readonly string[])[] = []) {
+    this.headers = headers;
+    this.widths = columnWidths(headers, initialRows);
+  }
+
+  /** The header and the initial rows. */
+  start(initialRows: readonly (readonly string[])[]): string {
+    return [this.headers, ...initialRows].map((cells) => this.line(cells)).join('\n');
+  }
+
+  line(cells: readonly string[]): string {
+    cells.forEach((cell, i) => { this.widths[i] = Math.max(this.widths[i] ?? 0, cell.length); });
+    return formatLine(cells, this.widths);
+  }
 }
 
 export function formatData(value: unknown, format: 'json' | 'yaml'): string {

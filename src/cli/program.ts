@@ -3,9 +3,11 @@ import { UPLINK_VERSION } from '../version.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerClustersCommand } from './commands/clusters.ts';
+import { registerGetCommands } from './commands/get.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerKubeconfigCommand } from './commands/kubeconfig.ts';
 import { registerLoginCommand } from './commands/login.ts';
+import { registerLogsCommand } from './commands/logs.ts';
 import { registerTokensCommand } from './commands/tokens.ts';
 import { registerUsersCommand, registerWhoamiCommand } from './commands/users.ts';
 
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerLoginCommand(program);
   registerClustersCommand(program);
+  registerGetCommands(program);
+  registerLogsCommand(program);
   registerWhoamiCommand(program);
   registerUsersCommand(program);
   registerTokensCommand(program);

@@ -16,6 +16,7 @@ import { UPLINK_VERSION } from '../version.ts';
 import { AgentGateway } from './agent-gateway.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
+import { registerResourceRoutes } from './api/resources.ts';
 import { registerUserRoutes } from './api/users.ts';
 import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
@@ -133,13 +134,12 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     maxPendingHandshakes: settings.maxPendingHandshakes,
   });
 
-  const kubeProxy = new KubeProxy({
-    store, fleet, metrics, log,
-    limiter: new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams }),
-    audit: (record: AuditRecord) => {
-      store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
-    },
-  });
+  // One limiter and one audit sink for the kubectl endpoint and the resource routes alike.
+  const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams });
+  const audit = (record: AuditRecord): void => {
+    store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
+  };
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
@@ -179,6 +179,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerUserRoutes(api, { store, log });
     registerAuditRoutes(api, { store });
+    registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
     done();
   });
 
