@@ -65,6 +65,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   BAD_SELECTOR: 400,
   BAD_CONTINUE: 400,
   BAD_LIMIT: 400,
+  TOO_MANY_WATCHES: 429,
 };
 
 export function sendError(res: Http2ServerResponse, status: number, code: string, message: string): void {
