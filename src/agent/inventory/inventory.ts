@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   InventoryFreshness, KindInfo, KindStatus, ResourceChange, ResourceEventsResponse, ResourceListResponse, ResourceObjectResponse, ResourceRow,
 } from '../../link/resources.ts';
+import { collectGarbage } from '../../util/heap.ts';
 import type { Logger } from '../../util/logger.ts';
 import { parseLabelSelector } from '../../kube/label-selector.ts';
 import type { KubeClient } from '../kube.ts';
@@ -298,6 +299,7 @@ export class Inventory {
     const elapsed = (now - this.startedAt) / 1000;
     this.options.metrics.inventorySyncSeconds.set(elapsed);
     this.log.info({ kinds: this.states.size, objects: this.budget.used, seconds: elapsed }, 'inventory synced');
+    setTimeout(collectGarbage, 500).unref();
   }
 
   private async discoverLoop(signal: AbortSignal): Promise<void> {

@@ -48,7 +48,7 @@ describe('reflector', () => {
     void run();
     const watch = await source.nthWatch('configmaps', 1);
     assert.equal(store.size, items.length);
-    assert.deepEqual(source.lists.map((l) => l.continue), [undefined, '500', '1000']);
+    assert.deepEqual(source.lists.map((l) => l.continue), [undefined, String(LIST_LIMIT), String(LIST_LIMIT * 2)]);
     assert.equal(watch.options.resourceVersion, '5000');
     assert.equal(reflector.synced, true);
     assert.equal(changes.length, items.length, 'the first list reports ADDED (to feeds opened before it)');

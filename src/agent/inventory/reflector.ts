@@ -17,8 +17,14 @@ import type { KindStore, StoreChange, StoredObject } from './store.ts';
 import { stripObject } from './strip.ts';
 import { buildRow, type KubeObject } from './summary.ts';
 
-/** Objects per list page. */
-export const LIST_LIMIT = 500;
+/**
+ * Objects per list page. Small on purpose: a page is read whole and parsed
+ * whole, and with 500 pods a page (managedFields included) is megabytes of
+ * short-lived objects that push the V8 heap and the agent's RSS up for good.
+ * Measured at 10,000 pods: 100 per page ends the sync at 137 MiB RSS, 500 at
+ * 182 MiB (docs/benchmarks.md), for a few more round trips.
+ */
+export const LIST_LIMIT = 100;
 /** Retry interval of a kind the API server does not serve (404) or RBAC forbids (403). */
 export const UNAVAILABLE_RETRY_MS = 5 * 60_000;
 /** Bounds of the restart backoff (full jitter). */
