@@ -1,14 +1,14 @@
-// The agent's access to its cluster's API server. @kubernetes/client-node
-// loads the configuration and credentials (in-cluster ServiceAccount with
-// token re-reads, or any kubeconfig including exec plugins); requests are
-// plain node:https so the agent controls timeouts, sizes and streaming.
-// The credentials never leave this module except as TLS/auth options of
-// requests to the API server itself.
+// The agent's access to its cluster's API server. kubeconfig.ts loads the
+// configuration and credentials (in-cluster ServiceAccount with token
+// re-reads, or a kubeconfig including exec plugins); requests are plain
+// node:https so the agent controls timeouts, sizes and streaming. The
+// credentials leave these modules only as TLS/auth options of requests to
+// the API server itself.
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import { UplinkError } from '../util/errors.ts';
 import { readLimited } from '../util/read-limited.ts';
+import { KubeConfigSource } from './kubeconfig.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
 /** Largest JSON body read into memory from the API server. */
@@ -49,33 +49,17 @@ interface KubeList<T> {
   metadata?: { continue?: string };
 }
 
-function loadConfig(options: KubeClientOptions): { config: KubeConfig; inCluster: boolean } {
-  const config = new KubeConfig();
-  let inCluster = false;
-  if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST) {
-    config.loadFromCluster();
-    inCluster = true;
-  } else config.loadFromDefault();
-  if (options.context !== undefined) config.setCurrentContext(options.context);
-  if (!config.getCurrentCluster()) {
-    throw new UplinkError('KUBE_CONFIG_INVALID', `no cluster in the Kubernetes configuration${options.kubeconfig ? ` ${options.kubeconfig}` : ''}`);
-  }
-  return { config, inCluster };
-}
-
 export class KubeClient {
   readonly server: URL;
   readonly inCluster: boolean;
-  private readonly config: KubeConfig;
+  private readonly config: KubeConfigSource;
   private readonly agent: http.Agent;
   private readonly streamingAgent: http.Agent;
 
   constructor(options: KubeClientOptions = {}) {
-    const { config, inCluster } = loadConfig(options);
-    this.config = config;
-    this.inCluster = inCluster;
-    this.server = new URL(config.getCurrentCluster()?.server ?? '');
+    this.config = KubeConfigSource.load(options);
+    this.inCluster = this.config.inCluster;
+    this.server = this.config.server;
     const makeAgent = (options: http.AgentOptions): http.Agent =>
       (this.server.protocol === 'http:' ? new http.Agent(options) : new https.Agent(options));
     this.agent = makeAgent({ keepAlive: true, maxSockets: MAX_UNARY_SOCKETS });
@@ -88,11 +72,12 @@ export class KubeClient {
    * rotated ServiceAccount tokens and exec-plugin credentials stay fresh.
    */
   async requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}, streaming = false): Promise<https.RequestOptions> {
-    const options: https.RequestOptions = { method, headers: { ...headers } };
-    await this.config.applyToHTTPSOptions(options);
+    const { authorization, ...tls } = await this.config.tlsAndAuth();
     const url = new URL(path, this.server);
     return {
-      ...options,
+      method,
+      headers: authorization === undefined ? { ...headers } : { ...headers, authorization },
+      ...tls,
       protocol: url.protocol,
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port,

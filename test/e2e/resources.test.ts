@@ -106,9 +106,12 @@ describe('live resources and logs from the hub', () => {
     const latencies: number[] = [];
     const scalePath = `/apis/apps/v1/namespaces/${namespace}/deployments/scaled/scale`;
     for (let replicas = 1; replicas <= 50; replicas += 1) {
-      const scale = await kube.getJson<Record<string, unknown>>(scalePath);
       const from = feed.events.length;
-      const response = await kube.request('PUT', scalePath, { ...scale, spec: { replicas } });
+      // No resourceVersion: an unconditional update, so the controllers' own
+      // status writes cannot make it conflict.
+      const response = await kube.request('PUT', scalePath, {
+        apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'scaled', namespace }, spec: { replicas },
+      });
       assert.equal(response.status, 200);
       const scaledAt = performance.now();
       const event = await feed.waitFor(`pod ${replicas} in the feed`, 10_000, (change) => change.type === 'ADDED' && !seen.has(change.row.name), from);
