@@ -115,6 +115,21 @@ describe('reflector', () => {
     assert.equal(source.lists.length, 2);
   });
 
+  it('reflector - a served kind survives a few 403/404 answers (a restarting API server) without losing its cache', async () => {
+    const { source, run, store, changes } = setup();
+    source.set('configmaps', [object('ns', 'a', '5')], '10');
+    void run();
+    const first = await source.nthWatch('configmaps', 1);
+    const forbidden = new KubeApiError(403, 'list /api/v1/configmaps: HTTP 403: forbidden');
+    source.listErrors.set('configmaps', [forbidden, forbidden]);
+    source.watchErrors.set('configmaps', []);
+    first.fail(new KubeApiError(404, 'watch /api/v1/configmaps: HTTP 404: not found'));
+    await source.nthWatch('configmaps', 2);
+    assert.equal(store.size, 1, 'the cache was kept');
+    assert.ok(!changes.some((c) => c.type === 'DELETED'), 'no object was reported deleted');
+    assert.equal(source.lists.length, 4, 'relisted after the failures');
+  });
+
   it('reflector - other failures restart with backoff, log once per distinct failure, and clear on recovery', async () => {
     const { source, run, reflector, logged, metrics } = setup();
     source.set('configmaps', [], '10');

@@ -26,7 +26,14 @@ import { buildRow, type KubeObject } from './summary.ts';
  */
 export const LIST_LIMIT = 100;
 /** Retry interval of a kind the API server does not serve (404) or RBAC forbids (403). */
-export const UNAVAILABLE_RETRY_MS = 5 * 60_000;
+export const UNAVAILABLE_RETRY_MS = 60_000;
+/**
+ * Consecutive 403/404 answers after which a kind that was served before is
+ * given up as unavailable. A restarting API server answers both for a few
+ * seconds (its RBAC and its aggregated APIs are not loaded yet); that must not
+ * wipe a kind's cache.
+ */
+export const UNAVAILABLE_AFTER_FAILURES = 6;
 /** Bounds of the restart backoff (full jitter). */
 export const RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000 } as const;
 /** A watch that lasted this long, or delivered an event, resets the backoff. */
@@ -78,6 +85,8 @@ export class Reflector {
   private readonly backoff: Backoff;
   private currentWatch: AbortController | undefined;
   private lastLogged = '';
+  /** 403/404 answers in a row since the last good list. */
+  private unavailableStreak = 0;
   private refused = 0;
   private lists = 0;
 
@@ -113,7 +122,13 @@ export class Reflector {
           delay = this.backoff.next();
         } else if (isUnavailable(error)) {
           needList = true;
-          delay = this.markUnavailable(error as KubeApiError);
+          this.unavailableStreak += 1;
+          // Never served: unavailable at once. Served before: only once it persists.
+          if (this.lists === 0 || this.unavailableStreak >= UNAVAILABLE_AFTER_FAILURES) delay = this.markUnavailable(error as KubeApiError);
+          else {
+            this.fail((error as Error).message);
+            delay = this.backoff.next();
+          }
         } else {
           if (!needList) this.options.metrics.inventoryWatchRestarts.inc({ reason: 'error' });
           this.fail((error as Error).message);
@@ -148,6 +163,7 @@ export class Reflector {
     this.resourceVersion = resourceVersion;
     this.refused = refused;
     this.unavailable = false;
+    this.unavailableStreak = 0;
     this.synced = true;
     this.options.metrics.inventoryObjects.set({ resource: this.kind.info.resource }, this.options.store.size);
     if (refused > 0) this.reportFull();
