@@ -84,6 +84,17 @@ export async function createTestNamespace(t: TestContext, prefix = 't'): Promise
   const name = uniqueName(`${prefix}-${t.name}`);
   await kubectl(['create', 'namespace', name]);
   await kubectl(['label', 'namespace', name, 'uplink.dev/test=true']);
+  // Pods are refused until the controller manager has made the namespace's
+  // "default" ServiceAccount, which takes longer while it reconnects.
+  for (const deadline = Date.now() + 30_000; ;) {
+    try {
+      await kubectl(['-n', name, 'get', 'serviceaccount', 'default', '-o', 'name']);
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`namespace ${name} got no default ServiceAccount within 30 s`, { cause: error });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   t.after(async () => {
     await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
   });
