@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { KubeClient } from '../src/agent/kube.ts';
 import { NdjsonDecoder } from '../src/link/ndjson.ts';
 import type { ResourceListResponse } from '../src/link/resources.ts';
+import { waitForDefaultServiceAccount } from '../test/helpers/cluster.ts';
 import { FeedReader, createPods, percentile } from '../test/helpers/resources.ts';
 import { metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../test/helpers/uplink.ts';
 
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
   const kubectl = `${cluster('bin')}/kubectl`;
   spawnSync(kubectl, ['--kubeconfig', kubeconfig, 'create', 'namespace', NAMESPACE], { stdio: 'ignore' });
   try {
+    await waitForDefaultServiceAccount(NAMESPACE);
     let created = performance.now();
     await createPods(kube, { namespace: NAMESPACE, prefix: 'small', count: SMALL, nodes: NODES });
     console.log(`created ${SMALL} pods in ${((performance.now() - created) / 1000).toFixed(1)} s`);

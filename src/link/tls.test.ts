@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { HUB_CA_PATH } from './protocol.ts';
-import type { HubCertificates } from './tls.ts';
+import { ensureHubCertificates, type HubCertificates } from '../hub/tls-certificates.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
-import { caHashOf, ensureHubCertificates, parseCaHash, tlsOptionsForHub } from './tls.ts';
+import { caHashOf, parseCaHash, tlsOptionsForHub } from './tls.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FAST_FAILURE_MS = 2_000;

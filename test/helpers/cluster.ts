@@ -77,6 +77,23 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
+ * Waits until the controller manager has made a namespace's "default"
+ * ServiceAccount: pods are refused before, and it takes longer while the
+ * controller manager reconnects (after an API server restart, say).
+ */
+export async function waitForDefaultServiceAccount(namespace: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; ;) {
+    try {
+      await kubectl(['-n', namespace, 'get', 'serviceaccount', 'default', '-o', 'name']);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`namespace ${namespace} got no default ServiceAccount within 30 s`, { cause: error });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
  * Creates a namespace for one test and deletes it when the test ends, so
  * tests never see each other's objects.
  */
@@ -84,17 +101,7 @@ export async function createTestNamespace(t: TestContext, prefix = 't'): Promise
   const name = uniqueName(`${prefix}-${t.name}`);
   await kubectl(['create', 'namespace', name]);
   await kubectl(['label', 'namespace', name, 'uplink.dev/test=true']);
-  // Pods are refused until the controller manager has made the namespace's
-  // "default" ServiceAccount, which takes longer while it reconnects.
-  for (const deadline = Date.now() + 30_000; ;) {
-    try {
-      await kubectl(['-n', name, 'get', 'serviceaccount', 'default', '-o', 'name']);
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`namespace ${name} got no default ServiceAccount within 30 s`, { cause: error });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForDefaultServiceAccount(name);
   t.after(async () => {
     await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
   });
