@@ -145,7 +145,8 @@ export class KubeClient {
   }
 }
 
-function parseJson(text: string): unknown {
+/** A response body as JSON; a body that is not JSON becomes `{ message }` (its start), an empty one undefined. */
+export function parseJson(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text);

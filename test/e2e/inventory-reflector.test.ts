@@ -142,4 +142,34 @@ describe('inventory against the real cluster', () => {
     assert.deepEqual(cached, cluster.items.map((i) => i.metadata.name).sort());
     assert.equal(inventory.kinds().find((k) => k.resource === 'configmaps')?.error, null);
   });
+
+  it('inventory e2e - with discovery on, a custom resource is cached and answers like a built-in kind', async (t) => {
+    const group = `e2e${randomBytes(3).toString('hex')}.uplink.dev`;
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `widgets.${group}` },
+      spec: {
+        group, scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wdg'] },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    };
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(crd) });
+    t.after(async () => { await kubectl(['delete', 'crd', `widgets.${group}`, '--ignore-not-found', '--wait=false']); });
+    await kubectl(['wait', '--for=condition=Established', `crd/widgets.${group}`, '--timeout=30s']);
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1', namespace }, spec: { size: 3 } }) });
+    const discovering = new Inventory({ kube, log: createLogger({ name: 'inventory-discover', level: 'warn' }), metrics: new AgentMetrics(), discover: true });
+    t.after(() => discovering.stop());
+    discovering.start();
+    await eventually('the discovering inventory to sync', 15_000, () => discovering.freshness().synced || undefined);
+    const kind = discovering.resolveKind(`widgets.${group}`) ?? discovering.resolveKind('widgets');
+    assert.equal(kind?.kind, 'Widget');
+    const resource = kind.resource;
+    assert.ok(discovering.freshness().kinds > inventory.freshness().kinds, 'more kinds than the built-in set');
+    const page = await eventually('the widget in the cache', 10_000, () => {
+      const answer = discovering.list({ kind: resource, namespace });
+      return answer.total === 1 ? answer : undefined;
+    });
+    assert.equal(page.items[0]?.name, 'w1');
+    const object = discovering.get({ kind: resource, namespace, name: 'w1' });
+    assert.deepEqual((object?.object as { spec?: unknown } | undefined)?.spec, { size: 3 });
+  });
 });

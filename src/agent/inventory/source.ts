@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { NdjsonDecoder } from '../../link/ndjson.ts';
 import { readLimited } from '../../util/read-limited.ts';
-import { KubeApiError, MAX_KUBE_BODY_BYTES, apiError, type KubeClient } from '../kube.ts';
+import { KubeApiError, MAX_KUBE_BODY_BYTES, apiError, parseJson, type KubeClient } from '../kube.ts';
 import { collectionPath, type KindSpec } from './kinds.ts';
 import type { KubeObject } from './summary.ts';
 
@@ -79,7 +79,7 @@ export class KubeSource implements KindSource {
     } catch (error) {
       throw new KubeApiError(0, `list ${collectionPath(kind.info)}: ${(error as Error).message}`, { cause: error });
     }
-    const body = parseBody(text);
+    const body = parseJson(text);
     const status = res.statusCode ?? 0;
     // Errors name the collection, not the query: its continue token would make each one unique in the log.
     if (status < 200 || status > 299) throw apiError('list', collectionPath(kind.info), { status, body });
@@ -101,7 +101,7 @@ export class KubeSource implements KindSource {
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       const text = await readLimited(res, MAX_WATCH_ERROR_BYTES).catch(() => '');
-      throw apiError('watch', collectionPath(kind.info), { status, body: parseBody(text) });
+      throw apiError('watch', collectionPath(kind.info), { status, body: parseJson(text) });
     }
     options.onActivity();
     const decoder = new NdjsonDecoder(MAX_WATCH_LINE_BYTES);
@@ -133,13 +133,4 @@ export class KubeSource implements KindSource {
 
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
-}
-
-function parseBody(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 500) };
-  }
 }
