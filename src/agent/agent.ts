@@ -209,7 +209,7 @@ export class Agent {
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
       resources: { inventory, trackStream: (end) => this.trackStream(end) },
-      logs: { kube, podsMatching: (namespace, selector) => inventory.podsMatching(namespace, selector) },
+      logs: { kube, metrics: this.options.metrics, podsMatching: (namespace, selector) => inventory.podsMatching(namespace, selector) },
       log: this.log,
       metrics: this.options.metrics,
       heartbeatIntervalSeconds: this.options.settings.heartbeatInterval,

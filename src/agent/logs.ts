@@ -11,6 +11,7 @@ import { LOG_LIMITS } from '../link/resources.ts';
 import { UplinkError } from '../util/errors.ts';
 import { readLimited } from '../util/read-limited.ts';
 import type { KubeClient } from './kube.ts';
+import type { AgentMetrics } from './metrics.ts';
 import { queryParams, sendError } from './resources-handler.ts';
 
 /** Time allowed for the API server to start answering a log request. */
@@ -44,6 +45,7 @@ export interface LogRequest {
 
 export interface LogsOptions {
   kube: KubeClient;
+  metrics: AgentMetrics;
   /** Pods of a namespace that match a selector, from the inventory. */
   podsMatching: (namespace: string, labelSelector: string) => { name: string; containers: string[]; defaultContainer: string }[];
 }
@@ -153,13 +155,16 @@ interface OpenedLog {
   abort: () => void;
 }
 
-async function openLog(kube: KubeClient, path: string, identity: http.OutgoingHttpHeaders): Promise<OpenedLog> {
+async function openLog(logs: LogsOptions, path: string, identity: http.OutgoingHttpHeaders): Promise<OpenedLog> {
+  const { kube, metrics } = logs;
   const options = await kube.requestOptions('GET', path, { accept: 'text/plain, application/json', ...identity }, true);
   const transport = kube.server.protocol === 'http:' ? http : https;
   const controller = new AbortController();
   return new Promise((resolve, reject) => {
     const req = transport.request({ ...options, signal: controller.signal }, (res) => {
       clearTimeout(timer);
+      metrics.logStreams.inc();
+      res.once('close', () => { metrics.logStreams.dec(); });
       resolve({ status: res.statusCode ?? 0, body: res, abort: () => { controller.abort(); } });
     });
     const timer = setTimeout(() => { controller.abort(); }, LOG_CONNECT_TIMEOUT_MS);
@@ -182,7 +187,7 @@ async function apiMessage(opened: OpenedLog): Promise<string> {
 
 /** Streams one pod's log through unchanged. */
 async function streamOne(options: LogsOptions, request: LogRequest, identity: http.OutgoingHttpHeaders, res: Http2ServerResponse): Promise<void> {
-  const opened = await openLog(options.kube, logPath(request, { pod: request.pod ?? '', container: request.container }), identity);
+  const opened = await openLog(options, logPath(request, { pod: request.pod ?? '', container: request.container }), identity);
   if (opened.status !== 200) {
     sendError(res, opened.status, 'KUBE_API_ERROR', await apiMessage(opened));
     return;
@@ -232,7 +237,7 @@ async function streamMany(options: LogsOptions, request: LogRequest, identity: h
     const prefix = `[${target.pod}/${target.container ?? ''}] `;
     let log: OpenedLog;
     try {
-      log = await openLog(options.kube, logPath(request, target), identity);
+      log = await openLog(options, logPath(request, target), identity);
     } catch (error) {
       write([Buffer.from(`${prefix}error: ${(error as Error).message}\n`)]);
       finish();

@@ -50,6 +50,9 @@ export class AgentMetrics {
     name: 'uplink_agent_inventory_feed_dropped_total', help: 'Change feeds ended by the agent (a failing reader, a kind gone, shutdown)',
     registers: [this.registry],
   });
+  readonly logStreams = new Gauge({
+    name: 'uplink_agent_log_streams', help: 'Pod log streams open to the API server', registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'uplink_agent_' });

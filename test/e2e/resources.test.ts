@@ -13,7 +13,7 @@ import { CLUSTER_SCRIPT, createTestNamespace, kubectl, mintServiceAccountToken, 
 import { FeedReader, adminKube, createPods, hubGetText, percentile } from '../helpers/resources.ts';
 import { runProcess } from '../../src/util/run-process.ts';
 import {
-  UPLINK_BIN, eventually, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle,
+  UPLINK_BIN, eventually, metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle,
 } from '../helpers/uplink.ts';
 
 const CLUSTER = 'resources-e2e';
@@ -143,6 +143,8 @@ describe('live resources and logs from the hub', () => {
     await writePodLogLine(later);
     await eventually('a later line in both streams', 10_000, () => (one.output().includes(later) && many.output().includes(later) ? true : undefined));
     assert.ok(!one.output().includes('[logger-0/app]'), 'a single pod stream is not prefixed');
+    const metrics = await (await fetch(`${agent.healthUrl}/metrics`)).text();
+    assert.equal(metricValue(metrics, 'uplink_agent_log_streams'), 4, 'one API server stream per followed pod');
   });
 
   it('resources - a planted Secret value appears in no list, object, feed, log or heartbeat', async (t) => {
