@@ -10,7 +10,7 @@ import { Inventory } from '../../src/agent/inventory/index.ts';
 import { expireResourceVersion } from '../../src/agent/inventory/inventory.ts';
 import type { ResourceChange } from '../../src/link/resources.ts';
 import { createLogger } from '../../src/util/logger.ts';
-import { createTestNamespace, kubeconfigPath, kubectl, kubectlJson } from '../helpers/cluster.ts';
+import { compactEtcd, createTestNamespace, kubeconfigPath, kubectl, kubectlJson } from '../helpers/cluster.ts';
 import { eventually, suiteContext } from '../helpers/uplink.ts';
 
 const { t: suite, runCleanups } = suiteContext('inventory');
@@ -124,23 +124,30 @@ describe('inventory against the real cluster', () => {
   });
 
   it('inventory e2e - a watch from an expired resourceVersion meets 410 Gone, relists and converges', async () => {
-    await kubectl(['-n', namespace, 'create', 'configmap', 'steady', '--from-literal=a=1']);
-    await eventually('steady cached', 5000, () => inventory.get({ kind: 'cm', namespace, name: 'steady' }));
+    // The test cluster serves NetworkPolicy watches from etcd, not the API
+    // server's watch cache (test/cluster/cluster), so once etcd is compacted
+    // an old resourceVersion is really gone, as on any long-running cluster.
+    const policy = (name: string): string => JSON.stringify({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    await kubectl(['apply', '-f', '-'], { input: policy('steady') });
+    await eventually('steady cached', 5000, () => inventory.get({ kind: 'netpol', namespace, name: 'steady' }));
     const seen: ResourceChange[] = [];
-    inventory.watch({ kind: 'configmaps', namespace }, (c) => { seen.push(c); });
+    inventory.watch({ kind: 'networkpolicies', namespace }, (c) => { seen.push(c); });
     const relists = await metricValue(metrics.inventoryRelists);
     const gone = await metricValue(metrics.inventoryWatchRestarts, { reason: 'gone' });
-    expireResourceVersion(inventory, 'configmaps');
+    await compactEtcd();
+    expireResourceVersion(inventory, 'networkpolicies');
     await eventually('a relist', 10_000, async () => ((await metricValue(metrics.inventoryRelists)) > relists ? true : undefined));
     assert.equal(await metricValue(metrics.inventoryWatchRestarts, { reason: 'gone' }), gone + 1);
     // The relist replaced the cache without re-announcing objects that did not change.
     assert.deepEqual(seen.slice(seen.findIndex((c) => c.type === 'SYNCED') + 1).map(describeChange), []);
-    await kubectl(['-n', namespace, 'create', 'configmap', 'after-relist', '--from-literal=a=1']);
+    await kubectl(['apply', '-f', '-'], { input: policy('after-relist') });
     await eventually('the new watch delivers', 5000, () => seen.find((c) => c.type === 'ADDED' && c.row.name === 'after-relist'));
-    const cluster = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['-n', namespace, 'get', 'configmaps']);
-    const cached = inventory.list({ kind: 'configmaps', namespace }).items.map((r) => r.name);
+    const cluster = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['-n', namespace, 'get', 'networkpolicies']);
+    const cached = inventory.list({ kind: 'networkpolicies', namespace }).items.map((r) => r.name);
     assert.deepEqual(cached, cluster.items.map((i) => i.metadata.name).sort());
-    assert.equal(inventory.kinds().find((k) => k.resource === 'configmaps')?.error, null);
+    assert.equal(inventory.kinds().find((k) => k.resource === 'networkpolicies')?.error, null);
   });
 
   it('inventory e2e - with discovery on, a custom resource is cached and answers like a built-in kind', async (t) => {

@@ -174,3 +174,23 @@ export async function podLogFile(): Promise<string> {
 export async function writePodLogLine(text: string): Promise<void> {
   appendFileSync(await podLogFile(), `${new Date().toISOString()} stdout F ${text}\n`);
 }
+
+/**
+ * Compacts the test cluster's etcd at its current revision, as the API server
+ * itself does every few minutes: a watch from any older resourceVersion then
+ * meets 410 Gone. A fresh cluster has compacted nothing yet, so tests that
+ * need a real 410 call this first.
+ */
+export async function compactEtcd(): Promise<number> {
+  const base = `http://127.0.0.1:${process.env.UPLINK_CLUSTER_ETCD_PORT ?? '23790'}/v3/kv`;
+  const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${base}/${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const range = await post('range', { key: Buffer.from('/').toString('base64'), limit: 1, keys_only: true });
+  const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+  if (!Number.isInteger(revision) || revision < 1) throw new Error(`etcd answered no revision: ${JSON.stringify(range)}`);
+  await post('compaction', { revision, physical: true });
+  return revision;
+}
