@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { UPLINK_VERSION } from '../version.ts';
+import { registerAddonsCommand } from './commands/addons.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerClustersCommand } from './commands/clusters.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerLoginCommand(program);
   registerClustersCommand(program);
+  registerAddonsCommand(program);
   registerGetCommands(program);
   registerLogsCommand(program);
   registerWhoamiCommand(program);

@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import { AgentGateway } from './agent-gateway.ts';
+import { registerAddonRoutes } from './api/addons.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -180,6 +181,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerUserRoutes(api, { store, log });
     registerAuditRoutes(api, { store });
+    registerAddonRoutes(api, { store, log });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
     done();
   });

@@ -11,7 +11,7 @@ import type { ClusterView } from '../../src/hub/fleet.ts';
 import { agentConnectUrl } from '../../src/link/dial.ts';
 import { LINK_CLOSE, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../helpers/cluster.ts';
-import { hubMetricsText, metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
+import { eventually, hubMetricsText, metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
 /** HTTP/2 frame header: 24-bit length, type, flags, 31-bit stream id. */
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -43,6 +43,9 @@ describe('agent endpoint under abuse', () => {
     const badCluster = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: 'attacker' });
     attackerToken = badCluster.token;
     good = await startAgent(setupContext, { hubUrl: hub.url, caHash: hub.caHash, token: goodCluster.token, kubeconfig });
+    // Linked is not yet online: that takes the first heartbeat.
+    await eventually('the good cluster online', 10_000, async () => (
+      (await hub.client.request<ClusterView>('GET', '/api/v1/clusters/good')).status === 'online' ? true : undefined));
   });
 
   after(async () => {

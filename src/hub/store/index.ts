@@ -1,5 +1,9 @@
 // The hub's store: one interface, with SQLite behind it today.
 export type {
+  AddonDeletion,
+  AddonPut,
+  AddonPutOutcome,
+  AddonRecord,
   ApiTokenRecord,
   AuditQuery,
   AuditRecord,

@@ -80,3 +80,26 @@ describe('store migration 2 (users)', () => {
     await store.close();
   });
 });
+
+describe('store migration 3 (add-ons)', () => {
+  it('migrations - version 3 adds the addons table to a version 2 database, tied to its clusters', async () => {
+    const path = join(tempDir, 'v2.db');
+    const db = new DatabaseSync(path);
+    applyMigrations(db, SQLITE_MIGRATIONS.slice(0, 2));
+    db.prepare(`INSERT INTO clusters (id, name, labels, token_hash, created_at) VALUES ('c1', 'prod', '{}', 'sha256:x', '2026-01-01T00:00:00.000Z')`).run();
+    db.close();
+
+    const store = openSqliteStore({ path });
+    await store.migrate();
+    assert.deepEqual(await store.listAddons('c1'), []);
+    await store.close();
+
+    const migrated = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    const columns = migrated.prepare('PRAGMA table_info(addons)').all().map((c) => c.name);
+    assert.deepEqual(columns, ['cluster_id', 'name', 'spec', 'generation', 'created_at', 'updated_at', 'deleted_at']);
+    const keys = migrated.prepare('PRAGMA foreign_key_list(addons)').all().map((k) => [k.table, k.from, k.on_delete]);
+    assert.deepEqual(keys, [['clusters', 'cluster_id', 'CASCADE']]);
+    assert.throws(() => migrated.prepare(`INSERT INTO addons VALUES ('c1', 'web', '{}', 0, 't', 't', NULL)`).run(), /CHECK constraint/);
+    migrated.close();
+  });
+});

@@ -80,6 +80,23 @@ const MIGRATION_2_USERS_AND_AUDIT = `
   CREATE INDEX audit_log_user_at ON audit_log (user_name, at);
 `;
 
+// Version 3. One row per add-on of a cluster, keyed by (cluster, name): the
+// spec as JSON text (what parseAddonSpec returned, defaults filled in), a
+// generation counted up on every change, and deleted_at for an add-on whose
+// desired state is "uninstalled". Rows go with their cluster.
+const MIGRATION_3_ADDONS = `
+  CREATE TABLE addons (
+    cluster_id TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    generation INTEGER NOT NULL CHECK (generation >= 1),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted_at TEXT,
+    PRIMARY KEY (cluster_id, name)
+  ) STRICT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -118,6 +135,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'users, grants, token owners and the audit log',
     sql: MIGRATION_2_USERS_AND_AUDIT,
+  },
+  {
+    version: 3,
+    name: 'add-ons',
+    sql: MIGRATION_3_ADDONS,
   },
 ];
 

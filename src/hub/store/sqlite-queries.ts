@@ -42,6 +42,17 @@ export const SQL = {
   touchApiToken: 'UPDATE api_tokens SET last_used_at = :at WHERE id = :id',
   countApiTokens: 'SELECT COUNT(*) AS count FROM api_tokens',
 
+  selectAddon: 'SELECT * FROM addons WHERE cluster_id = :clusterId AND name = :name',
+  selectAddonsOfCluster: 'SELECT * FROM addons WHERE cluster_id = :clusterId ORDER BY name',
+  insertAddon: `INSERT INTO addons (cluster_id, name, spec, generation, created_at, updated_at)
+    VALUES (:clusterId, :name, :spec, 1, :at, :at) RETURNING *`,
+  // A deleted add-on put again starts a new life (created_at) but keeps counting generations.
+  replaceAddon: `UPDATE addons SET spec = :spec, generation = generation + 1, updated_at = :at,
+      created_at = CASE WHEN deleted_at IS NULL THEN created_at ELSE :at END, deleted_at = NULL
+    WHERE cluster_id = :clusterId AND name = :name RETURNING *`,
+  markAddonDeleted: `UPDATE addons SET deleted_at = :at, updated_at = :at, generation = generation + 1
+    WHERE cluster_id = :clusterId AND name = :name AND deleted_at IS NULL RETURNING *`,
+
   insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
       subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command)
     VALUES (:at, :userId, :userName, :clusterId, :clusterName, :verb, :resource,

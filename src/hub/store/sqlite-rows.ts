@@ -2,7 +2,9 @@
 // JSON columns hold only what the store wrote, so their parsed shape is trusted.
 import type { SQLOutputValue } from 'node:sqlite';
 import type { ClusterFacts } from '../../link/protocol.ts';
+import type { AddonSpec } from '../addons/index.ts';
 import {
+  type AddonRecord,
   type ApiTokenRecord,
   type AuditRecord,
   type ClusterRecord,
@@ -74,6 +76,18 @@ export function toAuditRecord(row: Row): AuditRecord & { id: number } {
     bytesOut: integer(row, 'bytes_out'),
     durationMs: number(row, 'duration_ms'),
     command: textOrNull(row, 'command'),
+  };
+}
+
+export function toAddonRecord(row: Row): AddonRecord {
+  return {
+    clusterId: text(row, 'cluster_id'),
+    name: text(row, 'name'),
+    spec: JSON.parse(text(row, 'spec')) as AddonSpec,
+    generation: integer(row, 'generation'),
+    createdAt: text(row, 'created_at'),
+    updatedAt: text(row, 'updated_at'),
+    deletedAt: textOrNull(row, 'deleted_at'),
   };
 }
 

@@ -6,9 +6,13 @@ import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
 import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
 import {
-  integer, mapOptional, required, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord, toUserRecord,
+  integer, mapOptional, required, toAddonRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord, toUserRecord,
 } from './sqlite-rows.ts';
 import {
+  type AddonDeletion,
+  type AddonPut,
+  type AddonPutOutcome,
+  type AddonRecord,
   type ApiTokenRecord,
   type AuditQuery,
   type AuditRecord,
@@ -232,6 +236,38 @@ class SqliteStore implements Store {
     return this.#run('count API tokens', () => integer(required(this.#sql.countApiTokens.get()), 'count'));
   }
 
+  putAddon(input: AddonPut): Promise<{ record: AddonRecord; outcome: AddonPutOutcome }> {
+    return this.#run(`put add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+      const { clusterId, name, at } = input;
+      const params = { clusterId, name, at, spec: JSON.stringify(input.spec) };
+      const existing = this.#sql.selectAddon.get({ clusterId, name });
+      if (existing === undefined) return { record: toAddonRecord(required(this.#sql.insertAddon.get(params))), outcome: 'created' };
+      const live = existing.deleted_at === null;
+      if (live && existing.spec === params.spec) return { record: toAddonRecord(existing), outcome: 'unchanged' };
+      return { record: toAddonRecord(required(this.#sql.replaceAddon.get(params))), outcome: live ? 'updated' : 'created' };
+    }));
+  }
+
+  getAddon(clusterId: string, name: string): Promise<AddonRecord | undefined> {
+    return this.#run(`get add-on "${name}" of cluster ${clusterId}`, () =>
+      mapOptional(this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord),
+    );
+  }
+
+  listAddons(clusterId: string): Promise<AddonRecord[]> {
+    return this.#run(`list add-ons of cluster ${clusterId}`, () =>
+      this.#sql.selectAddonsOfCluster.all({ clusterId }).map(toAddonRecord),
+    );
+  }
+
+  deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
+    return this.#run(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+      const { clusterId, name, at } = input;
+      const marked = this.#sql.markAddonDeleted.get({ clusterId, name, at });
+      return mapOptional(marked ?? this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord);
+    }));
+  }
+
   insertAudit(record: AuditRecord): Promise<void> {
     return this.#run('insert an audit row', () => {
       // Listed one by one: the driver rejects extra keys a caller's object may carry.
@@ -275,6 +311,23 @@ class SqliteStore implements Store {
       }
     }
     return this.#statements;
+  }
+
+  /**
+   * Runs `work` in one transaction. BEGIN IMMEDIATE takes the write lock
+   * before the first read, so another hub on the same file cannot change the
+   * rows between what `work` reads and what it writes.
+   */
+  #transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Runs `work` now and settles with its result; the one place driver errors are mapped. */

@@ -1,6 +1,7 @@
 // The hub's persistence boundary: one async interface that SQLite implements
 // now and PostgreSQL later, so callers never see a driver.
 import type { ClusterFacts } from '../../link/protocol.ts';
+import type { AddonSpec } from '../addons/index.ts';
 import { UplinkError } from '../../util/errors.ts';
 
 /** A registered cluster: its identity, credentials and what its agent last told us. */
@@ -95,6 +96,46 @@ export interface ApiTokenRecord {
   lastUsedAt: string | null;
 }
 
+/**
+ * An add-on's desired state on one cluster. Deleting an add-on keeps its row
+ * with `deletedAt` set: the desired state becomes "uninstalled" until the
+ * agent has removed the release. `generation` counts changes to the desired
+ * state (spec or deletion) and never goes back, also across a delete and a
+ * new put of the same name, so an agent can tell newer from older.
+ */
+export interface AddonRecord {
+  clusterId: string;
+  /** Unique per cluster; the Helm release name. */
+  name: string;
+  spec: AddonSpec;
+  /** 1 on creation, +1 on every change. */
+  generation: number;
+  /** ISO 8601; reset when a deleted add-on is put again. */
+  createdAt: string;
+  /** ISO 8601, the last change. */
+  updatedAt: string;
+  /** ISO 8601, when it was deleted (to be uninstalled), else null. */
+  deletedAt: string | null;
+}
+
+/** A put of an add-on's spec, creating or replacing it. */
+export interface AddonPut {
+  clusterId: string;
+  name: string;
+  spec: AddonSpec;
+  /** ISO 8601, the time of the change. */
+  at: string;
+}
+
+/** What putAddon did: `created` also when the name was deleted before; `unchanged` for the same spec again. */
+export type AddonPutOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface AddonDeletion {
+  clusterId: string;
+  name: string;
+  at: string;
+}
+
 export interface NewCluster {
   id: string;
   name: string;
@@ -136,7 +177,7 @@ export interface Heartbeat {
  * uniqueness violation and StoreError for anything else.
  *
  * Deleting a user deletes its grants and API tokens; deleting a cluster
- * deletes the grants on it. Audit rows are kept either way.
+ * deletes the grants on it and its add-ons. Audit rows are kept either way.
  *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
  * touchApiToken) are no-ops for an unknown id: the record may have been
@@ -188,6 +229,21 @@ export interface Store {
   /** Sets lastUsedAt. */
   touchApiToken(id: string, at: string): Promise<void>;
   countApiTokens(): Promise<number>;
+
+  /**
+   * Creates or replaces an add-on. The same spec again (compared as stored
+   * JSON) on a live add-on changes nothing, not even its generation.
+   */
+  putAddon(input: AddonPut): Promise<{ record: AddonRecord; outcome: AddonPutOutcome }>;
+  /** The add-on, deleted ones included. */
+  getAddon(clusterId: string, name: string): Promise<AddonRecord | undefined>;
+  /** A cluster's add-ons, deleted ones included, ordered by name. */
+  listAddons(clusterId: string): Promise<AddonRecord[]>;
+  /**
+   * Marks a live add-on deleted (generation +1) and returns it; an add-on
+   * already deleted comes back unchanged; undefined when there is none.
+   */
+  deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined>;
 
   insertAudit(record: AuditRecord): Promise<void>;
   /** Matching rows, newest first. */

@@ -1,0 +1,200 @@
+// The add-on routes behind the real API-token check, with users holding each
+// role: who may read and write, the answer shapes, and the refusals.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createLogger } from '../../util/logger.ts';
+import { minimalSpec } from '../addons/spec.test-helper.ts';
+import { requireApiToken } from '../auth.ts';
+import { toHttpError } from '../errors.ts';
+import type { Role, Store } from '../store/index.ts';
+import { useMemoryStore } from '../store/memory-store.test-helper.ts';
+import { issueApiToken } from '../users.ts';
+import { registerAddonRoutes, type AddonView } from './addons.ts';
+
+type Caller = 'root' | 'admin' | 'editor' | 'viewer' | 'stranger';
+/** Each caller's grant: fleet-wide admin, or a role on cluster prod, or none. */
+const GRANTS: Record<Caller, { role: Role; fleetWide: boolean } | null> = {
+  root: { role: 'admin', fleetWide: true },
+  admin: { role: 'admin', fleetWide: false },
+  editor: { role: 'edit', fleetWide: false },
+  viewer: { role: 'view', fleetWide: false },
+  stranger: null,
+};
+
+/** The store with listAddons answering a little later, so that concurrent requests interleave around it. */
+function withSlowLists(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property): unknown {
+      if (property === 'listAddons') {
+        return async (clusterId: string) => {
+          const addons = await target.listAddons(clusterId);
+          await sleep(10);
+          return addons;
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+describe('add-on routes', () => {
+  const store = useMemoryStore();
+
+  /** An app with the add-on routes, cluster prod, and a request function per caller. */
+  async function setup(options: { maxAddonsPerCluster?: number; slowLists?: boolean } = {}): Promise<(caller: Caller, method: string, path: string, body?: unknown) => Promise<Answer>> {
+    const cluster = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date().toISOString() });
+    const tokens = new Map<Caller, string>();
+    for (const [caller, grant] of Object.entries(GRANTS) as [Caller, (typeof GRANTS)[Caller]][]) {
+      const user = await store().createUser({ id: `u_${caller}`, name: caller, createdAt: new Date().toISOString() });
+      if (grant) await store().addGrant({ userId: user.id, role: grant.role, clusterId: grant.fleetWide ? null : cluster.id });
+      tokens.set(caller, (await issueApiToken(store(), { userId: user.id, name: caller })).token);
+    }
+    const app: FastifyInstance = Fastify();
+    app.setErrorHandler((error, _req, reply) => {
+      const { status, body } = toHttpError(error);
+      void reply.status(status).send(body);
+    });
+    await app.register((api, _opts, done) => {
+      requireApiToken(api, store());
+      registerAddonRoutes(api, {
+        store: options.slowLists === true ? withSlowLists(store()) : store(),
+        log: createLogger({ name: 'test', level: 'silent' }),
+        maxAddonsPerCluster: options.maxAddonsPerCluster,
+      });
+      done();
+    });
+    return async (caller, method, path, body) => {
+      const response = await app.inject({
+        method: method as 'GET', url: `/api/v1/clusters/${path}`, headers: { authorization: `Bearer ${tokens.get(caller) ?? ''}` },
+        ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+      });
+      return { status: response.statusCode, body: response.body === '' ? {} : response.json<Record<string, unknown>>() };
+    };
+  }
+
+  const errorOf = (answer: Answer): unknown => answer.body.error;
+
+  it('addons api - PUT creates (201), replaces (200) and leaves the same spec alone; every answer has status null', async () => {
+    const call = await setup();
+    const created = await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    assert.equal(created.status, 201);
+    const view = created.body as unknown as AddonView;
+    assert.deepEqual([view.cluster, view.name, view.generation, view.deletedAt, view.status], ['prod', 'web', 1, null, null]);
+    assert.equal(view.spec.revisionHistoryLimit, 10);
+    assert.equal(view.createdAt, view.updatedAt);
+
+    const same = await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    assert.deepEqual([same.status, same.body.generation], [200, 1]);
+    const replaced = await call('root', 'PUT', 'c_prod/addons/web', minimalSpec({ version: '^1.3' }));
+    assert.deepEqual([replaced.status, replaced.body.generation], [200, 2]);
+  });
+
+  it('addons api - GET lists the cluster\'s add-ons and shows one; a missing one is 404', async () => {
+    const call = await setup();
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/db', minimalSpec({ namespace: 'db' }));
+    const list = await call('viewer', 'GET', 'prod/addons');
+    assert.equal(list.status, 200);
+    assert.deepEqual((list.body.items as AddonView[]).map((a) => [a.name, a.spec.namespace, a.status]), [['db', 'db', null], ['web', 'web', null]]);
+    const one = await call('editor', 'GET', 'prod/addons/web');
+    assert.deepEqual([one.status, one.body.name, one.body.cluster], [200, 'web', 'prod']);
+    const missing = await call('viewer', 'GET', 'prod/addons/nope');
+    assert.deepEqual([missing.status, errorOf(missing)], [404, { code: 'NOT_FOUND', message: "add-on 'nope' of cluster 'prod' not found" }]);
+  });
+
+  it('addons api - view and edit may read but not write (403); without a role the cluster does not exist (404)', async () => {
+    const call = await setup();
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    for (const caller of ['viewer', 'editor'] as const) {
+      const role = caller === 'viewer' ? 'view' : 'edit';
+      for (const [method, body] of [['PUT', minimalSpec()], ['DELETE', undefined]] as const) {
+        const answer = await call(caller, method, 'prod/addons/web', body);
+        assert.deepEqual([answer.status, errorOf(answer)],
+          [403, { code: 'FORBIDDEN', message: `changing add-ons needs the admin role on cluster 'prod' (yours is ${role})` }]);
+      }
+    }
+    for (const [method, path] of [['GET', 'prod/addons'], ['GET', 'prod/addons/web'], ['PUT', 'prod/addons/web'], ['DELETE', 'prod/addons/web']]) {
+      const answer = await call('stranger', method ?? 'GET', path ?? '', method === 'PUT' ? minimalSpec() : undefined);
+      assert.deepEqual([answer.status, errorOf(answer)], [404, { code: 'NOT_FOUND', message: "cluster 'prod' not found" }], `${method} ${path}`);
+    }
+    assert.equal((await call('root', 'GET', 'nope/addons')).status, 404);
+  });
+
+  it('addons api - a bad spec or name is a 400 naming the field', async () => {
+    const call = await setup();
+    const cases: [string, unknown, string][] = [
+      ['prod/addons/web', minimalSpec({ version: '>=1.x.y' }), "version '>=1.x.y' is not a semver version or range"],
+      ['prod/addons/web', minimalSpec({ values: '- a\n' }), 'values must be a YAML mapping (key: value), got a list'],
+      ['prod/addons/Web', minimalSpec(), "name 'Web' is not a DNS-1123 label (lowercase letters, digits and '-', at most 53 characters)"],
+      ['prod/addons/web', ['not', 'an', 'object'], 'the add-on spec must be an object, got ["not","an","object"]'],
+    ];
+    for (const [path, body, message] of cases) {
+      const answer = await call('admin', 'PUT', path, body);
+      assert.deepEqual([answer.status, errorOf(answer)], [400, { code: 'ADDON_SPEC_INVALID', message }]);
+    }
+    assert.deepEqual((await call('admin', 'GET', 'prod/addons')).body.items, []);
+  });
+
+  it('addons api - dependsOn must name add-ons of the cluster and may not close a cycle', async () => {
+    const call = await setup();
+    const unknown = await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ dependsOn: ['db'] }));
+    assert.deepEqual([unknown.status, errorOf(unknown)],
+      [400, { code: 'ADDON_SPEC_INVALID', message: "dependsOn names 'db', which is not an add-on of cluster 'prod'" }]);
+    assert.equal((await call('admin', 'PUT', 'prod/addons/db', minimalSpec())).status, 201);
+    assert.equal((await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ dependsOn: ['db'] }))).status, 201);
+    const cycle = await call('admin', 'PUT', 'prod/addons/db', minimalSpec({ dependsOn: ['web'] }));
+    assert.deepEqual([cycle.status, errorOf(cycle)], [400, { code: 'ADDON_SPEC_INVALID', message: 'dependsOn makes a cycle: db -> web -> db' }]);
+  });
+
+  it('addons api - two concurrent puts that would together close a cycle: one passes, one is refused', async () => {
+    const call = await setup({ slowLists: true });
+    await call('admin', 'PUT', 'prod/addons/a', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/b', minimalSpec());
+    const answers = await Promise.all([
+      call('admin', 'PUT', 'prod/addons/a', minimalSpec({ dependsOn: ['b'] })),
+      call('admin', 'PUT', 'prod/addons/b', minimalSpec({ dependsOn: ['a'] })),
+    ]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400]);
+  });
+
+  it('addons api - DELETE marks for uninstall (202), refused with 409 while others depend on it', async () => {
+    const call = await setup();
+    await call('admin', 'PUT', 'prod/addons/db', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ dependsOn: ['db'] }));
+    await call('admin', 'PUT', 'prod/addons/api', minimalSpec({ dependsOn: ['db'] }));
+    const refused = await call('admin', 'DELETE', 'prod/addons/db');
+    assert.deepEqual([refused.status, errorOf(refused)], [409, {
+      code: 'ADDON_HAS_DEPENDENTS', message: "add-on 'db' cannot be deleted: 'api', 'web' depend on it; remove it from their dependsOn first",
+    }]);
+
+    for (const name of ['web', 'api']) assert.equal((await call('admin', 'DELETE', `prod/addons/${name}`)).status, 202);
+    const deleted = await call('root', 'DELETE', 'prod/addons/db');
+    assert.equal(deleted.status, 202);
+    assert.equal(deleted.body.generation, 2);
+    assert.equal(typeof deleted.body.deletedAt, 'string');
+    assert.equal((await call('viewer', 'GET', 'prod/addons/db')).body.deletedAt, deleted.body.deletedAt);
+
+    const onDeleted = await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ dependsOn: ['db'] }));
+    assert.equal(onDeleted.status, 400, 'a deleted add-on cannot be depended on');
+    assert.equal((await call('admin', 'DELETE', 'prod/addons/nope')).status, 404);
+    const revived = await call('admin', 'PUT', 'prod/addons/db', minimalSpec());
+    assert.deepEqual([revived.status, revived.body.generation, revived.body.deletedAt], [201, 3, null]);
+  });
+
+  it('addons api - a cluster holds a bounded number of add-ons; replacing one at the bound still works', async () => {
+    const call = await setup({ maxAddonsPerCluster: 2 });
+    await call('admin', 'PUT', 'prod/addons/a', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/b', minimalSpec());
+    const third = await call('admin', 'PUT', 'prod/addons/c', minimalSpec());
+    assert.deepEqual([third.status, (errorOf(third) as { code: string }).code], [409, 'ADDON_LIMIT']);
+    assert.equal((await call('admin', 'PUT', 'prod/addons/b', minimalSpec({ version: '2.0.0' }))).status, 200);
+  });
+});
