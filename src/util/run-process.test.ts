@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ProcessExitError, ProcessStartError, runChecked, runProcess } from './run-process.ts';
 
@@ -53,5 +56,55 @@ describe('runChecked', () => {
   it('run-checked - returns the result on success', async () => {
     const result = await runChecked('echo', ['ok']);
     assert.equal(result.stdout, 'ok\n');
+  });
+});
+
+describe('runProcess with processGroup', () => {
+  // The shell starts a grandchild that keeps the output pipes open; only a
+  // signal to the whole group ends both.
+  const script = 'sleep 30 & echo $! > "$1"; wait';
+
+  /** Running or sleeping; a zombie (killed, not yet reaped by init) counts as gone. */
+  async function isAlive(pid: number): Promise<boolean> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (stat === '' || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return true;
+  }
+
+  async function withPidFile(test: (pidFile: string) => Promise<void>): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'uplink-run-process-'));
+    try {
+      await test(join(dir, 'pid'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('run-process - a timeout kills the whole process group', () => withPidFile(async (pidFile) => {
+    const result = await runProcess('sh', ['-c', script, 'sh', pidFile], { timeoutMs: 200, processGroup: true });
+    assert.equal(result.timedOut, true);
+    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    assert.equal(await isAlive(pid), false, `grandchild ${pid} survived`);
+  }));
+
+  it('run-process - an abort kills the whole process group', () => withPidFile(async (pidFile) => {
+    const controller = new AbortController();
+    setTimeout(() => { controller.abort(); }, 200);
+    const result = await runProcess('sh', ['-c', script, 'sh', pidFile], { processGroup: true, signal: controller.signal });
+    assert.equal(result.timedOut, false);
+    assert.equal(result.signal, 'SIGTERM');
+    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    assert.equal(await isAlive(pid), false, `grandchild ${pid} survived`);
+  }));
+
+  it('run-process - a group child that exits normally resolves as usual', async () => {
+    const result = await runProcess('sh', ['-c', 'echo grouped'], { processGroup: true });
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, 'grouped\n');
   });
 });

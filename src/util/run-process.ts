@@ -6,7 +6,7 @@ export const DEFAULT_PROCESS_TIMEOUT_MS = 120_000;
 /** Output kept per stream; the rest is dropped and `truncated` is set. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Time between SIGTERM and SIGKILL when a child overruns its timeout. */
-const KILL_GRACE_MS = 5_000;
+export const KILL_GRACE_MS = 5_000;
 
 export interface RunProcessOptions {
   /** Bytes written to the child's stdin, which is then closed. */
@@ -16,6 +16,13 @@ export interface RunProcessOptions {
   timeoutMs?: number;
   maxOutputBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Start the child as the leader of a new process group and signal the
+   * whole group on timeout or abort, so that what it started itself (shells,
+   * plugins, credential helpers) dies with it instead of holding its output
+   * pipes open. POSIX only; the group also outlives a crash of this process.
+   */
+  processGroup?: boolean;
 }
 
 export interface ProcessResult {
@@ -87,37 +94,63 @@ class BoundedBuffer {
 export function runProcess(file: string, args: readonly string[], options: RunProcessOptions = {}): Promise<ProcessResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROCESS_TIMEOUT_MS;
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const group = options.processGroup === true;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
-      signal: options.signal,
+      // A group's abort is handled below: spawn's own would signal the leader only.
+      signal: group ? undefined : options.signal,
+      detached: group,
     });
     const stdout = new BoundedBuffer(limit);
     const stderr = new BoundedBuffer(limit);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const kill = (signal: NodeJS.Signals): void => {
+      if (!group || child.pid === undefined) {
+        child.kill(signal);
+        return;
+      }
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: every member of the group has already exited.
+      }
+    };
+    const stop = (): void => {
+      if (killTimer !== undefined) return;
+      kill('SIGTERM');
+      killTimer = setTimeout(() => { kill('SIGKILL'); }, KILL_GRACE_MS);
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      stop();
     }, timeoutMs);
+    const abort = group ? options.signal : undefined;
+    if (abort?.aborted) stop();
+    abort?.addEventListener('abort', stop, { once: true });
     child.stdout.on('data', (chunk: Buffer) => { stdout.push(chunk); });
     child.stderr.on('data', (chunk: Buffer) => { stderr.push(chunk); });
     // A child that exits without reading its stdin makes the write fail with
     // EPIPE; that is its choice, not an error of ours.
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
-    child.on('error', (error) => {
+    const settle = (): void => {
       clearTimeout(timer);
       clearTimeout(killTimer);
+      abort?.removeEventListener('abort', stop);
+    };
+    child.on('error', (error) => {
+      settle();
       if (child.pid === undefined) reject(new ProcessStartError(file, error));
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
+      // Members of a stopped group that outlived their leader are strays: no grace.
+      if (group && killTimer !== undefined) kill('SIGKILL');
+      settle();
       resolve({
         code,
         signal,
