@@ -2,7 +2,7 @@
 // kubeconfig, kubectl and helm as the real binaries, a namespace per test,
 // ServiceAccount tokens with a chosen ClusterRole, and kwok's pod log file.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -76,6 +76,13 @@ export function uniqueName(prefix: string): string {
   return `${slug}-${randomBytes(3).toString('hex')}`;
 }
 
+/** A fresh temporary directory, removed when the test ends. */
+export function testTempDir(t: TestContext, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  return dir;
+}
+
 /**
  * Waits until the controller manager has made a namespace's "default"
  * ServiceAccount: pods are refused before, and it takes longer while the
@@ -139,7 +146,7 @@ export async function mintServiceAccountToken(t: TestContext, options: MintToken
   });
   const duration = `${options.durationSeconds ?? 3600}s`;
   const token = (await kubectl(['-n', options.namespace, 'create', 'token', serviceAccount, `--duration=${duration}`])).stdout.trim();
-  const kubeconfig = await writeTokenKubeconfig(token);
+  const kubeconfig = await writeTokenKubeconfig(t, token);
   return { serviceAccount, namespace: options.namespace, token, kubeconfig };
 }
 
@@ -147,7 +154,7 @@ interface KubeconfigView {
   clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
 }
 
-async function writeTokenKubeconfig(token: string): Promise<string> {
+async function writeTokenKubeconfig(t: TestContext, token: string): Promise<string> {
   const admin = await kubectlJson<KubeconfigView>(['config', 'view', '--raw']);
   const cluster = admin.clusters[0]?.cluster;
   if (!cluster) throw new Error('the admin kubeconfig has no cluster');
@@ -159,8 +166,7 @@ async function writeTokenKubeconfig(token: string): Promise<string> {
     contexts: [{ name: 'sa', context: { cluster: 'test', user: 'sa' } }],
     'current-context': 'sa',
   };
-  const dir = mkdtempSync(join(tmpdir(), 'uplink-sa-'));
-  const file = join(dir, 'kubeconfig');
+  const file = join(testTempDir(t, 'uplink-sa-'), 'kubeconfig');
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   return file;
 }

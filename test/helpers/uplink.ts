@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { HubClient } from '../../src/cli/hub-client.ts';
 import { runProcess, type ProcessResult } from '../../src/util/run-process.ts';
-import { REPO_ROOT } from './cluster.ts';
+import { REPO_ROOT, testTempDir } from './cluster.ts';
 
 export const UPLINK_BIN = join(REPO_ROOT, 'bin/uplink');
 
@@ -109,7 +109,7 @@ export interface StartHubOptions {
 /** Starts a hub on 127.0.0.1, waits until it listens, and logs the CLI in. */
 export async function startHub(t: TestContext, options: StartHubOptions = {}): Promise<HubHandle> {
   const port = options.port ?? (await freePort());
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'uplink-hub-'));
+  const dataDir = options.dataDir ?? testTempDir(t, 'uplink-hub-');
   const args = ['hub', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.insecureHttp ? ['--insecure-http'] : []), ...(options.args ?? [])];
   const hub = new UplinkProcess(args);
   t.after(() => hub.stop('SIGKILL'));
@@ -164,7 +164,7 @@ export interface StartAgentOptions {
 
 /** Starts an agent with fast heartbeats and short backoff, as tests need. */
 export async function startAgent(t: TestContext, options: StartAgentOptions): Promise<AgentHandle> {
-  const stateFile = options.stateFile ?? join(mkdtempSync(join(tmpdir(), 'uplink-agent-')), 'state.json');
+  const stateFile = options.stateFile ?? join(testTempDir(t, 'uplink-agent-'), 'state.json');
   const ownState = options.args?.includes('--state-secret') === true;
   const args = [
     'agent', '--hub-url', options.hubUrl, '--token', options.token, '--kubeconfig', options.kubeconfig,
