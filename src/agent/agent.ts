@@ -11,6 +11,7 @@ import { fetchPinnedCa } from '../link/ca-pin.ts';
 import { HubTlsError, caHashOf, parseCaHash } from '../link/tls.ts';
 import type { Logger } from '../util/logger.ts';
 import { UPLINK_VERSION } from '../version.ts';
+import type { DesiredAddons } from './addons/index.ts';
 import type { AgentSettings } from './config.ts';
 import { collectFacts } from './heartbeat.ts';
 import type { Inventory } from './inventory/index.ts';
@@ -34,6 +35,8 @@ export interface AgentOptions {
   log: Logger;
   kube: KubeClient;
   state: StateStore;
+  /** The desired add-ons the hub pushes; loaded by run() before the first link. */
+  desiredAddons: DesiredAddons;
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
@@ -71,6 +74,7 @@ export class Agent {
   /** Links and re-links until `signal` aborts, then drains the link. */
   async run(signal: AbortSignal): Promise<void> {
     this.state = await this.options.state.load();
+    await this.options.desiredAddons.load();
     if (this.options.settings.manageRbac) await ensureRoleBindings(this.options.kube, this.log);
     this.options.inventory.start();
     await this.gatherFacts();
@@ -219,6 +223,7 @@ export class Agent {
         await this.options.state.save(this.state);
       },
       trackEventsStream: (end) => this.trackStream(end),
+      desiredAddons: this.options.desiredAddons,
     });
   }
 }

@@ -4,6 +4,10 @@ import type { Server } from 'node:http';
 import { ConfigError, parseListen } from '../util/settings.ts';
 import type { Logger } from '../util/logger.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
+import { dirname, join } from 'node:path';
+import {
+  DESIRED_ADDONS_FILE, DesiredAddons, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
+} from './addons/index.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_STATE_SECRET, defaultStateFile, type AgentSettings } from './config.ts';
 import { startHealthServer } from './health-server.ts';
@@ -33,17 +37,31 @@ function configuredToken(settings: AgentSettings): string | undefined {
   }
 }
 
-function stateStore(settings: AgentSettings, kube: KubeClient): StateStore {
+/** Where the agent keeps what it remembers: a file, or Secrets of a namespace. */
+type StateLocation = { file: string } | { namespace: string; secret: string };
+
+function stateLocation(settings: AgentSettings, kube: KubeClient): StateLocation {
   if (settings.stateSecret !== undefined && settings.stateFile !== undefined) {
     throw new ConfigError('use one of --state-secret and --state-file, not both');
   }
   if (settings.stateSecret !== undefined) {
-    const [namespace = '', name = ''] = settings.stateSecret.split('/');
-    return new SecretStateStore(kube, namespace, name);
+    const [namespace = '', secret = ''] = settings.stateSecret.split('/');
+    return { namespace, secret };
   }
-  if (settings.stateFile !== undefined || !kube.inCluster) return new FileStateStore(settings.stateFile ?? defaultStateFile());
+  if (settings.stateFile !== undefined || !kube.inCluster) return { file: settings.stateFile ?? defaultStateFile() };
   const namespace = process.env.POD_NAMESPACE ?? readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, 'utf8').trim();
-  return new SecretStateStore(kube, namespace, DEFAULT_STATE_SECRET);
+  return { namespace, secret: DEFAULT_STATE_SECRET };
+}
+
+function stateStore(location: StateLocation, kube: KubeClient): StateStore {
+  return 'file' in location ? new FileStateStore(location.file) : new SecretStateStore(kube, location.namespace, location.secret);
+}
+
+/** The desired add-ons live beside the state: the same directory, or the same namespace. */
+function desiredAddonsStore(location: StateLocation, kube: KubeClient): DesiredAddonsStore {
+  return 'file' in location
+    ? new FileDesiredAddonsStore(join(dirname(location.file), DESIRED_ADDONS_FILE))
+    : new SecretDesiredAddonsStore(kube, location.namespace);
 }
 
 /** Starts the agent: health server at once, then the link loop in the background. */
@@ -57,7 +75,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context !== undefined ? { context: settings.context } : {}),
   });
-  const state = stateStore(settings, kube);
+  const location = stateLocation(settings, kube);
+  const state = stateStore(location, kube);
+  const desiredAddons = new DesiredAddons({ store: desiredAddonsStore(location, kube), log });
   if (token === undefined && (await state.load()).token === undefined) {
     throw new ConfigError(`no cluster token: pass --token or --token-file (none is stored in ${state.describe()})`);
   }
@@ -68,7 +88,7 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     watchTimeoutSeconds: settings.watchTimeout, watchSilenceSeconds: settings.watchSilence,
   });
   const agent = new Agent({
-    settings, log, kube, state, metrics, inventory, configuredToken: token,
+    settings, log, kube, state, desiredAddons, metrics, inventory, configuredToken: token,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);

@@ -1,11 +1,13 @@
 // Serves what the hub asks of this agent over the link (AGENT_PATHS).
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { ADDON_PATHS } from '../link/addons.ts';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import { RESOURCE_PATHS } from '../link/resources.ts';
 import type { Logger } from '../util/logger.ts';
 import { readLimited } from '../util/read-limited.ts';
+import { receiveDesiredAddons, serveDesiredAddons, type DesiredAddons } from './addons/index.ts';
 import { serveLogs, type LogsOptions } from './logs.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
@@ -31,10 +33,12 @@ export interface LinkHandlerOptions {
   resources: ResourcesHandlerOptions;
   /** Pod logs (RESOURCE_PATHS.logs). */
   logs: LogsOptions;
+  /** The desired add-ons the hub pushes (ADDON_PATHS.desired). */
+  desiredAddons: DesiredAddons;
 }
 
 /** Paths counted by name in the link requests metric; anything else is 'other'. */
-const KNOWN_PATHS = new Set<string>([...Object.values(AGENT_PATHS), ...Object.values(RESOURCE_PATHS)]);
+const KNOWN_PATHS = new Set<string>([...Object.values(AGENT_PATHS), ...Object.values(RESOURCE_PATHS), ...Object.values(ADDON_PATHS)]);
 
 function sendJson(res: Http2ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -104,6 +108,10 @@ export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandl
       void options.collectFacts().then((facts) => { sendJson(res, 200, facts); });
     } else if (path === AGENT_PATHS.token && req.method === 'POST') {
       void storeToken(options, req, res);
+    } else if (path === ADDON_PATHS.desired && req.method === 'PUT') {
+      void receiveDesiredAddons(options.desiredAddons, options.log, req, res);
+    } else if (path === ADDON_PATHS.desired && req.method === 'GET') {
+      serveDesiredAddons(options.desiredAddons, res);
     } else {
       sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
     }

@@ -42,6 +42,7 @@ export interface FleetOptions {
 
 export class Fleet {
   private readonly links = new Map<string, LiveLink>();
+  private readonly linkedListeners: ((clusterId: string) => void)[] = [];
   private readonly options: FleetOptions;
   private readonly now: () => number;
 
@@ -58,6 +59,11 @@ export class Fleet {
     return this.links.get(clusterId)?.session;
   }
 
+  /** Calls `listener` after each new link is registered (e.g. to push the cluster's desired add-ons). */
+  onLinked(listener: (clusterId: string) => void): void {
+    this.linkedListeners.push(listener);
+  }
+
   /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
   attach(clusterId: string, session: HubSession, agentVersion: string | undefined): void {
     const previous = this.links.get(clusterId);
@@ -71,6 +77,7 @@ export class Fleet {
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
     void session.closed.then(() => { this.detach(clusterId, session); });
+    for (const listener of this.linkedListeners) listener(clusterId);
   }
 
   private detach(clusterId: string, session: HubSession): void {

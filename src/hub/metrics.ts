@@ -47,6 +47,10 @@ export class HubMetrics {
     name: 'uplink_hub_resource_feeds_dropped_total', help: 'Live resource feeds ended because the client read slower than changes came',
     registers: [this.registry],
   });
+  readonly addonPushes = new Counter({
+    name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

@@ -14,6 +14,7 @@ import { ensureHubCertificates } from './tls-certificates.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
+import { AddonPusher } from './addons/index.ts';
 import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
 import { registerAuditRoutes } from './api/audit.ts';
@@ -130,6 +131,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
   const metrics = new HubMetrics();
   const fleet = new Fleet({ store, log, metrics, offlineAfterMs: settings.offlineAfter * 1000 });
+  const addonPusher = new AddonPusher({
+    listAddons: (clusterId) => store.listAddons(clusterId),
+    sessionOf: (clusterId) => fleet.session(clusterId),
+    log,
+    onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
+  });
+  fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
   const gateway = new AgentGateway({
     store, fleet, log, metrics,
     keepalive: options.keepalive ?? DEFAULT_KEEPALIVE,
@@ -181,7 +189,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerUserRoutes(api, { store, log });
     registerAuditRoutes(api, { store });
-    registerAddonRoutes(api, { store, log });
+    registerAddonRoutes(api, { store, log, onChange: (clusterId) => { addonPusher.notify(clusterId); } });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
     done();
   });
@@ -201,6 +209,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     adminTokenFile,
     async close(): Promise<void> {
       stopRetention();
+      addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await app.close();

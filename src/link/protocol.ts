@@ -41,7 +41,11 @@ export const LINK_CLOSE = {
   replaced: 4005,
 } as const;
 
-/** Requests the hub makes to the agent over HTTP/2. */
+/**
+ * Requests the hub makes to the agent over HTTP/2. Paths of a feature with
+ * its own types live beside them: RESOURCE_PATHS in resources.ts, and
+ * ADDON_PATHS (the desired add-ons) in addons.ts.
+ */
 export const AGENT_PATHS = {
   /** NDJSON stream of AgentEvent, opened once per session by the hub. */
   events: '/v1/events',

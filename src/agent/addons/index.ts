@@ -10,3 +10,8 @@ export {
   HelmError, HelmRunner, DEFAULT_HELM_TIMEOUT_MS, HELM_READ_TIMEOUT_MS,
   type HelmCommandOptions, type HelmListEntry, type HelmReleaseStatus, type HelmRevision, type HelmRunnerOptions,
 } from './helm-runner.ts';
+export { DesiredAddons, receiveDesiredAddons, serveDesiredAddons, type ReplaceOutcome } from './desired-addons.ts';
+export { DesiredAddonsError, parseDesiredAddonSet } from './desired-set.ts';
+export {
+  DESIRED_ADDONS_FILE, DESIRED_ADDONS_SECRET, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
+} from './desired-store.ts';

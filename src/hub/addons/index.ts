@@ -5,3 +5,4 @@ export { KeyedQueue } from './keyed-queue.ts';
 export type { IgnoreRule, IgnoreTarget, RetryPolicy, SyncPolicy, SyncWindow } from './policy.ts';
 export type { ChartSource, GitSource, OciSource, RepoSource } from './source.ts';
 export { checkAddonName, parseAddonSpec, type AddonSpec } from './spec.ts';
+export { AddonPusher, desiredSetOf, type AddonPushOutcome } from './push.ts';

@@ -34,6 +34,8 @@ export interface AddonRoutesOptions {
   log: Logger;
   /** Tests lower it. */
   maxAddonsPerCluster?: number;
+  /** Called after a change of a cluster's desired add-ons (to push them to its agent). */
+  onChange?: (clusterId: string) => void;
 }
 
 const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -102,6 +104,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     });
     // Never the values: they may hold credentials.
     if (outcome !== 'unchanged') {
+      options.onChange?.(cluster.id);
       log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, `add-on ${outcome}`);
     }
     return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster));
@@ -118,6 +121,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
       return store.deleteAddon({ clusterId: cluster.id, name, at: new Date().toISOString() });
     });
     if (!record) throw addonNotFound(name, cluster);
+    options.onChange?.(cluster.id);
     log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, 'add-on deleted');
     return reply.status(202).send(toView(record, cluster));
   });

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { DesiredAddonSet } from '../../link/addons.ts';
+import { createLogger } from '../../util/logger.ts';
+import { DesiredAddons } from './desired-addons.ts';
+import { parseDesiredAddonSet } from './desired-set.ts';
+import { FileDesiredAddonsStore } from './desired-store.ts';
+
+const spec = { namespace: 'web', values: 'password: s3cret\n' };
+const log = createLogger({ name: 'test', level: 'silent' });
+
+function set(generation: number): DesiredAddonSet {
+  return parseDesiredAddonSet({ generation, addons: [{ name: 'web', generation, deleted: false, spec }] });
+}
+
+describe('desired add-ons', () => {
+  it('desired add-ons - a bad set is refused naming the field', () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /body must be an object/],
+      [{ generation: -1, addons: [] }, /^generation must be a whole number/],
+      [{ generation: 1.5, addons: [] }, /^generation must be a whole number/],
+      [{ generation: 1, addons: {} }, /^addons must be a list/],
+      [{ generation: 1, addons: [{ name: 'Web', generation: 1, deleted: false, spec }] }, /^addons\[0\]\.name must be a DNS-1123 label/],
+      [{ generation: 1, addons: [{ name: 'web', generation: 0, deleted: false, spec }] }, /^addons\[0\]\.generation/],
+      [{ generation: 1, addons: [{ name: 'web', generation: 1, deleted: 'no', spec }] }, /^addons\[0\]\.deleted/],
+      [{ generation: 1, addons: [{ name: 'web', generation: 1, deleted: false, spec: 'x' }] }, /^addons\[0\]\.spec must be an object/],
+      [{ generation: 2, addons: [{ name: 'web', generation: 1, deleted: false, spec }, { name: 'web', generation: 1, deleted: true, spec }] }, /^addons\[1\]\.name 'web' appears twice/],
+    ];
+    for (const [input, message] of cases) {
+      assert.throws(() => parseDesiredAddonSet(input), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'DESIRED_ADDONS_INVALID');
+        assert.match(error.message, message);
+        assert.ok(!error.message.includes('s3cret'));
+        return true;
+      });
+    }
+  });
+
+  it('desired add-ons - stores newer sets in a 0600 file, ignores older ones, and loads them after a restart', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplink-desired-'));
+    t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+    const file = join(dir, 'agent-addons.json');
+    const held = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
+    await held.load();
+    assert.equal(held.current, undefined);
+    assert.deepEqual(await held.replace(set(2)), { result: 'stored' });
+    assert.deepEqual(await held.replace(set(2)), { result: 'unchanged' });
+    assert.deepEqual(await held.replace(set(1)), { result: 'stale', held: 2 });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as DesiredAddonSet).generation, 2);
+
+    const again = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
+    await again.load();
+    assert.deepEqual(again.current, set(2));
+  });
+});
