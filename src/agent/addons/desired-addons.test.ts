@@ -7,7 +7,8 @@ import type { DesiredAddonSet } from '../../link/addons.ts';
 import { createLogger } from '../../util/logger.ts';
 import { DesiredAddons } from './desired-addons.ts';
 import { parseDesiredAddonSet } from './desired-set.ts';
-import { FileDesiredAddonsStore } from './desired-store.ts';
+import type { KubeClient } from '../kube.ts';
+import { FileDesiredAddonsStore, SecretDesiredAddonsStore } from './desired-store.ts';
 
 const spec = { namespace: 'web', values: 'password: s3cret\n' };
 const log = createLogger({ name: 'test', level: 'silent' });
@@ -55,5 +56,34 @@ describe('desired add-ons', () => {
     const again = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
     await again.load();
     assert.deepEqual(again.current, set(2));
+  });
+});
+
+describe('desired add-ons secret', () => {
+  it('desired add-ons secret - creates the Secret on first save (gzipped JSON), replaces it after, and loads it back', async () => {
+    const secrets = new Map<string, { data: Record<string, string> }>();
+    const calls: string[] = [];
+    const kube = {
+      request(method: string, path: string, body?: { metadata: { name: string }; data: Record<string, string> }) {
+        calls.push(`${method} ${path}`);
+        const key = path.split('/').at(-1) ?? '';
+        if (method === 'GET') return Promise.resolve(secrets.has(key) ? { status: 200, body: secrets.get(key) } : { status: 404, body: {} });
+        if (method === 'PUT' && !secrets.has(key)) return Promise.resolve({ status: 404, body: {} });
+        if (body) secrets.set(body.metadata.name, { data: body.data });
+        return Promise.resolve({ status: method === 'POST' ? 201 : 200, body: {} });
+      },
+    } as unknown as KubeClient;
+    const store = new SecretDesiredAddonsStore(kube, 'uplink');
+    assert.equal(await store.load(), undefined);
+    await store.save(set(1));
+    await store.save(set(2));
+    assert.deepEqual(calls.slice(1), [
+      'PUT /api/v1/namespaces/uplink/secrets/uplink-agent-addons',
+      'POST /api/v1/namespaces/uplink/secrets',
+      'PUT /api/v1/namespaces/uplink/secrets/uplink-agent-addons',
+    ]);
+    const stored = secrets.get('uplink-agent-addons')?.data['desired.json.gz'] ?? '';
+    assert.ok(!Buffer.from(stored, 'base64').toString('latin1').includes('s3cret'), 'values are stored compressed');
+    assert.deepEqual(await store.load(), set(2));
   });
 });
