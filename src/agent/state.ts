@@ -1,10 +1,9 @@
 // What the agent must remember across restarts: a rotated cluster token and
 // the hub CA it fetched through its pin. Kept in a Secret of its own
 // namespace when it runs in a cluster, or a 0600 file outside one.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { UplinkError } from '../util/errors.ts';
-import { apiError, type KubeClient } from './kube.ts';
+import type { KubeClient } from './kube.ts';
+import { OwnSecret, readOptionalFile, writePrivateFile } from './own-storage.ts';
 
 export interface AgentState {
   /** The cluster token last delivered by a rotation; wins over the configured one. */
@@ -44,87 +43,65 @@ export class FileStateStore implements StateStore {
     return `file ${this.path}`;
   }
 
-  load(): Promise<AgentState> {
-    let text: string;
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure is a rejection
+  async load(): Promise<AgentState> {
+    let text: string | undefined;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readOptionalFile(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve({});
-      return Promise.reject(new StateError(`cannot read agent state ${this.path}: ${(error as Error).message}`, { cause: error }));
+      throw new StateError(`cannot read agent state ${this.path}: ${(error as Error).message}`, { cause: error });
     }
+    if (text === undefined) return {};
     try {
-      return Promise.resolve(clean(JSON.parse(text) as AgentState));
+      return clean(JSON.parse(text) as AgentState);
     } catch (error) {
-      return Promise.reject(new StateError(`agent state ${this.path} is not JSON; fix or remove it`, { cause: error }));
+      throw new StateError(`agent state ${this.path} is not JSON; fix or remove it`, { cause: error });
     }
   }
 
   /** Writes atomically (temp file + rename) with mode 0600. */
-  save(state: AgentState): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure is a rejection
+  async save(state: AgentState): Promise<void> {
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      const temp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(temp, JSON.stringify(clean(state)), { mode: 0o600 });
-      chmodSync(temp, 0o600);
-      renameSync(temp, this.path);
-      return Promise.resolve();
+      writePrivateFile(this.path, JSON.stringify(clean(state)));
     } catch (error) {
-      return Promise.reject(new StateError(`cannot write agent state ${this.path}: ${(error as Error).message}`, { cause: error }));
+      throw new StateError(`cannot write agent state ${this.path}: ${(error as Error).message}`, { cause: error });
     }
   }
 }
 
 const SECRET_KEYS = { token: 'token', hubCaPem: 'hub-ca.crt' } as const;
 
-interface SecretObject {
-  metadata?: { resourceVersion?: string };
-  data?: Record<string, string>;
-}
-
 export class SecretStateStore implements StateStore {
-  private readonly kube: KubeClient;
-  private readonly namespace: string;
-  private readonly name: string;
+  private readonly secret: OwnSecret;
 
   constructor(kube: KubeClient, namespace: string, name: string) {
-    this.kube = kube;
-    this.namespace = namespace;
-    this.name = name;
+    this.secret = new OwnSecret(kube, namespace, name);
   }
 
   describe(): string {
-    return `secret ${this.namespace}/${this.name}`;
-  }
-
-  private path(name = this.name): string {
-    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
+    return this.secret.describe();
   }
 
   async load(): Promise<AgentState> {
-    const response = await this.kube.request<SecretObject>('GET', this.path());
-    if (response.status === 404) return {};
-    if (response.status !== 200) throw new StateError(`cannot read agent state from ${this.describe()}`, { cause: apiError('GET', this.path(), response) });
-    const data = response.body.data ?? {};
-    const decode = (key: string): string | undefined => (data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8'));
-    return clean({ token: decode(SECRET_KEYS.token), hubCaPem: decode(SECRET_KEYS.hubCaPem) });
+    let data: Record<string, Buffer> | undefined;
+    try {
+      data = await this.secret.read();
+    } catch (error) {
+      throw new StateError(`cannot read agent state from ${this.describe()}`, { cause: error });
+    }
+    return clean({ token: data?.[SECRET_KEYS.token]?.toString('utf8'), hubCaPem: data?.[SECRET_KEYS.hubCaPem]?.toString('utf8') });
   }
 
   async save(state: AgentState): Promise<void> {
-    const data: Record<string, string> = {};
     const cleaned = clean(state);
-    if (cleaned.token !== undefined) data[SECRET_KEYS.token] = Buffer.from(cleaned.token).toString('base64');
-    if (cleaned.hubCaPem !== undefined) data[SECRET_KEYS.hubCaPem] = Buffer.from(cleaned.hubCaPem).toString('base64');
-    const body = {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'uplink-agent' } },
-      data,
-    };
-    // Replace, creating on first save. A PUT without resourceVersion is an
-    // unconditional update: the agent is the only writer of this Secret.
-    let response = await this.kube.request('PUT', this.path(), body);
-    if (response.status === 404) response = await this.kube.request('POST', this.path(''), body);
-    if (response.status < 200 || response.status > 299) {
-      throw new StateError(`cannot write agent state to ${this.describe()}`, { cause: apiError('PUT', this.path(), response) });
+    const data: Record<string, string> = {};
+    if (cleaned.token !== undefined) data[SECRET_KEYS.token] = cleaned.token;
+    if (cleaned.hubCaPem !== undefined) data[SECRET_KEYS.hubCaPem] = cleaned.hubCaPem;
+    try {
+      await this.secret.write(data);
+    } catch (error) {
+      throw new StateError(`cannot write agent state to ${this.describe()}`, { cause: error });
     }
   }
 }

@@ -3,12 +3,11 @@
 // outside one. A Secret because values may hold credentials. The Secret holds
 // the set as gzipped JSON: Secrets are capped at 1 MiB and values compress
 // well; a set too large even so fails to save and the hub retries it.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DesiredAddonSet } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
-import { apiError, type KubeClient } from '../kube.ts';
+import type { KubeClient } from '../kube.ts';
+import { OwnSecret, readOptionalFile, writePrivateFile } from '../own-storage.ts';
 import { parseDesiredAddonSet } from './desired-set.ts';
 
 /** The Secret's name in the agent's namespace. */
@@ -54,63 +53,49 @@ export class FileDesiredAddonsStore implements DesiredAddonsStore {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure is a rejection
   async load(): Promise<DesiredAddonSet | undefined> {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readOptionalFile(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new DesiredAddonsStoreError(`cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
-    return decode(text, this.describe());
+    return text === undefined ? undefined : decode(text, this.describe());
   }
 
   /** Writes atomically (temp file + rename) with mode 0600. */
-  save(set: DesiredAddonSet): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that every failure is a rejection
+  async save(set: DesiredAddonSet): Promise<void> {
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      const temp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(temp, JSON.stringify(set), { mode: 0o600 });
-      chmodSync(temp, 0o600);
-      renameSync(temp, this.path);
-      return Promise.resolve();
+      writePrivateFile(this.path, JSON.stringify(set));
     } catch (error) {
-      return Promise.reject(new DesiredAddonsStoreError(`cannot write ${this.path}: ${(error as Error).message}`, { cause: error }));
+      throw new DesiredAddonsStoreError(`cannot write ${this.path}: ${(error as Error).message}`, { cause: error });
     }
   }
 }
 
-interface SecretObject {
-  data?: Record<string, string>;
-}
-
 export class SecretDesiredAddonsStore implements DesiredAddonsStore {
-  private readonly kube: KubeClient;
-  private readonly namespace: string;
-  private readonly name: string;
+  private readonly secret: OwnSecret;
 
   constructor(kube: KubeClient, namespace: string, name = DESIRED_ADDONS_SECRET) {
-    this.kube = kube;
-    this.namespace = namespace;
-    this.name = name;
+    this.secret = new OwnSecret(kube, namespace, name);
   }
 
   describe(): string {
-    return `secret ${this.namespace}/${this.name}`;
-  }
-
-  private path(name = this.name): string {
-    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
+    return this.secret.describe();
   }
 
   async load(): Promise<DesiredAddonSet | undefined> {
-    const response = await this.kube.request<SecretObject>('GET', this.path());
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) throw new DesiredAddonsStoreError(`cannot read ${this.describe()}`, { cause: apiError('GET', this.path(), response) });
-    const data = response.body.data?.[SECRET_KEY];
-    if (data === undefined) return undefined;
+    let data: Record<string, Buffer> | undefined;
+    try {
+      data = await this.secret.read();
+    } catch (error) {
+      throw new DesiredAddonsStoreError(`cannot read ${this.describe()}`, { cause: error });
+    }
+    const packed = data?.[SECRET_KEY];
+    if (packed === undefined) return undefined;
     let text: string;
     try {
-      text = gunzipSync(Buffer.from(data, 'base64')).toString('utf8');
+      text = gunzipSync(packed).toString('utf8');
     } catch (error) {
       throw new DesiredAddonsStoreError(`${this.describe()} does not hold gzipped JSON; remove it, the hub sends the set again on the next link`, { cause: error });
     }
@@ -118,16 +103,10 @@ export class SecretDesiredAddonsStore implements DesiredAddonsStore {
   }
 
   async save(set: DesiredAddonSet): Promise<void> {
-    const body = {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: this.name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'uplink-agent' } },
-      data: { [SECRET_KEY]: gzipSync(JSON.stringify(set)).toString('base64') },
-    };
-    // Unconditional replace (no resourceVersion): the agent is the only writer.
-    let response = await this.kube.request('PUT', this.path(), body);
-    if (response.status === 404) response = await this.kube.request('POST', this.path(''), body);
-    if (response.status < 200 || response.status > 299) {
-      throw new DesiredAddonsStoreError(`cannot write ${this.describe()}`, { cause: apiError('PUT', this.path(), response) });
+    try {
+      await this.secret.write({ [SECRET_KEY]: gzipSync(JSON.stringify(set)) });
+    } catch (error) {
+      throw new DesiredAddonsStoreError(`cannot write ${this.describe()}`, { cause: error });
     }
   }
 }
