@@ -99,6 +99,8 @@ Try, in another shell:
   kubectl get pods -w
   kubectl exec -it deploy/web -- sh     # runs on this host: kwok's exec
   $uplink clusters list                 # live status; heartbeats every 15 s
+  $uplink get local pods -w             # live rows from the agent's inventory
+  $uplink logs local -l app=web -f      # several pods' logs, prefixed [pod/container]
   $uplink audit --since 10m             # every request that went through the hub
 
 Logs: $DEMO/hub.log and $DEMO/agent.log. Press Ctrl-C to stop.
