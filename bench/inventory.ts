@@ -6,8 +6,6 @@
 // See docs/benchmarks.md. Needs the test cluster; starts it if needed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import type { TestContext } from 'node:test';
 import { KubeClient } from '../src/agent/kube.ts';
 import { NdjsonDecoder } from '../src/link/ndjson.ts';
@@ -86,19 +84,15 @@ async function directListMs(kube: KubeClient): Promise<number> {
 
 /** A direct watch of the namespace's ConfigMaps: arrival time per object name. */
 async function directWatch(kube: KubeClient, arrivals: Map<string, number>): Promise<() => void> {
-  const options = await kube.requestOptions('GET', `/api/v1/namespaces/${NAMESPACE}/configmaps?watch=1`, { accept: 'application/json' }, true);
-  const transport = kube.server.protocol === 'http:' ? http : https;
+  const res = await kube.open(`/api/v1/namespaces/${NAMESPACE}/configmaps?watch=1`, { headers: { accept: 'application/json' } });
   const decoder = new NdjsonDecoder(16 * 1024 * 1024);
-  const req = transport.request(options, (res) => {
-    res.on('data', (chunk: Buffer) => {
-      for (const event of decoder.push(chunk) as { type: string; object: { metadata: { name: string } } }[]) {
-        if (event.type === 'ADDED') arrivals.set(event.object.metadata.name, performance.now());
-      }
-    });
+  res.on('data', (chunk: Buffer) => {
+    for (const event of decoder.push(chunk) as { type: string; object: { metadata: { name: string } } }[]) {
+      if (event.type === 'ADDED') arrivals.set(event.object.metadata.name, performance.now());
+    }
   });
-  req.end();
   await sleep(500);
-  return () => { req.destroy(); };
+  return () => { res.destroy(); };
 }
 
 /** Creates ConfigMaps one by one; per change, ms from the API's answer to its arrival via the hub and via a direct watch. */

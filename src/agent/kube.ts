@@ -109,6 +109,28 @@ export class KubeClient {
     });
   }
 
+  /**
+   * Opens a GET whose body the caller reads as it arrives (list pages,
+   * watches, logs). Resolves with the response at any status once its headers
+   * arrive; rejects with KubeApiError status 0 (prefixed with `describe`,
+   * default `GET <path>`) when no answer comes, or with the signal's reason
+   * once it aborts.
+   */
+  async open(path: string, options: { headers?: http.OutgoingHttpHeaders; signal?: AbortSignal; streaming?: boolean; describe?: string } = {}): Promise<http.IncomingMessage> {
+    const { signal } = options;
+    const requestOptions = await this.requestOptions('GET', path, options.headers, options.streaming ?? true);
+    signal?.throwIfAborted();
+    const transport = this.server.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = transport.request({ ...requestOptions, ...(signal ? { signal } : {}) }, resolve);
+      req.on('error', (error) => {
+        if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+        else reject(new KubeApiError(0, `${options.describe ?? `GET ${path}`}: ${error.message}`, { cause: error }));
+      });
+      req.end();
+    });
+  }
+
   /** GET returning the JSON body; a non-2xx answer throws KubeApiError with the API's message. */
   async getJson<T>(path: string, timeoutMs?: number): Promise<T> {
     const response = await this.request<T>('GET', path, undefined, timeoutMs);

@@ -3,9 +3,8 @@
 // by line, each line prefixed with `[pod/container] `. Every request to the
 // API server carries the hub's impersonation, so the cluster's RBAC decides
 // whose logs a user may read.
-import http from 'node:http';
+import type http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import https from 'node:https';
 import { impersonationProblem } from '../kube/headers.ts';
 import { LOG_LIMITS } from '../link/resources.ts';
 import { UplinkError } from '../util/errors.ts';
@@ -156,24 +155,19 @@ interface OpenedLog {
 }
 
 async function openLog(logs: LogsOptions, path: string, identity: http.OutgoingHttpHeaders): Promise<OpenedLog> {
-  const { kube, metrics } = logs;
-  const options = await kube.requestOptions('GET', path, { accept: 'text/plain, application/json', ...identity }, true);
-  const transport = kube.server.protocol === 'http:' ? http : https;
   const controller = new AbortController();
-  return new Promise((resolve, reject) => {
-    const req = transport.request({ ...options, signal: controller.signal }, (res) => {
-      clearTimeout(timer);
-      metrics.logStreams.inc();
-      res.once('close', () => { metrics.logStreams.dec(); });
-      resolve({ status: res.statusCode ?? 0, body: res, abort: () => { controller.abort(); } });
-    });
-    const timer = setTimeout(() => { controller.abort(); }, LOG_CONNECT_TIMEOUT_MS);
-    req.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new LogRequestError(502, `the API server did not answer the log request: ${error.message}`));
-    });
-    req.end();
-  });
+  const timer = setTimeout(() => { controller.abort(new Error(`no answer within ${LOG_CONNECT_TIMEOUT_MS} ms`)); }, LOG_CONNECT_TIMEOUT_MS);
+  let res: http.IncomingMessage;
+  try {
+    res = await logs.kube.open(path, { headers: { accept: 'text/plain, application/json', ...identity }, signal: controller.signal });
+  } catch (error) {
+    throw new LogRequestError(502, `the API server did not answer the log request: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  logs.metrics.logStreams.inc();
+  res.once('close', () => { logs.metrics.logStreams.dec(); });
+  return { status: res.statusCode ?? 0, body: res, abort: () => { controller.abort(); } };
 }
 
 async function apiMessage(opened: OpenedLog): Promise<string> {

@@ -2,8 +2,7 @@
 // stream. A narrow interface so the reflector's loop is testable with a fake
 // source; the real one is plain node:http(s) with the KubeClient's
 // credentials, an abort path on every request, and bounded reads.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { NdjsonDecoder } from '../../link/ndjson.ts';
 import { readLimited } from '../../util/read-limited.ts';
 import { KubeApiError, MAX_KUBE_BODY_BYTES, apiError, parseJson, type KubeClient } from '../kube.ts';
@@ -117,20 +116,7 @@ export class KubeSource implements KindSource {
     if (!res.complete) throw new KubeApiError(0, `watch ${collectionPath(kind.info)}: the connection closed mid-stream`);
   }
 
-  private async open(path: string, what: string, accept: string, streaming: boolean, signal: AbortSignal): Promise<http.IncomingMessage> {
-    const options = await this.kube.requestOptions('GET', path, { accept }, streaming);
-    signal.throwIfAborted();
-    const transport = this.kube.server.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = transport.request({ ...options, signal }, resolve);
-      req.on('error', (error) => {
-        reject(signal.aborted ? abortReason(signal) : new KubeApiError(0, `${what}: ${error.message}`, { cause: error }));
-      });
-      req.end();
-    });
+  private open(path: string, what: string, accept: string, streaming: boolean, signal: AbortSignal): Promise<http.IncomingMessage> {
+    return this.kube.open(path, { headers: { accept }, streaming, signal, describe: what });
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
 }
