@@ -22,6 +22,17 @@ export const ADDON_PATHS = {
    * GET: the DesiredAddonSet the agent holds (200), or 404 when it holds none.
    */
   desired: '/v1/addons/desired',
+  /**
+   * POST AddonOperationRequest: run a manual operation on one add-on (a
+   * rollback to a revision, or a sync that re-applies the desired spec now).
+   * Answers 202 `{operationId}` once queued; the outcome arrives as the
+   * add-on's status (`lastOperation.id`) on the events stream. 400
+   * `{error: {code: 'ADDON_OPERATION_INVALID', message}}` for a bad body, 404
+   * `ADDON_NOT_FOUND` for an add-on the agent does not hold, 409
+   * `ADDON_DELETED` for one that is being uninstalled, 409
+   * `REVISION_NOT_FOUND` for a rollback to a revision the release lacks.
+   */
+  operations: '/v1/addons/operations',
 } as const;
 
 /** Largest desired set the agent reads; 500 add-ons with sizeable values fit. */
@@ -57,4 +68,142 @@ export interface DesiredAddonSet {
 /** The set-generation of a list of add-ons (see DesiredAddonSet). */
 export function desiredSetGeneration(addons: readonly Pick<DesiredAddon, 'generation'>[]): number {
   return addons.reduce((sum, addon) => sum + addon.generation, 0);
+}
+
+/** A manual operation the hub asks for (ADDON_PATHS.operations). */
+export interface AddonOperationRequest {
+  addon: string;
+  action: 'rollback' | 'sync';
+  /** For a rollback: the revision to return to. */
+  revision?: number;
+  /** Who asked, for the agent's log and the status (a user name, never a token). */
+  requestedBy: string;
+}
+
+/** Answer of ADDON_PATHS.operations: the id the add-on's `lastOperation` will carry. */
+export interface AddonOperationAccepted {
+  operationId: string;
+}
+
+/**
+ * Where the agent is with an add-on:
+ * - Pending: known, not acted on yet;
+ * - Waiting: held back until the add-ons it depends on are deployed (the message names them);
+ * - Installing, Upgrading, RollingBack, Uninstalling: a helm operation is running;
+ * - Deployed: the release is deployed (see `inSync` for whether it is the desired spec);
+ * - Failed: the last operation failed (message, lastOperation; `nextRetryAt` if it will be retried);
+ * - Uninstalled: a deleted add-on whose release is gone.
+ */
+export type AddonPhase =
+  | 'Pending' | 'Waiting' | 'Installing' | 'Upgrading' | 'RollingBack' | 'Uninstalling' | 'Deployed' | 'Failed' | 'Uninstalled';
+
+/** Per-object and release health, as DESIGN section 5 defines it. */
+export type AddonHealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
+
+/** The Helm release as it stands on the cluster. */
+export interface AddonRelease {
+  namespace: string;
+  revision: number;
+  /** Helm's status: deployed, failed, pending-upgrade, … */
+  status: string;
+  /** Chart name and version, like `webapp` and `0.1.0`. */
+  chart: string;
+  chartVersion: string;
+  appVersion: string;
+  /** RFC 3339, when this revision was written. */
+  updated: string;
+  /** Helm's description of the revision (`Install complete`, `Rollback to 1`, …). */
+  description: string;
+}
+
+/** One revision of `helm history`. */
+export interface AddonRevision {
+  revision: number;
+  updated: string;
+  status: string;
+  chart: string;
+  appVersion: string;
+  description: string;
+}
+
+/** The outcome of the add-on's last helm operation. */
+export interface AddonOperationReport {
+  /** Unique per operation; manual operations return it from ADDON_PATHS.operations. */
+  id: string;
+  action: 'install' | 'upgrade' | 'rollback' | 'uninstall';
+  /** What started it: a desired-state change, a retry, or a manual request. */
+  trigger: 'desired' | 'retry' | 'manual';
+  requestedBy: string | null;
+  /** For a rollback, the revision returned to. */
+  targetRevision: number | null;
+  startedAt: string;
+  /** Null while running. */
+  finishedAt: string | null;
+  durationSeconds: number | null;
+  result: 'running' | 'succeeded' | 'failed';
+  /** A stable failure code (helm-errors.ts HelmFailureCode, or the chart source's) when failed. */
+  code: string | null;
+  /** One sentence an operator can act on; never values or Secret data. */
+  message: string;
+  /** A failed upgrade was rolled back by helm (`--rollback-on-failure`). */
+  rolledBack: boolean;
+  /** The release revision the operation produced, when it produced one. */
+  revision: number | null;
+}
+
+export interface AddonObjectHealth {
+  kind: string;
+  name: string;
+  namespace?: string;
+  status: AddonHealthStatus;
+  message: string;
+}
+
+export interface AddonHealth {
+  status: AddonHealthStatus;
+  message: string;
+  /** Whether it counts as healthy under the add-on's `strictHealthCheck`. */
+  healthy: boolean;
+  /** The release's objects, worst first, at most MAX_STATUS_OBJECTS. */
+  objects: AddonObjectHealth[];
+  /** How many objects the release has in all. */
+  objectCount: number;
+  checkedAt: string;
+}
+
+/** What the agent reports about one add-on. */
+export interface AddonStatus {
+  name: string;
+  /** The desired generation this status is about. */
+  generation: number;
+  phase: AddonPhase;
+  /** One sentence about the phase (why it waits, what failed). */
+  message: string;
+  /** True when the release runs the desired spec of `generation`. */
+  inSync: boolean;
+  /** Null when there is no release (not installed yet, or uninstalled). */
+  release: AddonRelease | null;
+  health: AddonHealth | null;
+  lastOperation: AddonOperationReport | null;
+  /** Newest last, at most MAX_STATUS_REVISIONS. */
+  history: AddonRevision[];
+  /** Failed attempts of the current spec, and when the next is due (null: none will be made). */
+  failures: number;
+  nextRetryAt: string | null;
+  /** RFC 3339, when the agent wrote this status. */
+  observedAt: string;
+}
+
+/** Bounds that keep one status line small (the events stream caps lines at 1 MiB). */
+export const MAX_STATUS_OBJECTS = 50;
+export const MAX_STATUS_REVISIONS = 20;
+export const MAX_STATUS_MESSAGE_CHARS = 500;
+
+/**
+ * Sent by the agent on the events stream: each add-on's status when the
+ * stream opens, then one line whenever an add-on's status changes.
+ */
+export interface AddonStatusEvent {
+  type: 'addonStatus';
+  status: AddonStatus;
 }
