@@ -12,13 +12,14 @@ import { HubTlsError, caHashOf, parseCaHash } from '../link/tls.ts';
 import type { Logger } from '../util/logger.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import type { DesiredAddons } from './addons/index.ts';
+import type { DesiredAddonSet } from '../link/addons.ts';
 import type { AgentSettings } from './config.ts';
 import { collectFacts } from './heartbeat.ts';
 import type { Inventory } from './inventory/index.ts';
 import type { KubeClient } from './kube.ts';
 import { createKubeProxy } from './kube-proxy.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
-import { createLinkHandler } from './link-handler.ts';
+import { createLinkHandler, type AddonStatusSource } from './link-handler.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
 import type { AgentState, StateStore } from './state.ts';
@@ -37,6 +38,8 @@ export interface AgentOptions {
   state: StateStore;
   /** The desired add-ons the hub pushes; loaded by run() before the first link. */
   desiredAddons: DesiredAddons;
+  /** The add-on engine; started by run() with the desired set loaded, then fed every newer set. */
+  addons: AddonStatusSource & { start(set: DesiredAddonSet | undefined): void; update(set: DesiredAddonSet): void };
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
@@ -75,6 +78,8 @@ export class Agent {
   async run(signal: AbortSignal): Promise<void> {
     this.state = await this.options.state.load();
     await this.options.desiredAddons.load();
+    this.options.desiredAddons.onStored((set) => { this.options.addons.update(set); });
+    this.options.addons.start(this.options.desiredAddons.current);
     if (this.options.settings.manageRbac) await ensureRoleBindings(this.options.kube, this.log);
     this.options.inventory.start();
     await this.gatherFacts();
@@ -224,6 +229,7 @@ export class Agent {
       },
       trackEventsStream: (end) => this.trackStream(end),
       desiredAddons: this.options.desiredAddons,
+      addons: this.options.addons,
     });
   }
 }

@@ -83,6 +83,34 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.seconds(5, 3600), flag: 'watch-silence', env: 'UPLINK_WATCH_SILENCE', default: 150,
     help: 'seconds without a byte on a watch (bookmarks arrive about every minute) before the watchdog restarts it',
   }),
+  namespace: setting({
+    schema: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), flag: 'namespace', env: 'UPLINK_NAMESPACE', optional: true,
+    help: "the agent's own namespace, where it reads add-on credentials such as Git token Secrets (default: the namespace of --state-secret, the pod's own in a cluster, else uplink-system)",
+  }),
+  helm: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'helm', env: 'UPLINK_HELM', default: 'helm',
+    help: 'the helm binary (v4) that installs add-ons: a path, or a name looked up on PATH',
+  }),
+  addonsReadWorkers: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 64 }), flag: 'addons-read-workers', env: 'UPLINK_ADDONS_READ_WORKERS', default: 5,
+    help: 'helm reads (history, metadata, manifests) and health checks of add-ons run at once at most',
+  }),
+  addonsWriteWorkers: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 64 }), flag: 'addons-write-workers', env: 'UPLINK_ADDONS_WRITE_WORKERS', default: 5,
+    help: 'helm installs, upgrades, rollbacks and uninstalls of add-ons run at once at most',
+  }),
+  addonsSweepInterval: setting({
+    schema: SettingTypes.seconds(5, 3600), flag: 'addons-sweep-interval', env: 'UPLINK_ADDONS_SWEEP_INTERVAL', default: 60,
+    help: "seconds between two reads of every add-on's release and health (changes from the hub apply at once)",
+  }),
+  addonsHelmTimeout: setting({
+    schema: SettingTypes.seconds(10, 3600), flag: 'addons-helm-timeout', env: 'UPLINK_ADDONS_HELM_TIMEOUT', default: 300,
+    help: "helm's --timeout for add-on installs, upgrades, rollbacks and uninstalls (the helm process is killed 60 s later)",
+  }),
+  addonsPlainHttpRegistries: setting({
+    schema: SettingTypes.stringList(), flag: 'addons-plain-http-registries', env: 'UPLINK_ADDONS_PLAIN_HTTP_REGISTRIES', optional: true,
+    help: 'comma-separated host[:port] of OCI registries reached over plain HTTP (helm --plain-http), e.g. a registry inside the cluster',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),

@@ -1,12 +1,15 @@
 // Public surface of the agent: start it from validated settings.
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { ConfigError, parseListen } from '../util/settings.ts';
 import type { Logger } from '../util/logger.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { dirname, join } from 'node:path';
 import {
-  DESIRED_ADDONS_FILE, DesiredAddons, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
+  AddonEngine, ChartSources, DESIRED_ADDONS_FILE, DesiredAddons, FileDesiredAddonsStore, HelmRunner, KindResolver,
+  parseManifest, readReleaseHealth, SecretDesiredAddonsStore, type DesiredAddonsStore, type ReleaseObjectRef,
 } from './addons/index.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_STATE_SECRET, defaultStateFile, type AgentSettings } from './config.ts';
@@ -14,11 +17,14 @@ import { startHealthServer } from './health-server.ts';
 import { Inventory } from './inventory/index.ts';
 import { KubeClient } from './kube.ts';
 import { AgentMetrics } from './metrics.ts';
+import { OwnSecret } from './own-storage.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+/** The agent's namespace when neither a flag, its state Secret nor its pod says. */
+const DEFAULT_NAMESPACE = 'uplink-system';
 
 export interface RunningAgent {
   healthPort: number;
@@ -64,6 +70,45 @@ function desiredAddonsStore(location: StateLocation, kube: KubeClient): DesiredA
     : new SecretDesiredAddonsStore(kube, location.namespace);
 }
 
+/**
+ * The add-on engine: helm with a private home (removed at stop), charts from
+ * their sources (Git tokens from Secrets of the agent's namespace), and the
+ * health of release objects read through the agent's own API client.
+ */
+async function addonEngine(settings: AgentSettings, location: StateLocation, kube: KubeClient, log: Logger, metrics: AgentMetrics): Promise<{ engine: AddonEngine<ReleaseObjectRef[]>; helmDir: string }> {
+  const helmDir = await mkdtemp(join(tmpdir(), 'uplink-helm-'));
+  const helm = new HelmRunner({
+    binary: settings.helm, stateDir: helmDir,
+    ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
+    ...(settings.context !== undefined ? { env: { HELM_KUBECONTEXT: settings.context } } : {}),
+  });
+  const namespace = settings.namespace ?? ('namespace' in location ? location.namespace : DEFAULT_NAMESPACE);
+  const charts = new ChartSources({
+    workDir: helmDir,
+    plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [],
+    readSecret: async (name) => {
+      const data = await new OwnSecret(kube, namespace, name).read();
+      return data && Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value.toString('utf8')]));
+    },
+  });
+  const resolver = new KindResolver({ kube });
+  const engine = new AddonEngine<ReleaseObjectRef[]>({
+    helm, log, metrics,
+    resolveChart: (source, version, signal) => charts.resolve(source, version, signal),
+    objects: {
+      parse: (manifest) => parseManifest(manifest),
+      health: (refs, options) => readReleaseHealth(refs, {
+        kube, resolver, strict: options.strict, releaseNamespace: options.namespace, run: options.run, signal: options.signal,
+      }),
+    },
+    readWorkers: settings.addonsReadWorkers,
+    writeWorkers: settings.addonsWriteWorkers,
+    sweepIntervalMs: settings.addonsSweepInterval * 1000,
+    helmTimeoutSeconds: settings.addonsHelmTimeout,
+  });
+  return { engine, helmDir };
+}
+
 /** Starts the agent: health server at once, then the link loop in the background. */
 export async function startAgent(options: { settings: AgentSettings; log: Logger; keepalive?: KeepaliveOptions }): Promise<RunningAgent> {
   const { settings, log } = options;
@@ -87,8 +132,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     kube, log, metrics, discover: settings.inventoryDiscover, maxObjects: settings.inventoryMaxObjects,
     watchTimeoutSeconds: settings.watchTimeout, watchSilenceSeconds: settings.watchSilence,
   });
+  const { engine, helmDir } = await addonEngine(settings, location, kube, log, metrics);
   const agent = new Agent({
-    settings, log, kube, state, desiredAddons, metrics, inventory, configuredToken: token,
+    settings, log, kube, state, desiredAddons, addons: engine, metrics, inventory, configuredToken: token,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);
@@ -108,6 +154,8 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     async stop(): Promise<void> {
       controller.abort();
       await running;
+      await engine.stop();
+      await rm(helmDir, { recursive: true, force: true });
       await inventory.stop();
       health.close();
       kube.close();

@@ -1,13 +1,13 @@
 // Serves what the hub asks of this agent over the link (AGENT_PATHS).
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { ADDON_PATHS } from '../link/addons.ts';
+import { ADDON_PATHS, type AddonOperationRequest, type AddonStatus, type AddonStatusEvent } from '../link/addons.ts';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import { RESOURCE_PATHS } from '../link/resources.ts';
 import type { Logger } from '../util/logger.ts';
 import { readLimited } from '../util/read-limited.ts';
-import { receiveDesiredAddons, serveDesiredAddons, type DesiredAddons } from './addons/index.ts';
+import { AddonOperationError, receiveDesiredAddons, serveDesiredAddons, type DesiredAddons } from './addons/index.ts';
 import { serveLogs, type LogsOptions } from './logs.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
@@ -35,6 +35,15 @@ export interface LinkHandlerOptions {
   logs: LogsOptions;
   /** The desired add-ons the hub pushes (ADDON_PATHS.desired). */
   desiredAddons: DesiredAddons;
+  /** The add-on engine: statuses for the events stream, manual operations (ADDON_PATHS.operations). */
+  addons: AddonStatusSource;
+}
+
+/** What the link needs of the add-on engine. */
+export interface AddonStatusSource {
+  statuses(): AddonStatus[];
+  subscribe(listener: (status: AddonStatus) => void): () => void;
+  request(input: AddonOperationRequest): { operationId: string };
 }
 
 /** Paths counted by name in the link requests metric; anything else is 'other'. */
@@ -44,11 +53,19 @@ function sendJson(res: Http2ServerResponse, status: number, body: unknown): void
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-/** The heartbeat loop on one events stream: one at once, then every interval, until the stream closes. */
+/**
+ * One events stream: a heartbeat at once and then every interval, each
+ * add-on's status at once and then each change, until the stream closes.
+ */
 function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   let timer: NodeJS.Timeout | undefined;
   let open = true;
+  const sendStatus = (status: AddonStatus): void => {
+    const event: AddonStatusEvent = { type: 'addonStatus', status };
+    if (open) res.write(ndjsonLine(event));
+  };
+  const unsubscribe = options.addons.subscribe(sendStatus);
   const beat = async (): Promise<void> => {
     const facts = await options.collectFacts();
     if (!open) return;
@@ -61,9 +78,43 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
   res.on('close', () => {
     open = false;
     clearTimeout(timer);
+    unsubscribe();
     untrack();
   });
   void beat();
+  for (const status of options.addons.statuses()) sendStatus(status);
+}
+
+/** POST ADDON_PATHS.operations: a manual rollback or sync (answers documented at ADDON_PATHS). */
+async function requestOperation(options: LinkHandlerOptions, req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readLimited(req, MAX_REQUEST_BODY_BYTES));
+  } catch {
+    sendJson(res, 400, { error: { code: 'ADDON_OPERATION_INVALID', message: 'the body must be JSON {addon, action, revision?, requestedBy}' } });
+    return;
+  }
+  const problem = operationProblem(body);
+  if (problem !== undefined) {
+    sendJson(res, 400, { error: { code: 'ADDON_OPERATION_INVALID', message: problem } });
+    return;
+  }
+  try {
+    sendJson(res, 202, options.addons.request(body as AddonOperationRequest));
+  } catch (error) {
+    if (!(error instanceof AddonOperationError)) throw error;
+    sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+  }
+}
+
+function operationProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'the body must be an object';
+  const body = value as Partial<AddonOperationRequest>;
+  if (typeof body.addon !== 'string' || body.addon === '') return 'addon must name an add-on';
+  if (body.action !== 'rollback' && body.action !== 'sync') return "action must be 'rollback' or 'sync'";
+  if (body.action === 'rollback' && !(Number.isSafeInteger(body.revision) && (body.revision ?? 0) >= 1)) return 'a rollback needs revision, a whole number of at least 1';
+  if (typeof body.requestedBy !== 'string' || body.requestedBy.length > 256) return 'requestedBy must name who asked';
+  return undefined;
 }
 
 async function storeToken(options: LinkHandlerOptions, req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
@@ -112,6 +163,8 @@ export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandl
       void receiveDesiredAddons(options.desiredAddons, options.log, req, res);
     } else if (path === ADDON_PATHS.desired && req.method === 'GET') {
       serveDesiredAddons(options.desiredAddons, res);
+    } else if (path === ADDON_PATHS.operations && req.method === 'POST') {
+      void requestOperation(options, req, res);
     } else {
       sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
     }

@@ -53,6 +53,22 @@ export class AgentMetrics {
   readonly logStreams = new Gauge({
     name: 'uplink_agent_log_streams', help: 'Pod log streams open to the API server', registers: [this.registry],
   });
+  readonly addonOperations = new Counter({
+    name: 'uplink_agent_addon_operations_total', help: 'Helm operations on add-ons, by action and result',
+    labelNames: ['action', 'result'] as const, registers: [this.registry],
+  });
+  readonly addonOperationSeconds = new Histogram({
+    name: 'uplink_agent_addon_operation_seconds', help: 'Duration of helm operations on add-ons, by action',
+    labelNames: ['action'] as const, buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], registers: [this.registry],
+  });
+  readonly addonPoolJobs = new Gauge({
+    name: 'uplink_agent_addon_pool_jobs', help: 'Jobs of the add-on worker pools, by pool (read, write) and state (running, queued)',
+    labelNames: ['pool', 'state'] as const, registers: [this.registry],
+  });
+  readonly addonPhases = new Gauge({
+    name: 'uplink_agent_addons', help: 'Add-ons the agent holds, by phase',
+    labelNames: ['phase'] as const, registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'uplink_agent_' });

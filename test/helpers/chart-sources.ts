@@ -138,6 +138,8 @@ export interface ServeGitRepoOptions {
    * else it gets 401 with `WWW-Authenticate: Basic`.
    */
   token?: string;
+  /** An annotated tag to put on the commit, e.g. `v0.1.0`. */
+  tag?: string;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function serveGitRepo(t: TestContext, files: Record<string, string>
   for (const [path, source] of Object.entries(files)) cpSync(source, join(work, path), { recursive: true });
   await git(['-C', work, 'add', '--all']);
   await git(['-C', work, 'commit', '--quiet', '--message', 'charts for a test']);
+  if (options.tag !== undefined) await git(['-C', work, 'tag', '--annotate', '--message', `tag ${options.tag}`, options.tag]);
   const projectRoot = join(root, 'served');
   await git(['clone', '--quiet', '--bare', work, join(projectRoot, 'charts.git')]);
   const backend = join((await git(['--exec-path'])).stdout.trim(), 'git-http-backend');

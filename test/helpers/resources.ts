@@ -94,14 +94,24 @@ export function hubCa(hub: HubHandle): string {
 
 /** A GET of the hub's API with the admin token, whatever the status; the body as text. */
 export function hubGetText(hub: HubHandle, path: string, token = hub.adminToken): Promise<{ status: number; text: string }> {
+  return hubRequest(hub, 'GET', path, undefined, token);
+}
+
+/** A request to the hub's API (JSON body, if any) with the admin token, whatever the status; the answer as text. */
+export function hubRequest(hub: HubHandle, method: string, path: string, body?: unknown, token = hub.adminToken): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    https.get(`${hub.url}${path}`, { ca: hubCa(hub), headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const req = https.request(`${hub.url}${path}`, { method, ca: hubCa(hub), headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, text }); });
       res.on('error', reject);
-    }).on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
   });
 }
 

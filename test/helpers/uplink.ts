@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { HubClient } from '../../src/cli/hub-client.ts';
 import { runProcess, type ProcessResult } from '../../src/util/run-process.ts';
-import { REPO_ROOT, testTempDir } from './cluster.ts';
+import { clusterBinDir, REPO_ROOT, testTempDir } from './cluster.ts';
 
 export const UPLINK_BIN = join(REPO_ROOT, 'bin/uplink');
 
@@ -169,7 +169,7 @@ export async function startAgent(t: TestContext, options: StartAgentOptions): Pr
   const args = [
     'agent', '--hub-url', options.hubUrl, '--token', options.token, '--kubeconfig', options.kubeconfig,
     ...(ownState ? [] : ['--state-file', stateFile]), '--health-listen', '127.0.0.1:0', '--heartbeat-interval', '1',
-    '--reconnect-min', '0.5', '--reconnect-max', '4', '--log-level', 'debug',
+    '--reconnect-min', '0.5', '--reconnect-max', '4', '--log-level', 'debug', '--helm', join(await clusterBinDir(), 'helm'),
     ...(options.caHash ? ['--hub-ca-hash', options.caHash] : []),
     ...(options.args ?? []),
   ];

@@ -15,6 +15,7 @@ export class DesiredAddons {
   private readonly store: DesiredAddonsStore;
   private readonly log: Logger;
   private held: DesiredAddonSet | undefined;
+  private readonly listeners = new Set<(set: DesiredAddonSet) => void>();
   /** Replaces run one at a time, so the generation check and the save cannot interleave. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -26,6 +27,11 @@ export class DesiredAddons {
   /** The held set, or undefined before the first push. */
   get current(): DesiredAddonSet | undefined {
     return this.held;
+  }
+
+  /** Calls `listener` with each newer set once it is durable. */
+  onStored(listener: (set: DesiredAddonSet) => void): void {
+    this.listeners.add(listener);
   }
 
   async load(): Promise<void> {
@@ -43,6 +49,7 @@ export class DesiredAddons {
       await this.store.save(set);
       this.held = set;
       this.log.info(describeDesiredAddons(set), 'stored desired add-ons');
+      for (const listener of this.listeners) listener(set);
       return { result: 'stored' };
     };
     const result = this.tail.then(run);

@@ -81,6 +81,11 @@ const samples: Sample[] = [
     code: 'IMMUTABLE_FIELD', message: /\(helm rolled the release back\): cannot patch "web" with kind Deployment: Deployment\.apps "web" is invalid: spec\.selector: Invalid value: <redacted>: field is immutable$/,
   },
   {
+    name: 'service cluster IP changed under server-side apply, rolled back (helm 4.2 on Kubernetes 1.36)',
+    stderr: 'level=WARN msg="upgrade failed" name=imm error="server-side apply failed"\nError: UPGRADE FAILED: release imm failed, and has been rolled back due to rollback-on-failure being set: server-side apply failed for object shop/imm-webapp /v1, Kind=Service: Service "imm-webapp" is invalid: spec.clusterIPs[0]: Invalid value: ["10.96.200.200"]: may not change once set\n',
+    code: 'IMMUTABLE_FIELD', message: /\(helm rolled the release back\): .*spec\.clusterIPs\[0\]: Invalid value: <redacted>: may not change once set$/,
+  },
+  {
     name: 'immutable job template',
     stderr: 'Error: UPGRADE FAILED: cannot patch "migrate" with kind Job: Job.batch "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{ObjectMeta:v1.ObjectMeta{Name:"", Labels:map[string]string{"job-name":"migrate"}}}: field is immutable\n',
     code: 'IMMUTABLE_FIELD',

@@ -54,7 +54,7 @@ const RULES: readonly Rule[] = [
     sentence: 'Another field manager owns fields this chart sets (a server-side apply conflict)',
   },
   {
-    code: 'IMMUTABLE_FIELD', pattern: /field is immutable|updates to statefulset spec for fields other than .* are forbidden/,
+    code: 'IMMUTABLE_FIELD', pattern: /field is immutable|may not change once set|updates to statefulset spec for fields other than .* are forbidden/,
     sentence: 'The change touches a field Kubernetes does not allow to change in place; the object has to be recreated',
   },
   {

@@ -149,10 +149,24 @@ export class HelmRunner {
     return parseHelmList(result.stdout);
   }
 
-  /** A release's revisions, oldest first. */
-  async history(release: string, namespace: string): Promise<HelmRevision[]> {
-    const result = await this.run(['history', release, '--namespace', namespace, '-o', 'json'], { timeoutMs: HELM_READ_TIMEOUT_MS });
+  /** A release's revisions, oldest first; with `max`, only the newest `max`. */
+  async history(release: string, namespace: string, max?: number, signal?: AbortSignal): Promise<HelmRevision[]> {
+    const limit = max === undefined ? [] : ['--max', String(max)];
+    const result = await this.run(['history', release, '--namespace', namespace, ...limit, '-o', 'json'], { timeoutMs: HELM_READ_TIMEOUT_MS, signal });
     return parseHelmHistory(result.stdout);
+  }
+
+  /** The current revision's metadata, labels included; throws HelmError RELEASE_NOT_FOUND when there is no release. */
+  async metadata(release: string, namespace: string, signal?: AbortSignal): Promise<HelmReleaseMetadata> {
+    const result = await this.run(['get', 'metadata', release, '--namespace', namespace, '-o', 'json'], { timeoutMs: HELM_READ_TIMEOUT_MS, signal });
+    return parseHelmMetadata(result.stdout);
+  }
+
+  /** The rendered manifest of the current revision (or of `revision`): YAML documents, no hooks. */
+  async manifest(release: string, namespace: string, revision?: number, signal?: AbortSignal): Promise<string> {
+    const pick = revision === undefined ? [] : ['--revision', String(revision)];
+    const result = await this.run(['get', 'manifest', release, '--namespace', namespace, ...pick], { timeoutMs: HELM_READ_TIMEOUT_MS, signal });
+    return result.stdout;
   }
 
   async status(release: string, namespace: string): Promise<HelmReleaseStatus> {
@@ -194,6 +208,21 @@ export interface HelmReleaseStatus {
   description: string;
   firstDeployed: string | null;
   lastDeployed: string | null;
+}
+
+/** What `helm get metadata -o json` says: the current revision, its chart and the release's labels. */
+export interface HelmReleaseMetadata {
+  name: string;
+  namespace: string;
+  revision: number;
+  status: string;
+  chart: string;
+  chartVersion: string;
+  appVersion: string;
+  /** RFC 3339. */
+  deployedAt: string;
+  /** Helm's own labels (`owner`, `status`, `version`, …) and those given with `--labels`. */
+  labels: Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -267,5 +296,28 @@ export function parseHelmStatus(stdout: string): HelmReleaseStatus {
     description: text(info.description),
     firstDeployed: text(info.first_deployed) || null,
     lastDeployed: text(info.last_deployed) || null,
+  };
+}
+
+export function parseHelmMetadata(stdout: string): HelmReleaseMetadata {
+  const parsed = parseJson(stdout, 'get metadata');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new HelmError('OUTPUT_INVALID', 'helm get metadata -o json printed something other than an object');
+  }
+  const release = parsed as Json;
+  const labels: Record<string, string> = {};
+  if (typeof release.labels === 'object' && release.labels !== null) {
+    for (const [key, value] of Object.entries(release.labels as Json)) if (typeof value === 'string') labels[key] = value;
+  }
+  return {
+    name: text(release.name),
+    namespace: text(release.namespace),
+    revision: revisionOf(release.revision, 'get metadata'),
+    status: text(release.status),
+    chart: text(release.chart),
+    chartVersion: text(release.version),
+    appVersion: text(release.appVersion),
+    deployedAt: text(release.deployedAt),
+    labels,
   };
 }

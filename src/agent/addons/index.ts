@@ -15,3 +15,18 @@ export { DesiredAddonsError, parseDesiredAddonSet } from './desired-set.ts';
 export {
   DESIRED_ADDONS_FILE, DESIRED_ADDONS_SECRET, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
 } from './desired-store.ts';
+export {
+  DEFAULT_READ_CONCURRENCY, DISCOVERY_TTL_MS, KindNotServedError, KindResolver, MAX_RELEASE_OBJECTS_READ, ReleaseManifestError,
+  parseManifest, readReleaseHealth,
+  type KindLocation, type KindResolverOptions, type Limiter, type ReadReleaseHealthOptions, type ReleaseKube, type ReleaseObjectRef,
+} from './release-objects.ts';
+export {
+  ChartSourceError, ChartSources, DEFAULT_GIT_USERNAME,
+  type ChartSource, type ChartSourceFailure, type ChartSourceOptions, type GitTrees, type ResolvedChart,
+} from './chart-source.ts';
+export { AddonOperationError } from './engine-entry.ts';
+export {
+  AddonEngine, DEFAULT_READ_WORKERS, DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_WRITE_WORKERS,
+  type AddonEngineOptions, type ReleaseObjects, type ResolveChart,
+} from './engine.ts';
+export { RELEASE_LABELS, specDigest } from './release-plan.ts';

@@ -3,6 +3,7 @@
 // agent evaluates the schedule (issue 7), so what passes must be a subset of
 // what any cron library reads: numbers, ranges, steps, lists and `*`, no
 // names (MON, JAN) and no macros (@daily).
+export { durationSeconds } from '../../util/duration.ts';
 
 /** A cron field's name and its inclusive range. */
 interface CronField {
@@ -55,18 +56,6 @@ function cronItemProblem(item: string, field: CronField): string | undefined {
   if (start !== undefined && end !== undefined && Number(start) > Number(end)) return `range '${item}' runs backwards`;
   if (step !== undefined && (Number(step) < 1 || Number(step) > field.max)) return `step '${step}' must be from 1 to ${field.max}`;
   return undefined;
-}
-
-/** Go-style durations: `30s`, `5m`, `1h30m`; each part at most 6 digits so the sum stays exact. */
-const DURATION = /^(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/;
-
-/** Seconds in a duration like `1h30m`, or undefined when it is not one (or is zero). */
-export function durationSeconds(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  if (!match || text === '') return undefined;
-  const [, h, m, s] = match;
-  const seconds = Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
-  return seconds > 0 ? seconds : undefined;
 }
 
 /** An IANA zone name: letters first, no offsets ('+01:00'), which Intl takes but cron libraries do not. */

@@ -1,0 +1,467 @@
+// The agent's add-on engine (DESIGN section 5): applies the desired add-ons
+// the hub pushed with the real helm, in dependency order, and reports each
+// add-on's status (release, health, history, last operation).
+//
+// Each add-on is worked on by itself, one piece of work at a time: a change,
+// a manual operation or the periodic refresh schedules it, and work that
+// arrives while it runs makes it run once more afterwards. So one slow
+// upgrade never holds up the others. Helm runs through two bounded pools, one
+// for reads (history, metadata, manifest, the objects' health) and one for
+// writes (install, upgrade, rollback, uninstall).
+//
+// An add-on is applied when the release does not run its desired spec: the
+// spec's digest is a label on each revision the agent writes, so a restarted
+// agent knows what the release runs without redoing it. A failure is retried
+// under the add-on's retry policy; a new spec starts the count again. A manual
+// rollback holds the release at the chosen revision until the spec changes
+// or a sync is asked for. Drift, pruning, sync windows and stuck-release
+// recovery are the reconcile loop's (issue 7).
+import { randomUUID } from 'node:crypto';
+import type { AddonHealth, AddonOperationReport, AddonPhase, AddonStatus, DesiredAddonSet } from '../../link/addons.ts';
+import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
+import type { ChartSource } from '../../hub/addons/source.ts';
+import type { Logger } from '../../util/logger.ts';
+import { WorkerPool } from '../../util/worker-pool.ts';
+import type { AgentMetrics } from '../metrics.ts';
+import {
+  beginOperation, checkOperation, decide, errorMessage, finishOperation, isReady, isReleaseNotFound, newEntry, statusKey,
+  statusOf, toRelease, truncate, type Entry, type ManualOperation, type OperationDetails,
+} from './engine-entry.ts';
+import type { HelmReleaseMetadata, HelmRunner } from './helm-runner.ts';
+import {
+  RELEASE_LABELS, retryDelayMs, rollbackArgs, specDigest, uninstallArgs, upgradeArgs, waitingFor, type DependencyState,
+} from './release-plan.ts';
+
+export const DEFAULT_READ_WORKERS = 5;
+export const DEFAULT_WRITE_WORKERS = 5;
+export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+export const DEFAULT_HELM_TIMEOUT_SECONDS = 300;
+/** While a release is not healthy yet, its health is read again this often… */
+const PROGRESSING_REFRESH_MS = 5_000;
+/** …for this long after its last operation; then at the sweep interval. */
+const PROGRESSING_WINDOW_MS = 3 * 60_000;
+/** The helm process gets this much beyond helm's own `--timeout` before it is killed. */
+const PROCESS_GRACE_MS = 60_000;
+/** Helm jobs allowed to wait per pool (every add-on of a full cluster, twice). */
+const MAX_QUEUED_JOBS = 1000;
+/** Object GETs of health checks run this many times the read workers at once: they are far cheaper than a helm process. */
+const OBJECT_READS_PER_WORKER = 4;
+/** Object GETs allowed to wait (a release reads at most 500 objects). */
+const MAX_QUEUED_OBJECT_READS = 50_000;
+
+/** Turns a chart source into helm's chart argument and flags (chart-source.ts). */
+export type ResolveChart = (source: ChartSource, version: string, signal: AbortSignal) => Promise<{ chart: string; args: string[] }>;
+
+/** Reads a release's objects and judges their health (release-objects.ts). */
+export interface ReleaseObjects<Refs> {
+  parse(manifest: string, namespace: string): Refs;
+  health(refs: Refs, options: { namespace: string; strict: boolean; signal: AbortSignal; run: <T>(job: () => Promise<T>) => Promise<T> }): Promise<AddonHealth>;
+}
+
+export interface AddonEngineOptions<Refs> {
+  helm: HelmRunner;
+  resolveChart: ResolveChart;
+  objects: ReleaseObjects<Refs>;
+  log: Logger;
+  metrics: AgentMetrics;
+  readWorkers?: number;
+  writeWorkers?: number;
+  /** How often every add-on's release and health are read again. */
+  sweepIntervalMs?: number;
+  /** Helm's `--timeout` for installs, upgrades, rollbacks and uninstalls. */
+  helmTimeoutSeconds?: number;
+  now?: () => number;
+}
+
+export class AddonEngine<Refs> {
+  private readonly options: AddonEngineOptions<Refs>;
+  private readonly log: Logger;
+  private readonly helm: HelmRunner;
+  private readonly reads: WorkerPool;
+  private readonly writes: WorkerPool;
+  private readonly objectReads: WorkerPool;
+  private readonly entries = new Map<string, Entry<Refs>>();
+  private readonly listeners = new Set<(status: AddonStatus) => void>();
+  private readonly stopping = new AbortController();
+  private readonly sweepIntervalMs: number;
+  private readonly helmTimeoutSeconds: number;
+  private readonly now: () => number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly idle = new Set<() => void>();
+
+  constructor(options: AddonEngineOptions<Refs>) {
+    this.options = options;
+    this.log = options.log.child({ component: 'addons' });
+    this.helm = options.helm;
+    this.now = options.now ?? Date.now;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    this.helmTimeoutSeconds = options.helmTimeoutSeconds ?? DEFAULT_HELM_TIMEOUT_SECONDS;
+    const gauge = (pool: string) => (state: { running: number; queued: number }): void => {
+      options.metrics.addonPoolJobs.set({ pool, state: 'running' }, state.running);
+      options.metrics.addonPoolJobs.set({ pool, state: 'queued' }, state.queued);
+    };
+    this.reads = new WorkerPool({ name: 'add-on read', workers: options.readWorkers ?? DEFAULT_READ_WORKERS, maxQueued: MAX_QUEUED_JOBS, onChange: gauge('read') });
+    this.writes = new WorkerPool({ name: 'add-on write', workers: options.writeWorkers ?? DEFAULT_WRITE_WORKERS, maxQueued: MAX_QUEUED_JOBS, onChange: gauge('write') });
+    this.objectReads = new WorkerPool({
+      name: 'add-on object read', workers: (options.readWorkers ?? DEFAULT_READ_WORKERS) * OBJECT_READS_PER_WORKER,
+      maxQueued: MAX_QUEUED_OBJECT_READS, onChange: gauge('object-read'),
+    });
+  }
+
+  /** Starts the periodic sweep; `set` is the desired set held at start, if any. */
+  start(set: DesiredAddonSet | undefined): void {
+    if (set) this.update(set);
+    this.sweepTimer = setInterval(() => { this.sweep(); }, this.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Takes a new desired set: new and changed add-ons are worked on at once. */
+  update(set: DesiredAddonSet): void {
+    if (this.stopping.signal.aborted) return;
+    for (const desired of set.addons) {
+      const entry = this.entries.get(desired.name);
+      if (!entry) {
+        const created = newEntry<Refs>(desired);
+        this.entries.set(desired.name, created);
+        this.schedule(created);
+      } else if (entry.desired.generation !== desired.generation) {
+        entry.desired = desired;
+        entry.digest = specDigest(desired.spec);
+        this.schedule(entry);
+      }
+    }
+    // The hub keeps deleted add-ons as markers, so a name leaves the set only
+    // if the hub lost it; its release is left alone, as nobody asked to remove it.
+    const names = new Set(set.addons.map((a) => a.name));
+    for (const [name, entry] of this.entries) {
+      if (names.has(name)) continue;
+      clearTimeout(entry.timer);
+      this.entries.delete(name);
+    }
+    this.countPhases();
+  }
+
+  /** Every add-on's current status. */
+  statuses(): AddonStatus[] {
+    return [...this.entries.values()].map((entry) => statusOf(entry, this.now()));
+  }
+
+  /** Calls `listener` with each status that changes; returns the unsubscribe. */
+  subscribe(listener: (status: AddonStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  /** Queues a manual rollback or sync; throws AddonOperationError when it cannot be done. */
+  request(input: { addon: string; action: 'rollback' | 'sync'; revision?: number; requestedBy: string }): { operationId: string } {
+    const entry = this.entries.get(input.addon);
+    checkOperation(entry, input);
+    // A newer request replaces one that has not started yet.
+    const operation: ManualOperation = { id: randomUUID(), action: input.action, revision: input.revision, requestedBy: input.requestedBy };
+    entry.manual = operation;
+    this.log.info({ addon: input.addon, action: input.action, revision: input.revision, requestedBy: input.requestedBy }, 'manual add-on operation queued');
+    this.schedule(entry);
+    return { operationId: operation.id };
+  }
+
+  /** Resolves once no add-on has work running or scheduled (tests and shutdown). */
+  async settled(): Promise<void> {
+    while ([...this.entries.values()].some((e) => e.running)) {
+      await new Promise<void>((resolve) => { this.idle.add(resolve); });
+    }
+  }
+
+  /** Stops sweeping; running reads are cancelled, running writes get `graceMs` to finish. */
+  async stop(graceMs = 20_000): Promise<void> {
+    clearInterval(this.sweepTimer);
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+    this.reads.close();
+    this.writes.close();
+    this.objectReads.close();
+    const deadline = setTimeout(() => { this.stopping.abort(); }, graceMs);
+    await this.settled();
+    clearTimeout(deadline);
+    this.stopping.abort();
+  }
+
+  private sweep(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.desired.deleted && entry.phase === 'Uninstalled') continue;
+      this.schedule(entry);
+    }
+  }
+
+  /** Works on `entry` now, or once more after the work running now. */
+  private schedule(entry: Entry<Refs>): void {
+    if (this.stopping.signal.aborted) return;
+    if (entry.running) {
+      entry.again = true;
+      return;
+    }
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.running = true;
+    void (async () => {
+      do {
+        entry.again = false;
+        try {
+          await this.work(entry);
+        } catch (error) {
+          const failure = errorMessage(error);
+          this.log.warn({ addon: entry.desired.name, code: failure.code, err: failure.message }, 'add-on work failed');
+          entry.message = truncate(`could not read the release: ${failure.message}`);
+        }
+        this.emit(entry);
+      } while (this.runsAgain(entry));
+      entry.running = false;
+      this.countPhases();
+      for (const resolve of this.idle) resolve();
+      this.idle.clear();
+    })();
+  }
+
+  private async work(entry: Entry<Refs>): Promise<void> {
+    const { desired } = entry;
+    if (desired.deleted) {
+      await this.uninstall(entry);
+      return;
+    }
+    const manual = entry.manual;
+    if (manual?.action === 'rollback') {
+      entry.manual = undefined;
+      await this.readRelease(entry);
+      await this.rollback(entry, manual);
+      await this.refresh(entry);
+      return;
+    }
+    const waiting = waitingFor(desired.spec.dependsOn.map((name) => this.dependencyState(name)));
+    if (waiting !== undefined) {
+      await this.readRelease(entry);
+      this.setPhase(entry, 'Waiting', waiting);
+      return;
+    }
+    await this.readRelease(entry);
+    const decision = decide(entry, this.now());
+    if ('phase' in decision) this.setPhase(entry, decision.phase, decision.message);
+    if ('retryInMs' in decision) this.later(entry, decision.retryInMs);
+    const reason = 'trigger' in decision ? decision.trigger : undefined;
+    if (reason !== undefined) {
+      const sync = entry.manual?.action === 'sync' ? entry.manual : undefined;
+      entry.manual = undefined;
+      await this.apply(entry, reason, sync);
+    }
+    await this.refresh(entry);
+    if (isReady(entry)) this.wakeDependents(entry.desired.name);
+  }
+
+  private async apply(entry: Entry<Refs>, trigger: AddonOperationReport['trigger'], manual: ManualOperation | undefined): Promise<void> {
+    const { name, spec, generation } = entry.desired;
+    const action = entry.release === null ? 'install' : 'upgrade';
+    const operation = this.begin(entry, action, trigger, manual, null);
+    this.setPhase(entry, action === 'install' ? 'Installing' : 'Upgrading', '');
+    this.emit(entry);
+    const digest = entry.digest;
+    try {
+      const signal = this.stopping.signal;
+      const chart = await this.options.resolveChart(spec.source, spec.version, signal);
+      const args = upgradeArgs({
+        name, spec, chart: chart.chart, chartArgs: chart.args, digest, generation, helmTimeoutSeconds: this.helmTimeoutSeconds,
+      });
+      await this.writes.run(() => this.helm.run(args, {
+        input: spec.values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
+      }));
+      entry.failures = 0;
+      entry.failedDigest = undefined;
+      entry.nextRetryAt = undefined;
+      entry.hold = undefined;
+      await this.readRelease(entry);
+      this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
+      this.setPhase(entry, 'Deployed', '');
+    } catch (error) {
+      const failure = errorMessage(error);
+      entry.failures = entry.failedDigest === digest ? entry.failures + 1 : 1;
+      entry.failedDigest = digest;
+      const delay = retryDelayMs(spec.retry, entry.failures);
+      entry.nextRetryAt = delay === undefined ? undefined : this.now() + delay;
+      await this.readRelease(entry).catch(() => undefined);
+      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: failure.rolledBack });
+      const retry = delay === undefined ? 'no more attempts' : `next attempt in ${Math.round(delay / 1000)} s`;
+      this.setPhase(entry, 'Failed', truncate(`${failure.message}${failure.rolledBack ? ' (rolled back)' : ''}; ${retry}`));
+      this.log.warn({ addon: name, action, code: failure.code, failures: entry.failures }, 'add-on operation failed');
+      if (delay !== undefined) this.later(entry, delay);
+    }
+  }
+
+  private async rollback(entry: Entry<Refs>, manual: ManualOperation): Promise<void> {
+    const { name, spec } = entry.desired;
+    const revision = manual.revision ?? 0;
+    const operation = this.begin(entry, 'rollback', 'manual', manual, revision);
+    this.setPhase(entry, 'RollingBack', `rolling back to revision ${revision}`);
+    this.emit(entry);
+    try {
+      await this.writes.run(() => this.helm.run(rollbackArgs(name, spec, revision, this.helmTimeoutSeconds), {
+        signal: this.stopping.signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
+      }));
+      entry.hold = { digest: entry.digest, revision, requestedBy: manual.requestedBy };
+      entry.failures = 0;
+      entry.failedDigest = undefined;
+      await this.readRelease(entry);
+      this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
+      this.setPhase(entry, 'Deployed', '');
+    } catch (error) {
+      const failure = errorMessage(error);
+      await this.readRelease(entry).catch(() => undefined);
+      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: false });
+      this.setPhase(entry, 'Failed', truncate(failure.message));
+    }
+  }
+
+  private async uninstall(entry: Entry<Refs>): Promise<void> {
+    const { name, spec } = entry.desired;
+    await this.readRelease(entry);
+    if (entry.release === null) {
+      this.setPhase(entry, 'Uninstalled', '');
+      entry.health = null;
+      entry.history = [];
+      return;
+    }
+    if (entry.failedDigest === 'uninstall') {
+      const due = (entry.nextRetryAt ?? Infinity) - this.now();
+      if (due > 0) {
+        if (Number.isFinite(due)) this.later(entry, due);
+        return;
+      }
+    }
+    const operation = this.begin(entry, 'uninstall', 'desired', undefined, null);
+    this.setPhase(entry, 'Uninstalling', '');
+    this.emit(entry);
+    try {
+      await this.writes.run(() => this.helm.run(uninstallArgs(name, entry.release?.namespace ?? spec.namespace, this.helmTimeoutSeconds), {
+        signal: this.stopping.signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
+      }));
+      entry.release = null;
+      entry.releaseDigest = undefined;
+      entry.health = null;
+      entry.history = [];
+      entry.refs = undefined;
+      entry.failures = 0;
+      entry.failedDigest = undefined;
+      this.finish(entry, operation, 'succeeded', {});
+      this.setPhase(entry, 'Uninstalled', '');
+    } catch (error) {
+      const failure = errorMessage(error);
+      entry.failures = entry.failedDigest === 'uninstall' ? entry.failures + 1 : 1;
+      entry.failedDigest = 'uninstall';
+      const delay = retryDelayMs(spec.retry, entry.failures);
+      entry.nextRetryAt = delay === undefined ? undefined : this.now() + delay;
+      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: false });
+      this.setPhase(entry, 'Failed', truncate(failure.message));
+      if (delay !== undefined) this.later(entry, delay);
+    }
+  }
+
+  /** Reads the release's current revision and labels; no release leaves `release` null. */
+  private async readRelease(entry: Entry<Refs>): Promise<void> {
+    const { name, spec } = entry.desired;
+    const namespace = entry.release?.namespace ?? spec.namespace;
+    const signal = this.stopping.signal;
+    let meta: HelmReleaseMetadata;
+    try {
+      meta = await this.reads.run(() => this.helm.metadata(name, namespace, signal));
+    } catch (error) {
+      if (!isReleaseNotFound(error)) throw error;
+      entry.release = null;
+      entry.releaseDigest = undefined;
+      entry.history = [];
+      return;
+    }
+    const history = await this.reads.run(() => this.helm.history(name, namespace, MAX_STATUS_REVISIONS, signal));
+    entry.history = history.map((r) => ({ ...r }));
+    const current = history.find((r) => r.revision === meta.revision);
+    entry.release = toRelease(meta, current?.description ?? '');
+    entry.releaseDigest = meta.labels[RELEASE_LABELS.digest];
+  }
+
+  /** Reads the health of the release's objects (the manifest again only when the revision changed). */
+  private async refresh(entry: Entry<Refs>): Promise<void> {
+    const release = entry.release;
+    if (release === null) {
+      entry.health = null;
+      entry.refs = undefined;
+      return;
+    }
+    const signal = this.stopping.signal;
+    if (entry.refs?.revision !== release.revision) {
+      const manifest = await this.reads.run(() => this.helm.manifest(entry.desired.name, release.namespace, undefined, signal));
+      entry.refs = { revision: release.revision, refs: this.options.objects.parse(manifest, release.namespace) };
+    }
+    entry.health = await this.options.objects.health(entry.refs.refs, {
+      namespace: release.namespace, strict: entry.desired.spec.strictHealthCheck, signal, run: (job) => this.objectReads.run(job),
+    });
+    if (!entry.health.healthy && this.now() - entry.lastOperationAt < PROGRESSING_WINDOW_MS) this.later(entry, PROGRESSING_REFRESH_MS);
+  }
+
+  private begin(
+    entry: Entry<Refs>, action: AddonOperationReport['action'], trigger: AddonOperationReport['trigger'],
+    manual: ManualOperation | undefined, targetRevision: number | null,
+  ): AddonOperationReport {
+    const operation = beginOperation(entry, { action, trigger, manual, targetRevision }, this.now());
+    this.log.info({ addon: entry.desired.name, action, trigger, operation: operation.id, generation: entry.desired.generation }, 'add-on operation started');
+    return operation;
+  }
+
+  private finish(entry: Entry<Refs>, operation: AddonOperationReport, result: 'succeeded' | 'failed', details: OperationDetails): void {
+    const { durationSeconds, revision, code } = finishOperation(entry, operation, result, details, this.now());
+    this.options.metrics.addonOperations.inc({ action: operation.action, result });
+    this.options.metrics.addonOperationSeconds.observe({ action: operation.action }, durationSeconds);
+    this.log.info({ addon: entry.desired.name, action: operation.action, result, seconds: durationSeconds, code, revision }, 'add-on operation finished');
+  }
+
+  private setPhase(entry: Entry<Refs>, phase: AddonPhase, message: string): void {
+    entry.phase = phase;
+    entry.message = message;
+  }
+
+  /** Works on the add-on again after `ms` (a retry, or another look at its health). */
+  private later(entry: Entry<Refs>, ms: number): void {
+    if (entry.timer !== undefined || this.stopping.signal.aborted) return;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.schedule(entry);
+    }, Math.min(ms, this.sweepIntervalMs));
+    entry.timer.unref();
+  }
+
+  private dependencyState(name: string): DependencyState {
+    const entry = this.entries.get(name);
+    if (!entry || entry.desired.deleted) return { name, known: false, ready: false, phase: 'unknown' };
+    return { name, known: true, ready: isReady(entry), phase: entry.phase };
+  }
+
+  private wakeDependents(name: string): void {
+    for (const entry of this.entries.values()) {
+      if (entry.phase === 'Waiting' && entry.desired.spec.dependsOn.includes(name)) this.schedule(entry);
+    }
+  }
+
+  /** Sends the status to the listeners if it changed (the health check time aside). */
+  private emit(entry: Entry<Refs>): void {
+    const status = statusOf(entry, this.now());
+    const key = statusKey(status);
+    if (key === entry.sent) return;
+    entry.sent = key;
+    for (const listener of this.listeners) listener(status);
+  }
+
+  /** Whether work arrived for `entry` while it ran (and it is still wanted). */
+  private runsAgain(entry: Entry<Refs>): boolean {
+    return entry.again && !this.stopping.signal.aborted && this.entries.get(entry.desired.name) === entry;
+  }
+
+  private countPhases(): void {
+    const counts = new Map<string, number>();
+    for (const entry of this.entries.values()) counts.set(entry.phase, (counts.get(entry.phase) ?? 0) + 1);
+    this.options.metrics.addonPhases.reset();
+    for (const [phase, count] of counts) this.options.metrics.addonPhases.set({ phase }, count);
+  }
+}
