@@ -9,6 +9,7 @@ import { HubSession } from '../link/hub-session.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_HEADERS, LINK_CLOSE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
 import type { Logger } from '../util/logger.ts';
+import type { AddonStatusRecorder } from './addons/index.ts';
 import type { Fleet } from './fleet.ts';
 import type { HubMetrics, LinkErrorReason } from './metrics.ts';
 import type { ClusterRecord, Store } from './store/index.ts';
@@ -25,6 +26,8 @@ const ABNORMAL_CLOSURE = 1006;
 export interface AgentGatewayOptions {
   store: Store;
   fleet: Fleet;
+  /** Checks and stores the add-on statuses agents report. */
+  addonStatuses: AddonStatusRecorder;
   log: Logger;
   metrics: HubMetrics;
   keepalive: KeepaliveOptions;
@@ -113,7 +116,7 @@ export class AgentGateway {
     metrics.linksAccepted.inc();
     fleet.attach(cluster.id, session, agentVersion);
     clusterLog.info({ agentVersion, remote: req.socket.remoteAddress }, 'agent linked');
-    session.openEvents((event) => { this.onEvent(cluster.id, event); });
+    session.openEvents((event) => { this.onEvent(cluster.id, event, clusterLog); });
     void session.closed.then(({ code, reason }) => {
       if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
       else if (code === LINK_CLOSE.peerTimeout) metrics.linkError('timeout');
@@ -122,8 +125,10 @@ export class AgentGateway {
     });
   }
 
-  private onEvent(clusterId: string, event: unknown): void {
+  /** One line of the agent's event stream; anything but a known, well-formed event is dropped. */
+  private onEvent(clusterId: string, event: unknown, clusterLog: Logger): void {
     if (isHeartbeat(event)) this.options.fleet.heartbeat(clusterId, event);
+    else if (isAddonStatusEvent(event)) this.options.addonStatuses.receive(clusterId, event.status, clusterLog);
   }
 
   private refuse(socket: Duplex, status: number, reason: LinkErrorReason, message: string, headers: Record<string, string> = {}): void {
@@ -146,6 +151,11 @@ export class AgentGateway {
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' };
+
+/** The envelope only: the status inside is checked by the recorder, which logs what is wrong with it. */
+function isAddonStatusEvent(event: unknown): event is { type: 'addonStatus'; status: unknown } {
+  return typeof event === 'object' && event !== null && (event as { type?: unknown }).type === 'addonStatus';
+}
 
 function isHeartbeat(event: unknown): event is HeartbeatEvent {
   const e = event as { type?: unknown; intervalSeconds?: unknown; facts?: unknown } | null;

@@ -51,6 +51,16 @@ export class HubMetrics {
     name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',
     labelNames: ['outcome'] as const, registers: [this.registry],
   });
+  readonly addonStatusEvents = new Counter({
+    name: 'uplink_hub_addon_status_events_total',
+    help: 'Add-on statuses received from agents, by outcome (stored, refused, superseded, failed)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+  readonly addonOperations = new Counter({
+    name: 'uplink_hub_addon_operations_total',
+    help: 'Manual add-on operations (rollback, sync) forwarded to agents, by action and outcome (accepted, refused, offline, failed)',
+    labelNames: ['action', 'outcome'] as const, registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

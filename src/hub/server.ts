@@ -14,7 +14,7 @@ import { ensureHubCertificates } from './tls-certificates.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
-import { AddonPusher } from './addons/index.ts';
+import { AddonPusher, AddonStatusRecorder } from './addons/index.ts';
 import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
 import { registerAuditRoutes } from './api/audit.ts';
@@ -138,13 +138,17 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
   });
   fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
+  const addonStatuses = new AddonStatusRecorder({
+    putAddonStatus: (record) => store.putAddonStatus(record),
+    onOutcome: (outcome) => { metrics.addonStatusEvents.inc({ outcome }); },
+  });
   const gateway = new AgentGateway({
-    store, fleet, log, metrics,
+    store, fleet, log, metrics, addonStatuses,
     keepalive: options.keepalive ?? DEFAULT_KEEPALIVE,
     maxPendingHandshakes: settings.maxPendingHandshakes,
   });
 
-  // One limiter and one audit sink for the kubectl endpoint and the resource routes alike.
+  // One limiter for the kubectl endpoint and the resource routes, one audit sink for those and add-on operations.
   const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams });
   const audit = (record: AuditRecord): void => {
     store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
@@ -189,7 +193,12 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerUserRoutes(api, { store, log });
     registerAuditRoutes(api, { store });
-    registerAddonRoutes(api, { store, log, onChange: (clusterId) => { addonPusher.notify(clusterId); } });
+    registerAddonRoutes(api, {
+      store, log, audit,
+      onChange: (clusterId) => { addonPusher.notify(clusterId); },
+      sessionOf: (clusterId) => fleet.session(clusterId),
+      onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
+    });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
     done();
   });

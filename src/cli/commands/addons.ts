@@ -1,14 +1,22 @@
-// `uplink addons`: declare the Helm add-ons a cluster should run. The hub
-// validates and stores the spec; the agent does not install add-ons yet
-// (issue 6 continues), so nothing reports a status back for now.
+// `uplink addons`: declare the Helm add-ons a cluster should run, and follow
+// what its agent reports about them. The hub validates and stores the spec
+// and the agent's statuses, and forwards rollback and sync to the agent;
+// commands that wait poll the add-on's status (addons-wait.ts).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { AddonView } from '../../hub/api/addons.ts';
-import type { ChartSource } from '../../hub/addons/index.ts';
+import type { AddonRevision } from '../../link/addons.ts';
+import type { AddonOperationAnswer, AddonView } from '../../hub/api/addons.ts';
+import type { AddonAction, ChartSource } from '../../hub/addons/index.ts';
 import { loadCliConfig } from '../cli-config.ts';
-import { countFlag } from '../flags.ts';
+import { countFlag, durationFlag } from '../flags.ts';
 import { HubClient } from '../hub-client.ts';
 import { formatAge, formatData, formatList, parseOutputFormat } from '../output.ts';
+import {
+  chartCell, formatAddonStatus, healthCell, HISTORY_HEADERS, historyRow, phaseCell, revisionCell,
+} from './addons-status.ts';
+import {
+  DEFAULT_WAIT_SECONDS, formatWaitTime, generationCheck, operationCheck, waitForAddon, type WaitCheck,
+} from './addons-wait.ts';
 
 /** The flags of `addons set`, as commander hands them over. */
 export interface AddonSetFlags {
@@ -118,15 +126,43 @@ function policyCell(view: AddonView): string {
 
 function addonRow(view: AddonView, wide: boolean): string[] {
   const updatedSeconds = (Date.now() - Date.parse(view.updatedAt)) / 1000;
-  // STATUS stays '-' until agents report add-ons; 'deleting' means marked for uninstall.
-  const row = [view.name, describeSource(view.spec.source), view.spec.version, view.spec.namespace, String(view.generation),
-    view.deletedAt === null ? '-' : 'deleting', formatAge(updatedSeconds)];
-  if (wide) row.push(view.spec.dependsOn.join(',') || '-', policyCell(view));
+  const row = [view.name, view.spec.version, phaseCell(view), revisionCell(view), healthCell(view), formatAge(updatedSeconds)];
+  if (wide) {
+    row.push(describeSource(view.spec.source), chartCell(view), view.spec.namespace, String(view.generation),
+      view.spec.dependsOn.join(',') || '-', policyCell(view));
+  }
   return row;
 }
 
+const LIST_HEADERS = ['NAME', 'VERSION', 'PHASE', 'REVISION', 'HEALTH', 'UPDATED'];
+const WIDE_HEADERS = [...LIST_HEADERS, 'SOURCE', 'CHART', 'NAMESPACE', 'GENERATION', 'DEPENDS-ON', 'POLICY'];
+
+/** The wait flags of set, delete, uninstall, rollback and sync. */
+interface WaitFlags {
+  wait?: boolean;
+  /** Seconds. */
+  timeout?: number;
+}
+
+/** --wait (or --no-wait where waiting is the default) and --timeout; `until` says what the wait is for. */
+function addWaitFlags(command: Command, options: { byDefault: boolean; until: string }): Command {
+  const timeout = `how long to wait, like 30s, 5m or 1h (default ${formatWaitTime(DEFAULT_WAIT_SECONDS)})`;
+  return options.byDefault
+    ? command.option('--no-wait', `return at once instead of waiting until ${options.until}`).option('--timeout <duration>', timeout, durationFlag('--timeout'))
+    : command.option('--wait', `wait until ${options.until}`).option('--timeout <duration>', `with --wait: ${timeout}`, durationFlag('--timeout'));
+}
+
+/** Polls the add-on until `check` is done; prints the outcome, or throws it (exit 1) when it is a failure or a timeout. */
+async function waitAndReport(hub: HubClient, cluster: string, name: string, wait: { check: WaitCheck; what: string; flags: WaitFlags }): Promise<void> {
+  const timeoutSeconds = wait.flags.timeout ?? DEFAULT_WAIT_SECONDS;
+  console.error(`Waiting up to ${formatWaitTime(timeoutSeconds)} for ${wait.what} (interrupting stops the wait, not the agent)...`);
+  const outcome = await waitForAddon({ fetch: () => hub.request<AddonView>('GET', addonsPath(cluster, name)), check: wait.check, timeoutSeconds, what: wait.what });
+  if (!outcome.ok) throw new Error(outcome.message);
+  console.log(outcome.message);
+}
+
 function registerSetCommand(addons: Command): void {
-  addons.command('set').description('create or replace an add-on of a cluster (the agent does not install it yet)')
+  const set = addons.command('set').description('create or replace an add-on of a cluster; its agent installs or upgrades it')
     .argument('<cluster>', 'cluster name or id')
     .argument('<name>', 'add-on name, also the Helm release name (DNS label, at most 53 characters)')
     .option('--chart-repo <url>', 'a Helm chart repository (with --chart)')
@@ -145,32 +181,114 @@ function registerSetCommand(addons: Command): void {
     .option('--depends-on <names>', 'add-ons of the cluster to install first, comma-separated')
     .option('--self-heal', 'restore drifted objects')
     .option('--auto-prune', 'delete objects the chart no longer renders')
-    .option('--manual', 'apply changes only on a manual sync')
-    .action(async (cluster: string, name: string, flags: AddonSetFlags) => {
-      const spec = specFromFlags(flags, (path) => readFileSync(path, 'utf8'));
-      const view = await client().request<AddonView>('PUT', addonsPath(cluster, name), spec);
-      console.log(`Add-on "${view.name}" of cluster "${view.cluster}" stored (generation ${view.generation}); the agent does not install add-ons yet.`);
+    .option('--manual', 'apply changes only on a manual sync');
+  addWaitFlags(set, { byDefault: false, until: 'the agent reports it deployed (or failed)' }).action(async (cluster: string, name: string, flags: AddonSetFlags & WaitFlags) => {
+    const spec = specFromFlags(flags, (path) => readFileSync(path, 'utf8'));
+    const hub = client();
+    const view = await hub.request<AddonView>('PUT', addonsPath(cluster, name), spec);
+    console.log(`Add-on "${view.name}" of cluster "${view.cluster}" stored (generation ${view.generation}).`);
+    if (flags.wait !== true) return;
+    if (!view.spec.syncPolicy.automated) {
+      console.log(`Automated sync is off for "${view.name}": nothing to wait for until uplink addons sync ${cluster} ${name}`);
+      return;
+    }
+    const what = `${view.name} to be deployed at generation ${view.generation}`;
+    await waitAndReport(hub, cluster, name, { check: generationCheck(view.generation, 'Deployed'), what, flags });
+  });
+}
+
+/** delete (no wait unless --wait) and uninstall (waits unless --no-wait): the hub's DELETE. */
+function registerDeleteCommands(addons: Command): void {
+  const run = async (cluster: string, name: string, flags: WaitFlags): Promise<void> => {
+    const hub = client();
+    const view = await hub.request<AddonView>('DELETE', addonsPath(cluster, name));
+    console.log(`Add-on "${view.name}" of cluster "${view.cluster}" marked for uninstall (generation ${view.generation}).`);
+    if (flags.wait !== true) return;
+    await waitAndReport(hub, cluster, name, { check: generationCheck(view.generation, 'Uninstalled'), what: `${view.name} to be uninstalled`, flags });
+  };
+  for (const [command, waits] of [['delete', false], ['uninstall', true]] as const) {
+    const described = addons.command(command)
+      .description(`mark an add-on for uninstall (refused while others depend on it)${waits ? ' and wait until its release is gone' : ''}`)
+      .argument('<cluster>', 'cluster name or id')
+      .argument('<name>', 'add-on name');
+    if (command === 'delete') described.alias('rm');
+    addWaitFlags(described, { byDefault: waits, until: 'the agent reports the release gone (or failed)' }).action(run);
+  }
+}
+
+/** rollback and sync: forwarded to the agent by the hub (edit or admin); they wait for the outcome unless --no-wait. */
+function registerOperationCommands(addons: Command): void {
+  const run = async (cluster: string, name: string, action: AddonAction, revision: number | undefined, flags: WaitFlags): Promise<void> => {
+    const hub = client();
+    const body = revision === undefined ? {} : { revision };
+    const { operationId } = await hub.request<AddonOperationAnswer>('POST', `${addonsPath(cluster, name)}/${action}`, body);
+    const what = revision === undefined ? `the sync of ${name}` : `the rollback of ${name} to revision ${revision}`;
+    if (flags.wait === false) {
+      console.log(`Queued ${what} (operation ${operationId}); see uplink addons status ${cluster} ${name}`);
+      return;
+    }
+    const success = revision === undefined ? `synced ${name}` : `rolled back ${name} to revision ${revision}`;
+    await waitAndReport(hub, cluster, name, { check: operationCheck(operationId, what, success), what, flags });
+  };
+  const rollback = addons.command('rollback').description('roll an add-on\'s release back to an earlier revision and wait for the outcome')
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<name>', 'add-on name')
+    .argument('<revision>', 'the release revision to return to (see uplink addons history)', countFlag('REVISION'));
+  addWaitFlags(rollback, { byDefault: true, until: 'the agent reports the outcome' }).action((cluster: string, name: string, revision: number, flags: WaitFlags) => run(cluster, name, 'rollback', revision, flags));
+  const sync = addons.command('sync').description('apply an add-on\'s desired spec now (also with a manual sync policy) and wait for the outcome')
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<name>', 'add-on name');
+  addWaitFlags(sync, { byDefault: true, until: 'the agent reports the outcome' }).action((cluster: string, name: string, flags: WaitFlags) => run(cluster, name, 'sync', undefined, flags));
+}
+
+/** status and history: what the agent last reported. */
+function registerStatusCommands(addons: Command): void {
+  addons.command('status').description('show what the agent last reported about an add-on: phase, release, health, last operation')
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<name>', 'add-on name')
+    .option('-o, --output <format>', 'yaml or json (default: a summary)')
+    .action(async (cluster: string, name: string, flags: { output?: string }) => {
+      const view = await client().request<AddonView>('GET', addonsPath(cluster, name));
+      if (flags.output === undefined) {
+        console.log(formatAddonStatus(view));
+        return;
+      }
+      const { generation, deletedAt, statusReportedAt, status } = view;
+      const data = { cluster: view.cluster, name: view.name, generation, deletedAt, statusReportedAt, status };
+      console.log(formatData(data, parseOutputFormat(flags.output, ['yaml', 'json'])));
+    });
+
+  addons.command('history').description('list the release revisions of an add-on, oldest first, as the agent last reported them')
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<name>', 'add-on name')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (cluster: string, name: string, flags: { output: string }) => {
+      const format = parseOutputFormat(flags.output, ['table', 'json', 'yaml']);
+      const answer = await client().request<{ items: AddonRevision[] }>('GET', `${addonsPath(cluster, name)}/history`);
+      console.log(formatList({
+        format, data: answer, items: answer.items, headers: HISTORY_HEADERS, row: historyRow,
+        empty: `No revisions of add-on "${name}" reported yet: see uplink addons status ${cluster} ${name}`,
+      }));
     });
 }
 
 export function registerAddonsCommand(program: Command): void {
-  const addons = program.command('addons').alias('addon').description('declare the Helm add-ons a cluster should run');
+  const addons = program.command('addons').alias('addon').description('declare the Helm add-ons a cluster should run, and follow them');
   registerSetCommand(addons);
 
-  addons.command('list').alias('ls').description('list the add-ons of a cluster')
+  addons.command('list').alias('ls').description('list the add-ons of a cluster with what their agent reported')
     .argument('<cluster>', 'cluster name or id')
     .option('-o, --output <format>', 'table, wide, json, yaml or name', 'table')
     .action(async (cluster: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output);
       const answer = await client().request<{ items: AddonView[] }>('GET', addonsPath(cluster));
-      const headers = ['NAME', 'SOURCE', 'VERSION', 'NAMESPACE', 'GENERATION', 'STATUS', 'UPDATED'];
       console.log(formatList({
-        format, data: answer, items: answer.items, headers: format === 'wide' ? [...headers, 'DEPENDS-ON', 'POLICY'] : headers,
+        format, data: answer, items: answer.items, headers: format === 'wide' ? WIDE_HEADERS : LIST_HEADERS,
         row: (view) => addonRow(view, format === 'wide'), empty: `No add-ons on cluster "${cluster}" yet: uplink addons set ${cluster} NAME ...`,
       }));
     });
 
-  addons.command('get').description('show one add-on with its whole spec')
+  addons.command('get').description('show one add-on with its whole spec and status')
     .argument('<cluster>', 'cluster name or id')
     .argument('<name>', 'add-on name')
     .option('-o, --output <format>', 'yaml or json', 'yaml')
@@ -179,11 +297,7 @@ export function registerAddonsCommand(program: Command): void {
       console.log(formatData(await client().request<AddonView>('GET', addonsPath(cluster, name)), format));
     });
 
-  addons.command('delete').alias('rm').description('mark an add-on for uninstall (refused while others depend on it)')
-    .argument('<cluster>', 'cluster name or id')
-    .argument('<name>', 'add-on name')
-    .action(async (cluster: string, name: string) => {
-      const view = await client().request<AddonView>('DELETE', addonsPath(cluster, name));
-      console.log(`Add-on "${view.name}" of cluster "${view.cluster}" marked for uninstall (generation ${view.generation}); the agent does not act on it yet.`);
-    });
+  registerStatusCommands(addons);
+  registerOperationCommands(addons);
+  registerDeleteCommands(addons);
 }

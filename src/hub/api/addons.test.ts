@@ -4,11 +4,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ADDON_PATHS, type AddonOperationRequest } from '../../link/addons.ts';
+import { LinkRequestError } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
+import type { AddonAction, AddonOperationOutcome, OperationLink } from '../addons/index.ts';
 import { minimalSpec } from '../addons/spec.test-helper.ts';
+import { sampleStatus } from '../addons/status.test-helper.ts';
 import { requireApiToken } from '../auth.ts';
 import { toHttpError } from '../errors.ts';
-import type { Role, Store } from '../store/index.ts';
+import type { AuditRecord, Role, Store } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { issueApiToken } from '../users.ts';
 import { registerAddonRoutes, type AddonView } from './addons.ts';
@@ -45,11 +49,42 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
+/** The agent's end of the link as the routes see it: what was asked, and the next answer to give. */
+interface FakeAgent {
+  link: OperationLink;
+  requests: { method: string; path: string; body: AddonOperationRequest; timeoutMs: number | undefined }[];
+  answer: { status: number; body: unknown } | Error;
+  isOpen: boolean;
+}
+
+function fakeAgent(): FakeAgent {
+  const agent: FakeAgent = {
+    requests: [],
+    answer: { status: 202, body: { operationId: 'op-7' } },
+    isOpen: true,
+    link: {
+      get isOpen() { return agent.isOpen; },
+      requestJson: (method: string, path: string, body?: unknown, timeoutMs?: number) => {
+        agent.requests.push({ method, path, body: body as AddonOperationRequest, timeoutMs });
+        const { answer } = agent;
+        return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer as { status: number; body: never });
+      },
+    },
+  };
+  return agent;
+}
+
+/** What the routes handed to their audit and metric callbacks. */
+interface Recorded {
+  audits: AuditRecord[];
+  operations: [AddonAction, AddonOperationOutcome][];
+}
+
 describe('add-on routes', () => {
   const store = useMemoryStore();
 
   /** An app with the add-on routes, cluster prod, and a request function per caller. */
-  async function setup(options: { maxAddonsPerCluster?: number; slowLists?: boolean } = {}): Promise<(caller: Caller, method: string, path: string, body?: unknown) => Promise<Answer>> {
+  async function setup(options: { maxAddonsPerCluster?: number; slowLists?: boolean; agent?: FakeAgent; recorded?: Recorded } = {}): Promise<(caller: Caller, method: string, path: string, body?: unknown) => Promise<Answer>> {
     const cluster = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date().toISOString() });
     const tokens = new Map<Caller, string>();
     for (const [caller, grant] of Object.entries(GRANTS) as [Caller, (typeof GRANTS)[Caller]][]) {
@@ -68,6 +103,9 @@ describe('add-on routes', () => {
         store: options.slowLists === true ? withSlowLists(store()) : store(),
         log: createLogger({ name: 'test', level: 'silent' }),
         maxAddonsPerCluster: options.maxAddonsPerCluster,
+        sessionOf: (clusterId) => (clusterId === cluster.id ? options.agent?.link : undefined),
+        audit: (record) => { options.recorded?.audits.push(record); },
+        onOperation: (action, outcome) => { options.recorded?.operations.push([action, outcome]); },
       });
       done();
     });
@@ -82,12 +120,12 @@ describe('add-on routes', () => {
 
   const errorOf = (answer: Answer): unknown => answer.body.error;
 
-  it('addons api - PUT creates (201), replaces (200) and leaves the same spec alone; every answer has status null', async () => {
+  it('addons api - PUT creates (201), replaces (200) and leaves the same spec alone; status is null before a report', async () => {
     const call = await setup();
     const created = await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
     assert.equal(created.status, 201);
     const view = created.body as unknown as AddonView;
-    assert.deepEqual([view.cluster, view.name, view.generation, view.deletedAt, view.status], ['prod', 'web', 1, null, null]);
+    assert.deepEqual([view.cluster, view.name, view.generation, view.deletedAt, view.status, view.statusReportedAt], ['prod', 'web', 1, null, null, null]);
     assert.equal(view.spec.revisionHistoryLimit, 10);
     assert.equal(view.createdAt, view.updatedAt);
 
@@ -196,5 +234,104 @@ describe('add-on routes', () => {
     const third = await call('admin', 'PUT', 'prod/addons/c', minimalSpec());
     assert.deepEqual([third.status, (errorOf(third) as { code: string }).code], [409, 'ADDON_LIMIT']);
     assert.equal((await call('admin', 'PUT', 'prod/addons/b', minimalSpec({ version: '2.0.0' }))).status, 200);
+  });
+
+  it('addons api - every view carries the stored status and when it came; history is the status\'s', async () => {
+    const call = await setup();
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/db', minimalSpec());
+    assert.deepEqual((await call('viewer', 'GET', 'prod/addons/web/history')).body, { items: [] });
+    const reportedAt = '2026-01-02T00:00:00.000Z';
+    await store().putAddonStatus({ clusterId: 'c_prod', name: 'web', status: sampleStatus(), reportedAt });
+
+    const one = await call('viewer', 'GET', 'prod/addons/web');
+    assert.deepEqual([one.body.status, one.body.statusReportedAt], [sampleStatus(), reportedAt]);
+    const list = (await call('viewer', 'GET', 'prod/addons')).body.items as AddonView[];
+    assert.deepEqual(list.map((a) => [a.name, a.status?.phase ?? null, a.statusReportedAt]), [['db', null, null], ['web', 'Deployed', reportedAt]]);
+    assert.deepEqual((await call('admin', 'PUT', 'prod/addons/web', minimalSpec())).body.status, sampleStatus());
+    assert.deepEqual((await call('viewer', 'GET', 'prod/addons/web/history')).body, { items: sampleStatus().history });
+    assert.deepEqual(errorOf(await call('viewer', 'GET', 'prod/addons/nope/history')), { code: 'NOT_FOUND', message: "add-on 'nope' of cluster 'prod' not found" });
+    assert.equal((await call('stranger', 'GET', 'prod/addons/web/history')).status, 404);
+  });
+
+  it('addons api - rollback and sync go to the agent as the caller; 202 with the operation id and the add-on; audited', async () => {
+    const agent = fakeAgent();
+    const recorded: Recorded = { audits: [], operations: [] };
+    const call = await setup({ agent, recorded });
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    const rolledBack = await call('editor', 'POST', 'prod/addons/web/rollback', { revision: 1 });
+    assert.deepEqual([rolledBack.status, rolledBack.body.operationId, (rolledBack.body.addon as AddonView).name], [202, 'op-7', 'web']);
+    assert.equal((await call('admin', 'POST', 'prod/addons/web/sync')).status, 202);
+    assert.equal((await call('root', 'POST', 'c_prod/addons/web/sync', {})).status, 202);
+
+    assert.deepEqual(agent.requests, [
+      { method: 'POST', path: ADDON_PATHS.operations, body: { addon: 'web', action: 'rollback', revision: 1, requestedBy: 'editor' }, timeoutMs: 15_000 },
+      { method: 'POST', path: ADDON_PATHS.operations, body: { addon: 'web', action: 'sync', requestedBy: 'admin' }, timeoutMs: 15_000 },
+      { method: 'POST', path: ADDON_PATHS.operations, body: { addon: 'web', action: 'sync', requestedBy: 'root' }, timeoutMs: 15_000 },
+    ]);
+    assert.deepEqual(recorded.operations, [['rollback', 'accepted'], ['sync', 'accepted'], ['sync', 'accepted']]);
+    const [first] = recorded.audits;
+    assert.ok(first);
+    assert.deepEqual(
+      [first.userName, first.clusterId, first.clusterName, first.verb, first.resource, first.subresource, first.namespace, first.name, first.path, first.status],
+      ['editor', 'c_prod', 'prod', 'create', 'addons', 'rollback', 'web', 'web', '/api/v1/clusters/prod/addons/web/rollback', 202],
+    );
+    assert.equal(recorded.audits.length, 3);
+  });
+
+  it('addons api - rollback and sync need edit or admin (403 for view, 404 without a role), a live add-on and a good body', async () => {
+    const agent = fakeAgent();
+    const recorded: Recorded = { audits: [], operations: [] };
+    const call = await setup({ agent, recorded });
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    await call('admin', 'PUT', 'prod/addons/old', minimalSpec());
+    await call('admin', 'DELETE', 'prod/addons/old');
+    const refusals: [Caller, string, unknown, number, string, string][] = [
+      ['viewer', 'web/rollback', { revision: 1 }, 403, 'FORBIDDEN', "rolling back or syncing add-ons needs the edit or admin role on cluster 'prod' (yours is view)"],
+      ['viewer', 'web/sync', undefined, 403, 'FORBIDDEN', "rolling back or syncing add-ons needs the edit or admin role on cluster 'prod' (yours is view)"],
+      ['stranger', 'web/sync', undefined, 404, 'NOT_FOUND', "cluster 'prod' not found"],
+      ['editor', 'nope/sync', undefined, 404, 'NOT_FOUND', "add-on 'nope' of cluster 'prod' not found"],
+      ['editor', 'old/rollback', { revision: 1 }, 409, 'ADDON_DELETED', "add-on 'old' of cluster 'prod' is deleted and being uninstalled; put it again before a rollback"],
+      ['editor', 'web/rollback', {}, 400, 'ADDON_OPERATION_INVALID', "revision is required: the release revision to roll back to (see the add-on's history)"],
+      ['editor', 'web/rollback', { revision: 0 }, 400, 'ADDON_OPERATION_INVALID', 'revision must be a whole number from 1 to 2147483647, got 0'],
+      ['editor', 'web/rollback', { revision: '2' }, 400, 'ADDON_OPERATION_INVALID', 'revision must be a whole number from 1 to 2147483647, got "2"'],
+      ['editor', 'web/rollback', { revision: 2, force: true }, 400, 'ADDON_OPERATION_INVALID', "unknown field 'force' (known: revision)"],
+      ['editor', 'web/sync', { prune: true }, 400, 'ADDON_OPERATION_INVALID', 'a sync takes no fields: send no body or {}'],
+    ];
+    for (const [caller, path, body, status, code, message] of refusals) {
+      const answer = await call(caller, 'POST', `prod/addons/${path}`, body);
+      assert.deepEqual([answer.status, errorOf(answer)], [status, { code, message }], `${caller} ${path}`);
+    }
+    assert.deepEqual(agent.requests, []);
+    assert.deepEqual(recorded.audits.map((a) => [a.userName, a.clusterId, a.status]), refusals.map(([caller, , , status]) => [caller, caller === 'stranger' ? '' : 'c_prod', status]));
+    assert.ok(recorded.operations.every(([, outcome]) => outcome === 'refused'));
+  });
+
+  it('addons api - an unlinked cluster is 503; the agent\'s 4xx is relayed, its timeout is 504 and anything else 502', async () => {
+    const agent = fakeAgent();
+    const recorded: Recorded = { audits: [], operations: [] };
+    const call = await setup({ agent, recorded });
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
+    const cases: [FakeAgent['answer'], number, string, RegExp][] = [
+      [{ status: 409, body: { error: { code: 'REVISION_NOT_FOUND', message: "release 'web' has no revision 9" } } }, 409, 'REVISION_NOT_FOUND', /^release 'web' has no revision 9$/],
+      [{ status: 404, body: undefined }, 404, 'AGENT_ERROR', /^the agent of cluster 'prod' answered 404$/],
+      [new LinkRequestError('LINK_TIMEOUT', 'timed out'), 504, 'LINK_TIMEOUT', /^cluster 'prod': the agent did not accept the rollback of 'web' within 15 s$/],
+      [new LinkRequestError('LINK_CLOSED', 'the agent link is closed'), 502, 'LINK_CLOSED', /^cluster 'prod': the agent link is closed$/],
+      [{ status: 500, body: { error: { code: 'INTERNAL', message: 'boom' } } }, 502, 'INTERNAL', /could not run the rollback: boom$/],
+      [{ status: 202, body: {} }, 502, 'LINK_BAD_RESPONSE', /without a usable operationId$/],
+    ];
+    for (const [answer, status, code, message] of cases) {
+      agent.answer = answer;
+      const got = await call('editor', 'POST', 'prod/addons/web/rollback', { revision: 9 });
+      assert.equal(got.status, status, JSON.stringify(got.body));
+      assert.equal((errorOf(got) as { code: string }).code, code);
+      assert.match((errorOf(got) as { message: string }).message, message);
+    }
+    agent.isOpen = false;
+    const offline = await call('editor', 'POST', 'prod/addons/web/sync');
+    assert.deepEqual([offline.status, errorOf(offline)], [503, {
+      code: 'CLUSTER_OFFLINE', message: "cluster 'prod' is offline: its agent is not linked to the hub, and a sync runs on the agent",
+    }]);
+    assert.deepEqual(recorded.operations.map(([, outcome]) => outcome), ['refused', 'refused', 'failed', 'failed', 'failed', 'failed', 'offline']);
   });
 });

@@ -1,18 +1,24 @@
 // /api/v1/clusters/:cluster/addons: the Helm add-ons a cluster should run,
-// as desired state. Any role on the cluster reads them (404 without one, as
-// for the cluster itself); changing them needs admin on that cluster or
-// fleet-wide. The agent does not install add-ons yet (issue 6 continues), so
-// every answer's `status` is null: it is where the agent's report will go.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// as desired state, each with what the cluster's agent last reported about it
+// (`status`, link/addons.ts AddonStatus; stored by hub/addons/status-recorder.ts).
+// Any role on the cluster reads them (404 without one, as for the cluster
+// itself). Changing the desired state needs admin on that cluster or
+// fleet-wide. The manual operations, rollback and sync, need edit or admin:
+// they act on the release within the desired state rather than change it.
+// They are forwarded to the agent over its link (503 while it is not
+// linked), answered as soon as the agent has queued them, and audited.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import type { AddonOperationRequest, AddonRevision, AddonStatus } from '../../link/addons.ts';
 import type { Logger } from '../../util/logger.ts';
 import {
-  checkAddonName, checkDependencies, checkNoDependents, KeyedQueue, parseAddonSpec, type DependencyGraph,
+  checkAddonName, checkDependencies, checkNoDependents, checkSyncBody, forwardAddonOperation, KeyedQueue, operationOutcomeOf,
+  parseAddonSpec, parseRollbackBody, type AddonAction, type AddonOperationOutcome, type DependencyGraph, type OperationLink,
 } from '../addons/index.ts';
 import { principalOf } from '../auth.ts';
-import { HttpError, notFound } from '../errors.ts';
+import { HttpError, notFound, toHttpError } from '../errors.ts';
 import { effectiveRole } from '../rbac.ts';
-import type { AddonRecord, ClusterRecord, Store } from '../store/index.ts';
+import type { AddonRecord, AddonStatusRecord, AuditRecord, ClusterRecord, Role, Store } from '../store/index.ts';
 import { findCluster } from './lookup.ts';
 
 /** Rows per cluster, deleted ones awaiting uninstall included; a real cluster runs a few dozen add-ons. */
@@ -23,10 +29,19 @@ export interface AddonView extends Omit<AddonRecord, 'clusterId'> {
   /** The cluster's name. */
   cluster: string;
   /**
-   * What the cluster's agent last reported (release, health, last
-   * operation). Always null for now: no agent reports add-ons yet.
+   * What the cluster's agent last reported (phase, release, health, last
+   * operation, history); null before its first report. It may be about an
+   * older generation than the add-on's: compare `status.generation`.
    */
-  status: null;
+  status: AddonStatus | null;
+  /** When the hub received `status` (ISO 8601); null with it. */
+  statusReportedAt: string | null;
+}
+
+/** The answer to a rollback or sync: the id the add-on's `status.lastOperation.id` will carry. */
+export interface AddonOperationAnswer {
+  operationId: string;
+  addon: AddonView;
 }
 
 export interface AddonRoutesOptions {
@@ -36,6 +51,12 @@ export interface AddonRoutesOptions {
   maxAddonsPerCluster?: number;
   /** Called after a change of a cluster's desired add-ons (to push them to its agent). */
   onChange?: (clusterId: string) => void;
+  /** The cluster's live link, for rollback and sync; undefined when its agent is not linked. */
+  sessionOf: (clusterId: string) => OperationLink | undefined;
+  /** Receives one record per rollback or sync request, refused ones included. */
+  audit?: (record: AuditRecord) => void;
+  /** Counts rollback and sync requests by how forwarding them ended. */
+  onOperation?: (action: AddonAction, outcome: AddonOperationOutcome) => void;
 }
 
 const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -45,24 +66,50 @@ const AddonParams = Type.Object({
 });
 type AddonParamsType = Type.Static<typeof AddonParams>;
 
-/** The cluster in the URL, if the caller may read (any role) or write (admin) its add-ons; 404 without a role. */
-async function clusterFor(store: Store, req: FastifyRequest, access: 'read' | 'write'): Promise<ClusterRecord> {
+type Access = 'read' | 'operate' | 'write';
+
+/** The cluster in the URL and the caller's role on it; 404 without a role. */
+async function findRoleOn(store: Store, req: FastifyRequest): Promise<{ record: ClusterRecord; role: Role }> {
   const { cluster } = req.params as Type.Static<typeof ClusterParams>;
   const record = await findCluster(store, cluster);
   const role = effectiveRole(principalOf(req), record.id);
   // Not 403: a caller without a role on the cluster must not learn that it exists.
   if (!role) throw notFound(`cluster '${cluster}'`);
+  return { record, role };
+}
+
+/** 403 unless the role may read (any role), operate on (edit, admin) or write (admin) add-ons. */
+function requireAccess(record: ClusterRecord, role: Role, access: Access): void {
   if (access === 'write' && role !== 'admin') {
     throw new HttpError(403, 'FORBIDDEN', `changing add-ons needs the admin role on cluster '${record.name}' (yours is ${role})`);
   }
+  if (access === 'operate' && role === 'view') {
+    throw new HttpError(403, 'FORBIDDEN', `rolling back or syncing add-ons needs the edit or admin role on cluster '${record.name}' (yours is ${role})`);
+  }
+}
+
+/** The cluster in the URL, if the caller's role there allows `access`. */
+async function clusterFor(store: Store, req: FastifyRequest, access: Access): Promise<ClusterRecord> {
+  const { record, role } = await findRoleOn(store, req);
+  requireAccess(record, role, access);
   return record;
 }
 
 const addonNotFound = (name: string, cluster: ClusterRecord): HttpError => notFound(`add-on '${name}' of cluster '${cluster.name}'`);
 
-function toView(addon: AddonRecord, cluster: ClusterRecord): AddonView {
+function toView(addon: AddonRecord, cluster: ClusterRecord, reported: AddonStatusRecord | undefined): AddonView {
   const { name, spec, generation, createdAt, updatedAt, deletedAt } = addon;
-  return { cluster: cluster.name, name, spec, generation, createdAt, updatedAt, deletedAt, status: null };
+  return {
+    cluster: cluster.name, name, spec, generation, createdAt, updatedAt, deletedAt,
+    status: reported?.status ?? null, statusReportedAt: reported?.reportedAt ?? null,
+  };
+}
+
+/** The add-on with its status; 404 when the cluster has none of that name. */
+async function findAddon(store: Store, cluster: ClusterRecord, name: string): Promise<{ addon: AddonRecord; reported: AddonStatusRecord | undefined }> {
+  const [addon, reported] = await Promise.all([store.getAddon(cluster.id, name), store.getAddonStatus(cluster.id, name)]);
+  if (!addon) throw addonNotFound(name, cluster);
+  return { addon, reported };
 }
 
 /** The live add-ons' dependencies; deleted ones are no longer there to depend on. */
@@ -79,16 +126,26 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
 
   app.get(base, { schema: { params: ClusterParams } }, async (req): Promise<{ items: AddonView[] }> => {
     const cluster = await clusterFor(store, req, 'read');
-    return { items: (await store.listAddons(cluster.id)).map((addon) => toView(addon, cluster)) };
+    const [addons, statuses] = await Promise.all([store.listAddons(cluster.id), store.listAddonStatuses(cluster.id)]);
+    const byName = new Map(statuses.map((reported) => [reported.name, reported]));
+    return { items: addons.map((addon) => toView(addon, cluster, byName.get(addon.name))) };
   });
 
   app.get(`${base}/:name`, { schema: { params: AddonParams } }, async (req): Promise<AddonView> => {
     const cluster = await clusterFor(store, req, 'read');
-    const { name } = req.params as AddonParamsType;
-    const addon = await store.getAddon(cluster.id, name);
-    if (!addon) throw addonNotFound(name, cluster);
-    return toView(addon, cluster);
+    const { addon, reported } = await findAddon(store, cluster, (req.params as AddonParamsType).name);
+    return toView(addon, cluster, reported);
   });
+
+  // Helm's history as the agent last reported it, oldest first; [] before its first report.
+  app.get(`${base}/:name/history`, { schema: { params: AddonParams } }, async (req): Promise<{ items: AddonRevision[] }> => {
+    const cluster = await clusterFor(store, req, 'read');
+    const { reported } = await findAddon(store, cluster, (req.params as AddonParamsType).name);
+    return { items: reported?.status.history ?? [] };
+  });
+
+  app.post(`${base}/:name/rollback`, { schema: { params: AddonParams } }, (req, reply) => handleOperation(options, req, reply, 'rollback'));
+  app.post(`${base}/:name/sync`, { schema: { params: AddonParams } }, (req, reply) => handleOperation(options, req, reply, 'sync'));
 
   app.put(`${base}/:name`, { schema: { params: AddonParams } }, async (req, reply) => {
     const cluster = await clusterFor(store, req, 'write');
@@ -107,7 +164,8 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
       options.onChange?.(cluster.id);
       log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, `add-on ${outcome}`);
     }
-    return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster));
+    const reported = await store.getAddonStatus(cluster.id, name);
+    return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster, reported));
   });
 
   // 202: the add-on is marked for uninstall; the release goes once the agent acts on it.
@@ -123,6 +181,69 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     if (!record) throw addonNotFound(name, cluster);
     options.onChange?.(cluster.id);
     log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, 'add-on deleted');
-    return reply.status(202).send(toView(record, cluster));
+    return reply.status(202).send(toView(record, cluster, await store.getAddonStatus(cluster.id, name)));
   });
+}
+
+/** Who and what an add-on operation's audit row names, filled in as the request is resolved. */
+interface OperationTarget {
+  cluster: Pick<ClusterRecord, 'id' | 'name'>;
+  namespace: string | null;
+  name: string;
+}
+
+/**
+ * POST …/rollback and …/sync: answers 202 with the operation's id once the
+ * agent has queued it. Every request leaves one audit row and one count,
+ * refused ones included.
+ */
+async function handleOperation(options: AddonRoutesOptions, req: FastifyRequest, reply: FastifyReply, action: AddonAction): Promise<FastifyReply> {
+  const params = req.params as AddonParamsType;
+  const target: OperationTarget = { cluster: { id: '', name: params.cluster }, namespace: null, name: params.name };
+  const audit = auditOperation(options, req, action);
+  let answer: AddonOperationAnswer;
+  try {
+    answer = await forwardOperation(options, req, action, target);
+  } catch (error) {
+    options.onOperation?.(action, operationOutcomeOf(error));
+    audit(target, toHttpError(error).status);
+    throw error;
+  }
+  options.onOperation?.(action, 'accepted');
+  audit(target, 202);
+  return reply.status(202).send(answer);
+}
+
+/** Checks the caller, the body and the add-on, then asks the agent; fills in `target` as it learns it. */
+async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest, action: AddonAction, target: OperationTarget): Promise<AddonOperationAnswer> {
+  const { store } = options;
+  const { record, role } = await findRoleOn(store, req);
+  target.cluster = record;
+  requireAccess(record, role, 'operate');
+  const { addon, reported } = await findAddon(store, record, target.name);
+  target.namespace = addon.spec.namespace;
+  const revision = action === 'rollback' ? parseRollbackBody(req.body) : undefined;
+  if (action === 'sync') checkSyncBody(req.body);
+  if (addon.deletedAt !== null) {
+    throw new HttpError(409, 'ADDON_DELETED', `add-on '${addon.name}' of cluster '${record.name}' is deleted and being uninstalled; put it again before a ${action}`);
+  }
+  const request: AddonOperationRequest = { addon: addon.name, action, requestedBy: principalOf(req).userName, ...(revision === undefined ? {} : { revision }) };
+  const { operationId } = await forwardAddonOperation({ link: options.sessionOf(record.id), cluster: record.name, request });
+  options.log.info({ clusterId: record.id, cluster: record.name, addon: addon.name, action, revision, operationId, by: request.requestedBy }, `add-on ${action} requested`);
+  return { operationId, addon: toView(addon, record, reported) };
+}
+
+/** The audit writer of one rollback or sync request: verb create on addons/<action>, timed from now. */
+function auditOperation(options: AddonRoutesOptions, req: FastifyRequest, action: AddonAction): (target: OperationTarget, status: number) => void {
+  const at = new Date().toISOString();
+  const started = performance.now();
+  return ({ cluster, namespace, name }, status) => {
+    const principal = principalOf(req);
+    options.audit?.({
+      at, userId: principal.userId, userName: principal.userName, clusterId: cluster.id, clusterName: cluster.name,
+      verb: 'create', resource: 'addons', subresource: action, namespace, name, path: req.url.split('?')[0] ?? '', status,
+      bytesIn: Number(req.headers['content-length'] ?? 0) || 0, bytesOut: 0,
+      durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
+    });
+  };
 }

@@ -4,6 +4,7 @@ export type {
   AddonPut,
   AddonPutOutcome,
   AddonRecord,
+  AddonStatusRecord,
   ApiTokenRecord,
   AuditQuery,
   AuditRecord,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
-import { openSqliteStore } from './index.ts';
+import { openSqliteStore, type Store } from './index.ts';
 import { applyMigrations, SQLITE_MIGRATIONS } from './migrations.ts';
 
 const tempDir = mkdtempSync(join(tmpdir(), 'uplink-migrations-'));
@@ -81,25 +81,52 @@ describe('store migration 2 (users)', () => {
   });
 });
 
+/** A database file at schema `version` holding cluster c1 and the rows `seed` inserts. */
+function createDatabaseAt(version: number, seed: string[] = []): string {
+  const path = join(tempDir, `v${version}.db`);
+  const db = new DatabaseSync(path);
+  applyMigrations(db, SQLITE_MIGRATIONS.slice(0, version));
+  db.prepare(`INSERT INTO clusters (id, name, labels, token_hash, created_at) VALUES ('c1', 'prod', '{}', 'sha256:x', '2026-01-01T00:00:00.000Z')`).run();
+  for (const sql of seed) db.prepare(sql).run();
+  db.close();
+  return path;
+}
+
+/** Migrates the file through the store, running `check` on the store, then opens it raw with foreign keys on. */
+async function migrateAndOpen(path: string, check: (store: Store) => Promise<void>): Promise<DatabaseSync> {
+  const store = openSqliteStore({ path });
+  await store.migrate();
+  await check(store);
+  await store.close();
+  return new DatabaseSync(path, { enableForeignKeyConstraints: true });
+}
+
 describe('store migration 3 (add-ons)', () => {
   it('migrations - version 3 adds the addons table to a version 2 database, tied to its clusters', async () => {
-    const path = join(tempDir, 'v2.db');
-    const db = new DatabaseSync(path);
-    applyMigrations(db, SQLITE_MIGRATIONS.slice(0, 2));
-    db.prepare(`INSERT INTO clusters (id, name, labels, token_hash, created_at) VALUES ('c1', 'prod', '{}', 'sha256:x', '2026-01-01T00:00:00.000Z')`).run();
-    db.close();
-
-    const store = openSqliteStore({ path });
-    await store.migrate();
-    assert.deepEqual(await store.listAddons('c1'), []);
-    await store.close();
-
-    const migrated = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    const migrated = await migrateAndOpen(createDatabaseAt(2), async (store) => {
+      assert.deepEqual(await store.listAddons('c1'), []);
+    });
     const columns = migrated.prepare('PRAGMA table_info(addons)').all().map((c) => c.name);
     assert.deepEqual(columns, ['cluster_id', 'name', 'spec', 'generation', 'created_at', 'updated_at', 'deleted_at']);
     const keys = migrated.prepare('PRAGMA foreign_key_list(addons)').all().map((k) => [k.table, k.from, k.on_delete]);
     assert.deepEqual(keys, [['clusters', 'cluster_id', 'CASCADE']]);
     assert.throws(() => migrated.prepare(`INSERT INTO addons VALUES ('c1', 'web', '{}', 0, 't', 't', NULL)`).run(), /CHECK constraint/);
+    migrated.close();
+  });
+});
+
+describe('store migration 4 (add-on status)', () => {
+  it('migrations - version 4 adds addon_status to a version 3 database, keyed by and tied to the add-on rows', async () => {
+    const path = createDatabaseAt(3, [`INSERT INTO addons VALUES ('c1', 'web', '{}', 1, 't', 't', NULL)`]);
+    const migrated = await migrateAndOpen(path, async (store) => {
+      assert.deepEqual(await store.listAddonStatuses('c1'), []);
+    });
+    const columns = migrated.prepare('PRAGMA table_info(addon_status)').all().map((c) => [c.name, c.pk]);
+    assert.deepEqual(columns, [['cluster_id', 1], ['name', 2], ['status', 0], ['reported_at', 0]]);
+    const keys = migrated.prepare('PRAGMA foreign_key_list(addon_status)').all().map((k) => [k.table, k.from, k.to, k.on_delete]);
+    assert.deepEqual(keys, [['addons', 'cluster_id', 'cluster_id', 'CASCADE'], ['addons', 'name', 'name', 'CASCADE']]);
+    assert.throws(() => migrated.prepare(`INSERT INTO addon_status VALUES ('c1', 'ghost', '{}', 't')`).run(), /FOREIGN KEY constraint/);
+    assert.throws(() => migrated.prepare(`INSERT INTO addon_status VALUES ('c1', 'web', NULL, 't')`).run(), /NOT NULL constraint/);
     migrated.close();
   });
 });

@@ -97,6 +97,23 @@ const MIGRATION_3_ADDONS = `
   ) STRICT;
 `;
 
+// Version 4. The newest status each add-on's agent reported, as JSON text,
+// and when the hub received it. The key doubles as a foreign key to the
+// add-on's row: a status exists only beside its add-on (the store refuses
+// others), so the table is bounded by the add-ons, and it goes with them and
+// through them with the cluster. Rows are replaced, never appended: the
+// history an operator sees is Helm's, inside the status.
+const MIGRATION_4_ADDON_STATUS = `
+  CREATE TABLE addon_status (
+    cluster_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    PRIMARY KEY (cluster_id, name),
+    FOREIGN KEY (cluster_id, name) REFERENCES addons (cluster_id, name) ON DELETE CASCADE
+  ) STRICT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -140,6 +157,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'add-ons',
     sql: MIGRATION_3_ADDONS,
+  },
+  {
+    version: 4,
+    name: 'add-on status',
+    sql: MIGRATION_4_ADDON_STATUS,
   },
 ];
 

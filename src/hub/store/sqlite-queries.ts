@@ -53,6 +53,16 @@ export const SQL = {
   markAddonDeleted: `UPDATE addons SET deleted_at = :at, updated_at = :at, generation = generation + 1
     WHERE cluster_id = :clusterId AND name = :name AND deleted_at IS NULL RETURNING *`,
 
+  // INSERT … SELECT … WHERE EXISTS stores nothing for a name without an add-on
+  // row (changes = 0) instead of failing on the foreign key. The SELECT needs
+  // its WHERE anyway: without one SQLite would read ON CONFLICT as a join's ON.
+  upsertAddonStatus: `INSERT INTO addon_status (cluster_id, name, status, reported_at)
+    SELECT :clusterId, :name, :status, :reportedAt
+    WHERE EXISTS (SELECT 1 FROM addons WHERE cluster_id = :clusterId AND name = :name)
+    ON CONFLICT (cluster_id, name) DO UPDATE SET status = excluded.status, reported_at = excluded.reported_at`,
+  selectAddonStatus: 'SELECT * FROM addon_status WHERE cluster_id = :clusterId AND name = :name',
+  selectAddonStatusesOfCluster: 'SELECT * FROM addon_status WHERE cluster_id = :clusterId ORDER BY name',
+
   insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
       subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command)
     VALUES (:at, :userId, :userName, :clusterId, :clusterName, :verb, :resource,

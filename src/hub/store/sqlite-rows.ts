@@ -1,10 +1,12 @@
 // Row mapping for the SQLite store: the only code that knows column names.
 // JSON columns hold only what the store wrote, so their parsed shape is trusted.
 import type { SQLOutputValue } from 'node:sqlite';
+import type { AddonStatus } from '../../link/addons.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import {
   type AddonRecord,
+  type AddonStatusRecord,
   type ApiTokenRecord,
   type AuditRecord,
   type ClusterRecord,
@@ -88,6 +90,15 @@ export function toAddonRecord(row: Row): AddonRecord {
     createdAt: text(row, 'created_at'),
     updatedAt: text(row, 'updated_at'),
     deletedAt: textOrNull(row, 'deleted_at'),
+  };
+}
+
+export function toAddonStatusRecord(row: Row): AddonStatusRecord {
+  return {
+    clusterId: text(row, 'cluster_id'),
+    name: text(row, 'name'),
+    status: JSON.parse(text(row, 'status')) as AddonStatus,
+    reportedAt: text(row, 'reported_at'),
   };
 }
 

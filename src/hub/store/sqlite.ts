@@ -6,13 +6,15 @@ import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
 import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
 import {
-  integer, mapOptional, required, toAddonRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord, toUserRecord,
+  integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord,
+  toUserRecord,
 } from './sqlite-rows.ts';
 import {
   type AddonDeletion,
   type AddonPut,
   type AddonPutOutcome,
   type AddonRecord,
+  type AddonStatusRecord,
   type ApiTokenRecord,
   type AuditQuery,
   type AuditRecord,
@@ -266,6 +268,26 @@ class SqliteStore implements Store {
       const marked = this.#sql.markAddonDeleted.get({ clusterId, name, at });
       return mapOptional(marked ?? this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord);
     }));
+  }
+
+  putAddonStatus(record: AddonStatusRecord): Promise<boolean> {
+    return this.#run(`put the status of add-on "${record.name}" of cluster ${record.clusterId}`, () => {
+      const { clusterId, name, reportedAt } = record;
+      const { changes } = this.#sql.upsertAddonStatus.run({ clusterId, name, reportedAt, status: JSON.stringify(record.status) });
+      return Number(changes) > 0;
+    });
+  }
+
+  getAddonStatus(clusterId: string, name: string): Promise<AddonStatusRecord | undefined> {
+    return this.#run(`get the status of add-on "${name}" of cluster ${clusterId}`, () =>
+      mapOptional(this.#sql.selectAddonStatus.get({ clusterId, name }), toAddonStatusRecord),
+    );
+  }
+
+  listAddonStatuses(clusterId: string): Promise<AddonStatusRecord[]> {
+    return this.#run(`list add-on statuses of cluster ${clusterId}`, () =>
+      this.#sql.selectAddonStatusesOfCluster.all({ clusterId }).map(toAddonStatusRecord),
+    );
   }
 
   insertAudit(record: AuditRecord): Promise<void> {

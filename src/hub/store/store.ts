@@ -1,5 +1,6 @@
 // The hub's persistence boundary: one async interface that SQLite implements
 // now and PostgreSQL later, so callers never see a driver.
+import type { AddonStatus } from '../../link/addons.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import { UplinkError } from '../../util/errors.ts';
@@ -130,6 +131,20 @@ export interface AddonPut {
 /** What putAddon did: `created` also when the name was deleted before; `unchanged` for the same spec again. */
 export type AddonPutOutcome = 'created' | 'updated' | 'unchanged';
 
+/**
+ * The newest status a cluster's agent reported for one of its add-ons. It
+ * lives beside the add-on's row and goes with it (and so with the cluster).
+ */
+export interface AddonStatusRecord {
+  clusterId: string;
+  /** The add-on's name. */
+  name: string;
+  /** As the agent sent it, checked and bounded by the hub (hub/addons/status.ts). */
+  status: AddonStatus;
+  /** ISO 8601, when the hub received it. */
+  reportedAt: string;
+}
+
 export interface AddonDeletion {
   clusterId: string;
   name: string;
@@ -177,7 +192,8 @@ export interface Heartbeat {
  * uniqueness violation and StoreError for anything else.
  *
  * Deleting a user deletes its grants and API tokens; deleting a cluster
- * deletes the grants on it and its add-ons. Audit rows are kept either way.
+ * deletes the grants on it and its add-ons with their statuses. Audit rows
+ * are kept either way.
  *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
  * touchApiToken) are no-ops for an unknown id: the record may have been
@@ -244,6 +260,17 @@ export interface Store {
    * already deleted comes back unchanged; undefined when there is none.
    */
   deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined>;
+  /**
+   * Stores an add-on's newest status, replacing the one before. Returns false
+   * and stores nothing when the cluster has no add-on of that name (deleted
+   * ones count as existing): statuses exist only beside an add-on row, so an
+   * agent cannot grow the table past the cluster's add-ons.
+   */
+  putAddonStatus(record: AddonStatusRecord): Promise<boolean>;
+  /** The add-on's newest status; undefined before its agent reported one. */
+  getAddonStatus(clusterId: string, name: string): Promise<AddonStatusRecord | undefined>;
+  /** The newest status of each of a cluster's add-ons that has one, ordered by name. */
+  listAddonStatuses(clusterId: string): Promise<AddonStatusRecord[]>;
 
   insertAudit(record: AuditRecord): Promise<void>;
   /** Matching rows, newest first. */
