@@ -7,6 +7,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HUB_PORT=${UPLINK_DEMO_HUB_PORT:-8443}
+CHARTS_PORT=${UPLINK_DEMO_CHARTS_PORT:-8879}
 DEMO=${UPLINK_DEMO_DIR:-${TMPDIR:-/tmp}/uplink-demo-$(id -u)}
 AGENT_NAMESPACE=uplink-system
 
@@ -42,9 +43,20 @@ fi
 eval "$("$cluster" env)"
 bin=$("$cluster" bin)
 (exec 3<>"/dev/tcp/127.0.0.1/$HUB_PORT") 2>/dev/null && die "port $HUB_PORT is in use; set UPLINK_DEMO_HUB_PORT"
+(exec 3<>"/dev/tcp/127.0.0.1/$CHARTS_PORT") 2>/dev/null && die "port $CHARTS_PORT is in use; set UPLINK_DEMO_CHARTS_PORT"
 
 rm -rf "$DEMO" && mkdir -p "$DEMO" && chmod 700 "$DEMO"
 export UPLINK_CLI_CONFIG=$DEMO/cli.json
+node=$(uplink_find_node)
+
+# A Helm chart repository of the example charts, for the demo's add-on.
+mkdir -p "$DEMO/charts"
+export HELM_CACHE_HOME=$DEMO/helm/cache HELM_CONFIG_HOME=$DEMO/helm/config HELM_DATA_HOME=$DEMO/helm/data
+for chart in "$UPLINK_ROOT"/examples/charts/*/; do "$bin/helm" package "$chart" -d "$DEMO/charts" >/dev/null; done
+"$bin/helm" repo index "$DEMO/charts" --url "http://127.0.0.1:$CHARTS_PORT"
+"$node" "$UPLINK_ROOT/test/cluster/serve-dir.ts" "$DEMO/charts" "$CHARTS_PORT" >"$DEMO/charts.log" 2>&1 &
+pids+=($!)
+wait_for_log "$DEMO/charts.log" 'serving' 10
 
 # The agent's identity in the cluster: a ServiceAccount and a token minted by
 # the TokenRequest API, exactly what the agent's pod would get.
@@ -72,10 +84,15 @@ printf '%s\n' "$cluster_token" >"$DEMO/cluster-token" && chmod 600 "$DEMO/cluste
 rm -f "$DEMO/cluster.json"
 
 "$uplink" agent --hub-url "https://localhost:$HUB_PORT" --hub-ca-hash "$ca_hash" --token-file "$DEMO/cluster-token" \
-  --kubeconfig "$agent_kubeconfig" --state-file "$DEMO/agent-state.json" --health-listen 127.0.0.1:0 >"$DEMO/agent.log" 2>&1 &
+  --kubeconfig "$agent_kubeconfig" --state-file "$DEMO/agent-state.json" --health-listen 127.0.0.1:0 \
+  --helm "$bin/helm" --namespace "$AGENT_NAMESPACE" >"$DEMO/agent.log" 2>&1 &
 pids+=($!)
 wait_for_log "$DEMO/agent.log" '"linked to the hub"' 30
 sleep 1
+# An add-on: the example web app from the local chart repository, installed
+# by the agent with helm (kwok runs its pods).
+"$uplink" addons set local webapp --chart-repo "http://127.0.0.1:$CHARTS_PORT" --chart webapp --chart-version 0.1.0 \
+  -n demo-web --wait >/dev/null
 # kubectl through the hub: a kubeconfig with the hub URL, the hub CA and the
 # admin's API token; no cluster credential in it.
 "$uplink" kubeconfig local --file "$DEMO/kubeconfig" >/dev/null
@@ -101,6 +118,10 @@ Try, in another shell:
   $uplink clusters list                 # live status; heartbeats every 15 s
   $uplink get local pods -w             # live rows from the agent's inventory
   $uplink logs local -l app=web -f      # several pods' logs, prefixed [pod/container]
+  $uplink addons list local            # the webapp add-on, installed by the agent with helm
+  $uplink addons set local webapp --chart-repo http://127.0.0.1:$CHARTS_PORT --chart webapp \\
+      --chart-version 0.1.0 -n demo-web --values-inline 'replicaCount: 4' --wait
+  $uplink addons history local webapp   # and: addons rollback local webapp 1, addons status local webapp
   $uplink audit --since 10m             # every request that went through the hub
 
 Logs: $DEMO/hub.log and $DEMO/agent.log. Press Ctrl-C to stop.

@@ -99,13 +99,15 @@ export type Decision =
   | { phase: AddonPhase; message: string }
   | { retryInMs: number };
 
+/** Why a release held by a manual rollback does not run the desired spec. */
+export function holdMessage<Refs>(entry: Entry<Refs>, hold: NonNullable<Entry<Refs>['hold']>): string {
+  return `rolled back to revision ${hold.revision} by ${hold.requestedBy}; the desired spec (generation ${entry.desired.generation}) waits until the add-on changes or is synced`;
+}
+
 export function decide<Refs>(entry: Entry<Refs>, now: number): Decision {
   const { spec } = entry.desired;
   if (entry.manual?.action === 'sync') return { trigger: 'manual' };
-  if (entry.hold?.digest === entry.digest) {
-    const { revision, requestedBy } = entry.hold;
-    return { phase: 'Deployed', message: `rolled back to revision ${revision} by ${requestedBy}; the desired spec (generation ${entry.desired.generation}) waits until the add-on changes or is synced` };
-  }
+  if (entry.hold?.digest === entry.digest) return { phase: 'Deployed', message: holdMessage(entry, entry.hold) };
   entry.hold = undefined;
   if (entry.release?.status === 'deployed' && entry.releaseDigest === entry.digest) {
     if (entry.failedDigest !== entry.digest) entry.failures = 0;

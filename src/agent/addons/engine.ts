@@ -24,7 +24,7 @@ import type { Logger } from '../../util/logger.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import {
-  beginOperation, checkOperation, decide, errorMessage, finishOperation, isReady, isReleaseNotFound, newEntry, statusKey,
+  beginOperation, checkOperation, decide, errorMessage, finishOperation, holdMessage, isReady, isReleaseNotFound, newEntry, statusKey,
   statusOf, toRelease, truncate, type Entry, type ManualOperation, type OperationDetails,
 } from './engine-entry.ts';
 import type { HelmReleaseMetadata, HelmRunner } from './helm-runner.ts';
@@ -270,13 +270,8 @@ export class AddonEngine<Refs> {
       await this.writes.run(() => this.helm.run(args, {
         input: spec.values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
       }));
-      entry.failures = 0;
-      entry.failedDigest = undefined;
-      entry.nextRetryAt = undefined;
       entry.hold = undefined;
-      await this.readRelease(entry);
-      this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
-      this.setPhase(entry, 'Deployed', '');
+      await this.succeeded(entry, operation);
     } catch (error) {
       const failure = errorMessage(error);
       entry.failures = entry.failedDigest === digest ? entry.failures + 1 : 1;
@@ -292,6 +287,16 @@ export class AddonEngine<Refs> {
     }
   }
 
+  /** After a successful install, upgrade or rollback: the failure count starts again and the new revision is read. */
+  private async succeeded(entry: Entry<Refs>, operation: AddonOperationReport): Promise<void> {
+    entry.failures = 0;
+    entry.failedDigest = undefined;
+    entry.nextRetryAt = undefined;
+    await this.readRelease(entry);
+    this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
+    this.setPhase(entry, 'Deployed', '');
+  }
+
   private async rollback(entry: Entry<Refs>, manual: ManualOperation): Promise<void> {
     const { name, spec } = entry.desired;
     const revision = manual.revision ?? 0;
@@ -302,12 +307,10 @@ export class AddonEngine<Refs> {
       await this.writes.run(() => this.helm.run(rollbackArgs(name, spec, revision, this.helmTimeoutSeconds), {
         signal: this.stopping.signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
       }));
-      entry.hold = { digest: entry.digest, revision, requestedBy: manual.requestedBy };
-      entry.failures = 0;
-      entry.failedDigest = undefined;
-      await this.readRelease(entry);
-      this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
-      this.setPhase(entry, 'Deployed', '');
+      const hold = { digest: entry.digest, revision, requestedBy: manual.requestedBy };
+      entry.hold = hold;
+      await this.succeeded(entry, operation);
+      entry.message = holdMessage(entry, hold);
     } catch (error) {
       const failure = errorMessage(error);
       await this.readRelease(entry).catch(() => undefined);

@@ -3,6 +3,7 @@
 // rather than the agent's own, and parsers for `-o json` output that keep
 // only what status reports need (never values, manifests or notes).
 import { join } from 'node:path';
+import type { AddonRevision } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
 import { classifyHelmError, type HelmFailureCode } from './helm-errors.ts';
@@ -188,16 +189,8 @@ export interface HelmListEntry {
   appVersion: string;
 }
 
-/** One row of `helm history -o json`. */
-export interface HelmRevision {
-  revision: number;
-  /** RFC 3339. */
-  updated: string;
-  status: string;
-  chart: string;
-  appVersion: string;
-  description: string;
-}
+/** One row of `helm history -o json`: the add-on status carries these as they are. */
+export type HelmRevision = AddonRevision;
 
 /** What `helm status -o json` says about the release, without its values, manifest, hooks or notes. */
 export interface HelmReleaseStatus {
