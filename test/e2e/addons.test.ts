@@ -189,6 +189,14 @@ describe('add-ons', () => {
     assert.equal(broken.release, null, 'nothing was installed');
     assert.equal(broken.nextRetryAt, null, 'retry limit 0: no retry');
 
+    // A chart the repository does not have, and a version it does not have.
+    await putAddon(CLUSTER, 'no-chart', { ...repoSpec(namespace, '', noRetry), source: { repo: { url: repo, chart: 'nope' } } });
+    await putAddon(CLUSTER, 'no-version', { ...repoSpec(namespace, '', noRetry), version: '^9' });
+    for (const name of ['no-chart', 'no-version']) {
+      const missing = await statusOf(CLUSTER, name, 'failed', (s) => s.phase === 'Failed');
+      assert.equal(missing.lastOperation?.code, 'CHART_NOT_FOUND', `${name}: ${missing.message}`);
+    }
+
     // A fixed cluster IP on an existing Service: the API server refuses the change.
     await putAddon(CLUSTER, 'fixed-ip', repoSpec(namespace, 'service:\n  clusterIP: 10.96.200.200\n', noRetry));
     const failed = await statusOf(CLUSTER, 'fixed-ip', 'failed upgrade', (s, view) => s.generation === view.generation && s.phase === 'Failed');
@@ -205,7 +213,7 @@ describe('add-ons', () => {
     assert.equal(after.phase, 'Deployed');
     assert.equal(after.release?.revision, 1);
     assert.equal(after.lastOperation?.id, steady.lastOperation?.id, 'no operation ran on the steady add-on');
-    for (const name of ['steady', 'fixed-ip', 'broken']) await cli(['addons', 'delete', CLUSTER, name]);
+    for (const name of ['steady', 'fixed-ip', 'broken', 'no-chart', 'no-version']) await cli(['addons', 'delete', CLUSTER, name]);
   });
 
   it('addons - revision_history_limit 3 keeps at most 3 release Secrets after 5 upgrades', async () => {

@@ -366,7 +366,8 @@ export class AddonEngine<Refs> {
   /** Reads the release's current revision and labels; no release leaves `release` null. */
   private async readRelease(entry: Entry<Refs>): Promise<void> {
     const { name, spec } = entry.desired;
-    const namespace = entry.release?.namespace ?? spec.namespace;
+    // The desired namespace: a release the add-on left in another one is the reconcile loop's to clean up (issue 7).
+    const namespace = spec.namespace;
     const signal = this.stopping.signal;
     let meta: HelmReleaseMetadata;
     try {
