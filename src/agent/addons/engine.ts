@@ -27,7 +27,7 @@ import {
   beginOperation, checkOperation, decide, errorMessage, finishOperation, holdMessage, isReady, isReleaseNotFound, newEntry, statusKey,
   statusOf, toRelease, truncate, type Entry, type ManualOperation, type OperationDetails,
 } from './engine-entry.ts';
-import type { HelmReleaseMetadata, HelmRunner } from './helm-runner.ts';
+import type { HelmRunner } from './helm-runner.ts';
 import {
   RELEASE_LABELS, retryDelayMs, rollbackArgs, specDigest, uninstallArgs, upgradeArgs, waitingFor, type DependencyState,
 } from './release-plan.ts';
@@ -369,17 +369,21 @@ export class AddonEngine<Refs> {
     // The desired namespace: a release the add-on left in another one is the reconcile loop's to clean up (issue 7).
     const namespace = spec.namespace;
     const signal = this.stopping.signal;
-    let meta: HelmReleaseMetadata;
-    try {
-      meta = await this.reads.run(() => this.helm.metadata(name, namespace, signal));
-    } catch (error) {
-      if (!isReleaseNotFound(error)) throw error;
+    // Both at once: each is a helm process of its own, and the release is read before and after every operation.
+    const [metaRead, historyRead] = await Promise.allSettled([
+      this.reads.run(() => this.helm.metadata(name, namespace, signal)),
+      this.reads.run(() => this.helm.history(name, namespace, MAX_STATUS_REVISIONS, signal)),
+    ]);
+    if (metaRead.status === 'rejected') {
+      if (!isReleaseNotFound(metaRead.reason)) throw metaRead.reason;
       entry.release = null;
       entry.releaseDigest = undefined;
       entry.history = [];
       return;
     }
-    const history = await this.reads.run(() => this.helm.history(name, namespace, MAX_STATUS_REVISIONS, signal));
+    if (historyRead.status === 'rejected') throw historyRead.reason;
+    const meta = metaRead.value;
+    const history = historyRead.value;
     entry.history = history.map((r) => ({ ...r }));
     const current = history.find((r) => r.revision === meta.revision);
     entry.release = toRelease(meta, current?.description ?? '');

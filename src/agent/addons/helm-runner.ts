@@ -3,7 +3,7 @@
 // rather than the agent's own, and parsers for `-o json` output that keep
 // only what status reports need (never values, manifests or notes).
 import { join } from 'node:path';
-import type { AddonRevision } from '../../link/addons.ts';
+import type { AddonRelease, AddonRevision } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
 import { classifyHelmError, type HelmFailureCode } from './helm-errors.ts';
@@ -203,20 +203,18 @@ export interface HelmReleaseStatus {
   lastDeployed: string | null;
 }
 
-/** What `helm get metadata -o json` says: the current revision, its chart and the release's labels. */
-export interface HelmReleaseMetadata {
+/**
+ * What `helm get metadata -o json` says: the current revision and its chart
+ * (the fields the add-on status reports), when it was deployed, and the
+ * release's labels: Helm's own (`owner`, `status`, `version`, …) and those
+ * given with `--labels`.
+ */
+export type HelmReleaseMetadata = Omit<AddonRelease, 'updated' | 'description'> & {
   name: string;
-  namespace: string;
-  revision: number;
-  status: string;
-  chart: string;
-  chartVersion: string;
-  appVersion: string;
   /** RFC 3339. */
   deployedAt: string;
-  /** Helm's own labels (`owner`, `status`, `version`, …) and those given with `--labels`. */
   labels: Record<string, string>;
-}
+};
 
 type Json = Record<string, unknown>;
 
