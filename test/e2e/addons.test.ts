@@ -17,6 +17,8 @@ import {
 
 const CLUSTER = 'e2e-addons';
 const WEBAPP = join(REPO_ROOT, 'examples/charts/webapp');
+const JOB_HOOK = join(REPO_ROOT, 'examples/charts/job-hook');
+const CRD_WIDGET = join(REPO_ROOT, 'examples/charts/crd-widget');
 const GIT_TOKEN = 'e2e-git-token-5d1b';
 /** An install or upgrade of the webapp on kwok takes a second or two; this leaves room for a loaded machine. */
 const OPERATION_MS = 60_000;
@@ -97,7 +99,7 @@ describe('add-ons', () => {
     agentNamespace = await createTestNamespace(suite, 'addons-agent');
     const { kubeconfig } = await mintServiceAccountToken(suite, { namespace: agentNamespace, clusterRole: 'cluster-admin' });
     await kubectl(['create', 'secret', 'generic', 'git-token', '-n', agentNamespace, `--from-literal=token=${GIT_TOKEN}`]);
-    repo = await serveChartRepo(suite, [WEBAPP]);
+    repo = await serveChartRepo(suite, [WEBAPP, JOB_HOOK, CRD_WIDGET]);
     registry = await startOciRegistry(suite);
     await pushChart(registry, WEBAPP);
     gitUrl = await serveGitRepo(suite, { 'deploy/charts/webapp': WEBAPP }, { token: GIT_TOKEN });
@@ -172,6 +174,22 @@ describe('add-ons', () => {
     for (const name of ['src-repo', 'src-oci', 'src-git']) await statusOf(CLUSTER, name, 'uninstalled', (s) => s.phase === 'Uninstalled');
     const logs = agent.process.lines.map((l) => JSON.stringify(l)).join('\n');
     assert.doesNotMatch(logs, new RegExp(GIT_TOKEN), 'the Git token is in no log line');
+  });
+
+  it('addons - the example charts with a hook Job and with a CRD install and report Healthy; uninstall leaves the CRD, as helm does', async (t) => {
+    const namespace = releaseNamespace('addon-examples');
+    t.after(() => kubectl(['delete', 'crd', 'widgets.examples.uplink.dev', '--ignore-not-found', '--wait=false']));
+    await putAddon(CLUSTER, 'migrate', { source: { repo: { url: repo, chart: 'job-hook' } }, version: '0.1.0', namespace });
+    await putAddon(CLUSTER, 'widget', { source: { repo: { url: repo, chart: 'crd-widget' } }, version: '0.1.0', namespace, values: 'widget:\n  size: 7\n' });
+    const migrate = await deployedAt(CLUSTER, 'migrate', 1);
+    assert.equal(migrate.release?.chart, 'job-hook');
+    const widget = await deployedAt(CLUSTER, 'widget', 1);
+    assert.ok(widget.health?.objects.some((o) => o.kind === 'Widget' && o.status === 'Healthy'), JSON.stringify(widget.health));
+    const live = await kubectlJson<{ spec: { size: number } }>(['get', 'widgets.examples.uplink.dev', 'widget', '-n', namespace]);
+    assert.equal(live.spec.size, 7);
+    for (const name of ['migrate', 'widget']) await cli(['addons', 'uninstall', CLUSTER, name]);
+    const crd = await kubectlJson<{ metadata: { name: string } }>(['get', 'crd', 'widgets.examples.uplink.dev']);
+    assert.equal(crd.metadata.name, 'widgets.examples.uplink.dev');
   });
 
   it('addons - a chart that fails to render and an upgrade that fails while applying each leave a clear error, the failed upgrade is rolled back, and the other add-ons are unaffected', async () => {
