@@ -270,13 +270,28 @@ describe('add-on routes', () => {
       { method: 'POST', path: ADDON_PATHS.operations, body: { addon: 'web', action: 'sync', requestedBy: 'root' }, timeoutMs: 15_000 },
     ]);
     assert.deepEqual(recorded.operations, [['rollback', 'accepted'], ['sync', 'accepted'], ['sync', 'accepted']]);
-    const [first] = recorded.audits;
+    const operations = recorded.audits.filter((a) => a.subresource !== null);
+    const [first] = operations;
     assert.ok(first);
     assert.deepEqual(
       [first.userName, first.clusterId, first.clusterName, first.verb, first.resource, first.subresource, first.namespace, first.name, first.path, first.status],
       ['editor', 'c_prod', 'prod', 'create', 'addons', 'rollback', 'web', 'web', '/api/v1/clusters/prod/addons/web/rollback', 202],
     );
-    assert.equal(recorded.audits.length, 3);
+    assert.equal(operations.length, 3);
+  });
+
+  it('addons api - a PUT that changes the spec and a DELETE are audited (never the values); the same spec again is not', async () => {
+    const recorded: Recorded = { audits: [], operations: [] };
+    const call = await setup({ recorded });
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ values: 'password: hunter2\n' }));
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ values: 'password: hunter2\n' }));
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ values: 'password: hunter3\n' }));
+    await call('admin', 'DELETE', 'prod/addons/web');
+    assert.deepEqual(
+      recorded.audits.map((a) => [a.userName, a.clusterName, a.verb, a.resource, a.subresource, a.name, a.status]),
+      [['admin', 'prod', 'create', 'addons', null, 'web', 201], ['admin', 'prod', 'update', 'addons', null, 'web', 200], ['admin', 'prod', 'delete', 'addons', null, 'web', 202]],
+    );
+    assert.doesNotMatch(JSON.stringify(recorded.audits), /hunter/);
   });
 
   it('addons api - rollback and sync need edit or admin (403 for view, 404 without a role), a live add-on and a good body', async () => {
@@ -286,6 +301,7 @@ describe('add-on routes', () => {
     await call('admin', 'PUT', 'prod/addons/web', minimalSpec());
     await call('admin', 'PUT', 'prod/addons/old', minimalSpec());
     await call('admin', 'DELETE', 'prod/addons/old');
+    recorded.audits.length = 0;
     const refusals: [Caller, string, unknown, number, string, string][] = [
       ['viewer', 'web/rollback', { revision: 1 }, 403, 'FORBIDDEN', "rolling back or syncing add-ons needs the edit or admin role on cluster 'prod' (yours is view)"],
       ['viewer', 'web/sync', undefined, 403, 'FORBIDDEN', "rolling back or syncing add-ons needs the edit or admin role on cluster 'prod' (yours is view)"],

@@ -148,6 +148,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
   app.post(`${base}/:name/sync`, { schema: { params: AddonParams } }, (req, reply) => handleOperation(options, req, reply, 'sync'));
 
   app.put(`${base}/:name`, { schema: { params: AddonParams } }, async (req, reply) => {
+    const audit = auditRequest(options, req, null);
     const cluster = await clusterFor(store, req, 'write');
     const name = checkAddonName((req.params as AddonParamsType).name);
     const spec = parseAddonSpec(req.body);
@@ -163,6 +164,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     if (outcome !== 'unchanged') {
       options.onChange?.(cluster.id);
       log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, `add-on ${outcome}`);
+      audit({ cluster, namespace: spec.namespace, name }, outcome === 'created' ? 201 : 200, outcome === 'created' ? 'create' : 'update');
     }
     const reported = await store.getAddonStatus(cluster.id, name);
     return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster, reported));
@@ -170,6 +172,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
 
   // 202: the add-on is marked for uninstall; the release goes once the agent acts on it.
   app.delete(`${base}/:name`, { schema: { params: AddonParams } }, async (req, reply) => {
+    const audit = auditRequest(options, req, null);
     const cluster = await clusterFor(store, req, 'write');
     const { name } = req.params as AddonParamsType;
     const record = await writes.run(cluster.id, async () => {
@@ -181,6 +184,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     if (!record) throw addonNotFound(name, cluster);
     options.onChange?.(cluster.id);
     log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, 'add-on deleted');
+    audit({ cluster, namespace: record.spec.namespace, name }, 202, 'delete');
     return reply.status(202).send(toView(record, cluster, await store.getAddonStatus(cluster.id, name)));
   });
 }
@@ -200,7 +204,7 @@ interface OperationTarget {
 async function handleOperation(options: AddonRoutesOptions, req: FastifyRequest, reply: FastifyReply, action: AddonAction): Promise<FastifyReply> {
   const params = req.params as AddonParamsType;
   const target: OperationTarget = { cluster: { id: '', name: params.cluster }, namespace: null, name: params.name };
-  const audit = auditOperation(options, req, action);
+  const audit = auditRequest(options, req, action);
   let answer: AddonOperationAnswer;
   try {
     answer = await forwardOperation(options, req, action, target);
@@ -233,15 +237,19 @@ async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest
   return { operationId, addon: toView(addon, record, reported) };
 }
 
-/** The audit writer of one rollback or sync request: verb create on addons/<action>, timed from now. */
-function auditOperation(options: AddonRoutesOptions, req: FastifyRequest, action: AddonAction): (target: OperationTarget, status: number) => void {
+/**
+ * The audit writer of one add-on request, timed from now: rollback and sync
+ * as verb create on addons/<action>; a spec put as create or update and a
+ * delete as delete, on addons.
+ */
+function auditRequest(options: AddonRoutesOptions, req: FastifyRequest, subresource: AddonAction | null): (target: OperationTarget, status: number, verb?: string) => void {
   const at = new Date().toISOString();
   const started = performance.now();
-  return ({ cluster, namespace, name }, status) => {
+  return ({ cluster, namespace, name }, status, verb = 'create') => {
     const principal = principalOf(req);
     options.audit?.({
       at, userId: principal.userId, userName: principal.userName, clusterId: cluster.id, clusterName: cluster.name,
-      verb: 'create', resource: 'addons', subresource: action, namespace, name, path: req.url.split('?')[0] ?? '', status,
+      verb, resource: 'addons', subresource, namespace, name, path: req.url.split('?')[0] ?? '', status,
       bytesIn: Number(req.headers['content-length'] ?? 0) || 0, bytesOut: 0,
       durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
     });
