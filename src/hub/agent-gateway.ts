@@ -116,19 +116,14 @@ export class AgentGateway {
     metrics.linksAccepted.inc();
     fleet.attach(cluster.id, session, agentVersion);
     clusterLog.info({ agentVersion, remote: req.socket.remoteAddress }, 'agent linked');
-    session.openEvents((event) => { this.onEvent(cluster.id, event, clusterLog); });
+    const sinks = { fleet, addonStatuses: this.options.addonStatuses };
+    session.openEvents((event) => { routeAgentEvent(sinks, cluster, event, clusterLog); });
     void session.closed.then(({ code, reason }) => {
       if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
       else if (code === LINK_CLOSE.peerTimeout) metrics.linkError('timeout');
       else if (code === ABNORMAL_CLOSURE) metrics.linkError('dropped');
       clusterLog.info({ code, reason }, 'agent link closed');
     });
-  }
-
-  /** One line of the agent's event stream; anything but a known, well-formed event is dropped. */
-  private onEvent(clusterId: string, event: unknown, clusterLog: Logger): void {
-    if (isHeartbeat(event)) this.options.fleet.heartbeat(clusterId, event);
-    else if (isAddonStatusEvent(event)) this.options.addonStatuses.receive(clusterId, event.status, clusterLog);
   }
 
   private refuse(socket: Duplex, status: number, reason: LinkErrorReason, message: string, headers: Record<string, string> = {}): void {
@@ -152,9 +147,26 @@ export class AgentGateway {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' };
 
-/** The envelope only: the status inside is checked by the recorder, which logs what is wrong with it. */
-function isAddonStatusEvent(event: unknown): event is { type: 'addonStatus'; status: unknown } {
-  return typeof event === 'object' && event !== null && (event as { type?: unknown }).type === 'addonStatus';
+/** Where a cluster's events go: narrow, so routing is testable without a socket. */
+export interface AgentEventSinks {
+  fleet: Pick<Fleet, 'heartbeat' | 'addonSweep'>;
+  addonStatuses: Pick<AddonStatusRecorder, 'receive'>;
+}
+
+/**
+ * One line of a cluster's event stream. Unknown types and malformed
+ * heartbeats are dropped silently; add-on statuses and sweep reports are
+ * checked by their receivers, which log at warn, naming the field, what they drop.
+ */
+export function routeAgentEvent(sinks: AgentEventSinks, cluster: Pick<ClusterRecord, 'id' | 'name'>, event: unknown, log: Logger): void {
+  if (isHeartbeat(event)) sinks.fleet.heartbeat(cluster.id, event);
+  else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
+  else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep({ id: cluster.id, name: cluster.name }, event.sweep, log);
+}
+
+/** The envelope only: what it carries is checked by its receiver. */
+function isEnvelope<T extends 'addonStatus' | 'addonSweep'>(event: unknown, type: T): event is { type: T } & Record<string, unknown> {
+  return typeof event === 'object' && event !== null && (event as { type?: unknown }).type === type;
 }
 
 function isHeartbeat(event: unknown): event is HeartbeatEvent {

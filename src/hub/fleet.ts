@@ -1,8 +1,10 @@
 // The live fleet: which clusters hold a link to this hub right now, their
-// latest heartbeat, and the online/offline judgement derived from both.
+// latest heartbeat and add-on sweep, and the online/offline judgement derived
+// from them.
 import type { HubSession } from '../link/hub-session.ts';
 import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import type { Logger } from '../util/logger.ts';
+import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterRecord, Store } from './store/index.ts';
 
@@ -22,6 +24,11 @@ export interface ClusterView {
   lastHeartbeatAt: string | null;
   lastHeartbeatAgeSeconds: number | null;
   facts: ClusterFacts | null;
+  /**
+   * The agent's last add-on sweep and the lag since, or null when it has not
+   * reported one since this hub started (kept in memory only).
+   */
+  addonSweep: AddonSweepView | null;
 }
 
 interface LiveLink {
@@ -45,10 +52,13 @@ export class Fleet {
   private readonly linkedListeners: ((clusterId: string) => void)[] = [];
   private readonly options: FleetOptions;
   private readonly now: () => number;
+  private readonly addonSweeps: AddonSweeps;
 
   constructor(options: FleetOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.addonSweeps = new AddonSweeps({ now: this.now });
+    options.metrics.observeAddonSweeps(() => this.addonSweeps.samples());
   }
 
   get connectedCount(): number {
@@ -98,6 +108,21 @@ export class Fleet {
     this.persist(clusterId, this.options.store.recordHeartbeat(clusterId, { at, intervalSeconds: event.intervalSeconds, facts: event.facts }));
   }
 
+  /**
+   * Takes an add-on sweep report from a linked agent (a bad one is logged on
+   * `log` and dropped). Ignored once the link is closing, so a report racing
+   * a cluster's deletion cannot bring back its metric series.
+   */
+  addonSweep(cluster: { id: string; name: string }, report: unknown, log: Logger): void {
+    if (this.links.get(cluster.id)?.session.isOpen !== true) return;
+    this.addonSweeps.receive(cluster, report, log);
+  }
+
+  /** Drops what is kept in memory about a deleted cluster (its last sweep, and so its metric series). */
+  forget(clusterId: string): void {
+    this.addonSweeps.forget(clusterId);
+  }
+
   /** Closes a cluster's link, if it has one. */
   disconnect(clusterId: string, code: number, reason: string): void {
     this.links.get(clusterId)?.session.close(code, reason);
@@ -129,6 +154,7 @@ export class Fleet {
       lastHeartbeatAt,
       lastHeartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10,
       facts: live?.facts ?? record.facts,
+      addonSweep: this.addonSweeps.view(record.id),
     };
   }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AddonSweepSample } from './addons/sweeps.ts';
 
 /** Why an agent connection was refused or dropped; a closed set keeps label cardinality bounded. */
 export type LinkErrorReason =
@@ -18,6 +19,8 @@ export type ResourceOutcome =
 /** The hub's Prometheus metrics, on its own registry. */
 export class HubMetrics {
   readonly registry = new Registry();
+  /** What the add-on sweep gauges read at each scrape (observeAddonSweeps). */
+  #addonSweeps: () => readonly AddonSweepSample[] = () => [];
   readonly agentsConnected = new Gauge({ name: 'uplink_hub_agents_connected', help: 'Agents with an open link', registers: [this.registry] });
   readonly heartbeats = new Counter({ name: 'uplink_hub_heartbeats_total', help: 'Heartbeats received from agents', registers: [this.registry] });
   readonly linkErrors = new Counter({
@@ -61,6 +64,20 @@ export class HubMetrics {
     help: 'Manual add-on operations (rollback, sync) forwarded to agents, by action and outcome (accepted, refused, offline, failed)',
     labelNames: ['action', 'outcome'] as const, registers: [this.registry],
   });
+  // Per cluster, computed at scrape time so the lag rises between reports;
+  // the label set is the clusters whose agents reported a sweep, which the
+  // store bounds, and a deleted cluster's series go with it.
+  readonly addonReconcileLag = new Gauge({
+    name: 'uplink_hub_addon_reconcile_lag_seconds',
+    help: 'Seconds since the cluster last reported a sweep of its add-ons; keeps rising while sweeps or the agent are stopped',
+    labelNames: ['cluster'] as const, registers: [this.registry],
+    collect: () => { this.#readAddonSweeps(this.addonReconcileLag, (sample) => sample.lagSeconds); },
+  });
+  readonly addonSweepDuration = new Gauge({
+    name: 'uplink_hub_addon_sweep_duration_seconds', help: 'How long the cluster\'s last reported sweep of its add-ons took',
+    labelNames: ['cluster'] as const, registers: [this.registry],
+    collect: () => { this.#readAddonSweeps(this.addonSweepDuration, (sample) => sample.sweepDurationSeconds); },
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
@@ -76,5 +93,15 @@ export class HubMetrics {
 
   resourceRequest(route: ResourceRoute, outcome: ResourceOutcome): void {
     this.resourceRequests.inc({ route, outcome });
+  }
+
+  /** Sets where the add-on sweep gauges read their values at each scrape. */
+  observeAddonSweeps(samples: () => readonly AddonSweepSample[]): void {
+    this.#addonSweeps = samples;
+  }
+
+  #readAddonSweeps(gauge: Gauge<'cluster'>, value: (sample: AddonSweepSample) => number): void {
+    gauge.reset();
+    for (const sample of this.#addonSweeps()) gauge.set({ cluster: sample.cluster }, value(sample));
   }
 }

@@ -207,3 +207,25 @@ export interface AddonStatusEvent {
   type: 'addonStatus';
   status: AddonStatus;
 }
+
+/** What one sweep of the agent's add-on engine did (AddonSweepEvent). */
+export interface AddonSweepReport {
+  /** RFC 3339, when the sweep finished, by the agent's clock. */
+  lastSweepAt: string;
+  /** How long the sweep took. */
+  sweepDurationSeconds: number;
+  /** Add-ons the sweep looked at (0 for a cluster without add-ons: the sweep still ran). */
+  addonsInspected: number;
+  /** The agent's sweep interval, so the hub can tell when sweeps have stopped. */
+  intervalSeconds: number;
+}
+
+/**
+ * Sent by the agent on the events stream after each sweep of its add-ons,
+ * also one that found nothing to do, so the hub can measure the reconcile
+ * lag and see when sweeps stop. The hub keeps the newest per cluster.
+ */
+export interface AddonSweepEvent {
+  type: 'addonSweep';
+  sweep: AddonSweepReport;
+}

@@ -8,7 +8,7 @@
 // everything the agent pushes travels as NDJSON lines (AgentEvent) on one
 // long-lived response to `GET /v1/events` that the hub opens per session.
 
-import type { AddonStatusEvent } from './addons.ts';
+import type { AddonStatusEvent, AddonSweepEvent } from './addons.ts';
 
 /** WebSocket path on the hub that agents dial. */
 export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
@@ -140,7 +140,7 @@ export interface HeartbeatEvent {
 }
 
 /** One NDJSON line on the events stream. Unknown types are ignored by the hub. */
-export type AgentEvent = HeartbeatEvent | AddonStatusEvent;
+export type AgentEvent = HeartbeatEvent | AddonStatusEvent | AddonSweepEvent;
 
 /** Largest single NDJSON line the hub accepts on the events stream. */
 export const MAX_EVENT_LINE_BYTES = 1024 * 1024;

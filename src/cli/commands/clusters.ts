@@ -18,6 +18,9 @@ interface RotateResponse {
   install: InstallCommands;
 }
 
+/** What -o wide adds, for --help. */
+const WIDE_HELP = 'wide (adds role, id, cloud, region, agent, add-on sweep lag, labels)';
+
 function client(): HubClient {
   return new HubClient(loadCliConfig());
 }
@@ -37,7 +40,16 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function clusterRow(c: CallerClusterView, wide: boolean): string[] {
+/**
+ * The add-on sweep lag for the SWEEP column: `-` before the first report
+ * (undefined from a hub that predates sweep reports), marked when sweeps stopped.
+ */
+export function sweepCell(sweep: CallerClusterView['addonSweep'] | undefined): string {
+  if (sweep === null || sweep === undefined) return '-';
+  return sweep.stopped ? `${formatAge(sweep.lagSeconds)} (sweeps stopped)` : formatAge(sweep.lagSeconds);
+}
+
+export function clusterRow(c: CallerClusterView, wide: boolean): string[] {
   const f = c.facts;
   const row = [
     c.name, c.status, f?.kubernetesVersion ?? '-', f?.distribution ?? '-',
@@ -46,7 +58,7 @@ function clusterRow(c: CallerClusterView, wide: boolean): string[] {
     formatAge(c.lastHeartbeatAgeSeconds),
   ];
   if (wide) {
-    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', c.agentVersion ?? '-',
+    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', c.agentVersion ?? '-', sweepCell(c.addonSweep),
       Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-');
   }
   return row;
@@ -60,7 +72,7 @@ function printClusters(items: CallerClusterView[], output: string | undefined): 
     for (const c of items) console.log(c.name);
   } else {
     const headers = ['NAME', 'STATUS', 'VERSION', 'DISTRIBUTION', 'NODES', 'PODS', 'HEARTBEAT'];
-    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'AGENT', 'LABELS');
+    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'AGENT', 'SWEEP', 'LABELS');
     console.log(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
       : formatTable(headers, items.map((c) => clusterRow(c, format === 'wide'))));
   }
@@ -90,15 +102,15 @@ export function registerClustersCommand(program: Command): void {
     });
 
   clusters.command('list').alias('ls').description('list clusters with their live status')
-    .option('-o, --output <format>', 'table, wide, json, yaml or name', 'table')
+    .option('-o, --output <format>', `table, ${WIDE_HELP}, json, yaml or name`, 'table')
     .action(async (flags: { output: string }) => {
       const { items } = await client().request<{ items: CallerClusterView[] }>('GET', '/api/v1/clusters');
       printClusters(items, flags.output);
     });
 
-  clusters.command('get').description('show one cluster')
+  clusters.command('get').description('show one cluster: its live status, facts and last add-on sweep')
     .argument('<cluster>', 'name or id')
-    .option('-o, --output <format>', 'table, wide, json or yaml', 'yaml')
+    .option('-o, --output <format>', `table, ${WIDE_HELP}, json or yaml`, 'yaml')
     .action(async (ref: string, flags: { output: string }) => {
       const view = await client().request<CallerClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
       const format = parseOutputFormat(flags.output, ['table', 'wide', 'json', 'yaml']);

@@ -91,6 +91,7 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
     const record = await findCluster(store, (req.params as Type.Static<typeof ClusterParams>).cluster);
     await store.deleteCluster(record.id);
     fleet.disconnect(record.id, LINK_CLOSE.clusterDeleted, 'cluster deleted');
+    fleet.forget(record.id);
     options.log.info({ clusterId: record.id, cluster: record.name, by: req.principal?.userName }, 'cluster deleted');
     return reply.status(204).send();
   });

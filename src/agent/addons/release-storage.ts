@@ -1,0 +1,122 @@
+// Helm's release records as Kubernetes stores them: one Secret per revision,
+// `sh.helm.release.v1.<name>.v<revision>` in the release's namespace, type
+// `helm.sh/release.v1`, labelled owner=helm, name, status, version and
+// createdAt/modifiedAt (Unix seconds). The record itself is
+// base64(gzip(JSON)) in `data.release`, base64-encoded once more by the API.
+//
+// The engine reads the labels to age a release stuck in `pending-*` (a helm
+// process killed mid-operation leaves one, and helm then refuses every
+// upgrade), and unlocks it the way Flux and Fleet do: the pending record is
+// marked failed, after which helm upgrades from it again. The record holds
+// the release's values, so it is decoded only in memory, changed in its
+// status fields alone and written back; nothing of it is logged.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readLimited } from '../../util/read-limited.ts';
+import { apiError, KubeApiError, parseJson, type KubeClient } from '../kube.ts';
+
+/** Release Secrets' metadata is small; a release keeps at most a few hundred revisions. */
+const MAX_LIST_BYTES = 4 * 1024 * 1024;
+
+/** What the labels of one revision's Secret say. */
+export interface ReleaseRecord {
+  secret: string;
+  revision: number;
+  status: string;
+  /** Unix seconds the revision was written (`createdAt`; older helm only has `modifiedAt`). */
+  createdAt: number;
+}
+
+const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+interface SecretMetadata {
+  metadata: { name: string; labels?: Record<string, string> };
+}
+
+function secretsPath(namespace: string, name?: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+}
+
+/** The revisions of release `name` in `namespace`, oldest first; metadata only, the payload never read. */
+export async function listReleaseRecords(kube: KubeClient, namespace: string, name: string): Promise<ReleaseRecord[]> {
+  const selector = encodeURIComponent(`owner=helm,name=${name}`);
+  const path = `${secretsPath(namespace)}?labelSelector=${selector}`;
+  const res = await kube.open(path, { headers: { accept: PARTIAL_METADATA }, streaming: false, signal: AbortSignal.timeout(30_000) });
+  const body = parseJson(await readLimited(res, MAX_LIST_BYTES)) as { items?: SecretMetadata[]; message?: string };
+  if (res.statusCode !== 200) throw new KubeApiError(res.statusCode ?? 0, `GET ${path}: ${body.message ?? `HTTP ${String(res.statusCode)}`}`);
+  const records = (body.items ?? []).map((item): ReleaseRecord => {
+    const labels = item.metadata.labels ?? {};
+    return {
+      secret: item.metadata.name,
+      revision: Number(labels.version ?? 0),
+      status: labels.status ?? '',
+      createdAt: Number(labels.createdAt ?? labels.modifiedAt ?? 0),
+    };
+  });
+  return records.filter((r) => Number.isInteger(r.revision) && r.revision > 0).sort((a, b) => a.revision - b.revision);
+}
+
+interface ReleaseSecret {
+  metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string };
+  data?: { release?: string };
+  [key: string]: unknown;
+}
+
+/** Helm's encoding of a record: base64 of gzip of JSON (the API adds its own base64 around it). */
+function decodeRecord(data: string): Record<string, unknown> {
+  const inner = Buffer.from(Buffer.from(data, 'base64').toString('latin1'), 'base64');
+  const json = inner[0] === 0x1f && inner[1] === 0x8b ? gunzipSync(inner) : inner;
+  return JSON.parse(json.toString('utf8')) as Record<string, unknown>;
+}
+
+function encodeRecord(record: Record<string, unknown>): string {
+  const inner = gzipSync(Buffer.from(JSON.stringify(record))).toString('base64');
+  return Buffer.from(inner, 'latin1').toString('base64');
+}
+
+/**
+ * Marks the revision in `secret` failed, in its record (`info.status`,
+ * `info.description`) and its `status` label, with an optimistic-concurrency
+ * PUT: if helm wrote the Secret meanwhile, the API answers 409 and this
+ * throws rather than overwriting it.
+ */
+export async function markReleaseFailed(kube: KubeClient, namespace: string, secret: string, description: string): Promise<void> {
+  const path = secretsPath(namespace, secret);
+  const current = await kube.request<ReleaseSecret>('GET', path);
+  if (current.status !== 200) throw apiError('GET', path, current);
+  const data = current.body.data?.release;
+  if (data === undefined) throw new Error(`secret ${namespace}/${secret} holds no Helm release record`);
+  const record = decodeRecord(data);
+  const info = (typeof record.info === 'object' && record.info !== null ? record.info : {}) as Record<string, unknown>;
+  record.info = { ...info, status: 'failed', description };
+  const updated: ReleaseSecret = {
+    ...current.body,
+    metadata: { ...current.body.metadata, labels: { ...current.body.metadata.labels, status: 'failed', modifiedAt: String(Math.floor(Date.now() / 1000)) } },
+    data: { ...current.body.data, release: encodeRecord(record) },
+  };
+  const written = await kube.request('PUT', path, updated);
+  if (written.status !== 200) throw apiError('PUT', path, written);
+}
+
+/** What to do about a release whose current revision may be stuck in `pending-*`. */
+export type StuckCheck = { stuck: false } | { stuck: true; pendingFor: number; due: number } | { stuck: true; pendingFor: number; unlocked: ReleaseRecord };
+
+/**
+ * Unlocks release `name` when its current `revision` has been pending for at
+ * least `afterMs` (measured from the revision's own `createdAt`): marks it
+ * failed, so helm upgrades from it again. A younger pending revision is left
+ * alone and `due` says when it will be old enough. Only call this while no
+ * helm of the agent's own works on the release.
+ */
+export async function unlockIfStuck(
+  kube: KubeClient, release: { name: string; namespace: string; revision: number; status: string }, afterMs: number, now: number,
+): Promise<StuckCheck> {
+  if (!release.status.startsWith('pending-')) return { stuck: false };
+  const records = await listReleaseRecords(kube, release.namespace, release.name);
+  const current = records.find((r) => r.revision === release.revision);
+  if (!current?.status.startsWith('pending-')) return { stuck: false };
+  const pendingFor = now - current.createdAt * 1000;
+  if (pendingFor < afterMs) return { stuck: true, pendingFor, due: afterMs - pendingFor };
+  const minutes = Math.round(pendingFor / 60_000);
+  await markReleaseFailed(kube, release.namespace, current.secret, `Marked failed by Uplink: ${current.status} for ${minutes} min (an interrupted helm operation)`);
+  return { stuck: true, pendingFor, unlocked: current };
+}

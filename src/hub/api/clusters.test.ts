@@ -1,0 +1,64 @@
+// The cluster routes' add-on sweep: shown in the view, and gone with a deleted cluster.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { HubSession } from '../../link/hub-session.ts';
+import { createLogger } from '../../util/logger.ts';
+import { toHttpError } from '../errors.ts';
+import { Fleet } from '../fleet.ts';
+import { HubMetrics } from '../metrics.ts';
+import { useMemoryStore } from '../store/memory-store.test-helper.ts';
+import { registerClusterRoutes, type CallerClusterView } from './clusters.ts';
+
+const log = createLogger({ name: 'test', level: 'silent' });
+const SWEEP = { lastSweepAt: '2026-03-04T10:00:00.000Z', sweepDurationSeconds: 0.5, addonsInspected: 4, intervalSeconds: 30 };
+
+function openSession(): HubSession {
+  const session = {
+    isOpen: true,
+    closed: new Promise(() => undefined),
+    close: () => { session.isOpen = false; },
+  };
+  return session as unknown as HubSession;
+}
+
+describe('cluster routes', () => {
+  const store = useMemoryStore();
+
+  async function setup(): Promise<{ app: FastifyInstance; fleet: Fleet; metrics: HubMetrics; clock: { now: number } }> {
+    const clock = { now: Date.parse('2026-03-04T10:00:00.000Z') };
+    const metrics = new HubMetrics();
+    const fleet = new Fleet({ store: store(), log, metrics, offlineAfterMs: 45_000, now: () => clock.now });
+    const record = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date(clock.now).toISOString() });
+    fleet.attach(record.id, openSession(), '1.0.0');
+    fleet.addonSweep(record, SWEEP, log);
+    const app = Fastify();
+    app.decorateRequest('principal', null);
+    app.addHook('onRequest', async (req) => {
+      req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants: [{ userId: 'u_1', role: 'admin', clusterId: null }] };
+      return Promise.resolve();
+    });
+    app.setErrorHandler((error, _req, reply) => {
+      const { status, body } = toHttpError(error);
+      void reply.status(status).send(body);
+    });
+    registerClusterRoutes(app, { store: store(), fleet, log, install: () => ({ chart: 'c', hubUrl: 'https://hub', caHash: undefined }) });
+    return { app, fleet, metrics, clock };
+  }
+
+  it('cluster routes - get and list show the last add-on sweep with its lag and stopped flag', async () => {
+    const { app, clock } = await setup();
+    clock.now += 91_000;
+    const view = (await app.inject({ method: 'GET', url: '/api/v1/clusters/prod' })).json<CallerClusterView>();
+    assert.deepEqual(view.addonSweep, { ...SWEEP, reportedAt: '2026-03-04T10:00:00.000Z', lagSeconds: 91, stopped: true });
+    const { items } = (await app.inject({ method: 'GET', url: '/api/v1/clusters' })).json<{ items: CallerClusterView[] }>();
+    assert.equal(items[0]?.addonSweep?.stopped, true);
+  });
+
+  it('cluster routes - deleting a cluster drops its sweep series', async () => {
+    const { app, metrics } = await setup();
+    assert.match(await metrics.registry.metrics(), /uplink_hub_addon_reconcile_lag_seconds\{cluster="prod"\} 0/);
+    assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/clusters/prod' })).statusCode, 204);
+    assert.doesNotMatch(await metrics.registry.metrics(), /cluster="prod"/);
+  });
+});

@@ -1,0 +1,93 @@
+// The fleet's add-on sweep state against a fake link and a fake clock: the
+// cluster view's addonSweep and the scrape-time gauges.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HubSession } from '../link/hub-session.ts';
+import type { AddonSweepReport } from '../link/addons.ts';
+import { createLogger } from '../util/logger.ts';
+import { Fleet } from './fleet.ts';
+import { HubMetrics } from './metrics.ts';
+import type { ClusterRecord } from './store/index.ts';
+import { useMemoryStore } from './store/memory-store.test-helper.ts';
+
+const log = createLogger({ name: 'test', level: 'silent' });
+const SWEEP: AddonSweepReport = { lastSweepAt: '2026-03-04T10:00:00.000Z', sweepDurationSeconds: 2.5, addonsInspected: 3, intervalSeconds: 60 };
+const START = Date.parse('2026-03-04T10:00:00.000Z');
+
+/** A link that stays open until `close`, which ends it as a real one does. */
+function fakeSession(): HubSession {
+  let end: (closed: { code: number; reason: string }) => void = () => undefined;
+  const session = {
+    isOpen: true,
+    closed: new Promise((resolve) => { end = resolve; }),
+    close: (code: number, reason: string) => {
+      session.isOpen = false;
+      end({ code, reason });
+    },
+  };
+  return session as unknown as HubSession;
+}
+
+/** The value of a gauge's series for a cluster, or undefined when it has none. */
+async function gaugeValue(metrics: HubMetrics, name: string, cluster: string): Promise<number | undefined> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return metric?.values.find((v) => v.labels.cluster === cluster)?.value;
+}
+
+describe('fleet', () => {
+  const store = useMemoryStore();
+
+  async function setup(): Promise<{ fleet: Fleet; metrics: HubMetrics; record: ClusterRecord; clock: { now: number } }> {
+    const clock = { now: START };
+    const metrics = new HubMetrics();
+    const fleet = new Fleet({ store: store(), log, metrics, offlineAfterMs: 45_000, now: () => clock.now });
+    const record = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date(START).toISOString() });
+    return { fleet, metrics, record, clock };
+  }
+
+  it('fleet - the reconcile lag gauge rises between sweeps and the duration gauge holds the last one', async () => {
+    const { fleet, metrics, record, clock } = await setup();
+    fleet.attach(record.id, fakeSession(), '1.0.0');
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), undefined);
+    fleet.addonSweep(record, SWEEP, log);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 0);
+    clock.now += 42_500;
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 42.5);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 2.5);
+    fleet.addonSweep(record, { ...SWEEP, sweepDurationSeconds: 4 }, log);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 0);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 4);
+  });
+
+  it('fleet - the view marks sweeps stopped after three intervals, also while the agent is offline', async () => {
+    const { fleet, record, clock } = await setup();
+    const session = fakeSession();
+    fleet.attach(record.id, session, '1.0.0');
+    assert.equal(fleet.view(record).addonSweep, null);
+    fleet.addonSweep(record, SWEEP, log);
+    clock.now += 60_000;
+    assert.deepEqual(fleet.view(record).addonSweep, { ...SWEEP, reportedAt: '2026-03-04T10:00:00.000Z', lagSeconds: 60, stopped: false });
+    session.close(1000, 'agent stopped');
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.now += 120_000;
+    assert.deepEqual(fleet.view(record).addonSweep, { ...SWEEP, reportedAt: '2026-03-04T10:00:00.000Z', lagSeconds: 180, stopped: false });
+    clock.now += 100;
+    const view = fleet.view(record);
+    assert.equal(view.connected, false);
+    assert.equal(view.addonSweep?.stopped, true);
+    assert.equal(view.addonSweep.lagSeconds, 180.1);
+  });
+
+  it('fleet - a deleted cluster loses its series, and a report racing the deletion does not bring it back', async () => {
+    const { fleet, metrics, record } = await setup();
+    fleet.attach(record.id, fakeSession(), '1.0.0');
+    fleet.addonSweep(record, SWEEP, log);
+    // As the delete route does: disconnect, then forget; the link closes later.
+    fleet.disconnect(record.id, 4001, 'cluster deleted');
+    fleet.forget(record.id);
+    fleet.addonSweep(record, SWEEP, log);
+    assert.equal(fleet.view(record).addonSweep, null);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), undefined);
+    assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), undefined);
+  });
+});
