@@ -107,6 +107,10 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.seconds(10, 3600), flag: 'addons-helm-timeout', env: 'UPLINK_ADDONS_HELM_TIMEOUT', default: 300,
     help: "helm's --timeout for add-on installs, upgrades, rollbacks and uninstalls (the helm process is killed 60 s later)",
   }),
+  addonsStuckAfter: setting({
+    schema: SettingTypes.seconds(10, 86_400), flag: 'addons-stuck-after', env: 'UPLINK_ADDONS_STUCK_AFTER', default: 600,
+    help: 'seconds a release may stay pending-install/-upgrade/-rollback before the agent takes it for an interrupted helm run, marks it failed and upgrades it again',
+  }),
   addonsPlainHttpRegistries: setting({
     schema: SettingTypes.stringList(), flag: 'addons-plain-http-registries', env: 'UPLINK_ADDONS_PLAIN_HTTP_REGISTRIES', optional: true,
     help: 'comma-separated host[:port] of OCI registries reached over plain HTTP (helm --plain-http), e.g. a registry inside the cluster',

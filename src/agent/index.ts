@@ -93,7 +93,8 @@ async function addonEngine(settings: AgentSettings, location: StateLocation, kub
   });
   const resolver = new KindResolver({ kube });
   const engine = new AddonEngine<ReleaseObjectRef[]>({
-    helm, log, metrics,
+    helm, log, metrics, kube,
+    stuckAfterMs: settings.addonsStuckAfter * 1000,
     resolveChart: (source, version, signal) => charts.resolve(source, version, signal),
     objects: {
       parse: (manifest) => parseManifest(manifest),

@@ -209,3 +209,8 @@ export function checkOperation<Refs>(
     throw new AddonOperationError(409, 'REVISION_NOT_FOUND', `release '${input.addon}' has no revision ${String(input.revision)} (it keeps ${known})`);
   }
 }
+
+export function setPhase<Refs>(entry: Entry<Refs>, phase: AddonPhase, message: string): void {
+  entry.phase = phase;
+  entry.message = message;
+}

@@ -17,20 +17,21 @@
 // or a sync is asked for. Drift, pruning, sync windows and stuck-release
 // recovery are the reconcile loop's (issue 7).
 import { randomUUID } from 'node:crypto';
-import type { AddonHealth, AddonOperationReport, AddonPhase, AddonStatus, DesiredAddonSet } from '../../link/addons.ts';
+import type { AddonHealth, AddonPhase, AddonStatus, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
 import type { ChartSource } from '../../hub/addons/source.ts';
 import type { Logger } from '../../util/logger.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';
+import type { KubeClient } from '../kube.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import {
-  beginOperation, checkOperation, decide, errorMessage, finishOperation, holdMessage, isReady, isReleaseNotFound, newEntry, statusKey,
-  statusOf, toRelease, truncate, type Entry, type ManualOperation, type OperationDetails,
+  checkOperation, decide, errorMessage, isReady, isReleaseNotFound, newEntry, statusKey, statusOf, toRelease, truncate,
+  type Entry, type ManualOperation,
 } from './engine-entry.ts';
 import type { HelmRunner } from './helm-runner.ts';
-import {
-  RELEASE_LABELS, retryDelayMs, rollbackArgs, specDigest, uninstallArgs, upgradeArgs, waitingFor, type DependencyState,
-} from './release-plan.ts';
+import { AddonOperations } from './operations.ts';
+import { Reconciler } from './reconcile.ts';
+import { RELEASE_LABELS, specDigest, waitingFor, type DependencyState } from './release-plan.ts';
 
 export const DEFAULT_READ_WORKERS = 5;
 export const DEFAULT_WRITE_WORKERS = 5;
@@ -40,8 +41,6 @@ export const DEFAULT_HELM_TIMEOUT_SECONDS = 300;
 const PROGRESSING_REFRESH_MS = 5_000;
 /** …for this long after its last operation; then at the sweep interval. */
 const PROGRESSING_WINDOW_MS = 3 * 60_000;
-/** The helm process gets this much beyond helm's own `--timeout` before it is killed. */
-const PROCESS_GRACE_MS = 60_000;
 /** Helm jobs allowed to wait per pool (every add-on of a full cluster, twice). */
 const MAX_QUEUED_JOBS = 1000;
 /** Object GETs of health checks run this many times the read workers at once: they are far cheaper than a helm process. */
@@ -70,6 +69,10 @@ export interface AddonEngineOptions<Refs> {
   sweepIntervalMs?: number;
   /** Helm's `--timeout` for installs, upgrades, rollbacks and uninstalls. */
   helmTimeoutSeconds?: number;
+  /** The agent's API client, for the reconcile steps beyond helm. */
+  kube: KubeClient;
+  /** A release pending this long is unlocked (DEFAULT_STUCK_AFTER_MS). */
+  stuckAfterMs?: number;
   now?: () => number;
 }
 
@@ -80,6 +83,8 @@ export class AddonEngine<Refs> {
   private readonly reads: WorkerPool;
   private readonly writes: WorkerPool;
   private readonly objectReads: WorkerPool;
+  private readonly reconciler: Reconciler;
+  private readonly operations: AddonOperations<Refs>;
   private readonly entries = new Map<string, Entry<Refs>>();
   private readonly listeners = new Set<(status: AddonStatus) => void>();
   private readonly stopping = new AbortController();
@@ -106,6 +111,12 @@ export class AddonEngine<Refs> {
       name: 'add-on object read', workers: (options.readWorkers ?? DEFAULT_READ_WORKERS) * OBJECT_READS_PER_WORKER,
       maxQueued: MAX_QUEUED_OBJECT_READS, onChange: gauge('object-read'),
     });
+    this.operations = new AddonOperations<Refs>({
+      helm: this.helm, writes: this.writes, resolveChart: options.resolveChart, metrics: options.metrics, log: this.log,
+      helmTimeoutSeconds: this.helmTimeoutSeconds, signal: this.stopping.signal, now: this.now,
+      readRelease: (entry) => this.readRelease(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
+    });
+    this.reconciler = new Reconciler({ kube: options.kube, log: this.log, reads: this.reads, stuckAfterMs: options.stuckAfterMs, now: this.now });
   }
 
   /** Starts the periodic sweep; `set` is the desired set held at start, if any. */
@@ -223,14 +234,14 @@ export class AddonEngine<Refs> {
   private async work(entry: Entry<Refs>): Promise<void> {
     const { desired } = entry;
     if (desired.deleted) {
-      await this.uninstall(entry);
+      await this.operations.uninstall(entry);
       return;
     }
     const manual = entry.manual;
     if (manual?.action === 'rollback') {
       entry.manual = undefined;
       await this.readRelease(entry);
-      await this.rollback(entry, manual);
+      await this.operations.rollback(entry, manual);
       await this.refresh(entry);
       return;
     }
@@ -241,6 +252,9 @@ export class AddonEngine<Refs> {
       return;
     }
     await this.readRelease(entry);
+    const stuck = await this.reconciler.unlockStuck(entry);
+    if (stuck.unlocked) await this.readRelease(entry);
+    if (stuck.dueInMs !== undefined) this.later(entry, stuck.dueInMs);
     const decision = decide(entry, this.now());
     if ('phase' in decision) this.setPhase(entry, decision.phase, decision.message);
     if ('retryInMs' in decision) this.later(entry, decision.retryInMs);
@@ -248,119 +262,10 @@ export class AddonEngine<Refs> {
     if (reason !== undefined) {
       const sync = entry.manual?.action === 'sync' ? entry.manual : undefined;
       entry.manual = undefined;
-      await this.apply(entry, reason, sync);
+      await this.operations.apply(entry, reason, sync);
     }
     await this.refresh(entry);
     if (isReady(entry)) this.wakeDependents(entry.desired.name);
-  }
-
-  private async apply(entry: Entry<Refs>, trigger: AddonOperationReport['trigger'], manual: ManualOperation | undefined): Promise<void> {
-    const { name, spec, generation } = entry.desired;
-    const action = entry.release === null ? 'install' : 'upgrade';
-    const operation = this.begin(entry, action, trigger, manual, null);
-    this.setPhase(entry, action === 'install' ? 'Installing' : 'Upgrading', '');
-    this.emit(entry);
-    const digest = entry.digest;
-    try {
-      const signal = this.stopping.signal;
-      const chart = await this.options.resolveChart(spec.source, spec.version, signal);
-      const args = upgradeArgs({
-        name, spec, chart: chart.chart, chartArgs: chart.args, digest, generation, helmTimeoutSeconds: this.helmTimeoutSeconds,
-      });
-      await this.writes.run(() => this.helm.run(args, {
-        input: spec.values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
-      }));
-      entry.hold = undefined;
-      await this.succeeded(entry, operation);
-    } catch (error) {
-      const failure = errorMessage(error);
-      entry.failures = entry.failedDigest === digest ? entry.failures + 1 : 1;
-      entry.failedDigest = digest;
-      const delay = retryDelayMs(spec.retry, entry.failures);
-      entry.nextRetryAt = delay === undefined ? undefined : this.now() + delay;
-      await this.readRelease(entry).catch(() => undefined);
-      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: failure.rolledBack });
-      const retry = delay === undefined ? 'no more attempts' : `next attempt in ${Math.round(delay / 1000)} s`;
-      this.setPhase(entry, 'Failed', truncate(`${failure.message}${failure.rolledBack ? ' (rolled back)' : ''}; ${retry}`));
-      this.log.warn({ addon: name, action, code: failure.code, failures: entry.failures }, 'add-on operation failed');
-      if (delay !== undefined) this.later(entry, delay);
-    }
-  }
-
-  /** After a successful install, upgrade or rollback: the failure count starts again and the new revision is read. */
-  private async succeeded(entry: Entry<Refs>, operation: AddonOperationReport): Promise<void> {
-    entry.failures = 0;
-    entry.failedDigest = undefined;
-    entry.nextRetryAt = undefined;
-    await this.readRelease(entry);
-    this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
-    this.setPhase(entry, 'Deployed', '');
-  }
-
-  private async rollback(entry: Entry<Refs>, manual: ManualOperation): Promise<void> {
-    const { name, spec } = entry.desired;
-    const revision = manual.revision ?? 0;
-    const operation = this.begin(entry, 'rollback', 'manual', manual, revision);
-    this.setPhase(entry, 'RollingBack', `rolling back to revision ${revision}`);
-    this.emit(entry);
-    try {
-      await this.writes.run(() => this.helm.run(rollbackArgs(name, spec, revision, this.helmTimeoutSeconds), {
-        signal: this.stopping.signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
-      }));
-      const hold = { digest: entry.digest, revision, requestedBy: manual.requestedBy };
-      entry.hold = hold;
-      await this.succeeded(entry, operation);
-      entry.message = holdMessage(entry, hold);
-    } catch (error) {
-      const failure = errorMessage(error);
-      await this.readRelease(entry).catch(() => undefined);
-      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: false });
-      this.setPhase(entry, 'Failed', truncate(failure.message));
-    }
-  }
-
-  private async uninstall(entry: Entry<Refs>): Promise<void> {
-    const { name, spec } = entry.desired;
-    await this.readRelease(entry);
-    if (entry.release === null) {
-      this.setPhase(entry, 'Uninstalled', '');
-      entry.health = null;
-      entry.history = [];
-      return;
-    }
-    if (entry.failedDigest === 'uninstall') {
-      const due = (entry.nextRetryAt ?? Infinity) - this.now();
-      if (due > 0) {
-        if (Number.isFinite(due)) this.later(entry, due);
-        return;
-      }
-    }
-    const operation = this.begin(entry, 'uninstall', 'desired', undefined, null);
-    this.setPhase(entry, 'Uninstalling', '');
-    this.emit(entry);
-    try {
-      await this.writes.run(() => this.helm.run(uninstallArgs(name, entry.release?.namespace ?? spec.namespace, this.helmTimeoutSeconds), {
-        signal: this.stopping.signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
-      }));
-      entry.release = null;
-      entry.releaseDigest = undefined;
-      entry.health = null;
-      entry.history = [];
-      entry.refs = undefined;
-      entry.failures = 0;
-      entry.failedDigest = undefined;
-      this.finish(entry, operation, 'succeeded', {});
-      this.setPhase(entry, 'Uninstalled', '');
-    } catch (error) {
-      const failure = errorMessage(error);
-      entry.failures = entry.failedDigest === 'uninstall' ? entry.failures + 1 : 1;
-      entry.failedDigest = 'uninstall';
-      const delay = retryDelayMs(spec.retry, entry.failures);
-      entry.nextRetryAt = delay === undefined ? undefined : this.now() + delay;
-      this.finish(entry, operation, 'failed', { code: failure.code, message: failure.message, rolledBack: false });
-      this.setPhase(entry, 'Failed', truncate(failure.message));
-      if (delay !== undefined) this.later(entry, delay);
-    }
   }
 
   /** Reads the release's current revision and labels; no release leaves `release` null. */
@@ -407,22 +312,6 @@ export class AddonEngine<Refs> {
       namespace: release.namespace, strict: entry.desired.spec.strictHealthCheck, signal, run: (job) => this.objectReads.run(job),
     });
     if (!entry.health.healthy && this.now() - entry.lastOperationAt < PROGRESSING_WINDOW_MS) this.later(entry, PROGRESSING_REFRESH_MS);
-  }
-
-  private begin(
-    entry: Entry<Refs>, action: AddonOperationReport['action'], trigger: AddonOperationReport['trigger'],
-    manual: ManualOperation | undefined, targetRevision: number | null,
-  ): AddonOperationReport {
-    const operation = beginOperation(entry, { action, trigger, manual, targetRevision }, this.now());
-    this.log.info({ addon: entry.desired.name, action, trigger, operation: operation.id, generation: entry.desired.generation }, 'add-on operation started');
-    return operation;
-  }
-
-  private finish(entry: Entry<Refs>, operation: AddonOperationReport, result: 'succeeded' | 'failed', details: OperationDetails): void {
-    const { durationSeconds, revision, code } = finishOperation(entry, operation, result, details, this.now());
-    this.options.metrics.addonOperations.inc({ action: operation.action, result });
-    this.options.metrics.addonOperationSeconds.observe({ action: operation.action }, durationSeconds);
-    this.log.info({ addon: entry.desired.name, action: operation.action, result, seconds: durationSeconds, code, revision }, 'add-on operation finished');
   }
 
   private setPhase(entry: Entry<Refs>, phase: AddonPhase, message: string): void {
