@@ -107,6 +107,14 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.seconds(10, 3600), flag: 'addons-helm-timeout', env: 'UPLINK_ADDONS_HELM_TIMEOUT', default: 300,
     help: "helm's --timeout for add-on installs, upgrades, rollbacks and uninstalls (the helm process is killed 60 s later)",
   }),
+  sops: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'sops', env: 'UPLINK_SOPS', default: 'sops',
+    help: 'the sops binary that decrypts SOPS-encrypted add-on values: a path, or a name looked up on PATH',
+  }),
+  addonsSopsSecret: setting({
+    schema: Type.String({ pattern: '^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$' }), flag: 'addons-sops-secret', env: 'UPLINK_ADDONS_SOPS_SECRET', default: 'uplink-agent-sops',
+    help: "Secret in the agent's namespace holding the age key (data key age.agekey or keys.txt) for SOPS-encrypted add-on values",
+  }),
   addonsStuckAfter: setting({
     schema: SettingTypes.seconds(10, 86_400), flag: 'addons-stuck-after', env: 'UPLINK_ADDONS_STUCK_AFTER', default: 600,
     help: 'seconds a release may stay pending-install/-upgrade/-rollback before the agent takes it for an interrupted helm run, marks it failed and upgrades it again',

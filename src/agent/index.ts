@@ -9,7 +9,7 @@ import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { dirname, join } from 'node:path';
 import {
   AddonEngine, ChartSources, DESIRED_ADDONS_FILE, DesiredAddons, FileDesiredAddonsStore, HelmRunner, KindResolver,
-  parseManifest, readReleaseHealth, SecretDesiredAddonsStore, type DesiredAddonsStore, type ReleaseObjectRef,
+  isSopsEncrypted, parseManifest, readReleaseHealth, SecretDesiredAddonsStore, SopsDecrypter, SopsError, type DesiredAddonsStore, type ReleaseObjectRef,
 } from './addons/index.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_STATE_SECRET, defaultStateFile, type AgentSettings } from './config.ts';
@@ -91,11 +91,19 @@ async function addonEngine(settings: AgentSettings, location: StateLocation, kub
       return data && Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value.toString('utf8')]));
     },
   });
+  const sops = new SopsDecrypter({ binary: settings.sops, stateDir: join(helmDir, 'sops') });
+  const sopsKey = async (): Promise<string> => {
+    const data = await new OwnSecret(kube, namespace, settings.addonsSopsSecret).read();
+    const key = data?.['age.agekey'] ?? data?.['keys.txt'];
+    if (key === undefined) throw new SopsError('NO_KEY', `SOPS-encrypted values need an age key: Secret ${namespace}/${settings.addonsSopsSecret} with key age.agekey or keys.txt`);
+    return key.toString('utf8');
+  };
   const resolver = new KindResolver({ kube });
   const engine = new AddonEngine<ReleaseObjectRef[]>({
     helm, log, metrics, kube,
     stuckAfterMs: settings.addonsStuckAfter * 1000,
     resolveChart: (source, version, signal) => charts.resolve(source, version, signal),
+    prepareValues: async (values, signal) => (isSopsEncrypted(values) ? sops.decrypt(values, await sopsKey(), signal) : values),
     objects: {
       parse: (manifest) => parseManifest(manifest),
       health: (refs, options) => readReleaseHealth(refs, {

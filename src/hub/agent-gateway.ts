@@ -156,12 +156,13 @@ export interface AgentEventSinks {
 /**
  * One line of a cluster's event stream. Unknown types and malformed
  * heartbeats are dropped silently; add-on statuses and sweep reports are
- * checked by their receivers, which log at warn, naming the field, what they drop.
+ * checked by their receivers, which drop a malformed one with a warning
+ * naming the field.
  */
 export function routeAgentEvent(sinks: AgentEventSinks, cluster: Pick<ClusterRecord, 'id' | 'name'>, event: unknown, log: Logger): void {
   if (isHeartbeat(event)) sinks.fleet.heartbeat(cluster.id, event);
   else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
-  else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep({ id: cluster.id, name: cluster.name }, event.sweep, log);
+  else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep(cluster, event.sweep, log);
 }
 
 /** The envelope only: what it carries is checked by its receiver. */

@@ -170,6 +170,7 @@ export async function startAgent(t: TestContext, options: StartAgentOptions): Pr
     'agent', '--hub-url', options.hubUrl, '--token', options.token, '--kubeconfig', options.kubeconfig,
     ...(ownState ? [] : ['--state-file', stateFile]), '--health-listen', '127.0.0.1:0', '--heartbeat-interval', '1',
     '--reconnect-min', '0.5', '--reconnect-max', '4', '--log-level', 'debug', '--helm', join(await clusterBinDir(), 'helm'),
+    '--sops', join(await clusterBinDir(), 'sops'),
     ...(options.caHash ? ['--hub-ca-hash', options.caHash] : []),
     ...(options.args ?? []),
   ];

@@ -60,6 +60,8 @@ export interface ReleaseObjects<Refs> {
 export interface AddonEngineOptions<Refs> {
   helm: HelmRunner;
   resolveChart: ResolveChart;
+  /** Decrypts SOPS-encrypted values (plain values pass through); without it values go to helm as they are. */
+  prepareValues?: (values: string, signal: AbortSignal) => Promise<string>;
   objects: ReleaseObjects<Refs>;
   log: Logger;
   metrics: AgentMetrics;
@@ -112,7 +114,8 @@ export class AddonEngine<Refs> {
       maxQueued: MAX_QUEUED_OBJECT_READS, onChange: gauge('object-read'),
     });
     this.operations = new AddonOperations<Refs>({
-      helm: this.helm, writes: this.writes, resolveChart: options.resolveChart, metrics: options.metrics, log: this.log,
+      helm: this.helm, writes: this.writes, resolveChart: options.resolveChart,
+      prepareValues: options.prepareValues ?? ((values) => Promise.resolve(values)), metrics: options.metrics, log: this.log,
       helmTimeoutSeconds: this.helmTimeoutSeconds, signal: this.stopping.signal, now: this.now,
       readRelease: (entry) => this.readRelease(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
     });

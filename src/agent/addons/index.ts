@@ -30,3 +30,5 @@ export {
   type AddonEngineOptions, type ReleaseObjects, type ResolveChart,
 } from './engine.ts';
 export { RELEASE_LABELS, specDigest } from './release-plan.ts';
+export { isSopsEncrypted, SopsDecrypter, SopsError, type SopsFailureReason } from './sops.ts';
+export { SyncWindowError, WINDOW_SEARCH_DAYS, windowState, type WindowState } from './sync-window.ts';

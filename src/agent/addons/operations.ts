@@ -21,6 +21,8 @@ export interface OperationsHost<Refs> {
   helm: HelmRunner;
   writes: WorkerPool;
   resolveChart: ResolveChart;
+  /** The values helm gets: the spec's, decrypted when SOPS-encrypted. */
+  prepareValues: (values: string, signal: AbortSignal) => Promise<string>;
   metrics: AgentMetrics;
   log: Logger;
   helmTimeoutSeconds: number;
@@ -71,11 +73,13 @@ export class AddonOperations<Refs> {
     try {
       const signal = this.host.signal;
       const chart = await this.host.resolveChart(spec.source, spec.version, signal);
+      // SOPS-encrypted values are decrypted here, for helm's stdin alone.
+      const values = await this.host.prepareValues(spec.values, signal);
       const args = upgradeArgs({
         name, spec, chart: chart.chart, chartArgs: chart.args, digest, generation, helmTimeoutSeconds: this.helmTimeoutSeconds,
       });
       await this.writes.run(() => this.helm.run(args, {
-        input: spec.values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
+        input: values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
       }));
       entry.hold = undefined;
       await this.succeeded(entry, operation);

@@ -57,9 +57,11 @@ export class SyncWindowError extends UplinkError {
  * The window's state at `now`: open when some start `t` of the schedule has
  * `t <= now < t + duration`. A null window is always open. Throws
  * SyncWindowError for a schedule, duration or time zone it cannot read (the
- * hub refuses those, so it means a hub and agent disagree).
+ * hub refuses those, so it means a hub and agent disagree), and RangeError
+ * for an invalid `now`.
  */
 export function windowState(window: SyncWindow | null, now: Date): WindowState {
+  if (Number.isNaN(now.getTime())) throw new RangeError('windowState: now is an invalid Date');
   if (window === null) return { ...ALWAYS_OPEN };
   const seconds = durationSeconds(window.duration);
   if (seconds === undefined) throw new SyncWindowError('duration', `duration '${window.duration}' is not a duration like 30s, 5m or 1h30m`);
