@@ -100,7 +100,7 @@ async function addonEngine(settings: AgentSettings, location: StateLocation, kub
   };
   const resolver = new KindResolver({ kube });
   const engine = new AddonEngine<ReleaseObjectRef[]>({
-    helm, log, metrics, kube,
+    helm, log, metrics, kube, resolver,
     stuckAfterMs: settings.addonsStuckAfter * 1000,
     resolveChart: (source, version, signal) => charts.resolve(source, version, signal),
     prepareValues: async (values, signal) => (isSopsEncrypted(values) ? sops.decrypt(values, await sopsKey(), signal) : values),

@@ -1,6 +1,8 @@
 // Serves what the hub asks of this agent over the link (AGENT_PATHS).
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { ADDON_PATHS, type AddonOperationRequest, type AddonStatus, type AddonStatusEvent } from '../link/addons.ts';
+import {
+  ADDON_PATHS, type AddonOperationRequest, type AddonStatus, type AddonStatusEvent, type AddonSweepEvent, type AddonSweepReport,
+} from '../link/addons.ts';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
@@ -43,6 +45,8 @@ export interface LinkHandlerOptions {
 export interface AddonStatusSource {
   statuses(): AddonStatus[];
   subscribe(listener: (status: AddonStatus) => void): () => void;
+  lastSweep(): AddonSweepReport | undefined;
+  onSweep(listener: (report: AddonSweepReport) => void): () => void;
   request(input: AddonOperationRequest): { operationId: string };
 }
 
@@ -66,6 +70,11 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
     if (open) res.write(ndjsonLine(event));
   };
   const unsubscribe = options.addons.subscribe(sendStatus);
+  const sendSweep = (sweep: AddonSweepReport): void => {
+    const event: AddonSweepEvent = { type: 'addonSweep', sweep };
+    if (open) res.write(ndjsonLine(event));
+  };
+  const unsubscribeSweeps = options.addons.onSweep(sendSweep);
   const beat = async (): Promise<void> => {
     const facts = await options.collectFacts();
     if (!open) return;
@@ -79,10 +88,13 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
     open = false;
     clearTimeout(timer);
     unsubscribe();
+    unsubscribeSweeps();
     untrack();
   });
   void beat();
   for (const status of options.addons.statuses()) sendStatus(status);
+  const sweep = options.addons.lastSweep();
+  if (sweep) sendSweep(sweep);
 }
 
 /** POST ADDON_PATHS.operations: a manual rollback or sync (answers documented at ADDON_PATHS). */
@@ -114,6 +126,7 @@ function operationProblem(value: unknown): string | undefined {
   if (body.action !== 'rollback' && body.action !== 'sync') return "action must be 'rollback' or 'sync'";
   if (body.action === 'rollback' && !(Number.isSafeInteger(body.revision) && (body.revision ?? 0) >= 1)) return 'a rollback needs revision, a whole number of at least 1';
   if (typeof body.requestedBy !== 'string' || body.requestedBy.length > 256) return 'requestedBy must name who asked';
+  if (body.allowOutsideWindow !== undefined && typeof body.allowOutsideWindow !== 'boolean') return 'allowOutsideWindow must be true or false';
   return undefined;
 }
 

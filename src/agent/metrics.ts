@@ -65,6 +65,9 @@ export class AgentMetrics {
     name: 'uplink_agent_addon_pool_jobs', help: 'Jobs of the add-on worker pools, by pool (read, write) and state (running, queued)',
     labelNames: ['pool', 'state'] as const, registers: [this.registry],
   });
+  readonly addonSweeps = new Counter({
+    name: 'uplink_agent_addon_sweeps_total', help: 'Sweeps of every add-on (release, health, drift) completed', registers: [this.registry],
+  });
   readonly addonPhases = new Gauge({
     name: 'uplink_agent_addons', help: 'Add-ons the agent holds, by phase',
     labelNames: ['phase'] as const, registers: [this.registry],

@@ -76,6 +76,8 @@ export interface AddonOperationRequest {
   action: 'rollback' | 'sync';
   /** For a rollback: the revision to return to. */
   revision?: number;
+  /** For a sync: run even outside the add-on's sync window. */
+  allowOutsideWindow?: boolean;
   /** Who asked, for the agent's log and the status (a user name, never a token). */
   requestedBy: string;
 }
@@ -130,9 +132,10 @@ export interface AddonRevision {
 export interface AddonOperationReport {
   /** Unique per operation; manual operations return it from ADDON_PATHS.operations. */
   id: string;
-  action: 'install' | 'upgrade' | 'rollback' | 'uninstall';
-  /** What started it: a desired-state change, a retry, or a manual request. */
-  trigger: 'desired' | 'retry' | 'manual';
+  /** `heal` re-applies drifted objects (self-heal); `prune` deletes orphans. */
+  action: 'install' | 'upgrade' | 'rollback' | 'uninstall' | 'heal' | 'prune';
+  /** What started it: a desired-state change, a retry, a manual request, or the sweep (drift, orphans). */
+  trigger: 'desired' | 'retry' | 'manual' | 'sweep';
   requestedBy: string | null;
   /** For a rollback, the revision returned to. */
   targetRevision: number | null;
@@ -140,7 +143,8 @@ export interface AddonOperationReport {
   /** Null while running. */
   finishedAt: string | null;
   durationSeconds: number | null;
-  result: 'running' | 'succeeded' | 'failed';
+  /** `cancelled`: not run, e.g. outside the add-on's sync window (message `outside_sync_window`). */
+  result: 'running' | 'succeeded' | 'failed' | 'cancelled';
   /** A stable failure code (helm-errors.ts HelmFailureCode, or the chart source's) when failed. */
   code: string | null;
   /** One sentence an operator can act on; never values or Secret data. */
@@ -187,11 +191,47 @@ export interface AddonStatus {
   lastOperation: AddonOperationReport | null;
   /** Newest last, at most MAX_STATUS_REVISIONS. */
   history: AddonRevision[];
+  /** Live objects against the release's manifest (null before the first check, or without a deployed release). */
+  drift: AddonDrift | null;
+  /** The add-on's sync window now (null: it has none, changes may be applied at any time). */
+  syncWindow: AddonWindowState | null;
   /** Failed attempts of the current spec, and when the next is due (null: none will be made). */
   failures: number;
   nextRetryAt: string | null;
   /** RFC 3339, when the agent wrote this status. */
   observedAt: string;
+}
+
+export type AddonDriftState = 'InSync' | 'Drifted' | 'Missing' | 'Unknown';
+
+/** One object of the release that is not as rendered. */
+export interface AddonObjectDrift {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  state: AddonDriftState;
+  /** JSON pointers of the fields that differ, at most 20; never values. */
+  paths: string[];
+  message: string;
+}
+
+export interface AddonDrift {
+  /** Drifted when an object differs or is missing; Unknown when one could not be compared (a failed dry run is never in sync). */
+  state: 'InSync' | 'Drifted' | 'Unknown';
+  /** The objects not in sync, worst first, at most MAX_STATUS_OBJECTS. */
+  objects: AddonObjectDrift[];
+  /** Objects compared. */
+  inspected: number;
+  checkedAt: string;
+  /** Orphans pruned by the last sweep, when auto-prune is on (kind/namespace/name). */
+  pruned: string[];
+}
+
+export interface AddonWindowState {
+  open: boolean;
+  opensAt: string | null;
+  closesAt: string | null;
 }
 
 /** Bounds that keep one status line small (the events stream caps lines at 1 MiB). */

@@ -11,67 +11,29 @@ import {
 } from '../helpers/cluster.ts';
 import { pushChart, serveChartRepo, serveGitRepo, startOciRegistry } from '../helpers/chart-sources.ts';
 import { hubRequest } from '../helpers/resources.ts';
-import {
-  eventually, startAgent, startHub, suiteContext, uplink, type AgentHandle, type HubHandle,
-} from '../helpers/uplink.ts';
+import { AddonHub, deploymentReplicas, webappSpec, type AddonView } from '../helpers/addons.ts';
+import { startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
 const CLUSTER = 'e2e-addons';
 const WEBAPP = join(REPO_ROOT, 'examples/charts/webapp');
 const JOB_HOOK = join(REPO_ROOT, 'examples/charts/job-hook');
 const CRD_WIDGET = join(REPO_ROOT, 'examples/charts/crd-widget');
 const GIT_TOKEN = 'e2e-git-token-5d1b';
-/** An install or upgrade of the webapp on kwok takes a second or two; this leaves room for a loaded machine. */
-const OPERATION_MS = 60_000;
-
-interface AddonView {
-  name: string;
-  generation: number;
-  status: AddonStatus | null;
-}
-
 const { t: suite, runCleanups } = suiteContext('addons');
 let hub: HubHandle;
+let addons: AddonHub;
 let agent: AgentHandle;
 let repo: string;
 let registry: string;
 let gitUrl: string;
 let agentNamespace: string;
 
-async function cli(args: string[]): Promise<string> {
-  const result = await uplink(args, hub.cliConfig);
-  assert.equal(result.code, 0, `uplink ${args.join(' ')}: ${result.stderr}${result.stdout}`);
-  return result.stdout;
-}
-
-async function putAddon(cluster: string, name: string, spec: Record<string, unknown>): Promise<AddonView> {
-  const { status, text } = await hubRequest(hub, 'PUT', `/api/v1/clusters/${cluster}/addons/${name}`, spec);
-  assert.ok(status === 200 || status === 201, `PUT ${name}: ${status} ${text}`);
-  return JSON.parse(text) as AddonView;
-}
-
-async function getAddon(cluster: string, name: string): Promise<AddonView> {
-  const { status, text } = await hubRequest(hub, 'GET', `/api/v1/clusters/${cluster}/addons/${name}`);
-  assert.equal(status, 200, text);
-  return JSON.parse(text) as AddonView;
-}
-
-/** Waits until the hub reports a status of `name` that passes `check`, and returns it. */
-function statusOf(cluster: string, name: string, what: string, check: (s: AddonStatus, view: AddonView) => boolean): Promise<AddonStatus> {
-  return eventually(`${name}: ${what}`, OPERATION_MS, async () => {
-    const view = await getAddon(cluster, name);
-    return view.status !== null && check(view.status, view) ? view.status : undefined;
-  });
-}
-
-/** Deployed with the add-on's current generation, healthy, at `revision`. */
-function deployedAt(cluster: string, name: string, revision: number): Promise<AddonStatus> {
-  return statusOf(cluster, name, `deployed and healthy at revision ${revision}`, (s, view) => s.generation === view.generation
-    && s.phase === 'Deployed' && s.release?.revision === revision && s.release.status === 'deployed' && s.health?.status === 'Healthy');
-}
-
-function repoSpec(namespace: string, values = '', extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { source: { repo: { url: repo, chart: 'webapp' } }, version: '0.1.0', namespace, values, ...extra };
-}
+const cli = (args: string[]): Promise<string> => addons.cli(args);
+const putAddon = (cluster: string, name: string, spec: Record<string, unknown>): Promise<AddonView> => addons.put(cluster, name, spec);
+const getAddon = (cluster: string, name: string): Promise<AddonView> => addons.get(cluster, name);
+const statusOf = (cluster: string, name: string, what: string, check: (s: AddonStatus, view: AddonView) => boolean): Promise<AddonStatus> => addons.statusOf(cluster, name, what, check);
+const deployedAt = (cluster: string, name: string, revision: number): Promise<AddonStatus> => addons.deployedAt(cluster, name, revision);
+const repoSpec = (namespace: string, values = '', extra: Record<string, unknown> = {}): Record<string, unknown> => webappSpec(repo, namespace, values, extra);
 
 async function releaseSecrets(namespace: string, release: string): Promise<string[]> {
   const list = await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'secrets', '-n', namespace, '-l', `owner=helm,name=${release}`]);
@@ -80,11 +42,6 @@ async function releaseSecrets(namespace: string, release: string): Promise<strin
 
 async function helmList(namespace: string): Promise<{ name: string; revision: string; status: string; chart: string }[]> {
   return JSON.parse((await helm(['list', '-n', namespace, '-o', 'json'])).stdout) as { name: string; revision: string; status: string; chart: string }[];
-}
-
-async function deploymentReplicas(namespace: string, name: string): Promise<number> {
-  const deployment = await kubectlJson<{ spec: { replicas: number } }>(['get', 'deployment', name, '-n', namespace]);
-  return deployment.spec.replicas;
 }
 
 /** A namespace for an add-on's release, removed after the suite. */
@@ -104,6 +61,7 @@ describe('add-ons', () => {
     await pushChart(registry, WEBAPP);
     gitUrl = await serveGitRepo(suite, { 'deploy/charts/webapp': WEBAPP }, { token: GIT_TOKEN });
     hub = await startHub(suite);
+    addons = new AddonHub(hub);
     const created = JSON.parse(await cli(['clusters', 'create', CLUSTER, '-o', 'json'])) as { token: string };
     agent = await startAgent(suite, {
       hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig,

@@ -1,4 +1,4 @@
-// Drift of a Helm release (issue 7; docs/notes helm-engine.md section 4):
+// Drift of a Helm release (issue 7, the reconcile loop):
 // how far the live objects are from what the release applied.
 //
 // Stripping server-set fields from live objects still leaves server defaults
@@ -14,21 +14,30 @@
 // the ownership label and annotations at apply time; `helm get manifest`
 // lacks them and often the namespace, so both are added here first.
 //
+// Self-heal re-applies drifted objects the same way, with force; whatever an
+// ignore rule covers is given its live value first, so healing one field
+// never resets another that someone else is meant to own. Pruning must know
+// which live objects are rendered, so the drift check also reads each
+// rendered object's UID (metadata only past its object cap).
+//
 // A Secret's values are compared but never leave this module: results carry
 // JSON pointers and API status reasons, never object data or API messages
 // (which can quote values).
 import { isDeepStrictEqual } from 'node:util';
 import type { IgnoreRule } from '../../hub/addons/policy.ts';
 import { truncate } from '../inventory/summary.ts';
-import { applyIgnoreRules, compileIgnoreRules, formatPointer, type CompiledIgnoreRule, type ObjectIdentity } from './ignore-rules.ts';
-import type { PathSegment } from './jq-path.ts';
 import { KubeApiError, LIST_PAGE_SIZE } from '../kube.ts';
 import {
+  applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject, keepIgnoredFields, ruleCovers,
+  type CompiledIgnoreRule, type ObjectIdentity,
+} from './ignore-rules.ts';
+import type { PathSegment } from './jq-path.ts';
+import {
   HOOK_ANNOTATION, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION,
-  applyObject, callApi, isObject, limiterFor, objectPath, parseManifestObjects, prepareObject, refusal,
+  applyObject, callApi, isObject, limiterFor, parseManifestObjects, prepareObject, refusal,
   type DriftCallOptions, type ManifestObject, type PreparedObject,
 } from './release-apply.ts';
-import { KindNotServedError, MAX_RELEASE_OBJECTS_READ, type KindLocation } from './release-objects.ts';
+import { KindNotServedError, MAX_RELEASE_OBJECTS_READ, objectPath, type KindLocation, type Limiter } from './release-objects.ts';
 
 export type DriftState = 'InSync' | 'Drifted' | 'Missing' | 'Unknown';
 
@@ -46,6 +55,12 @@ export interface ObjectDrift {
   message: string;
 }
 
+/** A kind of object, as a manifest names it. */
+export interface ObjectKind {
+  apiVersion: string;
+  kind: string;
+}
+
 export interface ReleaseDrift {
   /** Drifted if any object is Drifted or Missing, else Unknown if any is Unknown, else InSync. */
   state: 'InSync' | 'Drifted' | 'Unknown';
@@ -54,6 +69,20 @@ export interface ReleaseDrift {
   /** Objects of the manifest that were compared (or left out by an ignore rule). */
   inspected: number;
   checkedAt: string;
+  /**
+   * UIDs of the live objects the manifest renders, those past `maxObjects`
+   * and those an ignore rule leaves out included: what findOrphans must
+   * never take for orphans. The agent's own: AddonDrift does not carry it.
+   */
+  renderedUids: string[];
+  /**
+   * False when a rendered object's UID could not be read (a failed read, or
+   * more than MAX_RENDERED_UIDS_READ objects): findOrphans must not run
+   * then, or it could take that object for an orphan and delete it.
+   */
+  renderedUidsComplete: boolean;
+  /** The distinct kinds the manifest renders, in manifest order; findOrphans looks through these and earlier revisions'. */
+  kinds: ObjectKind[];
 }
 
 export interface ComputeDriftOptions extends DriftCallOptions {
@@ -68,11 +97,14 @@ export interface ComputeDriftOptions extends DriftCallOptions {
 export const MAX_DRIFT_PATHS = 20;
 /** Objects reported per release (the status carries the same number of health objects). */
 export const MAX_DRIFT_OBJECTS = 50;
+/** UIDs read per release, by a metadata-only GET each past `maxObjects`; beyond it renderedUidsComplete is false. */
+export const MAX_RENDERED_UIDS_READ = 10 * MAX_RELEASE_OBJECTS_READ;
 /** Differing paths collected before sorting, so a wholly different object costs little. */
 const MAX_COLLECTED_PATHS = 1000;
 const MAX_DRIFT_MESSAGE_CHARS = 300;
-/** Reads of an object while controllers keep writing it between the read and the dry run. */
+/** Reads of an object while controllers keep writing it between the read and the dry run (or the heal). */
 const MAX_READ_ATTEMPTS = 3;
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 const STATE_RANK: Record<DriftState, number> = { Missing: 0, Drifted: 1, Unknown: 2, InSync: 3 };
 /** What the API server sets on every write: never drift. */
 const SERVER_SET_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
@@ -161,15 +193,41 @@ function describePaths(paths: readonly string[]): string {
 
 const resourceVersionOf = (object: Record<string, unknown>): unknown => metadataOf(object)?.resourceVersion;
 
+/** A rendered object's live UID, for pruning: 'absent' when there is no such object, 'unread' when it could not be told. */
+type LiveUid = { uid: string } | 'absent' | 'unread';
+
+/** How one object of the manifest compares, and its live UID. */
+interface CheckedObject {
+  drift: ObjectDrift;
+  live: LiveUid;
+}
+
+function uidOf(object: Record<string, unknown>): LiveUid {
+  const uid = metadataOf(object)?.uid;
+  return typeof uid === 'string' && uid !== '' ? { uid } : 'unread';
+}
+
+/** A kind the cluster does not serve has no objects; any other failure leaves the UID untold. */
+const uidAfter = (error: unknown): LiveUid => (error instanceof KindNotServedError ? 'absent' : 'unread');
+
+/** The UID alone, by a metadata-only GET (no Secret data). */
+async function readUid(prepared: PreparedObject, options: DriftCallOptions): Promise<LiveUid> {
+  const answer = await callApi(options.kube, { method: 'GET', path: prepared.path, accept: METADATA_ACCEPT, signal: options.signal });
+  if (answer.status === 404) return 'absent';
+  return answer.status >= 200 && answer.status <= 299 && isObject(answer.body) ? uidOf(answer.body) : 'unread';
+}
+
 /** Live and predicted, read so that the prediction starts from the live object read (same resourceVersion). */
-async function readBothSides(prepared: PreparedObject, options: ComputeDriftOptions): Promise<ObjectDrift | { live: Record<string, unknown>; predicted: Record<string, unknown> }> {
+async function readBothSides(prepared: PreparedObject, options: ComputeDriftOptions): Promise<CheckedObject | { live: Record<string, unknown>; predicted: Record<string, unknown> }> {
   for (let attempt = 1; ; attempt += 1) {
     const live = await callApi(options.kube, { method: 'GET', path: prepared.path, signal: options.signal });
-    if (live.status === 404) return objectDrift(prepared, 'Missing', 'not found in the cluster');
-    if (live.status < 200 || live.status > 299 || !isObject(live.body)) return objectDrift(prepared, 'Unknown', `cannot read it (${refusal(live)})`);
+    if (live.status === 404) return { drift: objectDrift(prepared, 'Missing', 'not found in the cluster'), live: 'absent' };
+    if (live.status < 200 || live.status > 299 || !isObject(live.body)) {
+      return { drift: objectDrift(prepared, 'Unknown', `cannot read it (${refusal(live)})`), live: 'unread' };
+    }
     const predicted = await applyObject(options.kube, prepared, { ...options, dryRun: true });
     if (predicted.status < 200 || predicted.status > 299 || !isObject(predicted.body)) {
-      return objectDrift(prepared, 'Unknown', `the server-side apply dry run was refused (${refusal(predicted)})`);
+      return { drift: objectDrift(prepared, 'Unknown', `the server-side apply dry run was refused (${refusal(predicted)})`), live: uidOf(live.body) };
     }
     // A dry run answers with the resourceVersion it started from: another one means a controller
     // wrote in between (a Deployment's revision annotation, say), which would show as drift.
@@ -179,18 +237,19 @@ async function readBothSides(prepared: PreparedObject, options: ComputeDriftOpti
   }
 }
 
-async function compareObject(prepared: PreparedObject, rules: readonly CompiledIgnoreRule[], options: ComputeDriftOptions): Promise<ObjectDrift> {
+async function compareObject(prepared: PreparedObject, rules: readonly CompiledIgnoreRule[], options: ComputeDriftOptions): Promise<CheckedObject> {
   const identity = identityOf(prepared);
-  // A rule naming the whole object (pointer '', jq '.') spares the requests.
-  if (applyIgnoreRules(structuredClone(prepared.body), rules, identity, { managedFields: [] })) return objectDrift(prepared, 'InSync', 'ignored');
+  // A rule naming the whole object (pointer '', jq '.') spares the dry run; the UID is still wanted.
+  if (ignoresWholeObject(prepared.body, rules, identity)) return { drift: objectDrift(prepared, 'InSync', 'ignored'), live: await readUid(prepared, options) };
   const sides = await readBothSides(prepared, options);
-  if (!('live' in sides)) return sides;
+  if (!('predicted' in sides)) return sides;
+  const live = uidOf(sides.live);
   const paths = driftPaths(sides.predicted, sides.live, rules, identity);
-  if (paths === undefined) return objectDrift(prepared, 'InSync', 'ignored');
-  return paths.length === 0 ? objectDrift(prepared, 'InSync', '') : objectDrift(prepared, 'Drifted', describePaths(paths), paths);
+  if (paths === undefined) return { drift: objectDrift(prepared, 'InSync', 'ignored'), live };
+  return { drift: paths.length === 0 ? objectDrift(prepared, 'InSync', '') : objectDrift(prepared, 'Drifted', describePaths(paths), paths), live };
 }
 
-async function checkObject(object: ManifestObject, rules: readonly CompiledIgnoreRule[], options: ComputeDriftOptions): Promise<ObjectDrift> {
+async function checkObject(object: ManifestObject, rules: readonly CompiledIgnoreRule[], options: ComputeDriftOptions): Promise<CheckedObject> {
   let prepared = asWritten(object);
   try {
     const full = await prepareObject(object, options);
@@ -198,8 +257,35 @@ async function checkObject(object: ManifestObject, rules: readonly CompiledIgnor
     return await compareObject(full, rules, options);
   } catch (error) {
     options.signal?.throwIfAborted();
-    return objectDrift(prepared, 'Unknown', `not compared: ${(error as Error).message}`);
+    return { drift: objectDrift(prepared, 'Unknown', `not compared: ${(error as Error).message}`), live: uidAfter(error) };
   }
+}
+
+async function readRenderedUid(object: ManifestObject, options: DriftCallOptions): Promise<LiveUid> {
+  try {
+    return await readUid(await prepareObject(object, options), options);
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    return uidAfter(error);
+  }
+}
+
+/** Runs `job` through the limiter; its rejection becomes `fallback(error)`, unless `signal` aborted. */
+async function settle<T>(run: Limiter, signal: AbortSignal | undefined, job: () => Promise<T>, fallback: (error: Error) => T): Promise<T> {
+  try {
+    return await run(() => {
+      signal?.throwIfAborted();
+      return job();
+    });
+  } catch (error) {
+    signal?.throwIfAborted();
+    return fallback(error as Error);
+  }
+}
+
+/** Each kind once, in the order first named. */
+function distinctKinds(kinds: readonly ObjectKind[]): ObjectKind[] {
+  return [...new Map(kinds.map(({ apiVersion, kind }) => [`${apiVersion}\n${kind}`, { apiVersion, kind }])).values()];
 }
 
 /** The release's state from its objects' (see ReleaseDrift.state). */
@@ -209,7 +295,8 @@ export function releaseState(objects: readonly ObjectDrift[]): ReleaseDrift['sta
 }
 
 /**
- * Compares every object of `helm get manifest` output with the cluster.
+ * Compares every object of `helm get manifest` output with the cluster, and
+ * reads the UID of every rendered object (ReleaseDrift.renderedUids).
  * Never rejects for one object (a failed read or dry run makes it Unknown);
  * rejects when the manifest is not YAML (ReleaseManifestError), when an
  * ignore rule cannot be used (IgnoreRuleError), or when `signal` aborts.
@@ -220,29 +307,33 @@ export async function computeDrift(manifest: string, options: ComputeDriftOption
   const objects = parseManifestObjects(manifest);
   const maxObjects = options.maxObjects ?? MAX_RELEASE_OBJECTS_READ;
   const checked = objects.slice(0, maxObjects);
-  const run = limiterFor(options, checked.length);
-  const results = await Promise.all(checked.map(async (object) => {
-    try {
-      return await run(() => {
-        options.signal?.throwIfAborted();
-        return checkObject(object, rules, options);
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      return objectDrift(asWritten(object), 'Unknown', `not compared: ${(error as Error).message}`);
-    }
-  }));
+  const uidOnly = objects.slice(maxObjects, Math.max(maxObjects, MAX_RENDERED_UIDS_READ));
+  const run = limiterFor(options, checked.length + uidOnly.length);
+  const [results, pastCap] = await Promise.all([
+    Promise.all(checked.map((object) => settle(run, options.signal, () => checkObject(object, rules, options), (error): CheckedObject => (
+      { drift: objectDrift(asWritten(object), 'Unknown', `not compared: ${error.message}`), live: 'unread' })))),
+    Promise.all(uidOnly.map((object) => settle(run, options.signal, () => readRenderedUid(object, options), (): LiveUid => 'unread'))),
+  ]);
   const skipped = objects.slice(maxObjects).map((object) => objectDrift(
     asWritten(object), 'Unknown', `not compared: the release has more than ${maxObjects} objects`,
   ));
-  const all = [...results, ...skipped];
+  const all = [...results.map((result) => result.drift), ...skipped];
   const notInSync = all.filter((o) => o.state !== 'InSync').sort((a, b) => STATE_RANK[a.state] - STATE_RANK[b.state]);
+  const uids = [...results.map((result) => result.live), ...pastCap];
   return {
     state: releaseState(all),
     objects: notInSync.slice(0, MAX_DRIFT_OBJECTS),
     inspected: checked.length,
     checkedAt: (options.now?.() ?? new Date()).toISOString(),
+    renderedUids: [...new Set(uids.flatMap((live) => (typeof live === 'object' ? [live.uid] : [])))],
+    renderedUidsComplete: uids.length === objects.length && !uids.includes('unread'),
+    kinds: distinctKinds(objects.map((object) => object.ref)),
   };
+}
+
+export interface HealDriftOptions extends DriftCallOptions {
+  /** The add-on's `ignoreDifferences`: what they cover keeps its live value. A rule that cannot be used throws IgnoreRuleError before any request. */
+  ignore: readonly IgnoreRule[];
 }
 
 /** How re-applying one drifted object went. */
@@ -274,34 +365,68 @@ async function findInManifest(objects: readonly ManifestObject[], drift: ObjectD
   return undefined;
 }
 
+const WHOLLY_IGNORED = 'left alone: an ignore rule covers the whole object';
+
+/**
+ * The manifest's body with live's values wherever an ignore rule covers
+ * them, and live's resourceVersion as a precondition: the values copied
+ * must still be live's when the apply lands, or the force would undo a
+ * change made in between (the API server answers 409 instead). A Missing
+ * object has nothing to keep and is created as rendered.
+ */
+async function bodyKeepingIgnored(
+  prepared: PreparedObject, rules: readonly CompiledIgnoreRule[], options: HealDriftOptions,
+): Promise<{ body: Record<string, unknown> } | { ok: boolean; message: string }> {
+  const answer = await callApi(options.kube, { method: 'GET', path: prepared.path, signal: options.signal });
+  if (answer.status === 404) return { body: prepared.body };
+  if (answer.status < 200 || answer.status > 299 || !isObject(answer.body)) return { ok: false, message: `not applied: cannot read it (${refusal(answer)})` };
+  const live = answer.body;
+  const [resourceVersion, managedFields] = [resourceVersionOf(live), metadataOf(live)?.managedFields];
+  // As in driftPaths: the rules see live without what only the server writes, ownership read first.
+  stripServerFields(live);
+  const body = structuredClone(prepared.body);
+  if (keepIgnoredFields(body, live, rules, identityOf(prepared), { managedFields })) return { ok: true, message: WHOLLY_IGNORED };
+  body.metadata = { ...metadataOf(body), resourceVersion };
+  return { body };
+}
+
+async function healObject(drift: ObjectDrift, objects: readonly ManifestObject[], rules: readonly CompiledIgnoreRule[], options: HealDriftOptions): Promise<HealOutcome> {
+  const prepared = await findInManifest(objects, drift, options);
+  if (prepared === undefined) return healOutcome(drift, false, 'not applied: the release manifest has no such object');
+  const identity = identityOf(prepared);
+  if (ignoresWholeObject(prepared.body, rules, identity)) return healOutcome(drift, true, WHOLLY_IGNORED);
+  const covered = rules.some((compiled) => ruleCovers(compiled.rule, identity));
+  for (let attempt = 1; ; attempt += 1) {
+    const next = covered ? await bodyKeepingIgnored(prepared, rules, options) : { body: prepared.body };
+    if (!('body' in next)) return healOutcome(drift, next.ok, next.message);
+    const answer = await applyObject(options.kube, { ...prepared, body: next.body }, { ...options, dryRun: false });
+    if (answer.status >= 200 && answer.status <= 299) return healOutcome(drift, true, answer.status === 201 ? 'created' : 'applied');
+    // With force, only the resourceVersion precondition conflicts: the object changed since it was read.
+    if (answer.status !== 409 || !covered || attempt === MAX_READ_ATTEMPTS) {
+      return healOutcome(drift, false, `the server-side apply was refused (${refusal(answer)})`);
+    }
+  }
+}
+
 /**
  * Re-applies exactly the Drifted and Missing objects of `drifted` from the
  * manifest, as helm applies them (server-side apply under its field manager,
  * taking conflicting fields back, with its ownership metadata), without a
- * new revision; a Missing object is created. Ignore rules play no part: a
- * healed object gets every field of the manifest back. One outcome per such
- * object; rejects only when the manifest is not YAML or `signal` aborts.
+ * new revision; a Missing object is created as rendered. What an ignore rule
+ * covers keeps its live value (ignore-rules.ts keepIgnoredFields), so an
+ * HPA's replicas survive the heal of an image; an object a rule covers
+ * wholly is left alone (ok). One outcome per such object; rejects only when
+ * the manifest is not YAML, a rule cannot be used (IgnoreRuleError) or
+ * `signal` aborts.
  */
-export async function healDrift(manifest: string, drifted: readonly ObjectDrift[], options: DriftCallOptions): Promise<HealOutcome[]> {
+export async function healDrift(manifest: string, drifted: readonly ObjectDrift[], options: HealDriftOptions): Promise<HealOutcome[]> {
   options.signal?.throwIfAborted();
+  const rules = compileIgnoreRules(options.ignore);
   const wanted = drifted.filter((drift) => drift.state === 'Drifted' || drift.state === 'Missing');
   const objects = parseManifestObjects(manifest);
   const run = limiterFor(options, wanted.length);
-  return Promise.all(wanted.map(async (drift) => {
-    try {
-      return await run(async () => {
-        options.signal?.throwIfAborted();
-        const prepared = await findInManifest(objects, drift, options);
-        if (prepared === undefined) return healOutcome(drift, false, 'not applied: the release manifest has no such object');
-        const answer = await applyObject(options.kube, prepared, { ...options, dryRun: false });
-        if (answer.status >= 200 && answer.status <= 299) return healOutcome(drift, true, answer.status === 201 ? 'created' : 'applied');
-        return healOutcome(drift, false, `the server-side apply was refused (${refusal(answer)})`);
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      return healOutcome(drift, false, `not applied: ${(error as Error).message}`);
-    }
-  }));
+  return Promise.all(wanted.map((drift) => settle(run, options.signal, () => healObject(drift, objects, rules, options), (error) => (
+    healOutcome(drift, false, `not applied: ${error.message}`)))));
 }
 
 /** An object that carries the release's ownership but that the release no longer renders. */
@@ -314,17 +439,17 @@ export interface OrphanedObject {
 }
 
 export interface FindOrphansOptions extends Omit<DriftCallOptions, 'fieldManager'> {
-  /** UIDs of the objects the release renders now: never orphans. */
+  /** UIDs of the objects the release renders now, never orphans: ReleaseDrift.renderedUids, and only when renderedUidsComplete. */
   renderedUids: ReadonlySet<string>;
   /** The kinds to look through, e.g. those of the release's previous manifests. */
-  kinds: readonly { apiVersion: string; kind: string }[];
+  kinds: readonly ObjectKind[];
 }
 
 /** Pages of LIST_PAGE_SIZE read per kind: past 10,000 Helm-managed objects of a kind the rest wait for the next sweep. */
 const MAX_ORPHAN_PAGES = 20;
 const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
-function orphanOf(item: unknown, kind: FindOrphansOptions['kinds'][number], options: FindOrphansOptions): OrphanedObject | undefined {
+function orphanOf(item: unknown, kind: ObjectKind, options: FindOrphansOptions): OrphanedObject | undefined {
   const metadata = isObject(item) && isObject(item.metadata) ? item.metadata : {};
   const { name, namespace, uid } = metadata;
   const labels = isObject(metadata.labels) ? metadata.labels : {};
@@ -342,7 +467,7 @@ function orphanOf(item: unknown, kind: FindOrphansOptions['kinds'][number], opti
   return orphan;
 }
 
-async function listOrphans(kind: FindOrphansOptions['kinds'][number], options: FindOrphansOptions): Promise<OrphanedObject[]> {
+async function listOrphans(kind: ObjectKind, options: FindOrphansOptions): Promise<OrphanedObject[]> {
   let location: KindLocation;
   try {
     location = await options.resolver.resolve(kind.apiVersion, kind.kind);
@@ -379,7 +504,7 @@ async function listOrphans(kind: FindOrphansOptions['kinds'][number], options: F
  */
 export async function findOrphans(options: FindOrphansOptions): Promise<OrphanedObject[]> {
   options.signal?.throwIfAborted();
-  const kinds = [...new Map(options.kinds.map((k) => [`${k.apiVersion}\n${k.kind}`, k])).values()];
+  const kinds = distinctKinds(options.kinds);
   const run = limiterFor(options, kinds.length);
   const found = await Promise.all(kinds.map((kind) => run(() => listOrphans(kind, options))));
   return found.flat();
@@ -411,12 +536,6 @@ async function deleteOrphan(orphan: OrphanedObject, options: DeleteOrphansOption
 export async function deleteOrphans(options: DeleteOrphansOptions): Promise<DeleteOutcome[]> {
   options.signal?.throwIfAborted();
   const run = limiterFor(options, options.orphans.length);
-  return Promise.all(options.orphans.map(async (orphan) => {
-    try {
-      return await run(() => deleteOrphan(orphan, options));
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      return { ...orphan, ok: false, message: truncate(`not deleted: ${(error as Error).message}`, MAX_DRIFT_MESSAGE_CHARS) };
-    }
-  }));
+  return Promise.all(options.orphans.map((orphan) => settle(run, options.signal, () => deleteOrphan(orphan, options), (error) => (
+    { ...orphan, ok: false, message: truncate(`not deleted: ${error.message}`, MAX_DRIFT_MESSAGE_CHARS) }))));
 }

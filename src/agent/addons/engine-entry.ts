@@ -3,7 +3,7 @@
 // dependents, and the status it reports.
 import { randomUUID } from 'node:crypto';
 import type {
-  AddonHealth, AddonOperationReport, AddonPhase, AddonRelease, AddonRevision, AddonStatus, DesiredAddon,
+  AddonDrift, AddonHealth, AddonOperationReport, AddonPhase, AddonWindowState, AddonRelease, AddonRevision, AddonStatus, DesiredAddon,
 } from '../../link/addons.ts';
 import { MAX_STATUS_MESSAGE_CHARS } from '../../link/addons.ts';
 import { HelmError, type HelmReleaseMetadata } from './helm-runner.ts';
@@ -15,10 +15,26 @@ export interface ManualOperation {
   action: 'rollback' | 'sync';
   revision: number | undefined;
   requestedBy: string;
+  /** A sync allowed to run outside the add-on's sync window. */
+  allowOutsideWindow?: boolean;
 }
 
 export interface Entry<Refs> {
   desired: DesiredAddon;
+  /** The last drift check, and the window state at the last look. */
+  drift: AddonDrift | null;
+  window: AddonWindowState | null;
+  /** Self-heals since the add-on was last found in sync, and when the last ran. */
+  heals: number;
+  lastHealAt: number;
+  /** The sweep asked for a drift check on the next run. */
+  sweepDue: boolean;
+  /** Kinds the release has rendered in any revision seen, by `apiVersion/kind`: where pruning looks for orphans. */
+  kinds: Map<string, { apiVersion: string; kind: string }>;
+  /** Namespaces the add-on moved away from, whose release is still to be removed. */
+  movedFrom: Set<string>;
+  /** The spec whose change was last cancelled outside the sync window. */
+  cancelledDigest: string | undefined;
   digest: string;
   phase: AddonPhase;
   message: string;
@@ -39,6 +55,8 @@ export interface Entry<Refs> {
   lastOperationAt: number;
   running: boolean;
   again: boolean;
+  /** Settles when the work running now is done. */
+  done: Promise<void>;
   timer: NodeJS.Timeout | undefined;
   /** The status last sent, without observedAt, to send only changes. */
   sent: string;
@@ -82,9 +100,9 @@ export function toRelease(meta: HelmReleaseMetadata, description: string): Addon
 
 export function newEntry<Refs>(desired: DesiredAddon): Entry<Refs> {
   return {
-    desired, digest: specDigest(desired.spec), phase: 'Pending', message: '', release: null, releaseDigest: undefined,
+    desired, drift: null, window: null, heals: 0, lastHealAt: 0, sweepDue: true, kinds: new Map(), movedFrom: new Set(), cancelledDigest: undefined, digest: specDigest(desired.spec), phase: 'Pending', message: '', release: null, releaseDigest: undefined,
     health: null, history: [], lastOperation: null, hold: undefined, failures: 0, failedDigest: undefined,
-    nextRetryAt: undefined, manual: undefined, refs: undefined, lastOperationAt: 0, running: false, again: false,
+    nextRetryAt: undefined, manual: undefined, refs: undefined, lastOperationAt: 0, running: false, again: false, done: Promise.resolve(),
     timer: undefined, sent: '',
   };
 }
@@ -147,6 +165,8 @@ export function statusOf<Refs>(entry: Entry<Refs>, now: number): AddonStatus {
     health: entry.health,
     lastOperation: entry.lastOperation,
     history: entry.history,
+    drift: entry.drift,
+    syncWindow: entry.window,
     failures: entry.failedDigest === undefined ? 0 : entry.failures,
     nextRetryAt: entry.phase === 'Failed' && entry.nextRetryAt !== undefined ? new Date(entry.nextRetryAt).toISOString() : null,
     observedAt: new Date(now).toISOString(),
@@ -183,7 +203,7 @@ export interface OperationDetails {
 
 /** Completes the report begun by beginOperation and returns it. */
 export function finishOperation<Refs>(
-  entry: Entry<Refs>, operation: AddonOperationReport, result: 'succeeded' | 'failed', details: OperationDetails, now: number,
+  entry: Entry<Refs>, operation: AddonOperationReport, result: 'succeeded' | 'failed' | 'cancelled', details: OperationDetails, now: number,
 ): AddonOperationReport & { durationSeconds: number } {
   const durationSeconds = Math.round(now - Date.parse(operation.startedAt)) / 1000;
   const finished = {

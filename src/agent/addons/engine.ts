@@ -17,7 +17,7 @@
 // or a sync is asked for. Drift, pruning, sync windows and stuck-release
 // recovery are the reconcile loop's (issue 7).
 import { randomUUID } from 'node:crypto';
-import type { AddonHealth, AddonPhase, AddonStatus, DesiredAddonSet } from '../../link/addons.ts';
+import type { AddonHealth, AddonOperationRequest, AddonPhase, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
 import type { ChartSource } from '../../hub/addons/source.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -30,7 +30,10 @@ import {
 } from './engine-entry.ts';
 import type { HelmRunner } from './helm-runner.ts';
 import { AddonOperations } from './operations.ts';
+import { retireMovedRelease } from './namespace-move.ts';
 import { Reconciler } from './reconcile.ts';
+import type { KindResolver } from './release-objects.ts';
+import { windowState } from './sync-window.ts';
 import { RELEASE_LABELS, specDigest, waitingFor, type DependencyState } from './release-plan.ts';
 
 export const DEFAULT_READ_WORKERS = 5;
@@ -71,8 +74,9 @@ export interface AddonEngineOptions<Refs> {
   sweepIntervalMs?: number;
   /** Helm's `--timeout` for installs, upgrades, rollbacks and uninstalls. */
   helmTimeoutSeconds?: number;
-  /** The agent's API client, for the reconcile steps beyond helm. */
+  /** The agent's API client and discovery, for the reconcile steps beyond helm. */
   kube: KubeClient;
+  resolver: KindResolver;
   /** A release pending this long is unlocked (DEFAULT_STUCK_AFTER_MS). */
   stuckAfterMs?: number;
   now?: () => number;
@@ -94,6 +98,9 @@ export class AddonEngine<Refs> {
   private readonly helmTimeoutSeconds: number;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private lastSweepReport: AddonSweepReport | undefined;
+  private readonly sweepListeners = new Set<(report: AddonSweepReport) => void>();
   private readonly idle = new Set<() => void>();
 
   constructor(options: AddonEngineOptions<Refs>) {
@@ -119,13 +126,17 @@ export class AddonEngine<Refs> {
       helmTimeoutSeconds: this.helmTimeoutSeconds, signal: this.stopping.signal, now: this.now,
       readRelease: (entry) => this.readRelease(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
     });
-    this.reconciler = new Reconciler({ kube: options.kube, log: this.log, reads: this.reads, stuckAfterMs: options.stuckAfterMs, now: this.now });
+    this.reconciler = new Reconciler({
+      kube: options.kube, resolver: options.resolver, log: this.log, metrics: options.metrics, reads: this.reads,
+      objectReads: this.objectReads, signal: this.stopping.signal, stuckAfterMs: options.stuckAfterMs, now: this.now,
+    });
   }
 
   /** Starts the periodic sweep; `set` is the desired set held at start, if any. */
   start(set: DesiredAddonSet | undefined): void {
     if (set) this.update(set);
-    this.sweepTimer = setInterval(() => { this.sweep(); }, this.sweepIntervalMs);
+    void this.sweep();
+    this.sweepTimer = setInterval(() => { void this.sweep(); }, this.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -137,11 +148,15 @@ export class AddonEngine<Refs> {
       if (!entry) {
         const created = newEntry<Refs>(desired);
         this.entries.set(desired.name, created);
-        this.schedule(created);
+        void this.schedule(created);
       } else if (entry.desired.generation !== desired.generation) {
+        const from = entry.desired.spec.namespace;
+        if (from !== desired.spec.namespace && !entry.desired.deleted) entry.movedFrom.add(from);
+        entry.movedFrom.delete(desired.spec.namespace);
         entry.desired = desired;
         entry.digest = specDigest(desired.spec);
-        this.schedule(entry);
+        entry.sweepDue = true;
+        void this.schedule(entry);
       }
     }
     // The hub keeps deleted add-ons as markers, so a name leaves the set only
@@ -167,14 +182,17 @@ export class AddonEngine<Refs> {
   }
 
   /** Queues a manual rollback or sync; throws AddonOperationError when it cannot be done. */
-  request(input: { addon: string; action: 'rollback' | 'sync'; revision?: number; requestedBy: string }): { operationId: string } {
+  request(input: AddonOperationRequest): { operationId: string } {
     const entry = this.entries.get(input.addon);
     checkOperation(entry, input);
     // A newer request replaces one that has not started yet.
-    const operation: ManualOperation = { id: randomUUID(), action: input.action, revision: input.revision, requestedBy: input.requestedBy };
+    const operation: ManualOperation = {
+      id: randomUUID(), action: input.action, revision: input.revision, requestedBy: input.requestedBy,
+      allowOutsideWindow: input.allowOutsideWindow === true,
+    };
     entry.manual = operation;
     this.log.info({ addon: input.addon, action: input.action, revision: input.revision, requestedBy: input.requestedBy }, 'manual add-on operation queued');
-    this.schedule(entry);
+    void this.schedule(entry);
     return { operationId: operation.id };
   }
 
@@ -198,24 +216,51 @@ export class AddonEngine<Refs> {
     this.stopping.abort();
   }
 
-  private sweep(): void {
-    for (const entry of this.entries.values()) {
-      if (entry.desired.deleted && entry.phase === 'Uninstalled') continue;
-      this.schedule(entry);
-    }
+  /**
+   * One sweep: every add-on still to be kept is worked on, its drift checked;
+   * when all are done, the sweep is reported. A sweep still running when the
+   * next is due is not doubled.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.stopping.signal.aborted) return;
+    this.sweeping = true;
+    const started = this.now();
+    const entries = [...this.entries.values()].filter((e) => !(e.desired.deleted && e.phase === 'Uninstalled'));
+    for (const entry of entries) entry.sweepDue = true;
+    await Promise.all(entries.map((entry) => this.schedule(entry)));
+    this.sweeping = false;
+    if (this.stopped()) return;
+    const report: AddonSweepReport = {
+      lastSweepAt: new Date(this.now()).toISOString(), sweepDurationSeconds: (this.now() - started) / 1000,
+      addonsInspected: entries.length, intervalSeconds: this.sweepIntervalMs / 1000,
+    };
+    this.lastSweepReport = report;
+    this.options.metrics.addonSweeps.inc();
+    for (const listener of this.sweepListeners) listener(report);
   }
 
-  /** Works on `entry` now, or once more after the work running now. */
-  private schedule(entry: Entry<Refs>): void {
-    if (this.stopping.signal.aborted) return;
+  /** The last sweep's report, if one has finished. */
+  lastSweep(): AddonSweepReport | undefined {
+    return this.lastSweepReport;
+  }
+
+  /** Calls `listener` after every sweep; returns the unsubscribe. */
+  onSweep(listener: (report: AddonSweepReport) => void): () => void {
+    this.sweepListeners.add(listener);
+    return () => { this.sweepListeners.delete(listener); };
+  }
+
+  /** Works on `entry` now, or once more after the work running now; resolves when that work is done. */
+  private schedule(entry: Entry<Refs>): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
     if (entry.running) {
       entry.again = true;
-      return;
+      return entry.done;
     }
     clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.running = true;
-    void (async () => {
+    entry.done = (async () => {
       do {
         entry.again = false;
         try {
@@ -232,6 +277,7 @@ export class AddonEngine<Refs> {
       for (const resolve of this.idle) resolve();
       this.idle.clear();
     })();
+    return entry.done;
   }
 
   private async work(entry: Entry<Refs>): Promise<void> {
@@ -262,13 +308,57 @@ export class AddonEngine<Refs> {
     if ('phase' in decision) this.setPhase(entry, decision.phase, decision.message);
     if ('retryInMs' in decision) this.later(entry, decision.retryInMs);
     const reason = 'trigger' in decision ? decision.trigger : undefined;
+    const window = this.windowOf(entry);
     if (reason !== undefined) {
       const sync = entry.manual?.action === 'sync' ? entry.manual : undefined;
       entry.manual = undefined;
-      await this.operations.apply(entry, reason, sync);
+      if (window.open || sync?.allowOutsideWindow === true) await this.operations.apply(entry, reason, sync);
+      else this.operations.cancel(entry, reason, sync, window.opensAt);
     }
     await this.refresh(entry);
+    if (entry.movedFrom.size > 0 && isReady(entry)) await this.retireMoved(entry);
+    if (entry.sweepDue || reason !== undefined) await this.checkDrift(entry, window.open);
     if (isReady(entry)) this.wakeDependents(entry.desired.name);
+  }
+
+  /** The add-on's sync window now (kept on the entry for its status); an open one when it has none. */
+  private windowOf(entry: Entry<Refs>): { open: boolean; opensAt: number | undefined } {
+    const { syncWindow } = entry.desired.spec;
+    if (syncWindow === null) {
+      entry.window = null;
+      return { open: true, opensAt: undefined };
+    }
+    const state = windowState(syncWindow, new Date(this.now()));
+    entry.window = { open: state.open, opensAt: state.opensAt?.toISOString() ?? null, closesAt: state.closesAt?.toISOString() ?? null };
+    if (!state.open && state.opensAt) this.later(entry, state.opensAt.getTime() - this.now());
+    return { open: state.open, opensAt: state.opensAt?.getTime() };
+  }
+
+  /** Removes what a namespace move left behind, once the release in the new namespace runs the desired spec. */
+  private async retireMoved(entry: Entry<Refs>): Promise<void> {
+    const { name, spec } = entry.desired;
+    const newManifest = await this.reads.run(() => this.helm.manifest(name, spec.namespace, undefined, this.stopping.signal));
+    for (const oldNamespace of [...entry.movedFrom]) {
+      const retired = await this.writes.run(() => retireMovedRelease({
+        kube: this.options.kube, resolver: this.options.resolver, helm: this.helm, name, oldNamespace, newManifest,
+        helmTimeoutSeconds: this.helmTimeoutSeconds, timeoutMs: this.helmTimeoutSeconds * 1000 + 60_000, signal: this.stopping.signal,
+      }));
+      entry.movedFrom.delete(oldNamespace);
+      this.log.info({ addon: name, from: oldNamespace, to: spec.namespace, retired }, 'add-on moved namespace: removed the release left in the old one');
+    }
+  }
+
+  /** Steps 2 and 3 of the sweep on a deployed release: drift, self-heal, prune (see Reconciler). */
+  private async checkDrift(entry: Entry<Refs>, windowOpen: boolean): Promise<void> {
+    entry.sweepDue = false;
+    const release = entry.release;
+    if (release?.status !== 'deployed') {
+      entry.drift = null;
+      return;
+    }
+    const manifest = await this.reads.run(() => this.helm.manifest(entry.desired.name, release.namespace, undefined, this.stopping.signal));
+    const healDue = await this.reconciler.reconcileDrift(entry, manifest, windowOpen);
+    if (healDue !== undefined) this.later(entry, healDue);
   }
 
   /** Reads the release's current revision and labels; no release leaves `release` null. */
@@ -327,7 +417,7 @@ export class AddonEngine<Refs> {
     if (entry.timer !== undefined || this.stopping.signal.aborted) return;
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      this.schedule(entry);
+      void this.schedule(entry);
     }, Math.min(ms, this.sweepIntervalMs));
     entry.timer.unref();
   }
@@ -340,7 +430,7 @@ export class AddonEngine<Refs> {
 
   private wakeDependents(name: string): void {
     for (const entry of this.entries.values()) {
-      if (entry.phase === 'Waiting' && entry.desired.spec.dependsOn.includes(name)) this.schedule(entry);
+      if (entry.phase === 'Waiting' && entry.desired.spec.dependsOn.includes(name)) void this.schedule(entry);
     }
   }
 
@@ -351,6 +441,10 @@ export class AddonEngine<Refs> {
     if (key === entry.sent) return;
     entry.sent = key;
     for (const listener of this.listeners) listener(status);
+  }
+
+  private stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   /** Whether work arrived for `entry` while it ran (and it is still wanted). */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IgnoreRule } from '../../hub/addons/policy.ts';
 import {
-  applyIgnoreRules, compileIgnoreRules, formatPointer, IgnoreRuleError, parsePointer, removePath, removePaths, ruleCovers,
-  type ObjectIdentity,
+  applyIgnoreRules, compileIgnoreRules, formatPointer, IgnoreRuleError, ignoresWholeObject, keepIgnoredFields, parsePointer, removePath, removePaths,
+  ruleCovers, type ObjectIdentity,
 } from './ignore-rules.ts';
 
 const WEB: ObjectIdentity = { kind: 'Deployment', name: 'web', namespace: 'apps' };
@@ -119,5 +119,60 @@ describe('ignore-rules', () => {
   it('ignore-rules - a jq rule naming too many paths fails when applied, naming the rule', () => {
     const wide = { items: Array.from({ length: 200 }, () => Array.from({ length: 200 }, () => 1)) };
     assert.throws(() => apply([{ jq: '.items[][]' }], wide), /ignoreDifferences\[0\]: jq "\.items\[\]\[\]": the expression names more than/);
+  });
+
+  it('ignore-rules - keepIgnoredFields gives a pointer path the live value, adds it, or removes it where live has the parent only', () => {
+    const keep = (rules: IgnoreRule[], body: Record<string, unknown>, live = deployment()): Record<string, unknown> => {
+      assert.equal(keepIgnoredFields(body, live, compileIgnoreRules(rules), WEB), false);
+      return body;
+    };
+    assert.equal(spec(keep([{ pointer: '/spec/replicas' }], { spec: { replicas: 2 } })).replicas, 5);
+    assert.deepEqual(keep([{ pointer: '/spec/replicas' }], { kind: 'Deployment' }), { kind: 'Deployment', spec: { replicas: 5 } }, 'a map on the way is created');
+    const scaledToNothing = deployment();
+    delete (scaledToNothing.spec as Record<string, unknown>).replicas;
+    assert.deepEqual(keep([{ pointer: '/spec/replicas' }], { spec: { replicas: 2, paused: true } }, scaledToNothing), { spec: { paused: true } });
+    assert.deepEqual(keep([{ pointer: '/status/replicas' }, { pointer: '/no/such' }], { spec: { replicas: 2 } }), { spec: { replicas: 2 } }, 'live lacks the parent');
+    assert.deepEqual(keep([{ pointer: '/metadata/annotations/a~1b' }], { metadata: { name: 'web' } }), { metadata: { name: 'web', annotations: { 'a/b': '1' } } });
+    assert.equal(spec(keep([{ pointer: '/spec/replicas', target: { kind: 'StatefulSet' } }], { spec: { replicas: 2 } })).replicas, 2);
+  });
+
+  it('ignore-rules - keepIgnoredFields copies jq paths named in either object, never creating a list item', () => {
+    const body = { spec: { template: { spec: { containers: [{ name: 'web', image: 'web:2', ports: [80] }] } } } };
+    keepIgnoredFields(body, deployment(), compileIgnoreRules([{ jq: '.spec.template.spec.containers[].image' }]), WEB);
+    assert.deepEqual(body.spec.template.spec.containers, [{ name: 'web', image: 'web:1', ports: [80] }], 'the second live container is not added half');
+    const copied = { spec: { template: { spec: { containers: [{ name: 'web' }] } } } };
+    keepIgnoredFields(copied, deployment(), compileIgnoreRules([{ pointer: '/spec/template' }]), WEB);
+    assert.deepEqual(copied.spec, { template: spec(deployment()).template });
+    const live = deployment();
+    const deep = { spec: {} as Record<string, unknown> };
+    keepIgnoredFields(deep, live, compileIgnoreRules([{ pointer: '/spec/template' }]), WEB);
+    assert.notEqual(deep.spec.template, spec(live).template, 'a copy, not the live value itself');
+  });
+
+  it('ignore-rules - keepIgnoredFields gives what a manager owns its live value where the body renders it, list items by key', () => {
+    const live = deployment();
+    (live.metadata as Record<string, unknown>).managedFields = [{
+      manager: 'kubectl-set', operation: 'Update',
+      fieldsV1: { 'f:spec': { 'f:paused': {}, 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"proxy"}': { 'f:image': {} }, 'k:{"name":"gone"}': { 'f:image': {} } } } } } },
+    }];
+    const proxy = { name: 'proxy', image: 'proxy:9' };
+    const body = { spec: { replicas: 2, template: { spec: { containers: [proxy, { name: 'web', image: 'web:9' }] } } } };
+    keepIgnoredFields(body, live, compileIgnoreRules([{ manager: 'kubectl-set' }, { manager: 'kubectl', target: { kind: 'Service' } }]), WEB);
+    assert.deepEqual(body, { spec: { replicas: 2, template: { spec: { containers: [{ name: 'proxy', image: 'proxy:1' }, { name: 'web', image: 'web:9' }] } } } });
+    const fromOption = { spec: { replicas: 2 } };
+    keepIgnoredFields(fromOption, { spec: { replicas: 5 } }, compileIgnoreRules([{ manager: 'kubectl' }]), WEB, { managedFields: (deployment().metadata as Record<string, unknown>).managedFields });
+    assert.deepEqual(fromOption, { spec: { replicas: 5 } }, 'ownership from the managedFields given');
+  });
+
+  it('ignore-rules - a rule naming the whole object, in the body or live, leaves the body as it is', () => {
+    const rules = compileIgnoreRules([{ jq: 'select(.metadata.labels.frozen == "yes")' }]);
+    const body = { kind: 'Deployment', spec: { replicas: 2 } };
+    const frozen = { ...deployment(), metadata: { labels: { frozen: 'yes' } } };
+    assert.equal(ignoresWholeObject(body, rules, WEB), false);
+    assert.equal(ignoresWholeObject(frozen, rules, WEB), true);
+    assert.equal(keepIgnoredFields(body, frozen, rules, WEB), true);
+    assert.deepEqual(body, { kind: 'Deployment', spec: { replicas: 2 } });
+    assert.equal(ignoresWholeObject(body, compileIgnoreRules([{ pointer: '' }]), WEB), true);
+    assert.equal(ignoresWholeObject(body, compileIgnoreRules([{ pointer: '', target: { kind: 'Service' } }]), WEB), false);
   });
 });

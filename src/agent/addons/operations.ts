@@ -77,6 +77,7 @@ export class AddonOperations<Refs> {
       const values = await this.host.prepareValues(spec.values, signal);
       const args = upgradeArgs({
         name, spec, chart: chart.chart, chartArgs: chart.args, digest, generation, helmTimeoutSeconds: this.helmTimeoutSeconds,
+        takeOwnership: entry.movedFrom.size > 0,
       });
       await this.writes.run(() => this.helm.run(args, {
         input: values, signal, timeoutMs: this.helmTimeoutSeconds * 1000 + PROCESS_GRACE_MS,
@@ -106,6 +107,24 @@ export class AddonOperations<Refs> {
     await this.host.readRelease(entry);
     this.finish(entry, operation, 'succeeded', { revision: entry.release?.revision ?? null });
     setPhase(entry, 'Deployed', '');
+  }
+
+  /**
+   * Outside the sync window an install or upgrade is not run: it ends
+   * cancelled with the message `outside_sync_window` (once per spec, not on
+   * every look) and the engine comes back when the window opens.
+   */
+  cancel(entry: Entry<Refs>, trigger: AddonOperationReport['trigger'], manual: ManualOperation | undefined, opensAt: number | undefined): void {
+    const opens = opensAt === undefined ? 'it does not open within a year' : `it opens at ${new Date(opensAt).toISOString()}`;
+    setPhase(entry, entry.release === null ? 'Pending' : 'Deployed', `outside_sync_window: ${opens}`);
+    const last = entry.lastOperation;
+    if (manual === undefined && last?.result === 'cancelled' && entry.cancelledDigest === entry.digest) return;
+    entry.cancelledDigest = entry.digest;
+    const action = entry.release === null ? 'install' : 'upgrade';
+    const operation = beginOperation(entry, { action, trigger, manual, targetRevision: null }, this.now());
+    finishOperation(entry, operation, 'cancelled', { message: 'outside_sync_window' }, this.now());
+    this.host.metrics.addonOperations.inc({ action, result: 'cancelled' });
+    this.log.info({ addon: entry.desired.name, action, trigger, opensAt: opensAt === undefined ? null : new Date(opensAt).toISOString() }, 'add-on change cancelled: outside its sync window');
   }
 
   async rollback(entry: Entry<Refs>, manual: ManualOperation): Promise<void> {

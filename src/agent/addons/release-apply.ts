@@ -14,7 +14,7 @@ import { readLimited } from '../../util/read-limited.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';
 import { DEFAULT_KUBE_TIMEOUT_MS, KubeApiError, parseJson, type KubeClient } from '../kube.ts';
 import {
-  DEFAULT_READ_CONCURRENCY, ReleaseManifestError, type KindLocation, type KindResolver, type Limiter, type ReleaseObjectRef,
+  DEFAULT_READ_CONCURRENCY, ReleaseManifestError, objectPath, type KindResolver, type Limiter, type ReleaseObjectRef,
 } from './release-objects.ts';
 
 /** What drift needs of the API server: requests of any content type (server-side apply sends `application/apply-patch+yaml`). */
@@ -115,11 +115,6 @@ export interface PreparedObject {
   namespace: string | undefined;
   path: string;
   body: Record<string, unknown>;
-}
-
-export function objectPath(location: KindLocation, name: string, namespace: string | undefined): string {
-  const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
-  return `${location.groupVersionPath}${scope}/${location.resource}/${encodeURIComponent(name)}`;
 }
 
 /** Helm's ownership label and annotations (pkg/action/validate.go) and the namespace, on a copy. */

@@ -277,7 +277,8 @@ function unknownObject(ref: ReleaseObjectRef, namespace: string | undefined, mes
   return { unknown: health };
 }
 
-function objectPath(location: KindLocation, name: string, namespace: string | undefined): string {
+/** The REST path of one object; `namespace` undefined for cluster-scoped kinds. */
+export function objectPath(location: KindLocation, name: string, namespace: string | undefined): string {
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${location.groupVersionPath}${scope}/${location.resource}/${encodeURIComponent(name)}`;
 }

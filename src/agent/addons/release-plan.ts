@@ -41,6 +41,8 @@ export interface UpgradeInput {
   generation: number;
   /** Helm's own `--timeout`, per Kubernetes operation and for the wait. */
   helmTimeoutSeconds: number;
+  /** Take over objects another release owns (an add-on moving namespace: its cluster-scoped objects). */
+  takeOwnership?: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export function upgradeArgs(input: UpgradeInput): string[] {
     '--history-max', String(spec.revisionHistoryLimit),
     '--rollback-on-failure', '--wait=watcher', '--timeout', `${input.helmTimeoutSeconds}s`,
     '--labels', `${RELEASE_LABELS.digest}=${input.digest},${RELEASE_LABELS.generation}=${input.generation}`,
+    ...(input.takeOwnership === true ? ['--take-ownership'] : []),
     ...(spec.values.trim() === '' ? [] : ['--values', '-']),
   ];
 }

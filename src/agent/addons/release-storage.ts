@@ -11,6 +11,7 @@
 // the release's values, so it is decoded only in memory, changed in its
 // status fields alone and written back; nothing of it is logged.
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { parseAllDocuments } from 'yaml';
 import { readLimited } from '../../util/read-limited.ts';
 import { apiError, KubeApiError, parseJson, type KubeClient } from '../kube.ts';
 
@@ -119,4 +120,41 @@ export async function unlockIfStuck(
   const minutes = Math.round(pendingFor / 60_000);
   await markReleaseFailed(kube, release.namespace, current.secret, `Marked failed by Uplink: ${current.status} for ${minutes} min (an interrupted helm operation)`);
   return { stuck: true, pendingFor, unlocked: current };
+}
+
+/** An object of a manifest by identity (namespace absent for cluster-scoped kinds). */
+export interface ManifestIdentity {
+  kind: string;
+  name: string;
+}
+
+/**
+ * Adds `helm.sh/resource-policy: keep` to the objects of `keep` in the
+ * manifest stored with revision `secret`, so a later `helm uninstall` of
+ * that release leaves them (helm reads the policy from the stored manifest).
+ * Used when an add-on moves namespace: cluster-scoped objects the release in
+ * the new namespace has adopted must survive the old release's uninstall.
+ */
+export async function markKeptInRecord(kube: KubeClient, namespace: string, secret: string, keep: readonly ManifestIdentity[]): Promise<number> {
+  const path = secretsPath(namespace, secret);
+  const current = await kube.request<ReleaseSecret>('GET', path);
+  if (current.status !== 200) throw apiError('GET', path, current);
+  const data = current.body.data?.release;
+  if (data === undefined) throw new Error(`secret ${namespace}/${secret} holds no Helm release record`);
+  const record = decodeRecord(data);
+  const wanted = new Set(keep.map((k) => `${k.kind}/${k.name}`));
+  let marked = 0;
+  const documents = parseAllDocuments(typeof record.manifest === 'string' ? record.manifest : '');
+  for (const document of documents) {
+    const kind = document.get('kind');
+    const name = document.getIn(['metadata', 'name']);
+    if (typeof kind !== 'string' || typeof name !== 'string' || !wanted.has(`${kind}/${name}`)) continue;
+    document.setIn(['metadata', 'annotations', 'helm.sh/resource-policy'], 'keep');
+    marked += 1;
+  }
+  if (marked === 0) return 0;
+  record.manifest = documents.map((document) => `---\n${document.toString()}`).join('');
+  const written = await kube.request('PUT', path, { ...current.body, data: { ...current.body.data, release: encodeRecord(record) } });
+  if (written.status !== 200) throw apiError('PUT', path, written);
+  return marked;
 }

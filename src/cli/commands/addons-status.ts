@@ -1,7 +1,7 @@
 // How an add-on's reported status reads in the CLI: a summary for people
 // (`uplink addons status`), the cells of the list's status columns, and the
 // rows of `uplink addons history`.
-import type { AddonHealth, AddonOperationReport, AddonRevision, AddonStatus } from '../../link/addons.ts';
+import type { AddonDrift, AddonHealth, AddonOperationReport, AddonRevision, AddonStatus, AddonWindowState } from '../../link/addons.ts';
 import type { AddonView } from '../../hub/api/addons.ts';
 import { formatAge, formatTable } from '../output.ts';
 import { formatDuration } from './audit.ts';
@@ -56,6 +56,8 @@ export function formatAddonStatus(view: AddonView, now: number = Date.now()): st
   if (status.message !== '') lines.push(line('Message', status.message));
   lines.push(line('Release', releaseText(status)));
   lines.push(...healthLines(status.health));
+  lines.push(...driftLines(status.drift ?? null));
+  if (status.syncWindow) lines.push(line('Sync window', windowText(status.syncWindow)));
   lines.push(...operationLines(status.lastOperation));
   if (status.failures > 0 || status.nextRetryAt !== null) {
     lines.push(line('Failures', `${status.failures}${status.nextRetryAt === null ? ', no retry planned' : `, next retry at ${shortTime(status.nextRetryAt)}`}`));
@@ -94,6 +96,22 @@ function healthLines(health: AddonHealth | null): string[] {
   const table = formatTable(['KIND', 'NAME', 'HEALTH', 'MESSAGE'], rows).split('\n').map((text) => `  ${text}`);
   const more = unhealthy.length > MAX_LISTED_OBJECTS ? [`  … and ${unhealthy.length - MAX_LISTED_OBJECTS} more not healthy`] : [];
   return [head, ...table, ...more];
+}
+
+function driftLines(drift: AddonDrift | null): string[] {
+  if (drift === null) return [line('Drift', 'not checked yet')];
+  const lines = [line('Drift', `${drift.state}, ${drift.inspected} objects compared at ${shortTime(drift.checkedAt)}`)];
+  for (const object of drift.objects) {
+    const where = [object.kind, object.namespace, object.name].filter((part) => part !== undefined).join('/');
+    lines.push(line('', `${object.state} ${where}${object.paths.length > 0 ? ` ${object.paths.join(' ')}` : ''}${object.message === '' ? '' : ` (${object.message})`}`));
+  }
+  if (drift.pruned.length > 0) lines.push(line('', `pruned ${drift.pruned.join(', ')}`));
+  return lines;
+}
+
+function windowText(window: AddonWindowState): string {
+  if (window.open) return `open${window.closesAt === null ? '' : ` until ${shortTime(window.closesAt)}`}`;
+  return `closed${window.opensAt === null ? '' : `, opens at ${shortTime(window.opensAt)}`}`;
 }
 
 function operationLines(operation: AddonOperationReport | null): string[] {

@@ -218,9 +218,9 @@ function registerDeleteCommands(addons: Command): void {
 
 /** rollback and sync: forwarded to the agent by the hub (edit or admin); they wait for the outcome unless --no-wait. */
 function registerOperationCommands(addons: Command): void {
-  const run = async (cluster: string, name: string, action: AddonAction, revision: number | undefined, flags: WaitFlags): Promise<void> => {
+  const run = async (cluster: string, name: string, action: AddonAction, revision: number | undefined, flags: WaitFlags & { outsideWindow?: boolean }): Promise<void> => {
     const hub = client();
-    const body = revision === undefined ? {} : { revision };
+    const body = revision === undefined ? (flags.outsideWindow === true ? { allowOutsideWindow: true } : {}) : { revision };
     const { operationId } = await hub.request<AddonOperationAnswer>('POST', `${addonsPath(cluster, name)}/${action}`, body);
     const what = revision === undefined ? `the sync of ${name}` : `the rollback of ${name} to revision ${revision}`;
     if (flags.wait === false) {
@@ -237,8 +237,10 @@ function registerOperationCommands(addons: Command): void {
   addWaitFlags(rollback, { byDefault: true, until: 'the agent reports the outcome' }).action((cluster: string, name: string, revision: number, flags: WaitFlags) => run(cluster, name, 'rollback', revision, flags));
   const sync = addons.command('sync').description('apply an add-on\'s desired spec now (also with a manual sync policy) and wait for the outcome')
     .argument('<cluster>', 'cluster name or id')
-    .argument('<name>', 'add-on name');
-  addWaitFlags(sync, { byDefault: true, until: 'the agent reports the outcome' }).action((cluster: string, name: string, flags: WaitFlags) => run(cluster, name, 'sync', undefined, flags));
+    .argument('<name>', 'add-on name')
+    .option('--outside-window', 'run even outside the add-on\'s sync window');
+  addWaitFlags(sync, { byDefault: true, until: 'the agent reports the outcome' })
+    .action((cluster: string, name: string, flags: WaitFlags & { outsideWindow?: boolean }) => run(cluster, name, 'sync', undefined, flags));
 }
 
 /** status and history: what the agent last reported. */

@@ -52,11 +52,14 @@ export function parseRollbackBody(body: unknown): number {
 }
 
 /** A sync takes no parameters: no body, or `{}`. */
-export function checkSyncBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0) {
-    throw invalid('a sync takes no fields: send no body or {}');
-  }
+/** A sync's body: none, `{}`, or `{allowOutsideWindow: true|false}`; returns whether it may run outside the sync window. */
+export function checkSyncBody(body: unknown): boolean {
+  if (body === undefined || body === null) return false;
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalid('a sync takes no body, {} or {"allowOutsideWindow": true}');
+  const { allowOutsideWindow, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw invalid(`a sync takes only allowOutsideWindow, not ${Object.keys(rest).join(', ')}`);
+  if (allowOutsideWindow !== undefined && typeof allowOutsideWindow !== 'boolean') throw invalid('allowOutsideWindow must be true or false');
+  return allowOutsideWindow === true;
 }
 
 /** Which outcome an error of forwardAddonOperation counts as. */

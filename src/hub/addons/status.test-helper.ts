@@ -26,6 +26,8 @@ export function sampleStatus(overrides: Partial<AddonStatus> = {}): AddonStatus 
       id: 'op-1', action: 'upgrade', trigger: 'desired', requestedBy: null, targetRevision: null, startedAt: AT, finishedAt: AT,
       durationSeconds: 4.2, result: 'succeeded', code: null, message: 'revision 2 deployed', rolledBack: false, revision: 2,
     },
+    drift: null,
+    syncWindow: null,
     history: [
       { revision: 1, updated: AT, status: 'superseded', chart: 'webapp-0.1.0', appVersion: '1.4.1', description: 'Install complete' },
       { revision: 2, updated: AT, status: 'deployed', chart: 'webapp-0.1.0', appVersion: '1.4.2', description: 'Upgrade complete' },

@@ -7,7 +7,7 @@
 // more), and the status as stored must still fit MAX_STORED_STATUS_BYTES.
 import {
   MAX_STATUS_MESSAGE_CHARS, MAX_STATUS_OBJECTS, MAX_STATUS_REVISIONS, type AddonHealth, type AddonHealthStatus,
-  type AddonObjectHealth, type AddonOperationReport, type AddonPhase, type AddonRelease, type AddonRevision, type AddonStatus,
+  type AddonDrift, type AddonDriftState, type AddonObjectDrift, type AddonObjectHealth, type AddonOperationReport, type AddonWindowState, type AddonPhase, type AddonRelease, type AddonRevision, type AddonStatus,
 } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
 
@@ -27,9 +27,12 @@ const PHASES = keysOf<AddonPhase>({
 const HEALTH_STATUSES = keysOf<AddonHealthStatus>({
   Healthy: true, Progressing: true, Degraded: true, Suspended: true, Missing: true, Unknown: true,
 });
-const ACTIONS = keysOf<AddonOperationReport['action']>({ install: true, upgrade: true, rollback: true, uninstall: true });
-const TRIGGERS = keysOf<AddonOperationReport['trigger']>({ desired: true, retry: true, manual: true });
-const RESULTS = keysOf<AddonOperationReport['result']>({ running: true, succeeded: true, failed: true });
+const ACTIONS = keysOf<AddonOperationReport['action']>({ install: true, upgrade: true, rollback: true, uninstall: true, heal: true, prune: true });
+const TRIGGERS = keysOf<AddonOperationReport['trigger']>({ desired: true, retry: true, manual: true, sweep: true });
+const RESULTS = keysOf<AddonOperationReport['result']>({ running: true, succeeded: true, failed: true, cancelled: true });
+const DRIFT_STATES = keysOf<AddonDriftState>({ InSync: true, Drifted: true, Missing: true, Unknown: true });
+/** Changed paths kept per object. */
+const MAX_DRIFT_PATHS = 20;
 
 function keysOf<T extends string>(members: Record<T, true>): readonly T[] {
   return Object.keys(members) as T[];
@@ -136,6 +139,13 @@ class StatusObject {
     return this.#nullable(key, (k) => read(StatusObject.read(this.#fields[k], this.field(k))));
   }
 
+  /** A list of strings, cut to `maxItems` (each string to MAX_SHORT_CHARS); absent reads as empty. */
+  texts(key: string, maxItems: number): string[] {
+    const value = this.#fields[key] ?? [];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw this.#wrong(key, 'a list of strings');
+    return (value).slice(0, maxItems).map((item) => (item.length > MAX_SHORT_CHARS ? `${item.slice(0, MAX_SHORT_CHARS - 1)}…` : item));
+  }
+
   /** A list, cut to `maxItems` keeping its `keep` end. */
   list<T>(key: string, limit: { maxItems: number; keep: 'first' | 'last' }, read: (object: StatusObject) => T): T[] {
     const value = this.#present(key);
@@ -180,6 +190,27 @@ function readOperation(o: StatusObject): AddonOperationReport {
   };
 }
 
+function readObjectDrift(o: StatusObject): AddonObjectDrift {
+  const namespace = o.textOrNull('namespace') ?? '';
+  return {
+    apiVersion: o.text('apiVersion'), kind: o.text('kind'), name: o.text('name'), ...(namespace === '' ? {} : { namespace }),
+    state: o.oneOf('state', DRIFT_STATES), paths: o.texts('paths', MAX_DRIFT_PATHS), message: o.text('message', MAX_STATUS_MESSAGE_CHARS),
+  };
+}
+
+function readDrift(o: StatusObject): AddonDrift {
+  const state = o.oneOf('state', DRIFT_STATES);
+  if (state === 'Missing') throw new AddonStatusError(o.field('state'), `${o.field('state')} must be InSync, Drifted or Unknown`);
+  return {
+    state, objects: o.list('objects', { maxItems: MAX_STATUS_OBJECTS, keep: 'first' }, readObjectDrift), inspected: o.count('inspected'),
+    checkedAt: o.time('checkedAt'), pruned: o.texts('pruned', MAX_STATUS_OBJECTS),
+  };
+}
+
+function readWindow(o: StatusObject): AddonWindowState {
+  return { open: o.flag('open'), opensAt: o.timeOrNull('opensAt'), closesAt: o.timeOrNull('closesAt') };
+}
+
 function readRevision(o: StatusObject): AddonRevision {
   return {
     revision: o.count('revision', 1), updated: o.time('updated'), status: o.text('status'), chart: o.text('chart'),
@@ -196,6 +227,8 @@ export function parseAddonStatus(value: unknown): AddonStatus {
     name, generation: o.count('generation', 1), phase: o.oneOf('phase', PHASES), message: o.text('message', MAX_STATUS_MESSAGE_CHARS),
     inSync: o.flag('inSync'), release: o.objectOrNull('release', readRelease), health: o.objectOrNull('health', readHealth),
     lastOperation: o.objectOrNull('lastOperation', readOperation),
+    // Absent from agents before the reconcile loop: read as null.
+    drift: o.objectOrNull('drift', readDrift), syncWindow: o.objectOrNull('syncWindow', readWindow),
     // Newest last: the last ones matter.
     history: o.list('history', { maxItems: MAX_STATUS_REVISIONS, keep: 'last' }, readRevision),
     failures: o.count('failures'), nextRetryAt: o.timeOrNull('nextRetryAt'), observedAt: o.time('observedAt'),

@@ -227,11 +227,14 @@ async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest
   const { addon, reported } = await findAddon(store, record, target.name);
   target.namespace = addon.spec.namespace;
   const revision = action === 'rollback' ? parseRollbackBody(req.body) : undefined;
-  if (action === 'sync') checkSyncBody(req.body);
+  const allowOutsideWindow = action === 'sync' && checkSyncBody(req.body);
   if (addon.deletedAt !== null) {
     throw new HttpError(409, 'ADDON_DELETED', `add-on '${addon.name}' of cluster '${record.name}' is deleted and being uninstalled; put it again before a ${action}`);
   }
-  const request: AddonOperationRequest = { addon: addon.name, action, requestedBy: principalOf(req).userName, ...(revision === undefined ? {} : { revision }) };
+  const request: AddonOperationRequest = {
+    addon: addon.name, action, requestedBy: principalOf(req).userName, ...(revision === undefined ? {} : { revision }),
+    ...(allowOutsideWindow ? { allowOutsideWindow } : {}),
+  };
   const { operationId } = await forwardAddonOperation({ link: options.sessionOf(record.id), cluster: record.name, request });
   options.log.info({ clusterId: record.id, cluster: record.name, addon: addon.name, action, revision, operationId, by: request.requestedBy }, `add-on ${action} requested`);
   return { operationId, addon: toView(addon, record, reported) };
