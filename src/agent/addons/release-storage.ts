@@ -74,6 +74,34 @@ function encodeRecord(record: Record<string, unknown>): string {
   return Buffer.from(inner, 'latin1').toString('base64');
 }
 
+/** A revision's Secret and its decoded record, read for a change. */
+interface StoredRecord {
+  path: string;
+  secret: ReleaseSecret;
+  record: Record<string, unknown>;
+}
+
+async function readRecord(kube: KubeClient, namespace: string, secret: string): Promise<StoredRecord> {
+  const path = secretsPath(namespace, secret);
+  const current = await kube.request<ReleaseSecret>('GET', path);
+  if (current.status !== 200) throw apiError('GET', path, current);
+  const data = current.body.data?.release;
+  if (data === undefined) throw new Error(`secret ${namespace}/${secret} holds no Helm release record`);
+  return { path, secret: current.body, record: decodeRecord(data) };
+}
+
+/** Writes the changed record back (with extra labels), conditional on the resourceVersion read. */
+async function writeRecord(kube: KubeClient, stored: StoredRecord, labels: Record<string, string> = {}): Promise<void> {
+  const { path, secret, record } = stored;
+  const updated: ReleaseSecret = {
+    ...secret,
+    metadata: { ...secret.metadata, labels: { ...secret.metadata.labels, ...labels } },
+    data: { ...secret.data, release: encodeRecord(record) },
+  };
+  const written = await kube.request('PUT', path, updated);
+  if (written.status !== 200) throw apiError('PUT', path, written);
+}
+
 /**
  * Marks the revision in `secret` failed, in its record (`info.status`,
  * `info.description`) and its `status` label, with an optimistic-concurrency
@@ -81,21 +109,10 @@ function encodeRecord(record: Record<string, unknown>): string {
  * throws rather than overwriting it.
  */
 export async function markReleaseFailed(kube: KubeClient, namespace: string, secret: string, description: string): Promise<void> {
-  const path = secretsPath(namespace, secret);
-  const current = await kube.request<ReleaseSecret>('GET', path);
-  if (current.status !== 200) throw apiError('GET', path, current);
-  const data = current.body.data?.release;
-  if (data === undefined) throw new Error(`secret ${namespace}/${secret} holds no Helm release record`);
-  const record = decodeRecord(data);
-  const info = (typeof record.info === 'object' && record.info !== null ? record.info : {}) as Record<string, unknown>;
-  record.info = { ...info, status: 'failed', description };
-  const updated: ReleaseSecret = {
-    ...current.body,
-    metadata: { ...current.body.metadata, labels: { ...current.body.metadata.labels, status: 'failed', modifiedAt: String(Math.floor(Date.now() / 1000)) } },
-    data: { ...current.body.data, release: encodeRecord(record) },
-  };
-  const written = await kube.request('PUT', path, updated);
-  if (written.status !== 200) throw apiError('PUT', path, written);
+  const stored = await readRecord(kube, namespace, secret);
+  const { info } = stored.record;
+  stored.record.info = { ...(typeof info === 'object' && info !== null ? info : {}), status: 'failed', description };
+  await writeRecord(kube, stored, { status: 'failed', modifiedAt: String(Math.floor(Date.now() / 1000)) });
 }
 
 /** What to do about a release whose current revision may be stuck in `pending-*`. */
@@ -136,15 +153,10 @@ export interface ManifestIdentity {
  * the new namespace has adopted must survive the old release's uninstall.
  */
 export async function markKeptInRecord(kube: KubeClient, namespace: string, secret: string, keep: readonly ManifestIdentity[]): Promise<number> {
-  const path = secretsPath(namespace, secret);
-  const current = await kube.request<ReleaseSecret>('GET', path);
-  if (current.status !== 200) throw apiError('GET', path, current);
-  const data = current.body.data?.release;
-  if (data === undefined) throw new Error(`secret ${namespace}/${secret} holds no Helm release record`);
-  const record = decodeRecord(data);
+  const stored = await readRecord(kube, namespace, secret);
   const wanted = new Set(keep.map((k) => `${k.kind}/${k.name}`));
   let marked = 0;
-  const documents = parseAllDocuments(typeof record.manifest === 'string' ? record.manifest : '');
+  const documents = parseAllDocuments(typeof stored.record.manifest === 'string' ? stored.record.manifest : '');
   for (const document of documents) {
     const kind = document.get('kind');
     const name = document.getIn(['metadata', 'name']);
@@ -153,8 +165,7 @@ export async function markKeptInRecord(kube: KubeClient, namespace: string, secr
     marked += 1;
   }
   if (marked === 0) return 0;
-  record.manifest = documents.map((document) => `---\n${document.toString()}`).join('');
-  const written = await kube.request('PUT', path, { ...current.body, data: { ...current.body.data, release: encodeRecord(record) } });
-  if (written.status !== 200) throw apiError('PUT', path, written);
+  stored.record.manifest = documents.map((document) => `---\n${document.toString()}`).join('');
+  await writeRecord(kube, stored);
   return marked;
 }

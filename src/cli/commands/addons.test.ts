@@ -137,6 +137,7 @@ describe('addons command', () => {
       'Message:        revision 2 deployed',
       'Release:        revision 2 deployed, chart webapp 0.1.0, app 1.4.2, namespace web, updated 2026-01-02T03:04:05Z',
       'Health:         Healthy (healthy), 2 objects',
+      'Drift:          not checked yet',
       'Last operation: upgrade (desired) succeeded in 4.2s, revision 2, started 2026-01-02T03:04:05Z',
       '                revision 2 deployed',
       'Reported:       5s ago (observed at 2026-01-02T03:04:05Z)',
@@ -154,6 +155,15 @@ describe('addons command', () => {
     assert.match(text, /^Health: {9}Degraded \(not healthy\), 2 objects: 1 of 2 objects degraded\n {2}KIND {9}NAME {6}HEALTH {5}MESSAGE\n {2}Deployment {3}web\/web {3}Degraded {3}0 of 2 replicas available$/m);
     assert.match(text, /^Last operation: upgrade \(desired\) failed in 4\.2s, started .*\n {16}HELM_TIMEOUT: timed out waiting for the release\n {16}the failed upgrade was rolled back by helm$/m);
     assert.match(text, /^Failures: {7}2, next retry at 2026-01-02T03:05:00Z$/m);
+    const drifting = sampleStatus({
+      drift: { state: 'Drifted', inspected: 3, checkedAt: AT, pruned: ['ConfigMap/web/web-extra'], objects: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'web', state: 'Drifted', paths: ['/spec/replicas'], message: '' },
+      ] },
+      syncWindow: { open: false, opensAt: '2026-01-02T22:00:00.000Z', closesAt: null },
+    });
+    const drifted = formatAddonStatus(view(drifting), now);
+    assert.match(drifted, /^Drift: {10}Drifted, 3 objects compared at 2026-01-02T03:04:05Z\n {16}Drifted Deployment\/web\/web \/spec\/replicas\n {16}pruned ConfigMap\/web\/web-extra$/m);
+    assert.match(drifted, /^Sync window: {4}closed, opens at 2026-01-02T22:00:00Z$/m);
   });
 
   it('addons - an operation is done once the add-on\'s last operation is it and has finished', () => {

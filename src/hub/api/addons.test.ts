@@ -312,7 +312,8 @@ describe('add-on routes', () => {
       ['editor', 'web/rollback', { revision: 0 }, 400, 'ADDON_OPERATION_INVALID', 'revision must be a whole number from 1 to 2147483647, got 0'],
       ['editor', 'web/rollback', { revision: '2' }, 400, 'ADDON_OPERATION_INVALID', 'revision must be a whole number from 1 to 2147483647, got "2"'],
       ['editor', 'web/rollback', { revision: 2, force: true }, 400, 'ADDON_OPERATION_INVALID', "unknown field 'force' (known: revision)"],
-      ['editor', 'web/sync', { prune: true }, 400, 'ADDON_OPERATION_INVALID', 'a sync takes no fields: send no body or {}'],
+      ['editor', 'web/sync', { prune: true }, 400, 'ADDON_OPERATION_INVALID', 'a sync takes only allowOutsideWindow, not prune'],
+      ['editor', 'web/sync', { allowOutsideWindow: 'yes' }, 400, 'ADDON_OPERATION_INVALID', 'allowOutsideWindow must be true or false'],
     ];
     for (const [caller, path, body, status, code, message] of refusals) {
       const answer = await call(caller, 'POST', `prod/addons/${path}`, body);
