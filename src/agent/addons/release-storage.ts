@@ -134,8 +134,9 @@ export async function unlockIfStuck(
   if (!current?.status.startsWith('pending-')) return { stuck: false };
   const pendingFor = now - current.createdAt * 1000;
   if (pendingFor < afterMs) return { stuck: true, pendingFor, due: afterMs - pendingFor };
-  const minutes = Math.round(pendingFor / 60_000);
-  await markReleaseFailed(kube, release.namespace, current.secret, `Marked failed by Uplink: ${current.status} for ${minutes} min (an interrupted helm operation)`);
+  const seconds = Math.round(pendingFor / 1000);
+  const age = seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  await markReleaseFailed(kube, release.namespace, current.secret, `Marked failed by Uplink: ${current.status} for ${age} (an interrupted helm operation)`);
   return { stuck: true, pendingFor, unlocked: current };
 }
 
