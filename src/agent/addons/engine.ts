@@ -227,12 +227,18 @@ export class AddonEngine<Refs> {
     const started = this.now();
     const entries = [...this.entries.values()].filter((e) => !(e.desired.deleted && e.phase === 'Uninstalled'));
     for (const entry of entries) entry.sweepDue = true;
-    await Promise.all(entries.map((entry) => this.schedule(entry)));
+    let inspected = 0;
+    const all = Promise.all(entries.map((entry) => this.schedule(entry).then(() => { inspected += 1; })));
+    // A long helm operation (an upgrade waiting for readiness) must not hold the report back: the sweep is
+    // reported after one interval at the latest, counting the add-ons inspected by then.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => { timer = setTimeout(resolve, this.sweepIntervalMs); })]);
+    clearTimeout(timer);
     this.sweeping = false;
     if (this.stopped()) return;
     const report: AddonSweepReport = {
       lastSweepAt: new Date(this.now()).toISOString(), sweepDurationSeconds: (this.now() - started) / 1000,
-      addonsInspected: entries.length, intervalSeconds: this.sweepIntervalMs / 1000,
+      addonsInspected: inspected, intervalSeconds: this.sweepIntervalMs / 1000,
     };
     this.lastSweepReport = report;
     this.options.metrics.addonSweeps.inc();
