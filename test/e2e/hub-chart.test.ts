@@ -1,0 +1,259 @@
+// The hub chart (charts/uplink-hub) against the real test cluster: helm lint
+// --strict; renders of its main value sets (default, TLS from a Secret, an
+// Ingress passing TLS through, one terminating it, an existing claim) that
+// the API server accepts in a server-side dry run; each pod template admitted
+// in a namespace that enforces the `restricted` Pod Security Standard; and
+// misconfigurations refused at render time with a message naming the value.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { HUB_SETTINGS } from '../../src/hub/config.ts';
+import { runProcess } from '../../src/util/run-process.ts';
+import { UPLINK_VERSION } from '../../src/version.ts';
+import { clusterBinDir, createTestNamespace, helm, helmEnv, kubeconfigPath, kubectl, REPO_ROOT } from '../helpers/cluster.ts';
+import { suiteContext } from '../helpers/uplink.ts';
+
+const CHART = join(REPO_ROOT, 'charts/uplink-hub');
+const RELEASE = 'hub';
+const PUBLIC_URL = 'https://hub.example.com:8443';
+const DATA_DIR = '/var/lib/uplink';
+const PSA_LABELS = ['enforce', 'warn'].flatMap((mode) => [
+  `pod-security.kubernetes.io/${mode}=restricted`, `pod-security.kubernetes.io/${mode}-version=latest`,
+]);
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: unknown;
+}
+interface HubContainer {
+  image: string;
+  env: { name: string; value?: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
+  readinessProbe: { httpGet: { scheme: string; path: string } };
+}
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: Record<string, unknown>;
+  containers: HubContainer[];
+  volumes: { name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string } }[];
+}
+interface Deployment extends Manifest {
+  spec: { replicas: number; strategy: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+interface Ingress extends Manifest {
+  spec: { rules: { host: string }[]; tls?: unknown[] };
+}
+
+type Values = Record<string, unknown>;
+
+/** The value sets every render check runs on, each with what sets it apart. */
+const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => void }[] = [
+  {
+    name: 'default values',
+    values: { publicUrl: PUBLIC_URL },
+    check: (objects) => {
+      const pod = podSpecOf(objects);
+      assert.equal(find(objects, 'PersistentVolumeClaim').metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+      assert.equal(pod.volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, `${RELEASE}-uplink-hub-data`);
+      assert.equal(pod.containers[0]?.readinessProbe.httpGet.scheme, 'HTTPS');
+      const env = envOf(objects);
+      assert.equal(env.get('UPLINK_HUB_DATA_DIR'), DATA_DIR);
+      assert.equal(env.get('UPLINK_HUB_TLS_SAN')?.split(',').includes(`${RELEASE}-uplink-hub.${namespace}.svc`), true);
+      assert.equal(env.has('UPLINK_HUB_TLS_CERT_FILE'), false);
+    },
+  },
+  {
+    name: 'TLS from a Secret',
+    values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'hub-tls' } },
+    check: (objects) => {
+      const env = envOf(objects);
+      assert.equal(env.get('UPLINK_HUB_TLS_CERT_FILE'), '/etc/uplink/tls/tls.crt');
+      assert.equal(env.get('UPLINK_HUB_TLS_KEY_FILE'), '/etc/uplink/tls/tls.key');
+      assert.equal(podSpecOf(objects).volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'hub-tls');
+    },
+  },
+  {
+    name: 'an Ingress passing TLS through',
+    values: {
+      publicUrl: PUBLIC_URL,
+      ingress: { enabled: true, className: 'nginx', annotations: { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' } },
+    },
+    check: (objects) => {
+      const ingress = find(objects, 'Ingress') as Ingress;
+      assert.deepEqual(ingress.spec.rules.map((r) => r.host), ['hub.example.com']);
+      assert.equal(ingress.spec.tls, undefined);
+    },
+  },
+  {
+    name: 'an Ingress terminating TLS in front of a plain-HTTP hub',
+    values: {
+      publicUrl: 'https://uplink.example.com',
+      tls: { insecureHttp: true },
+      ingress: { enabled: true, hosts: ['uplink.example.com'], tls: [{ secretName: 'uplink-example-tls', hosts: ['uplink.example.com'] }] },
+    },
+    check: (objects) => {
+      assert.equal(envOf(objects).get('UPLINK_HUB_INSECURE_HTTP'), 'true');
+      assert.equal(envOf(objects).has('UPLINK_HUB_TLS_SAN'), false);
+      assert.equal(podSpecOf(objects).containers[0]?.readinessProbe.httpGet.scheme, 'HTTP');
+    },
+  },
+  {
+    name: 'an existing claim',
+    values: { publicUrl: PUBLIC_URL, persistence: { existingClaim: 'hub-data' } },
+    check: (objects) => {
+      assert.equal(objects.some((o) => o.kind === 'PersistentVolumeClaim'), false);
+      assert.equal(podSpecOf(objects).volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, 'hub-data');
+    },
+  },
+];
+
+const { t: suite, runCleanups } = suiteContext('hub-chart');
+let namespace: string;
+
+/** Runs helm with the values as a stdin values file; resolves with the result, failed or not. */
+async function runHelm(args: string[], values: Values): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProcess(join(await clusterBinDir(), 'helm'), [...args, '--namespace', namespace, '-f', '-'], {
+    input: JSON.stringify(values), env: await helmEnv(), timeoutMs: 60_000,
+  });
+}
+
+/** `helm template` of the chart; throws with helm's message when it fails. */
+async function render(values: Values): Promise<Manifest[]> {
+  const result = await runHelm(['template', RELEASE, CHART], values);
+  if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((doc) => doc.toJS() as Manifest | null)
+    .filter((o): o is Manifest => o !== null);
+}
+
+function find(objects: Manifest[], kind: string): Manifest {
+  const found = objects.filter((o) => o.kind === kind);
+  assert.equal(found.length, 1, `expected one ${kind}, got ${found.length}`);
+  return found[0] as Manifest;
+}
+
+function deploymentOf(objects: Manifest[]): Deployment {
+  return find(objects, 'Deployment') as Deployment;
+}
+
+function podSpecOf(objects: Manifest[]): PodSpec {
+  return deploymentOf(objects).spec.template.spec;
+}
+
+function envOf(objects: Manifest[]): Map<string, string> {
+  return new Map(podSpecOf(objects).containers[0]?.env.map((e) => [e.name, e.value ?? '']));
+}
+
+/** A Pod made from the Deployment's pod template: PSA enforces on Pods, not on their controllers. */
+function podFrom(objects: Manifest[], name: string): Manifest {
+  const template = deploymentOf(objects).spec.template;
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, ...template.metadata }, spec: template.spec };
+}
+
+function toList(objects: Manifest[]): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+}
+
+/** `kubectl apply --dry-run=server`: the API server validates and admits without storing. */
+async function applyDryRun(objects: Manifest[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = ['--kubeconfig', await kubeconfigPath(), 'apply', '--dry-run=server', '-n', namespace, '-f', '-'];
+  return runProcess(join(await clusterBinDir(), 'kubectl'), args, { input: toList(objects), timeoutMs: 60_000 });
+}
+
+describe('hub chart', () => {
+  before(async () => {
+    namespace = await createTestNamespace(suite, 'hub-chart');
+    await kubectl(['label', 'namespace', namespace, ...PSA_LABELS]);
+    // Pods are admitted only with their ServiceAccount present, even in a dry run.
+    const objects = await render({ publicUrl: PUBLIC_URL });
+    await kubectl(['apply', '-n', namespace, '-f', '-'], { input: toList([find(objects, 'ServiceAccount')]) });
+  });
+  after(runCleanups);
+
+  it('hub chart - helm lint --strict passes with the default values and with a publicUrl', async () => {
+    await helm(['lint', '--strict', CHART]);
+    await helm(['lint', '--strict', CHART, '--set', `publicUrl=${PUBLIC_URL}`]);
+  });
+
+  it('hub chart - appVersion is Uplink\'s version, and the image tag defaults to it', async () => {
+    const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { apiVersion: string; appVersion: string };
+    assert.equal(chart.apiVersion, 'v2');
+    assert.equal(chart.appVersion, UPLINK_VERSION);
+    const objects = await render({ publicUrl: PUBLIC_URL });
+    const deployment = deploymentOf(objects);
+    assert.equal(deployment.spec.replicas, 1);
+    assert.equal(deployment.spec.strategy.type, 'Recreate');
+    assert.equal(deployment.spec.template.spec.containers[0]?.image, `ghcr.io/uplink-dev/uplink-hub:${UPLINK_VERSION}`);
+  });
+
+  for (const variant of VARIANTS) {
+    it(`hub chart - ${variant.name}: renders, and the API server accepts every object with no Pod Security warning`, async () => {
+      const objects = await render(variant.values);
+      variant.check(objects);
+      const result = await applyDryRun(objects);
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /PodSecurity|[Ww]arning/);
+      for (const object of objects) assert.match(result.stdout, new RegExp(`${object.metadata.name}.*\\(server dry run\\)`));
+    });
+  }
+
+  it('hub chart - every pod template is admitted where the restricted Pod Security Standard is enforced; a weakened one is refused', async () => {
+    for (const variant of VARIANTS) {
+      const objects = await render(variant.values);
+      const result = await applyDryRun([podFrom(objects, 'hub-psa')]);
+      assert.equal(result.code, 0, `${variant.name}: ${result.stderr}`);
+    }
+    // The control: the namespace really enforces, so the admissions above mean something.
+    const objects = await render({ publicUrl: PUBLIC_URL, podSecurityContext: { runAsNonRoot: false, seccompProfile: null } });
+    const refused = await applyDryRun([podFrom(objects, 'hub-psa-weak')]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /violates PodSecurity "restricted:latest"/);
+  });
+
+  it('hub chart - the chart sets every hub setting as its UPLINK_* variable, and no other', async () => {
+    const set = new Set<string>();
+    for (const variant of VARIANTS) for (const name of envOf(await render(variant.values)).keys()) set.add(name);
+    const settings = Object.values(HUB_SETTINGS).map((s) => s.env);
+    assert.deepEqual([...set].sort(), [...settings].sort());
+  });
+
+  it('hub chart - misconfigurations fail to render with a message naming the value', async () => {
+    const cases: { values: Values; message: RegExp }[] = [
+      { values: {}, message: /publicUrl is required: the URL agents and users reach the hub at/ },
+      { values: { publicUrl: 'hub.example.com:8443' }, message: /publicUrl "hub\.example\.com:8443" must be an absolute http\(s\) URL/ },
+      { values: { publicUrl: 'http://hub.example.com' }, message: /publicUrl "http:\/\/hub\.example\.com" is plain http, but the hub serves HTTPS/ },
+      { values: { publicUrl: PUBLIC_URL, database: { postgres: { host: 'db' } } }, message: /PostgreSQL is not supported by this hub version yet/ },
+      { values: { publicUrl: PUBLIC_URL, replicaCount: 3 }, message: /replicaCount: the hub runs as exactly one replica/ },
+      { values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'x', insecureHttp: true } }, message: /tls\.existingSecret and tls\.insecureHttp contradict/ },
+      {
+        values: { publicUrl: PUBLIC_URL, ingress: { enabled: true, tls: [{ secretName: 'x', hosts: ['hub.example.com'] }] } },
+        message: /ingress\.tls terminates TLS at the Ingress, but agents pin the hub's own CA/,
+      },
+    ];
+    for (const { values, message } of cases) {
+      const result = await runHelm(['template', RELEASE, CHART], values);
+      assert.notEqual(result.code, 0, `rendered: ${JSON.stringify(values)}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it('hub chart - NOTES tell how to read the admin token and the CA pin', async () => {
+    const result = await runHelm(['install', RELEASE, CHART, '--dry-run=client'], { publicUrl: PUBLIC_URL });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`kubectl -n ${namespace} exec deploy/${RELEASE}-uplink-hub -- cat ${DATA_DIR}/admin-token`));
+    assert.match(result.stdout, /"caHash":"sha256:/);
+    assert.match(result.stdout, new RegExp(`uplink login ${PUBLIC_URL} --token-file admin-token --ca-hash`));
+  });
+
+  it('hub chart - an optional ServiceMonitor scrapes /metrics over HTTPS (rendered only: the test cluster has no prometheus-operator CRDs)', async () => {
+    const objects = await render({ publicUrl: PUBLIC_URL, metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } } } });
+    const monitor = find(objects, 'ServiceMonitor') as Manifest & { spec: { endpoints: Record<string, unknown>[] } };
+    assert.deepEqual(monitor.spec.endpoints[0], {
+      port: 'https', path: '/metrics', scheme: 'https', interval: '30s', scrapeTimeout: '10s', tlsConfig: { insecureSkipVerify: true },
+    });
+    assert.equal((await render({ publicUrl: PUBLIC_URL })).some((o) => o.kind === 'ServiceMonitor'), false);
+  });
+});
