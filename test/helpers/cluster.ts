@@ -150,6 +150,17 @@ export async function mintServiceAccountToken(t: TestContext, options: MintToken
   return { serviceAccount, namespace: options.namespace, token, kubeconfig };
 }
 
+/**
+ * A kubeconfig that authenticates as an existing ServiceAccount (one a chart
+ * created, say) with a token minted through the TokenRequest API, as its pod
+ * would; the ServiceAccount keeps whatever RBAC it was given.
+ */
+export async function serviceAccountKubeconfig(t: TestContext, options: { namespace: string; serviceAccount: string; durationSeconds?: number }): Promise<string> {
+  const duration = `${options.durationSeconds ?? 3600}s`;
+  const token = (await kubectl(['-n', options.namespace, 'create', 'token', options.serviceAccount, `--duration=${duration}`])).stdout.trim();
+  return writeTokenKubeconfig(t, token);
+}
+
 interface KubeconfigView {
   clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
 }

@@ -274,7 +274,8 @@ export class AddonEngine<Refs> {
         } catch (error) {
           const failure = errorMessage(error);
           this.log.warn({ addon: entry.desired.name, code: failure.code, err: failure.message }, 'add-on work failed');
-          entry.message = truncate(`could not read the release: ${failure.message}`);
+          // An add-on whose release cannot even be read (the agent's rights, an API server that is down) has failed, with the code.
+          this.setPhase(entry, 'Failed', truncate(`could not read the release (${failure.code}): ${failure.message}`));
         }
         this.emit(entry);
       } while (this.runsAgain(entry));
