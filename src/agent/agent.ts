@@ -22,6 +22,8 @@ import { ensureRoleBindings } from './rbac-bindings.ts';
 import { createLinkHandler, type AddonStatusSource } from './link-handler.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
+import type { PublicIpLookup } from './public-ip.ts';
+import type { AgentSelfUpgrade } from './self-upgrade.ts';
 import type { AgentState, StateStore } from './state.ts';
 
 /** A link that lasted this long resets the backoff; shorter ones keep growing it. */
@@ -43,6 +45,10 @@ export interface AgentOptions {
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
+  /** Upgrades of the agent's own release; its last one goes into every heartbeat. */
+  selfUpgrade: AgentSelfUpgrade;
+  /** The egress IP lookup of --report-public-ip; undefined when off. */
+  egressIp?: PublicIpLookup | undefined;
   /** The token from --token or --token-file, if any. */
   configuredToken: string | undefined;
   keepalive?: KeepaliveOptions;
@@ -204,6 +210,10 @@ export class Agent {
     const { facts, apiReachable } = await collectFacts({ kube: this.options.kube, inventory: this.options.inventory, startedAt: this.startedAt });
     end();
     if (apiReachable) this.lastApiSuccess = Date.now();
+    const egressIp = this.options.egressIp?.current();
+    if (egressIp !== undefined) facts.egressIp = egressIp;
+    const agentUpgrade = this.options.selfUpgrade.report();
+    if (agentUpgrade !== undefined) facts.agentUpgrade = agentUpgrade;
     return facts;
   }
 
@@ -230,6 +240,7 @@ export class Agent {
       trackEventsStream: (end) => this.trackStream(end),
       desiredAddons: this.options.desiredAddons,
       addons: this.options.addons,
+      selfUpgrade: this.options.selfUpgrade,
     });
   }
 }

@@ -123,6 +123,26 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.stringList(), flag: 'addons-plain-http-registries', env: 'UPLINK_ADDONS_PLAIN_HTTP_REGISTRIES', optional: true,
     help: 'comma-separated host[:port] of OCI registries reached over plain HTTP (helm --plain-http), e.g. a registry inside the cluster',
   }),
+  reportPublicIp: setting({
+    schema: Type.Boolean(), flag: 'report-public-ip', env: 'UPLINK_REPORT_PUBLIC_IP', default: false,
+    help: "look up the cluster's egress IP address at --public-ip-url (at most every 10 minutes) and report it in the heartbeat; off: no request at all",
+  }),
+  publicIpUrl: setting({
+    schema: SettingTypes.url(['https', 'http']), flag: 'public-ip-url', env: 'UPLINK_PUBLIC_IP_URL', default: 'https://checkip.amazonaws.com',
+    help: 'with --report-public-ip: a URL that answers with the caller\'s IP address as plain text',
+  }),
+  selfRelease: setting({
+    schema: Type.String({ pattern: '^[a-z0-9]([-a-z0-9.]{0,51}[a-z0-9])?$' }), flag: 'self-release', env: 'UPLINK_SELF_RELEASE', optional: true,
+    help: "the agent's own Helm release (in --namespace), which the hub may ask it to upgrade; set by the agent chart, and without it upgrades are refused",
+  }),
+  selfChart: setting({
+    schema: Type.String({ minLength: 1, maxLength: 1024 }), flag: 'self-chart', env: 'UPLINK_SELF_CHART', optional: true,
+    help: 'the chart the agent upgrades its release from: an oci:// reference, or a chart name with --self-chart-repo',
+  }),
+  selfChartRepo: setting({
+    schema: SettingTypes.url(['https', 'http']), flag: 'self-chart-repo', env: 'UPLINK_SELF_CHART_REPO', optional: true,
+    help: 'the Helm chart repository of --self-chart (passed to helm as --repo)',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),

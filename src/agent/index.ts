@@ -18,6 +18,8 @@ import { Inventory } from './inventory/index.ts';
 import { KubeClient } from './kube.ts';
 import { AgentMetrics } from './metrics.ts';
 import { OwnSecret } from './own-storage.ts';
+import { publicIpLookupFor } from './public-ip.ts';
+import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
@@ -70,19 +72,39 @@ function desiredAddonsStore(location: StateLocation, kube: KubeClient): DesiredA
     : new SecretDesiredAddonsStore(kube, location.namespace);
 }
 
-/**
- * The add-on engine: helm with a private home (removed at stop), charts from
- * their sources (Git tokens from Secrets of the agent's namespace), and the
- * health of release objects read through the agent's own API client.
- */
-async function addonEngine(settings: AgentSettings, location: StateLocation, kube: KubeClient, log: Logger, metrics: AgentMetrics): Promise<{ engine: AddonEngine<ReleaseObjectRef[]>; helmDir: string }> {
+/** The agent's namespace: --namespace, else the state Secret's, else DEFAULT_NAMESPACE. */
+function ownNamespace(settings: AgentSettings, location: StateLocation): string {
+  return settings.namespace ?? ('namespace' in location ? location.namespace : DEFAULT_NAMESPACE);
+}
+
+/** helm with a private home (removed at stop), shared by the add-on engine and the agent's self-upgrade. */
+async function privateHelm(settings: AgentSettings): Promise<{ helm: HelmRunner; helmDir: string }> {
   const helmDir = await mkdtemp(join(tmpdir(), 'uplink-helm-'));
   const helm = new HelmRunner({
     binary: settings.helm, stateDir: helmDir,
     ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context !== undefined ? { env: { HELM_KUBECONTEXT: settings.context } } : {}),
   });
-  const namespace = settings.namespace ?? ('namespace' in location ? location.namespace : DEFAULT_NAMESPACE);
+  return { helm, helmDir };
+}
+
+interface AddonEngineOptions {
+  settings: AgentSettings;
+  helm: HelmRunner;
+  helmDir: string;
+  namespace: string;
+  kube: KubeClient;
+  log: Logger;
+  metrics: AgentMetrics;
+}
+
+/**
+ * The add-on engine: charts from their sources (Git tokens from Secrets of
+ * the agent's namespace), and the health of release objects read through the
+ * agent's own API client.
+ */
+function addonEngine(options: AddonEngineOptions): AddonEngine<ReleaseObjectRef[]> {
+  const { settings, helm, helmDir, namespace, kube, log, metrics } = options;
   const charts = new ChartSources({
     workDir: helmDir,
     plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [],
@@ -99,7 +121,7 @@ async function addonEngine(settings: AgentSettings, location: StateLocation, kub
     return key.toString('utf8');
   };
   const resolver = new KindResolver({ kube });
-  const engine = new AddonEngine<ReleaseObjectRef[]>({
+  return new AddonEngine<ReleaseObjectRef[]>({
     helm, log, metrics, kube, resolver,
     stuckAfterMs: settings.addonsStuckAfter * 1000,
     resolveChart: (source, version, signal) => charts.resolve(source, version, signal),
@@ -115,7 +137,6 @@ async function addonEngine(settings: AgentSettings, location: StateLocation, kub
     sweepIntervalMs: settings.addonsSweepInterval * 1000,
     helmTimeoutSeconds: settings.addonsHelmTimeout,
   });
-  return { engine, helmDir };
 }
 
 /** Starts the agent: health server at once, then the link loop in the background. */
@@ -141,9 +162,14 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     kube, log, metrics, discover: settings.inventoryDiscover, maxObjects: settings.inventoryMaxObjects,
     watchTimeoutSeconds: settings.watchTimeout, watchSilenceSeconds: settings.watchSilence,
   });
-  const { engine, helmDir } = await addonEngine(settings, location, kube, log, metrics);
+  const namespace = ownNamespace(settings, location);
+  const upgradeSetup = selfUpgradeSetup({ ...settings, plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [] }, namespace);
+  const { helm, helmDir } = await privateHelm(settings);
+  const engine = addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics });
+  const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
+  const egressIp = publicIpLookupFor(settings, log);
   const agent = new Agent({
-    settings, log, kube, state, desiredAddons, addons: engine, metrics, inventory, configuredToken: token,
+    settings, log, kube, state, desiredAddons, addons: engine, metrics, inventory, configuredToken: token, selfUpgrade, egressIp,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);
@@ -152,6 +178,7 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const healthPort = typeof address === 'object' && address ? address.port : port;
   log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort }, 'agent starting');
   const controller = new AbortController();
+  void selfUpgrade.recover();
   const running = agent.run(controller.signal).catch((error: unknown) => {
     log.fatal({ err: error }, 'agent stopped on an error');
     process.exitCode = 1;
@@ -162,7 +189,8 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     healthPort,
     async stop(): Promise<void> {
       controller.abort();
-      await running;
+      // A running self-upgrade gets its grace period while the link drains.
+      await Promise.all([running, selfUpgrade.stop(), egressIp?.stop()]);
       await engine.stop();
       await rm(helmDir, { recursive: true, force: true });
       await inventory.stop();

@@ -13,6 +13,7 @@ import { AddonOperationError, receiveDesiredAddons, serveDesiredAddons, type Des
 import { serveLogs, type LogsOptions } from './logs.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
+import { serveAgentUpgrade, type AgentSelfUpgrade } from './self-upgrade.ts';
 
 /** Largest request body the agent reads from the hub on a unary call. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -39,6 +40,8 @@ export interface LinkHandlerOptions {
   desiredAddons: DesiredAddons;
   /** The add-on engine: statuses for the events stream, manual operations (ADDON_PATHS.operations). */
   addons: AddonStatusSource;
+  /** Upgrades of the agent's own release (AGENT_PATHS.agentUpgrade). */
+  selfUpgrade: AgentSelfUpgrade;
 }
 
 /** What the link needs of the add-on engine. */
@@ -178,6 +181,8 @@ export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandl
       serveDesiredAddons(options.desiredAddons, res);
     } else if (path === ADDON_PATHS.operations && req.method === 'POST') {
       void requestOperation(options, req, res);
+    } else if (path === AGENT_PATHS.agentUpgrade && req.method === 'POST') {
+      void serveAgentUpgrade(options.selfUpgrade, req, res);
     } else {
       sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
     }

@@ -34,6 +34,9 @@ export function buildProgram(): Command {
   const program = new Command('uplink')
     .description('Connect Kubernetes clusters to a self-hosted hub over one outbound connection.')
     .version(UPLINK_VERSION, '-v, --version', 'print the Uplink version')
+    // The program's own options (-v/--version) count only before the first
+    // subcommand, so `clusters upgrade-agent --version V` reaches the subcommand.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
   registerHubCommand(program);
   registerAgentCommand(program);

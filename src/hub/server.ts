@@ -17,6 +17,7 @@ import { UPLINK_VERSION } from '../version.ts';
 import { AddonPusher, AddonStatusRecorder } from './addons/index.ts';
 import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
+import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -148,7 +149,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     maxPendingHandshakes: settings.maxPendingHandshakes,
   });
 
-  // One limiter for the kubectl endpoint and the resource routes, one audit sink for those and add-on operations.
+  // One limiter for the kubectl endpoint and the resource routes, one audit sink for those, add-on operations and agent upgrades.
   const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams });
   const audit = (record: AuditRecord): void => {
     store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
@@ -200,6 +201,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
+    registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
     done();
   });
 

@@ -61,6 +61,14 @@ export const AGENT_PATHS = {
    * the Impersonate-User/Group the hub set (the agent refuses any other).
    */
   kube: '/v1/kube',
+  /**
+   * POST AgentUpgradeRequest: upgrade the agent's own Helm release to a chart
+   * version. 202 AgentUpgradeAccepted once started in the background, the
+   * outcome arriving as the heartbeat's `agentUpgrade`; 400
+   * AGENT_UPGRADE_INVALID naming a bad field; 409 SELF_UPGRADE_UNAVAILABLE
+   * (the agent was not installed by its chart) or AGENT_UPGRADE_RUNNING.
+   */
+  agentUpgrade: '/v1/agent/upgrade',
 } as const;
 
 /**
@@ -129,6 +137,62 @@ export interface ClusterFacts {
     syncedKinds: number;
     stalenessSeconds: number;
   };
+  /**
+   * The cluster's egress IP address (v4 or v6) as a public echo service saw
+   * it; only from agents run with --report-public-ip, and absent while the
+   * last lookup failed.
+   */
+  egressIp?: string;
+  /** The agent's last self-upgrade (POST AGENT_PATHS.agentUpgrade); absent before the first. */
+  agentUpgrade?: AgentUpgradeReport;
+}
+
+/**
+ * What an upgrade's `version` must be: an exact SemVer 2.0 version (the
+ * regular expression from semver.org), at most 128 characters. Ranges are
+ * refused: the operator names what the agent becomes.
+ */
+const AGENT_UPGRADE_VERSION = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const AGENT_UPGRADE_MAX_VERSION_CHARS = 128;
+
+/** Why `value` is not a version an upgrade takes (a sentence naming the field), or undefined when it is one. */
+export function agentUpgradeVersionProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return 'version is required: the exact chart version to upgrade the agent to, like 1.4.0';
+  if (value.length > AGENT_UPGRADE_MAX_VERSION_CHARS || !AGENT_UPGRADE_VERSION.test(value)) {
+    return `version must be an exact semantic version like 1.4.0 (no range, no leading v), got ${JSON.stringify(value.slice(0, 80))}`;
+  }
+  return undefined;
+}
+
+/** The body of POST AGENT_PATHS.agentUpgrade. */
+export interface AgentUpgradeRequest {
+  /** The exact chart version to upgrade to (SemVer 2, no range, no leading `v`). */
+  version: string;
+  /** The hub user who asked, for the agent's log. */
+  requestedBy: string;
+}
+
+/** The 202 answer to an upgrade request: the id the heartbeat's `agentUpgrade.operationId` will carry. */
+export interface AgentUpgradeAccepted {
+  operationId: string;
+}
+
+/**
+ * The agent's last self-upgrade, as its heartbeat reports it. An agent that
+ * restarted in the middle (its pod replaced by the upgrade itself) recovers
+ * it from the labels of its own release.
+ */
+export interface AgentUpgradeReport {
+  operationId: string;
+  /** The chart version asked for. */
+  version: string;
+  state: 'running' | 'succeeded' | 'failed';
+  /** What happened, helm's error on a failure; safe to show. */
+  message: string;
+  /** ISO 8601. */
+  startedAt: string;
+  /** When the agent learned the outcome (ISO 8601); null while running. */
+  finishedAt: string | null;
 }
 
 /** Sent by the agent on the events stream: the first at once, then every interval. */

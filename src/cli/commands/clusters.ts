@@ -1,9 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { CallerClusterView } from '../../hub/api/clusters.ts';
 import type { InstallCommands } from '../../hub/install-command.ts';
+import type { AgentUpgradeAccepted } from '../../link/protocol.ts';
 import { loadCliConfig } from '../cli-config.ts';
-import { HubClient } from '../hub-client.ts';
+import { durationFlag } from '../flags.ts';
+import { HubApiError, HubClient } from '../hub-client.ts';
 import { formatAge, formatData, formatTable, parseOutputFormat } from '../output.ts';
+import { DEFAULT_WAIT_SECONDS, formatWaitTime, POLL_INTERVAL_MS, type WaitOptions, type WaitOutcome } from './addons-wait.ts';
 
 interface CreateResponse {
   cluster: CallerClusterView;
@@ -19,7 +23,7 @@ interface RotateResponse {
 }
 
 /** What -o wide adds, for --help. */
-const WIDE_HELP = 'wide (adds role, id, cloud, region, agent, add-on sweep lag, labels)';
+const WIDE_HELP = 'wide (adds role, id, cloud, region, egress IP, agent, add-on sweep lag, labels)';
 
 function client(): HubClient {
   return new HubClient(loadCliConfig());
@@ -49,6 +53,14 @@ export function sweepCell(sweep: CallerClusterView['addonSweep'] | undefined): s
   return sweep.stopped ? `${formatAge(sweep.lagSeconds)} (sweeps stopped)` : formatAge(sweep.lagSeconds);
 }
 
+/** The AGENT cell: the agent's version, with its self-upgrade while one runs or after one failed. */
+export function agentCell(c: CallerClusterView): string {
+  const version = c.agentVersion ?? '-';
+  const upgrade = c.facts?.agentUpgrade;
+  if (upgrade === undefined || upgrade.state === 'succeeded') return version;
+  return `${version} (upgrade to ${upgrade.version} ${upgrade.state})`;
+}
+
 export function clusterRow(c: CallerClusterView, wide: boolean): string[] {
   const f = c.facts;
   const row = [
@@ -58,7 +70,7 @@ export function clusterRow(c: CallerClusterView, wide: boolean): string[] {
     formatAge(c.lastHeartbeatAgeSeconds),
   ];
   if (wide) {
-    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', c.agentVersion ?? '-', sweepCell(c.addonSweep),
+    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', f?.egressIp ?? '-', agentCell(c), sweepCell(c.addonSweep),
       Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-');
   }
   return row;
@@ -72,7 +84,7 @@ function printClusters(items: CallerClusterView[], output: string | undefined): 
     for (const c of items) console.log(c.name);
   } else {
     const headers = ['NAME', 'STATUS', 'VERSION', 'DISTRIBUTION', 'NODES', 'PODS', 'HEARTBEAT'];
-    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'AGENT', 'SWEEP', 'LABELS');
+    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'EGRESS-IP', 'AGENT', 'SWEEP', 'LABELS');
     console.log(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
       : formatTable(headers, items.map((c) => clusterRow(c, format === 'wide'))));
   }
@@ -82,6 +94,57 @@ function printToken(token: string, install: InstallCommands): void {
   console.log(`\nCluster token (shown once, keep it secret):\n  ${token}\n`);
   console.log(`Install the agent in the cluster:\n  ${install.helm}\n`);
   console.log(`Or run it outside the cluster:\n  ${install.agent}`);
+}
+
+/** Done once the cluster's agent reports the upgrade `operationId` finished: its outcome; undefined until then. */
+export function agentUpgradeOutcome(view: CallerClusterView, operationId: string): WaitOutcome | undefined {
+  const upgrade = view.facts?.agentUpgrade;
+  if (upgrade?.operationId !== operationId || upgrade.state === 'running') return undefined;
+  const what = `the upgrade of the agent of cluster "${view.name}" to chart version ${upgrade.version}`;
+  return upgrade.state === 'succeeded' ? { ok: true, message: `${what} succeeded: ${upgrade.message}` } : { ok: false, message: `${what} failed: ${upgrade.message}` };
+}
+
+/** The timing of an add-on wait; `fetch` gets the cluster now (a GET of it). */
+export type AgentUpgradeWait = Omit<WaitOptions, 'fetch' | 'check' | 'what'> & { fetch: () => Promise<CallerClusterView>; operationId: string };
+
+/**
+ * Polls the cluster until its agent reports the upgrade's outcome, or the
+ * timeout passes (not ok). The hub being briefly unreachable or failing is
+ * waited out; the cluster going offline too, as the upgrade replaces the
+ * agent's pod.
+ */
+export async function waitForAgentUpgrade(wait: AgentUpgradeWait): Promise<WaitOutcome> {
+  const now = wait.now ?? Date.now;
+  const pause = wait.sleep ?? ((ms: number) => sleep(ms));
+  const giveUpAt = now() + wait.timeoutSeconds * 1000;
+  let seen: CallerClusterView['facts'] = null;
+  for (;;) {
+    const view = await wait.fetch().catch((error: unknown) => {
+      if (error instanceof HubApiError && (error.status === 0 || error.status >= 500)) return undefined;
+      throw error;
+    });
+    seen = view?.facts ?? seen;
+    const outcome = view && agentUpgradeOutcome(view, wait.operationId);
+    if (outcome) return outcome;
+    if (now() >= giveUpAt) break;
+    await pause(wait.intervalMs ?? POLL_INTERVAL_MS);
+  }
+  const last = seen?.agentUpgrade?.operationId === wait.operationId ? `still ${seen.agentUpgrade.state}: ${seen.agentUpgrade.message}` : 'no report of it from the agent yet';
+  return { ok: false, message: `gave up waiting for the agent upgrade after ${formatWaitTime(wait.timeoutSeconds)} (${last}); the agent goes on, see uplink clusters get` };
+}
+
+/** `clusters upgrade-agent`: asks the hub, then waits for the outcome unless --no-wait. */
+async function upgradeAgent(ref: string, flags: { version: string; wait: boolean; timeout?: number }): Promise<void> {
+  const hub = client();
+  const path = `/api/v1/clusters/${encodeURIComponent(ref)}`;
+  const { operationId } = await hub.request<AgentUpgradeAccepted>('POST', `${path}/agent/upgrade`, { version: flags.version });
+  console.log(`Asked the agent of cluster "${ref}" to upgrade to chart version ${flags.version} (operation ${operationId}).`);
+  if (!flags.wait) return;
+  const timeoutSeconds = flags.timeout ?? DEFAULT_WAIT_SECONDS;
+  console.error(`Waiting up to ${formatWaitTime(timeoutSeconds)} for the outcome (interrupting stops the wait, not the upgrade)...`);
+  const outcome = await waitForAgentUpgrade({ fetch: () => hub.request<CallerClusterView>('GET', path), operationId, timeoutSeconds });
+  if (!outcome.ok) throw new Error(outcome.message);
+  console.log(outcome.message);
 }
 
 export function registerClustersCommand(program: Command): void {
@@ -124,6 +187,13 @@ export function registerClustersCommand(program: Command): void {
       await client().request('DELETE', `/api/v1/clusters/${encodeURIComponent(ref)}`);
       console.log(`Cluster "${ref}" deleted.`);
     });
+
+  clusters.command('upgrade-agent').description("upgrade a cluster's agent: it runs helm upgrade of its own release with --reuse-values (needs admin on the cluster)")
+    .argument('<cluster>', 'name or id')
+    .requiredOption('--version <version>', 'the agent chart version to upgrade to, like 1.4.0')
+    .option('--no-wait', 'return once the agent has started the upgrade, without waiting for the outcome')
+    .option('--timeout <duration>', `how long to wait, like 30s, 5m or 1h (default ${formatWaitTime(DEFAULT_WAIT_SECONDS)})`, durationFlag('--timeout'))
+    .action(upgradeAgent);
 
   clusters.command('rotate-token').description('issue a new cluster token; a linked agent receives and stores it')
     .argument('<cluster>', 'name or id')

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HubSession } from '../../link/hub-session.ts';
+import type { AgentUpgradeReport, ClusterFacts } from '../../link/protocol.ts';
 import { createLogger } from '../../util/logger.ts';
 import { toHttpError } from '../errors.ts';
 import { Fleet } from '../fleet.ts';
@@ -53,6 +54,20 @@ describe('cluster routes', () => {
     assert.deepEqual(view.addonSweep, { ...SWEEP, reportedAt: '2026-03-04T10:00:00.000Z', lagSeconds: 91, stopped: true });
     const { items } = (await app.inject({ method: 'GET', url: '/api/v1/clusters' })).json<{ items: CallerClusterView[] }>();
     assert.equal(items[0]?.addonSweep?.stopped, true);
+  });
+
+  it('cluster routes - get shows the egress IP and the last agent upgrade as the heartbeat carried them', async () => {
+    const { app, fleet } = await setup();
+    const upgrade: AgentUpgradeReport = {
+      operationId: 'op-1', version: '0.2.0', state: 'failed', message: 'helm upgrade: chart not found',
+      startedAt: '2026-03-04T10:00:00.000Z', finishedAt: '2026-03-04T10:00:02.000Z',
+    };
+    // The hub keeps facts as the agent sent them; only these fields matter here.
+    const facts = { collectedAt: '2026-03-04T10:00:03.000Z', egressIp: '203.0.113.7', agentUpgrade: upgrade } as unknown as ClusterFacts;
+    fleet.heartbeat('c_prod', { type: 'heartbeat', intervalSeconds: 15, facts });
+    const view = (await app.inject({ method: 'GET', url: '/api/v1/clusters/prod' })).json<CallerClusterView>();
+    assert.equal(view.facts?.egressIp, '203.0.113.7');
+    assert.deepEqual(view.facts.agentUpgrade, upgrade);
   });
 
   it('cluster routes - deleting a cluster drops its sweep series', async () => {
