@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTestNamespace, kubectl } from '../helpers/cluster.ts';
+import { createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
 import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { eventually, hubMetricsText, metricValue, suiteContext } from '../helpers/uplink.ts';
 
@@ -163,7 +163,11 @@ describe('kubectl access through the hub', () => {
     const watch = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'get', 'configmaps', '-w']);
     const logs = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'logs', '-f', pod]);
     await eventually('the watch to list', 10_000, () => (watch.output.includes('keep') ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1000));
+    // A line through logs -f first: kubectl retries a follow that has not read anything yet for up to
+    // 50 s, and only a follow that is streaming shows what a dropped link does to it.
+    const line = `before the drop ${Date.now()}`;
+    await writePodLogLine(line);
+    await eventually('logs -f to stream a line', 10_000, () => (logs.output.includes(line) ? true : undefined));
     assert.equal(logs.child.exitCode, null, 'logs -f is following');
     const dropped = Date.now();
     await env.agent.process.stop('SIGKILL');

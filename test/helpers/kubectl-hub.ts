@@ -66,7 +66,8 @@ export class KubectlStream {
     this.child = spawn(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
     this.child.stderr?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+    // 'close', not 'exit': only then has all of the child's output been read.
+    this.exited = once(this.child, 'close').then(([code]) => code as number | null);
   }
 
   static async start(t: TestContext, kubeconfig: string, args: string[]): Promise<KubectlStream> {
