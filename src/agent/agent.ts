@@ -140,6 +140,12 @@ export class Agent {
       this.backoff.reset();
       return 0;
     }
+    if (code === LINK_CLOSE.replaced) {
+      // Another agent linked with this token: the new pod of a rolling update, or a second copy. Coming
+      // straight back would take the link from it, and it from us, until one stops; wait the longest backoff.
+      this.log.warn({ waitSeconds: this.options.settings.reconnectMax }, 'another agent linked with this cluster token and replaced this one; waiting before linking again');
+      return Math.max(this.options.settings.reconnectMax * 1000, this.backoff.next());
+    }
     if (code === LINK_CLOSE.clusterDeleted) {
       this.log.error('the hub deleted this cluster; the agent keeps retrying in case it is registered again with this token');
     } else {
