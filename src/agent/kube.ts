@@ -11,6 +11,9 @@ import { readLimited } from '../util/read-limited.ts';
 import { KubeConfigSource } from './kubeconfig.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
+/** Accept headers that make the API server answer an object, or a list, as metadata only (no spec, no Secret data). */
+export const PARTIAL_OBJECT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+export const PARTIAL_OBJECT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 /** Largest JSON body read into memory from the API server. */
 export const MAX_KUBE_BODY_BYTES = 64 * 1024 * 1024;
 /** Items per page when listing. */

@@ -170,3 +170,20 @@ export async function runChecked(file: string, args: readonly string[], options:
   if (result.code !== 0 || result.timedOut) throw new ProcessExitError(file, args, result);
   return result;
 }
+
+/** PATH for a child when the parent has none. */
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * The start of a child's environment built rather than inherited: PATH and
+ * only the `inherit` variables the parent has (temp dir, proxies, CA
+ * bundles…), so none of the parent's own settings or secrets reach it.
+ */
+export function childEnv(inherit: readonly string[], parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = { PATH: parent.PATH ?? DEFAULT_PATH };
+  for (const name of inherit) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}

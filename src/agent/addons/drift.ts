@@ -26,7 +26,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { IgnoreRule } from '../../hub/addons/policy.ts';
 import { truncate } from '../inventory/summary.ts';
-import { KubeApiError, LIST_PAGE_SIZE } from '../kube.ts';
+import { KubeApiError, LIST_PAGE_SIZE, PARTIAL_OBJECT_METADATA, PARTIAL_OBJECT_METADATA_LIST } from '../kube.ts';
 import {
   applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject, keepIgnoredFields, ruleCovers,
   type CompiledIgnoreRule, type ObjectIdentity,
@@ -104,7 +104,6 @@ const MAX_COLLECTED_PATHS = 1000;
 const MAX_DRIFT_MESSAGE_CHARS = 300;
 /** Reads of an object while controllers keep writing it between the read and the dry run (or the heal). */
 const MAX_READ_ATTEMPTS = 3;
-const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 const STATE_RANK: Record<DriftState, number> = { Missing: 0, Drifted: 1, Unknown: 2, InSync: 3 };
 /** What the API server sets on every write: never drift. */
 const SERVER_SET_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
@@ -212,7 +211,7 @@ const uidAfter = (error: unknown): LiveUid => (error instanceof KindNotServedErr
 
 /** The UID alone, by a metadata-only GET (no Secret data). */
 async function readUid(prepared: PreparedObject, options: DriftCallOptions): Promise<LiveUid> {
-  const answer = await callApi(options.kube, { method: 'GET', path: prepared.path, accept: METADATA_ACCEPT, signal: options.signal });
+  const answer = await callApi(options.kube, { method: 'GET', path: prepared.path, accept: PARTIAL_OBJECT_METADATA, signal: options.signal });
   if (answer.status === 404) return 'absent';
   return answer.status >= 200 && answer.status <= 299 && isObject(answer.body) ? uidOf(answer.body) : 'unread';
 }
@@ -447,7 +446,6 @@ export interface FindOrphansOptions extends Omit<DriftCallOptions, 'fieldManager
 
 /** Pages of LIST_PAGE_SIZE read per kind: past 10,000 Helm-managed objects of a kind the rest wait for the next sweep. */
 const MAX_ORPHAN_PAGES = 20;
-const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 function orphanOf(item: unknown, kind: ObjectKind, options: FindOrphansOptions): OrphanedObject | undefined {
   const metadata = isObject(item) && isObject(item.metadata) ? item.metadata : {};
@@ -480,7 +478,7 @@ async function listOrphans(kind: ObjectKind, options: FindOrphansOptions): Promi
   let next = '';
   for (let page = 0; page < MAX_ORPHAN_PAGES; page += 1) {
     const path = `${location.groupVersionPath}/${location.resource}?labelSelector=${selector}&limit=${LIST_PAGE_SIZE}${next && `&continue=${encodeURIComponent(next)}`}`;
-    const answer = await callApi(options.kube, { method: 'GET', path, accept: METADATA_LIST_ACCEPT, signal: options.signal });
+    const answer = await callApi(options.kube, { method: 'GET', path, accept: PARTIAL_OBJECT_METADATA_LIST, signal: options.signal });
     if (answer.status < 200 || answer.status > 299 || !isObject(answer.body)) throw new KubeApiError(answer.status, `GET ${path}: ${refusal(answer)}`);
     const { items, metadata } = answer.body;
     for (const item of Array.isArray(items) ? items : []) {

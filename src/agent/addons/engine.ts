@@ -17,7 +17,7 @@
 // or a sync is asked for. Drift, pruning, sync windows and stuck-release
 // recovery are the reconcile loop's (issue 7).
 import { randomUUID } from 'node:crypto';
-import type { AddonHealth, AddonOperationRequest, AddonPhase, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
+import type { AddonHealth, AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
 import type { ChartSource } from '../../hub/addons/source.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -25,7 +25,7 @@ import { WorkerPool } from '../../util/worker-pool.ts';
 import type { KubeClient } from '../kube.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import {
-  checkOperation, decide, errorMessage, isReady, isReleaseNotFound, newEntry, statusKey, statusOf, toRelease, truncate,
+  checkOperation, decide, errorMessage, setPhase, isReady, isReleaseNotFound, newEntry, statusKey, statusOf, toRelease, truncate,
   type Entry, type ManualOperation,
 } from './engine-entry.ts';
 import type { HelmRunner } from './helm-runner.ts';
@@ -275,7 +275,7 @@ export class AddonEngine<Refs> {
           const failure = errorMessage(error);
           this.log.warn({ addon: entry.desired.name, code: failure.code, err: failure.message }, 'add-on work failed');
           // An add-on whose release cannot even be read (the agent's rights, an API server that is down) has failed, with the code.
-          this.setPhase(entry, 'Failed', truncate(`could not read the release (${failure.code}): ${failure.message}`));
+          setPhase(entry, 'Failed', truncate(`could not read the release (${failure.code}): ${failure.message}`));
         }
         this.emit(entry);
       } while (this.runsAgain(entry));
@@ -304,7 +304,7 @@ export class AddonEngine<Refs> {
     const waiting = waitingFor(desired.spec.dependsOn.map((name) => this.dependencyState(name)));
     if (waiting !== undefined) {
       await this.readRelease(entry);
-      this.setPhase(entry, 'Waiting', waiting);
+      setPhase(entry, 'Waiting', waiting);
       return;
     }
     await this.readRelease(entry);
@@ -312,7 +312,7 @@ export class AddonEngine<Refs> {
     if (stuck.unlocked) await this.readRelease(entry);
     if (stuck.dueInMs !== undefined) this.later(entry, stuck.dueInMs);
     const decision = decide(entry, this.now());
-    if ('phase' in decision) this.setPhase(entry, decision.phase, decision.message);
+    if ('phase' in decision) setPhase(entry, decision.phase, decision.message);
     if ('retryInMs' in decision) this.later(entry, decision.retryInMs);
     const reason = 'trigger' in decision ? decision.trigger : undefined;
     const window = this.windowOf(entry);
@@ -322,9 +322,11 @@ export class AddonEngine<Refs> {
       if (window.open || sync?.allowOutsideWindow === true) await this.operations.apply(entry, reason, sync);
       else this.operations.cancel(entry, reason, sync, window.opensAt);
     }
-    await this.refresh(entry);
-    if (entry.movedFrom.size > 0 && isReady(entry)) await this.retireMoved(entry);
-    if (entry.sweepDue || reason !== undefined) await this.checkDrift(entry, window.open);
+    // The release's manifest, read once for the health, the namespace move and the drift check alike.
+    let manifest = await this.refresh(entry);
+    const currentManifest = async (): Promise<string> => (manifest ??= await this.readManifest(entry));
+    if (entry.movedFrom.size > 0 && isReady(entry)) await this.retireMoved(entry, await currentManifest());
+    if (entry.sweepDue || reason !== undefined) await this.checkDrift(entry, window.open, currentManifest);
     if (isReady(entry)) this.wakeDependents(entry.desired.name);
   }
 
@@ -342,9 +344,8 @@ export class AddonEngine<Refs> {
   }
 
   /** Removes what a namespace move left behind, once the release in the new namespace runs the desired spec. */
-  private async retireMoved(entry: Entry<Refs>): Promise<void> {
+  private async retireMoved(entry: Entry<Refs>, newManifest: string): Promise<void> {
     const { name, spec } = entry.desired;
-    const newManifest = await this.reads.run(() => this.helm.manifest(name, spec.namespace, undefined, this.stopping.signal));
     for (const oldNamespace of [...entry.movedFrom]) {
       const retired = await this.writes.run(() => retireMovedRelease({
         kube: this.options.kube, resolver: this.options.resolver, helm: this.helm, name, oldNamespace, newManifest,
@@ -356,15 +357,13 @@ export class AddonEngine<Refs> {
   }
 
   /** Steps 2 and 3 of the sweep on a deployed release: drift, self-heal, prune (see Reconciler). */
-  private async checkDrift(entry: Entry<Refs>, windowOpen: boolean): Promise<void> {
+  private async checkDrift(entry: Entry<Refs>, windowOpen: boolean, manifest: () => Promise<string>): Promise<void> {
     entry.sweepDue = false;
-    const release = entry.release;
-    if (release?.status !== 'deployed') {
+    if (entry.release?.status !== 'deployed') {
       entry.drift = null;
       return;
     }
-    const manifest = await this.reads.run(() => this.helm.manifest(entry.desired.name, release.namespace, undefined, this.stopping.signal));
-    const healDue = await this.reconciler.reconcileDrift(entry, manifest, windowOpen);
+    const healDue = await this.reconciler.reconcileDrift(entry, await manifest(), windowOpen);
     if (healDue !== undefined) this.later(entry, healDue);
   }
 
@@ -395,28 +394,34 @@ export class AddonEngine<Refs> {
     entry.releaseDigest = meta.labels[RELEASE_LABELS.digest];
   }
 
-  /** Reads the health of the release's objects (the manifest again only when the revision changed). */
-  private async refresh(entry: Entry<Refs>): Promise<void> {
+  /** The current revision's manifest (`helm get manifest`). */
+  private readManifest(entry: Entry<Refs>): Promise<string> {
+    const namespace = entry.release?.namespace ?? entry.desired.spec.namespace;
+    return this.reads.run(() => this.helm.manifest(entry.desired.name, namespace, undefined, this.stopping.signal));
+  }
+
+  /**
+   * Reads the health of the release's objects, reading the manifest again only
+   * when the revision changed; returns the manifest when it read it.
+   */
+  private async refresh(entry: Entry<Refs>): Promise<string | undefined> {
     const release = entry.release;
     if (release === null) {
       entry.health = null;
       entry.refs = undefined;
-      return;
+      return undefined;
     }
     const signal = this.stopping.signal;
+    let manifest: string | undefined;
     if (entry.refs?.revision !== release.revision) {
-      const manifest = await this.reads.run(() => this.helm.manifest(entry.desired.name, release.namespace, undefined, signal));
+      manifest = await this.readManifest(entry);
       entry.refs = { revision: release.revision, refs: this.options.objects.parse(manifest, release.namespace) };
     }
     entry.health = await this.options.objects.health(entry.refs.refs, {
       namespace: release.namespace, strict: entry.desired.spec.strictHealthCheck, signal, run: (job) => this.objectReads.run(job),
     });
     if (!entry.health.healthy && this.now() - entry.lastOperationAt < PROGRESSING_WINDOW_MS) this.later(entry, PROGRESSING_REFRESH_MS);
-  }
-
-  private setPhase(entry: Entry<Refs>, phase: AddonPhase, message: string): void {
-    entry.phase = phase;
-    entry.message = message;
+    return manifest;
   }
 
   /** Works on the add-on again after `ms` (a retry, or another look at its health). */

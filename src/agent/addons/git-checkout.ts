@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UplinkError } from '../../util/errors.ts';
-import { ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
+import { childEnv, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
 
 /** Default limit per git command. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
@@ -99,11 +99,7 @@ export class GitError extends UplinkError {
 
 /** The environment git runs with: see {@link GitCheckoutsOptions} and {@link FIXED_CONFIG}. */
 export function buildGitEnv(workDir: string, authorization?: string, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = { PATH: parent.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  for (const name of INHERITED_ENV) {
-    const value = parent[name];
-    if (value !== undefined) env[name] = value;
-  }
+  const env = childEnv(INHERITED_ENV, parent);
   const config = authorization === undefined ? FIXED_CONFIG : [...FIXED_CONFIG, ['http.extraHeader', `Authorization: ${authorization}`] as const];
   Object.assign(env, {
     HOME: workDir,

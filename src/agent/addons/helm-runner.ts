@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { AddonRelease, AddonRevision } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
-import { KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
+import { childEnv, KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
 import { classifyHelmError, type HelmFailureCode } from './helm-errors.ts';
 
 /** Default limit per helm command; an upgrade with `--wait` passes its own, above helm's `--timeout`. */
@@ -69,11 +69,7 @@ export class HelmError extends UplinkError {
 
 /** The environment helm runs with (see {@link HelmRunnerOptions}). */
 export function buildHelmEnv(options: HelmRunnerOptions, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = { PATH: parent.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  for (const name of INHERITED_ENV) {
-    const value = parent[name];
-    if (value !== undefined) env[name] = value;
-  }
+  const env = childEnv(INHERITED_ENV, parent);
   Object.assign(env, options.env, {
     HOME: options.stateDir,
     HELM_CACHE_HOME: join(options.stateDir, 'cache'),

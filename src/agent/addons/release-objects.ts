@@ -15,7 +15,7 @@ import { MAX_STATUS_MESSAGE_CHARS, MAX_STATUS_OBJECTS } from '../../link/addons.
 import { UplinkError } from '../../util/errors.ts';
 import { readLimited } from '../../util/read-limited.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';
-import { DEFAULT_KUBE_TIMEOUT_MS, KubeApiError, apiError, parseJson, type KubeClient } from '../kube.ts';
+import { DEFAULT_KUBE_TIMEOUT_MS, KubeApiError, PARTIAL_OBJECT_METADATA, apiError, parseJson, type KubeClient } from '../kube.ts';
 import type { KubeObject } from '../inventory/summary.ts';
 import { truncate } from '../inventory/summary.ts';
 import {
@@ -43,7 +43,6 @@ const MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 const MAX_DISCOVERY_BYTES = 4 * 1024 * 1024;
 /** Lists nested in Lists are flattened this deep (kubectl's builder flattens any List kind). */
 const MAX_LIST_DEPTH = 3;
-const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 /** `v1`, `apps/v1`, `examples.uplink.dev/v1alpha1`: safe to put in a path. */
 const API_VERSION_PATTERN = /^(?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[a-z0-9]+$/;
 
@@ -131,12 +130,13 @@ export function parseManifest(text: string): ReleaseObjectRef[] {
 /** What the agent reads from the API server: the KubeClient's GET opener. */
 export type ReleaseKube = Pick<KubeClient, 'open'>;
 
-interface JsonAnswer {
+export interface JsonAnswer {
   status: number;
   body: unknown;
 }
 
-async function fetchJson(kube: ReleaseKube, path: string, options: { accept: string; maxBytes: number; signal?: AbortSignal | undefined }): Promise<JsonAnswer> {
+/** A GET with its own Accept, read whole up to `maxBytes`: any status, the body parsed; KubeApiError when no answer comes. */
+export async function fetchJson(kube: ReleaseKube, path: string, options: { accept: string; maxBytes: number; signal?: AbortSignal | undefined }): Promise<JsonAnswer> {
   const timeout = AbortSignal.timeout(DEFAULT_KUBE_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {
@@ -301,7 +301,7 @@ async function readObject(ref: ReleaseObjectRef, options: ReadReleaseHealthOptio
     const secret = location.groupVersionPath === '/api/v1' && location.resource === 'secrets';
     const path = objectPath(location, ref.name, namespace);
     const answer = await fetchJson(options.kube, path, {
-      accept: secret ? METADATA_ACCEPT : 'application/json', maxBytes: MAX_OBJECT_BYTES, signal: options.signal,
+      accept: secret ? PARTIAL_OBJECT_METADATA : 'application/json', maxBytes: MAX_OBJECT_BYTES, signal: options.signal,
     });
     if (answer.status === 404) return { object: { kind: ref.kind, metadata: { name: ref.name, namespace }, missing: true } };
     if (answer.status < 200 || answer.status > 299) throw apiError('GET', path, answer);

@@ -12,8 +12,8 @@
 // status fields alone and written back; nothing of it is logged.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
-import { readLimited } from '../../util/read-limited.ts';
-import { apiError, KubeApiError, parseJson, type KubeClient } from '../kube.ts';
+import { apiError, KubeApiError, PARTIAL_OBJECT_METADATA_LIST, type KubeClient } from '../kube.ts';
+import { fetchJson } from './release-objects.ts';
 
 /** Release Secrets' metadata is small; a release keeps at most a few hundred revisions. */
 const MAX_LIST_BYTES = 4 * 1024 * 1024;
@@ -27,7 +27,6 @@ export interface ReleaseRecord {
   createdAt: number;
 }
 
-const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 interface SecretMetadata {
   metadata: { name: string; labels?: Record<string, string> };
@@ -41,9 +40,9 @@ function secretsPath(namespace: string, name?: string): string {
 export async function listReleaseRecords(kube: KubeClient, namespace: string, name: string): Promise<ReleaseRecord[]> {
   const selector = encodeURIComponent(`owner=helm,name=${name}`);
   const path = `${secretsPath(namespace)}?labelSelector=${selector}`;
-  const res = await kube.open(path, { headers: { accept: PARTIAL_METADATA }, streaming: false, signal: AbortSignal.timeout(30_000) });
-  const body = parseJson(await readLimited(res, MAX_LIST_BYTES)) as { items?: SecretMetadata[]; message?: string };
-  if (res.statusCode !== 200) throw new KubeApiError(res.statusCode ?? 0, `GET ${path}: ${body.message ?? `HTTP ${String(res.statusCode)}`}`);
+  const answer = await fetchJson(kube, path, { accept: PARTIAL_OBJECT_METADATA_LIST, maxBytes: MAX_LIST_BYTES });
+  const body = answer.body as { items?: SecretMetadata[]; message?: string };
+  if (answer.status !== 200) throw new KubeApiError(answer.status, `GET ${path}: ${body.message ?? `HTTP ${String(answer.status)}`}`);
   const records = (body.items ?? []).map((item): ReleaseRecord => {
     const labels = item.metadata.labels ?? {};
     return {

@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { UplinkError } from '../../util/errors.ts';
-import { KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
+import { childEnv, KILL_GRACE_MS, ProcessStartError, runProcess, type ProcessResult } from '../../util/run-process.ts';
 
 /** Default limit on one decryption; age and AES over values take milliseconds. */
 export const DEFAULT_SOPS_TIMEOUT_MS = 30_000;
@@ -129,11 +129,7 @@ export function redactSopsStderr(stderr: string, secrets: readonly string[] = []
 
 /** The environment sops runs with (see {@link SopsDecrypterOptions}); the key is added per call. */
 export function buildSopsEnv(stateDir: string, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = { PATH: parent.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  for (const name of INHERITED_ENV) {
-    const value = parent[name];
-    if (value !== undefined) env[name] = value;
-  }
+  const env = childEnv(INHERITED_ENV, parent);
   env.HOME = stateDir;
   return env;
 }

@@ -20,6 +20,7 @@ import { HttpError, notFound, toHttpError } from '../errors.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { AddonRecord, AddonStatusRecord, AuditRecord, ClusterRecord, Role, Store } from '../store/index.ts';
 import { findCluster } from './lookup.ts';
+import { requestAudit } from './request-audit.ts';
 
 /** Rows per cluster, deleted ones awaiting uninstall included; a real cluster runs a few dozen add-ons. */
 export const MAX_ADDONS_PER_CLUSTER = 500;
@@ -148,7 +149,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
   app.post(`${base}/:name/sync`, { schema: { params: AddonParams } }, (req, reply) => handleOperation(options, req, reply, 'sync'));
 
   app.put(`${base}/:name`, { schema: { params: AddonParams } }, async (req, reply) => {
-    const audit = auditRequest(options, req, null);
+    const audit = requestAudit(options.audit, req, 'addons', null);
     const cluster = await clusterFor(store, req, 'write');
     const name = checkAddonName((req.params as AddonParamsType).name);
     const spec = parseAddonSpec(req.body);
@@ -172,7 +173,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
 
   // 202: the add-on is marked for uninstall; the release goes once the agent acts on it.
   app.delete(`${base}/:name`, { schema: { params: AddonParams } }, async (req, reply) => {
-    const audit = auditRequest(options, req, null);
+    const audit = requestAudit(options.audit, req, 'addons', null);
     const cluster = await clusterFor(store, req, 'write');
     const { name } = req.params as AddonParamsType;
     const record = await writes.run(cluster.id, async () => {
@@ -204,7 +205,7 @@ interface OperationTarget {
 async function handleOperation(options: AddonRoutesOptions, req: FastifyRequest, reply: FastifyReply, action: AddonAction): Promise<FastifyReply> {
   const params = req.params as AddonParamsType;
   const target: OperationTarget = { cluster: { id: '', name: params.cluster }, namespace: null, name: params.name };
-  const audit = auditRequest(options, req, action);
+  const audit = requestAudit(options.audit, req, 'addons', action);
   let answer: AddonOperationAnswer;
   try {
     answer = await forwardOperation(options, req, action, target);
@@ -238,23 +239,4 @@ async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest
   const { operationId } = await forwardAddonOperation({ link: options.sessionOf(record.id), cluster: record.name, request });
   options.log.info({ clusterId: record.id, cluster: record.name, addon: addon.name, action, revision, operationId, by: request.requestedBy }, `add-on ${action} requested`);
   return { operationId, addon: toView(addon, record, reported) };
-}
-
-/**
- * The audit writer of one add-on request, timed from now: rollback and sync
- * as verb create on addons/<action>; a spec put as create or update and a
- * delete as delete, on addons.
- */
-function auditRequest(options: AddonRoutesOptions, req: FastifyRequest, subresource: AddonAction | null): (target: OperationTarget, status: number, verb?: string) => void {
-  const at = new Date().toISOString();
-  const started = performance.now();
-  return ({ cluster, namespace, name }, status, verb = 'create') => {
-    const principal = principalOf(req);
-    options.audit?.({
-      at, userId: principal.userId, userName: principal.userName, clusterId: cluster.id, clusterName: cluster.name,
-      verb, resource: 'addons', subresource, namespace, name, path: req.url.split('?')[0] ?? '', status,
-      bytesIn: Number(req.headers['content-length'] ?? 0) || 0, bytesOut: 0,
-      durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
-    });
-  };
 }

@@ -8,23 +8,18 @@
 // create on agent/upgrade, named by the version asked for.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { LinkRequestError, type LinkResponse } from '../../link/hub-session.ts';
 import { AGENT_PATHS, agentUpgradeVersionProblem, type AgentUpgradeAccepted, type AgentUpgradeRequest } from '../../link/protocol.ts';
-import { UplinkError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { OperationLink } from '../addons/index.ts';
+import { startAgentOperation, type OperationLink } from '../agent-request.ts';
 import { principalOf } from '../auth.ts';
 import { HttpError, notFound, toHttpError } from '../errors.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { AuditRecord, ClusterRecord, Store } from '../store/index.ts';
 import { findCluster } from './lookup.ts';
+import { requestAudit } from './request-audit.ts';
 
 /** How long the agent may take to start (not to finish) an upgrade. */
 export const AGENT_UPGRADE_TIMEOUT_MS = 15_000;
-/** Longest operation id, error code and agent message passed on to the caller. */
-const MAX_OPERATION_ID_CHARS = 253;
-const MAX_CODE_CHARS = 64;
-const MAX_AGENT_MESSAGE_CHARS = 500;
 
 const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
 
@@ -61,40 +56,12 @@ async function clusterToUpgrade(store: Store, req: FastifyRequest): Promise<Clus
   return record;
 }
 
-/** The HttpError for a link request that got no answer. */
-function unanswered(error: unknown, cluster: string, timeoutMs: number): HttpError {
-  if (error instanceof LinkRequestError && error.code === 'LINK_TIMEOUT') {
-    return new HttpError(504, 'LINK_TIMEOUT', `cluster '${cluster}': the agent did not accept the upgrade within ${timeoutMs / 1000} s`, { cause: error });
-  }
-  const code = error instanceof UplinkError ? error.code : 'LINK_CLOSED';
-  return new HttpError(502, code, `cluster '${cluster}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-}
-
-/** The operation id of the agent's 202; its own 4xx as they are (code and message); 502 for anything else. */
-function acceptedUpgrade(answer: LinkResponse<unknown>, cluster: string): AgentUpgradeAccepted {
-  const body = answer.body as Partial<AgentUpgradeAccepted> & { error?: { code?: unknown; message?: unknown } } | undefined;
-  const id: unknown = body?.operationId;
-  if (answer.status === 202 && typeof id === 'string' && id !== '' && id.length <= MAX_OPERATION_ID_CHARS) return { operationId: id };
-  if (answer.status === 202) throw new HttpError(502, 'LINK_BAD_RESPONSE', `cluster '${cluster}': the agent accepted the upgrade without a usable operationId`);
-  const { code, message } = body?.error ?? {};
-  const agentCode = typeof code === 'string' ? code.slice(0, MAX_CODE_CHARS) : 'AGENT_ERROR';
-  const said = typeof message === 'string' ? message.slice(0, MAX_AGENT_MESSAGE_CHARS) : `the agent answered ${answer.status}`;
-  if (answer.status >= 400 && answer.status < 500) throw new HttpError(answer.status, agentCode, said);
-  throw new HttpError(502, agentCode, `the agent of cluster '${cluster}' could not start the upgrade: ${said}`);
-}
-
-/** Asks the cluster's agent to upgrade itself; resolves once it has started. */
-export async function forwardAgentUpgrade(link: OperationLink | undefined, cluster: string, request: AgentUpgradeRequest, timeoutMs = AGENT_UPGRADE_TIMEOUT_MS): Promise<AgentUpgradeAccepted> {
-  if (link?.isOpen !== true) {
-    throw new HttpError(503, 'CLUSTER_OFFLINE', `cluster '${cluster}' is offline: its agent is not linked to the hub, and the agent upgrades itself`);
-  }
-  let answer: LinkResponse<unknown>;
-  try {
-    answer = await link.requestJson<unknown>('POST', AGENT_PATHS.agentUpgrade, request, timeoutMs);
-  } catch (error) {
-    throw unanswered(error, cluster, timeoutMs);
-  }
-  return acceptedUpgrade(answer, cluster);
+/** Asks the cluster's agent to upgrade itself; resolves once it has started (see startAgentOperation). */
+export function forwardAgentUpgrade(link: OperationLink | undefined, cluster: string, request: AgentUpgradeRequest, timeoutMs = AGENT_UPGRADE_TIMEOUT_MS): Promise<AgentUpgradeAccepted> {
+  return startAgentOperation({
+    link, cluster, path: AGENT_PATHS.agentUpgrade, body: request, timeoutMs,
+    words: { offline: 'the agent upgrades itself', timedOut: 'the upgrade', accepted: 'the upgrade', failed: 'start the upgrade' },
+  });
 }
 
 export function registerAgentUpgradeRoutes(app: FastifyInstance, options: AgentUpgradeRoutesOptions): void {
@@ -103,17 +70,9 @@ export function registerAgentUpgradeRoutes(app: FastifyInstance, options: AgentU
 
 /** Checks the caller and the body, asks the agent, and audits the request however it ends. */
 async function handleUpgrade(options: AgentUpgradeRoutesOptions, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const at = new Date().toISOString();
-  const started = performance.now();
   const target = { cluster: { id: '', name: (req.params as Type.Static<typeof ClusterParams>).cluster }, version: null as string | null };
-  const audit = (status: number): void => {
-    const principal = principalOf(req);
-    options.audit?.({
-      at, userId: principal.userId, userName: principal.userName, clusterId: target.cluster.id, clusterName: target.cluster.name,
-      verb: 'create', resource: 'agent', subresource: 'upgrade', namespace: null, name: target.version, path: req.url.split('?')[0] ?? '', status,
-      bytesIn: Number(req.headers['content-length'] ?? 0) || 0, bytesOut: 0, durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
-    });
-  };
+  const write = requestAudit(options.audit, req, 'agent', 'upgrade');
+  const audit = (status: number): void => { write({ cluster: target.cluster, namespace: null, name: target.version }, status); };
   try {
     target.cluster = await clusterToUpgrade(options.store, req);
     target.version = parseAgentUpgradeBody(req.body);
