@@ -104,6 +104,10 @@ a hub on https://localhost:$HUB_PORT, and an agent linking the cluster to it.
 
 $("$uplink" clusters list -o wide)
 
+The dashboard: https://localhost:$HUB_PORT/ (the hub's own CA signs its certificate: accept it in
+the browser, or pin it with $DEMO/hub/tls/ca.crt). Sign in with the admin token in
+$DEMO/hub/admin-token.
+
 kubectl through the hub:
 
 $("$bin/kubectl" --kubeconfig "$DEMO/kubeconfig" get nodes 2>&1)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Uplink's demo and tests need, idempotently:
-# Debian packages, Node 24, the npm packages, and the test cluster binaries.
-# Each step is skipped when already done, so a second run takes seconds.
+# Debian packages, Node 24, the npm packages, the web dashboard's build, and
+# the test cluster binaries. Each step is skipped when already done, so a
+# second run takes seconds.
 # --without-cluster skips the cluster binaries (for images and hosts that only
-# run the hub or the agent).
+# run the hub or the agent); --with-browser adds Debian's Chromium, which the
+# dashboard tests drive (scripts/test.sh passes it).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -15,10 +17,12 @@ APT_NEEDS=(curl:curl openssl:openssl git:git tar:tar setsid:util-linux sha256sum
 
 install_apt_packages() {
   local pair missing=()
+  [ "$with_browser" = 1 ] && APT_NEEDS+=(chromium:chromium)
   for pair in "${APT_NEEDS[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  [ "$with_browser" = 0 ] || [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and there is no apt-get to install them"
   local sudo=""
@@ -87,16 +91,34 @@ install_npm_packages() {
   echo "$stamp" >"$stamp_file"
 }
 
+# The dashboard's static files (web/dist), rebuilt only when its sources,
+# the lock file or Node changed.
+build_dashboard() {
+  local node stamp_file stamp
+  node=$(uplink_find_node)
+  stamp_file=$UPLINK_ROOT/web/dist/.uplink-built
+  stamp="$("$node" --version) $(cd "$UPLINK_ROOT" && find web/src web/index.html web/vite.config.ts package-lock.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+  [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] && return
+  say "building the web dashboard (vite build)"
+  (cd "$UPLINK_ROOT/web" && PATH="$(dirname "$node"):$PATH" "$node" "$UPLINK_ROOT/node_modules/vite/bin/vite.js" build --logLevel warn)
+  echo "$stamp" >"$stamp_file"
+}
+
+usage="usage: scripts/setup.sh [--without-cluster] [--with-browser]"
 with_cluster=1
-case ${1:-} in
-  --without-cluster) with_cluster=0 ;;
-  "") ;;
-  -h | --help) echo "usage: scripts/setup.sh [--without-cluster]"; exit 0 ;;
-  *) die "unknown option '$1' (usage: scripts/setup.sh [--without-cluster])" ;;
-esac
+with_browser=0
+for arg in "$@"; do
+  case $arg in
+    --without-cluster) with_cluster=0 ;;
+    --with-browser) with_browser=1 ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) die "unknown option '$arg' ($usage)" ;;
+  esac
+done
 
 install_apt_packages
 install_node
 install_npm_packages
+build_dashboard
 [ $with_cluster = 1 ] && "$UPLINK_ROOT/test/cluster/cluster" build
 say "ready (node: $(uplink_find_node))"

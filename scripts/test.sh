@@ -6,13 +6,14 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$UPLINK_ROOT/scripts/setup.sh"
+"$UPLINK_ROOT/scripts/setup.sh" --with-browser
 node=$(uplink_find_node)
 export PATH="$(dirname "$node"):$UPLINK_ROOT/node_modules/.bin:$PATH"
 cd "$UPLINK_ROOT"
 
-echo "== typecheck (tsc --noEmit)"
+echo "== typecheck (tsc --noEmit: server, then dashboard)"
 tsc --noEmit -p .
+tsc --noEmit -p web
 echo "== lint (eslint)"
 eslint --max-warnings=0 .
 echo "== unit and e2e tests (node --test)"

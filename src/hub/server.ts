@@ -20,17 +20,21 @@ import { registerAddonRoutes } from './api/addons.ts';
 import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
+import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
 import { registerUserRoutes } from './api/users.ts';
 import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
 import { toHttpError } from './errors.ts';
+import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
+import { ClusterLocator } from './geo/locate.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
 import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
 import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
+import { registerDashboard } from './web/dashboard.ts';
 
 /** Where the first admin token is written, inside the data directory. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -185,6 +189,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
+  registerDashboard(app);
+  const fleetFeed = new FleetFeed({ store, fleet, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
   let publicUrl = settings.publicUrl ?? '';
   await app.register((api, _options, done) => {
     requireApiToken(api, store);
@@ -202,6 +208,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
+    registerFleetWatchRoute(api, { feed: fleetFeed, metrics });
     done();
   });
 
@@ -220,6 +227,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     adminTokenFile,
     async close(): Promise<void> {
       stopRetention();
+      fleetFeed.close();
       addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();

@@ -1,0 +1,38 @@
+// The audit log of one cluster: every request made through the hub (kubectl,
+// resources, logs, add-on operations), newest first. Fleet admins only.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, apiPath, describeError } from '../api.ts';
+import { Notice } from '../components/bits.tsx';
+import { localTime } from '../format.ts';
+import { useSession } from '../session.ts';
+import type { AuditView, FleetItem } from '../types.ts';
+
+export function AuditTab(props: { cluster: FleetItem }) {
+  const { api } = useSession();
+  const [items, setItems] = useState<AuditView[] | null>(null);
+  const [error, setError] = useState<{ message: string; forbidden: boolean } | null>(null);
+  useEffect(() => {
+    api.get<{ items: AuditView[] }>(apiPath(['audit'], { cluster: props.cluster.id, limit: 200 }))
+      .then((answer) => { setItems(answer.items); })
+      .catch((failure: unknown) => { setError({ message: describeError(failure), forbidden: failure instanceof ApiError && failure.status === 403 }); });
+  }, [api, props.cluster.id]);
+  if (error) return <Notice kind={error.forbidden ? 'forbidden' : 'error'}>{error.forbidden ? 'The audit log is for fleet admins. ' : ''}{error.message}</Notice>;
+  if (!items) return <Notice kind="loading">Loading the audit log…</Notice>;
+  if (items.length === 0) return <Notice kind="empty">No requests recorded for this cluster yet.</Notice>;
+  return (
+    <div class="table-wrap">
+      <table class="grid" aria-label="Audit log">
+        <thead><tr><th scope="col">When</th><th scope="col">User</th><th scope="col">Verb</th><th scope="col">Resource</th><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Took</th><th scope="col">Command</th></tr></thead>
+        <tbody>
+          {items.map((a) => (
+            <tr key={a.id}>
+              <td>{localTime(a.at)}</td><td>{a.userName}</td><td>{a.verb}</td>
+              <td>{a.resource}{a.subresource ? `/${a.subresource}` : ''}</td><td>{a.namespace ?? '—'}</td><td>{a.name ?? '—'}</td>
+              <td class={a.status >= 400 ? 'bad' : ''}>{a.status}</td><td>{a.durationMs} ms</td><td><code>{a.command ?? ''}</code></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
