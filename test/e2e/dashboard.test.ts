@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { AddonHub, OPERATION_MS, webappSpec } from '../helpers/addons.ts';
-import { go, launchBrowser, markPage, waitForCount, pageWasNotReloaded, screenshot, signedInPage } from '../helpers/browser.ts';
+import { go, hasFocus, launchBrowser, unlabelledControls, markPage, waitForCount, pageWasNotReloaded, screenshot, signedInPage } from '../helpers/browser.ts';
 import { serveChartRepo } from '../helpers/chart-sources.ts';
 import {
   REPO_ROOT, createTestNamespace, helm, kubectl, kubectlJson, mintServiceAccountToken, uniqueName, writePodLogLine,
@@ -67,7 +67,11 @@ describe('dashboard', () => {
     assert.match(await marker.getAttribute('aria-label') ?? '', /1 cluster, 1 online/);
     await screenshot(page, 'fleet');
 
-    await page.getByRole('link', { name: CLUSTER, exact: true }).click();
+    // Every form control is labelled, and the keyboard alone reaches and opens the cluster.
+    assert.deepEqual(await unlabelledControls(page), []);
+    const link = page.getByRole('link', { name: CLUSTER, exact: true });
+    for (let i = 0; i < 30 && !(await hasFocus(link)); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await page.getByTestId('nodes').filter({ hasText: `${nodeCount}/${nodeCount}` }).waitFor();
     await screenshot(page, 'cluster');
   });
@@ -198,12 +202,29 @@ describe('dashboard', () => {
     await markPage(page);
     const stopped = Date.now();
     await agent.process.stop();
-    await row(page, CLUSTER).and(page.locator('[data-status="offline"]')).waitFor({ timeout: (OFFLINE_AFTER_SECONDS + 3) * 1000 });
-    const seconds = (Date.now() - stopped) / 1000;
-    console.log(`# the fleet page showed the cluster offline ${seconds.toFixed(1)} s after its agent stopped`);
-    assert.ok(seconds <= OFFLINE_AFTER_SECONDS + 2, `offline after ${seconds} s`);
+    await row(page, CLUSTER).and(page.locator('[data-status="offline"]')).waitFor({ timeout: (OFFLINE_AFTER_SECONDS + 8) * 1000 });
+    const shownAt = Date.now();
+    // The hub's threshold counts from the last heartbeat; the agent drains its link for up to 5 s on SIGTERM.
+    const { lastHeartbeatAt } = await hub.client.request<{ lastHeartbeatAt: string }>('GET', `/api/v1/clusters/${CLUSTER}`);
+    const sinceHeartbeat = (shownAt - Date.parse(lastHeartbeatAt)) / 1000;
+    console.log(`# the fleet page showed the cluster offline ${((shownAt - stopped) / 1000).toFixed(1)} s after its agent was told to stop, ${sinceHeartbeat.toFixed(1)} s after its last heartbeat (threshold ${OFFLINE_AFTER_SECONDS} s)`);
+    assert.ok(sinceHeartbeat <= OFFLINE_AFTER_SECONDS + 1.5, `offline shown ${sinceHeartbeat} s after the last heartbeat`);
     assert.ok(await pageWasNotReloaded(page));
     await go(page, `#/clusters/${CLUSTER}/resources`);
     await page.getByRole('alert').filter({ hasText: `Cluster ${CLUSTER} is offline` }).waitFor();
+  });
+
+  it('says so when the hub goes down, and picks up again when it is back, without a reload', async () => {
+    await go(page, '#/');
+    await row(page, CLUSTER).waitFor();
+    await markPage(page);
+    await hub.process.stop();
+    await page.getByRole('alert').filter({ hasText: 'The hub cannot be reached' }).waitFor({ timeout: 15_000 });
+    await screenshot(page, 'hub-down');
+    assert.equal(await row(page, CLUSTER).count(), 1, 'the last fleet seen stays on the page');
+    hub = await startHub(suite, { port: hub.port, dataDir: hub.dataDir, args: ['--offline-after', String(OFFLINE_AFTER_SECONDS)] });
+    await page.getByRole('alert').filter({ hasText: 'The hub cannot be reached' }).waitFor({ state: 'detached', timeout: 20_000 });
+    await row(page, 'fleet-000').waitFor();
+    assert.ok(await pageWasNotReloaded(page));
   });
 });

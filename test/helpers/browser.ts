@@ -86,3 +86,26 @@ export async function waitForCount(locator: Locator, count: number, timeoutMs: n
     seen = await locator.count();
   }
 }
+
+/** The parts of a DOM element the checks below read (the tests' tsconfig has no DOM types). */
+interface ElementLike {
+  labels?: { length: number } | null;
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  outerHTML: string;
+  ownerDocument: { activeElement: unknown };
+}
+
+/** Inputs, selects and buttons with no accessible name: no label, no aria-label, no text. */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.locator('input, select, button').evaluateAll((elements) => elements.map((e) => e as unknown as ElementLike)
+    .filter((e) => e.labels?.length === 0 && e.getAttribute('aria-label') === null && (e.textContent ?? '').trim() === '')
+    .map((e) => e.outerHTML));
+}
+
+export async function hasFocus(locator: Locator): Promise<boolean> {
+  return locator.evaluate((e) => {
+    const element = e as unknown as ElementLike;
+    return element.ownerDocument.activeElement === element;
+  });
+}
