@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentSession } from '../link/agent-session.ts';
 import { Backoff } from '../link/backoff.ts';
-import { LinkDialError, dialHub } from '../link/dial.ts';
+import { LinkDialError } from '../link/dial.ts';
+import { dialLink, type LinkTransportChoice } from '../link/dial-h2.ts';
+import { H2LinkSocket } from '../link/h2-socket.ts';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { LINK_CLOSE, type ClusterFacts } from '../link/protocol.ts';
 import { fetchPinnedCa } from '../link/ca-pin.ts';
@@ -60,6 +62,8 @@ export class Agent {
   private readonly startedAt = Date.now();
   private readonly backoff: Backoff;
   private readonly eventStreams = new Set<() => void>();
+  /** The link transport to dial; `auto` becomes `websocket` once an h2 upgrade was refused. */
+  private transport: LinkTransportChoice;
   private state: AgentState = {};
   private session: AgentSession | undefined;
   private lastApiSuccess = 0;
@@ -69,8 +73,14 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.options = options;
     this.log = options.log;
+    this.transport = options.settings.linkTransport;
     this.kubeProxy = createKubeProxy({ kube: options.kube, log: options.log });
     this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
+  }
+
+  /** Whether a link to the hub is open now. */
+  get linked(): boolean {
+    return this.session !== undefined;
   }
 
   readiness(): ReadinessReport {
@@ -108,9 +118,15 @@ export class Agent {
     let socket;
     try {
       const ca = await this.hubCa();
-      socket = await dialHub({
+      socket = await dialLink({
         hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION,
         rejectUnauthorized: !this.options.settings.insecureSkipTlsVerify, ...(ca ? { ca } : {}),
+        transport: this.transport,
+        onFallback: (why) => {
+          // Something on the way does not upgrade to h2: stay on WebSocket for this process's life.
+          this.transport = 'websocket';
+          this.log.warn({ why }, 'the hub or a proxy did not upgrade the link to HTTP/2; using WebSocket');
+        },
       });
     } catch (error) {
       return this.onDialFailure(error, token);
@@ -121,7 +137,7 @@ export class Agent {
     const session = new AgentSession({ socket, handler: this.handler(), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
     this.session = session;
     this.options.metrics.linkUp.set(1);
-    this.log.info({ hub: this.options.settings.hubUrl }, 'linked to the hub');
+    this.log.info({ hub: this.options.settings.hubUrl, transport: socket.ws instanceof H2LinkSocket ? 'h2' : 'websocket' }, 'linked to the hub');
     const onAbort = (): void => {
       void session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); });
     };

@@ -63,6 +63,11 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.seconds(0.1, 60), flag: 'reconnect-min', env: 'UPLINK_RECONNECT_MIN', default: 1,
     help: 'first reconnect backoff ceiling in seconds (doubles per failure, full jitter)',
   }),
+  linkTransport: setting({
+    schema: Type.Union([Type.Literal('auto'), Type.Literal('h2'), Type.Literal('websocket')]),
+    flag: 'link-transport', env: 'UPLINK_LINK_TRANSPORT', default: 'auto',
+    help: 'how the link runs: h2 (HTTP/2 on the TLS socket after an Upgrade), websocket, or auto (h2, falling back to websocket when the hub or a proxy does not upgrade)',
+  }),
   reconnectMax: setting({
     schema: SettingTypes.seconds(1, 600), flag: 'reconnect-max', env: 'UPLINK_RECONNECT_MAX', default: 30,
     help: 'largest reconnect backoff in seconds',

@@ -1,13 +1,15 @@
-// Where agents come in: the WebSocket upgrade at AGENT_CONNECT_PATH. The
-// cluster token is checked before the upgrade is accepted, so a bad token
-// costs one HTTP answer and no session state.
+// Where agents come in: the upgrade at AGENT_CONNECT_PATH, to HTTP/2 on the
+// socket itself (LINK_H2_UPGRADE) or to a WebSocket. The cluster token is
+// checked before the upgrade is accepted, so a bad token costs one HTTP
+// answer and no session state.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { acceptH2Upgrade } from '../link/h2-socket.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
 import { HubSession } from '../link/hub-session.ts';
-import type { KeepaliveOptions } from '../link/keepalive.ts';
-import { AGENT_HEADERS, LINK_CLOSE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
+import type { KeepaliveOptions, LinkWs } from '../link/keepalive.ts';
+import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
 import type { Logger } from '../util/logger.ts';
 import type { AddonStatusRecorder } from './addons/index.ts';
 import type { Fleet } from './fleet.ts';
@@ -52,9 +54,10 @@ export class AgentGateway {
   /** Handles an upgrade request for the agent endpoint. Never throws. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
+    const h2 = req.headers.upgrade?.toLowerCase() === LINK_H2_UPGRADE;
     const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    if (!protocols.includes(LINK_SUBPROTOCOL)) {
-      this.refuse(socket, 400, 'bad_request', `the agent endpoint speaks the WebSocket subprotocol ${LINK_SUBPROTOCOL}`);
+    if (!h2 && !protocols.includes(LINK_SUBPROTOCOL)) {
+      this.refuse(socket, 400, 'bad_request', `the agent endpoint upgrades to ${LINK_H2_UPGRADE}, or to a WebSocket with subprotocol ${LINK_SUBPROTOCOL}`);
       return;
     }
     if (this.pending >= this.options.maxPendingHandshakes) {
@@ -73,7 +76,11 @@ export class AgentGateway {
           return;
         }
         if (socket.destroyed) return;
-        this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(ws, cluster, req); });
+        if (h2) {
+          acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(ws, cluster, req); }, () => { socket.destroy(); });
+        } else {
+          this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(ws, cluster, req); });
+        }
       })
       .catch((error: unknown) => {
         this.options.log.error({ err: error }, 'agent authentication failed');
@@ -104,7 +111,7 @@ export class AgentGateway {
     return undefined;
   }
 
-  private accept(ws: WebSocket, cluster: ClusterRecord, req: IncomingMessage): void {
+  private accept(ws: LinkWs, cluster: ClusterRecord, req: IncomingMessage): void {
     const { log, metrics, fleet, keepalive } = this.options;
     const clusterLog = log.child({ clusterId: cluster.id, cluster: cluster.name });
     const session = new HubSession({
@@ -115,7 +122,7 @@ export class AgentGateway {
     const agentVersion = typeof version === 'string' ? version.slice(0, MAX_AGENT_VERSION_LENGTH) : undefined;
     metrics.linksAccepted.inc();
     fleet.attach(cluster.id, session, agentVersion);
-    clusterLog.info({ agentVersion, remote: req.socket.remoteAddress }, 'agent linked');
+    clusterLog.info({ agentVersion, transport: session.transport, remote: req.socket.remoteAddress }, 'agent linked');
     const sinks = { fleet, addonStatuses: this.options.addonStatuses };
     session.openEvents((event) => { routeAgentEvent(sinks, cluster, event, clusterLog); });
     void session.closed.then(({ code, reason }) => {

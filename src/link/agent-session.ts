@@ -5,7 +5,11 @@ import type { LinkSocket } from './dial.ts';
 import {
   LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES, STREAM_RESET_BURST, STREAM_RESET_RATE,
 } from './http2-settings.ts';
+import { H2LinkSocket } from './h2-socket.ts';
 import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
+
+/** How often a drain looks whether the last stream has finished. */
+const DRAIN_POLL_MS = 20;
 
 export type LinkRequestHandler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 
@@ -45,6 +49,7 @@ export class AgentSession {
     }, options.handler);
     this.server.on('session', (session) => {
       this.session = session;
+      if (ws instanceof H2LinkSocket) ws.attachSession(session);
       session.setLocalWindowSize(SESSION_WINDOW_BYTES);
       session.on('error', (error) => { log.warn({ err: error }, 'link HTTP/2 session error'); });
       session.on('close', () => { ws.close(1000, 'http2 session closed'); });
@@ -65,8 +70,17 @@ export class AgentSession {
     const session = this.session;
     if (session && !session.closed) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        session.close(() => { clearTimeout(timer); resolve(); });
+        const done = (): void => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        session.close(done);
+        // node:http2 emits the session's 'close' only after its socket has
+        // closed, which on the link waits for our own close below; a session
+        // destroyed because its last stream finished has nothing left to drain.
+        const poll = setInterval(() => { if (session.destroyed) done(); }, DRAIN_POLL_MS);
         // GOAWAY is on its way; now end the streams that never end by themselves.
         afterGoaway();
       });
@@ -81,7 +95,8 @@ export class AgentSession {
 
   /** Ends the link at once. */
   destroy(): void {
-    this.session?.destroy();
+    // The socket first: over h2 a destroyed session would end it gracefully and wait for the hub.
     this.ws.terminate();
+    this.session?.destroy();
   }
 }

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
 import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL } from './protocol.ts';
+import type { LinkWs } from './keepalive.ts';
 import { createLinkStream } from './ws-stream.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -55,7 +56,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function refusal(res: IncomingMessage): LinkDialError {
+/** The error for a hub's HTTP answer that is not an upgrade. */
+export function refusal(res: IncomingMessage): LinkDialError {
   const status = res.statusCode ?? 0;
   const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
   const details = retryAfterMs === undefined ? { status } : { status, retryAfterMs };
@@ -68,9 +70,9 @@ function refusal(res: IncomingMessage): LinkDialError {
   return new LinkDialError('LINK_REFUSED', `the hub answered HTTP ${status} instead of upgrading`, details);
 }
 
-/** An open link socket: the WebSocket and the byte stream that reads it. */
+/** An open link socket: the WebSocket (or the HTTP/2-upgraded socket that acts as one) and the byte stream HTTP/2 runs on. */
 export interface LinkSocket {
-  ws: WebSocket;
+  ws: LinkWs;
   stream: Duplex;
 }
 

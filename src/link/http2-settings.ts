@@ -9,13 +9,22 @@ export const STREAM_WINDOW_BYTES = 1 << 20;
 export const SESSION_WINDOW_BYTES = 16 << 20;
 /** Streams the agent accepts at once on one link (kubectl watches, logs, exec). */
 export const MAX_CONCURRENT_STREAMS = 1000;
-/** Memory nghttp2 may hold for one session before refusing new streams, in MB. */
-export const MAX_SESSION_MEMORY_MB = 64;
 /**
- * Largest HTTP/2 frame either end accepts. 16 KiB (the default) meant one
- * WebSocket message and one TLS write per 16 KiB; 256 KiB doubled a single
- * stream's throughput, and at link speed one frame holds other streams back
- * for well under a millisecond.
+ * Memory one session may hold before it refuses new streams
+ * (ENHANCE_YOUR_CALM), in MB. It counts what streams have written and not yet
+ * sent: up to a stream's high-water mark (64 KiB) and one more write each.
+ * At 64 the agent refused new streams once 1000 streams were sending at once
+ * (bench/link.ts); 128 leaves each of MAX_CONCURRENT_STREAMS about 128 KiB.
+ */
+export const MAX_SESSION_MEMORY_MB = 128;
+/**
+ * Largest HTTP/2 frame either end accepts. Node itself sends DATA frames of
+ * 16 KiB whatever the peer allows (bench/link.ts measured no difference
+ * between 16 and 256 KiB here); what made one WebSocket message per 16 KiB
+ * is the byte stream, which now sends one message per HTTP/2 write
+ * (ws-stream.ts). The larger limit only lets a peer that does send larger
+ * frames do so; one such frame holds other streams back well under a
+ * millisecond at link speed.
  */
 export const MAX_FRAME_BYTES = 256 * 1024;
 /** Largest header block either end accepts. */

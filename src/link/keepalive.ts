@@ -1,4 +1,21 @@
-import type { WebSocket } from 'ws';
+/**
+ * What the link's sessions use of a WebSocket. ws's WebSocket is one; so is
+ * H2LinkSocket (h2-socket.ts), which carries close codes in GOAWAY and pings
+ * as HTTP/2 PING.
+ */
+export interface LinkWs {
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly CLOSING: number;
+  readonly CLOSED: number;
+  once(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
+  on(event: 'pong' | 'ping' | 'message', listener: () => void): unknown;
+  off(event: 'pong' | 'ping' | 'message', listener: () => void): unknown;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  ping(): void;
+  pause(): void;
+}
 
 export interface KeepaliveOptions {
   /** How often to ping the peer. */
@@ -20,7 +37,7 @@ export const DEFAULT_KEEPALIVE: KeepaliveOptions = { intervalMs: 15_000, deadAft
  * terminates the socket after `deadAfterMs` of silence, calling `onDead`
  * first. Returns a function that stops the timer.
  */
-export function startKeepalive(ws: WebSocket, options: KeepaliveOptions, onDead: () => void): () => void {
+export function startKeepalive(ws: LinkWs, options: KeepaliveOptions, onDead: () => void): () => void {
   let lastSeen = Date.now();
   const seen = (): void => { lastSeen = Date.now(); };
   ws.on('pong', seen);

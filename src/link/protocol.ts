@@ -14,6 +14,12 @@ import type { AddonStatusEvent, AddonSweepEvent } from './addons.ts';
 export const AGENT_CONNECT_PATH = '/api/v1/agent/connect';
 /** WebSocket subprotocol; a new incompatible link version gets a new name. */
 export const LINK_SUBPROTOCOL = 'uplink.v1';
+/**
+ * The other way to link (h2-socket.ts): an HTTP/1.1 Upgrade to this token at
+ * AGENT_CONNECT_PATH, after which HTTP/2 runs on the TLS socket itself, with
+ * no WebSocket framing. Agents try it first and fall back to WebSocket.
+ */
+export const LINK_H2_UPGRADE = 'uplink-h2.v1';
 /** Public path on the hub that serves its CA certificate (PEM) for pinning. */
 export const HUB_CA_PATH = '/api/v1/ca';
 

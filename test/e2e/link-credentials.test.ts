@@ -1,6 +1,6 @@
 // Proves the agent's cluster credential never crosses the link. The hub
 // serves plain HTTP behind a relay that records every byte; the test undoes
-// the WebSocket masking, walks the HTTP/2 frames the agent sent, and looks
+// the WebSocket masking (on a WebSocket link), walks the HTTP/2 frames the agent sent, and looks
 // for the ServiceAccount token in every form it could take.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -35,10 +35,15 @@ async function recordingRelay(targetPort: number): Promise<Capture> {
   return capture;
 }
 
-/** Splits a client-to-server byte stream into the HTTP upgrade request and the unmasked WebSocket payload. */
-function unmaskWebSocketStream(bytes: Buffer): { request: string; payload: Buffer } {
+/**
+ * Splits a client-to-server byte stream into the HTTP upgrade request and the
+ * HTTP/2 bytes after it: as they are on a link upgraded to h2, unmasked out of
+ * the WebSocket frames on a WebSocket link.
+ */
+function splitLinkStream(bytes: Buffer): { request: string; payload: Buffer } {
   const end = bytes.indexOf('\r\n\r\n');
   const request = bytes.subarray(0, end + 4).toString('latin1');
+  if (/^upgrade: uplink-h2/im.test(request)) return { request, payload: bytes.subarray(end + 4) };
   const parts: Buffer[] = [];
   let offset = end + 4;
   while (offset + 2 <= bytes.length) {
@@ -108,7 +113,7 @@ describe('credentials on the link', () => {
     let dataBytes = 0;
     let heartbeatsDecoded = 0;
     for (const connection of relay.fromAgent) {
-      const { request, payload } = unmaskWebSocketStream(connection);
+      const { request, payload } = splitLinkStream(connection);
       assert.match(request, /^GET \/api\/v1\/agent\/connect HTTP\/1\.1/);
       assert.match(request, /authorization: Bearer upc_/i, 'the agent authenticates with its cluster token');
       for (const form of forms) {

@@ -1,0 +1,73 @@
+// The agent's side of the HTTP/2 upgrade (h2-socket.ts), and the choice of
+// transport: `h2`, `websocket`, or `auto` (h2 first; WebSocket when the hub
+// or a proxy on the way does not upgrade to LINK_H2_UPGRADE).
+import http from 'node:http';
+import https from 'node:https';
+import { agentConnectUrl, dialHub, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions, type LinkSocket } from './dial.ts';
+import { H2LinkSocket, markUpgradedToHttp2 } from './h2-socket.ts';
+import { AGENT_HEADERS, LINK_H2_UPGRADE } from './protocol.ts';
+
+export type LinkTransportChoice = 'auto' | 'h2' | 'websocket';
+export const LINK_TRANSPORTS: readonly LinkTransportChoice[] = ['auto', 'h2', 'websocket'];
+
+/** Answers that mean "this hub, or a proxy in front of it, does not do the h2 upgrade": try WebSocket. */
+const NOT_UPGRADED = new Set([400, 404, 405, 426, 501, 502]);
+
+/** Opens the link over HTTP/2 on the TLS socket; resolves once the hub answered 101. */
+export function dialHubH2(options: DialOptions): Promise<LinkSocket> {
+  const url = new URL(agentConnectUrl(options.hubUrl).replace(/^ws/, 'http'));
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, {
+      method: 'GET',
+      agent: false,
+      headers: {
+        connection: 'Upgrade', upgrade: LINK_H2_UPGRADE,
+        authorization: `Bearer ${options.token}`, [AGENT_HEADERS.version]: options.agentVersion,
+      },
+      timeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      rejectUnauthorized: options.rejectUnauthorized,
+      ...(options.ca ? { ca: options.ca } : {}),
+    });
+    req.once('upgrade', (res, socket, head) => {
+      if (res.headers.upgrade?.toLowerCase() !== LINK_H2_UPGRADE) {
+        socket.destroy();
+        reject(new LinkDialError('LINK_REFUSED', `the hub upgraded to '${res.headers.upgrade ?? ''}', not ${LINK_H2_UPGRADE}`, { status: 101 }));
+        return;
+      }
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+      if (head.length > 0) socket.unshift(head);
+      markUpgradedToHttp2(socket);
+      resolve({ ws: new H2LinkSocket(socket), stream: socket });
+    });
+    req.once('response', (res) => {
+      reject(refusal(res));
+      res.resume();
+      req.destroy();
+    });
+    req.once('timeout', () => { req.destroy(new Error('the upgrade was not answered in time')); });
+    req.once('error', (error) => {
+      reject(new LinkDialError('LINK_UNREACHABLE', `cannot reach the hub at ${url.href}: ${error.message}`, { status: 0 }, { cause: error }));
+    });
+    req.end();
+  });
+}
+
+/**
+ * Dials with the chosen transport. `auto` tries h2 and, when the answer says
+ * nothing on the way upgrades to it (400, 404, 405, 426, 501, 502, or 101 to
+ * something else), dials WebSocket and reports that `onFallback`, so the
+ * caller can stay on WebSocket.
+ */
+export async function dialLink(options: DialOptions & { transport: LinkTransportChoice; onFallback?: (why: string) => void }): Promise<LinkSocket> {
+  if (options.transport === 'websocket') return dialHub(options);
+  if (options.transport === 'h2') return dialHubH2(options);
+  try {
+    return await dialHubH2(options);
+  } catch (error) {
+    if (!(error instanceof LinkDialError) || !(NOT_UPGRADED.has(error.status) || (error.status === 101 && error.code === 'LINK_REFUSED'))) throw error;
+    options.onFallback?.(error.message);
+    return dialHub(options);
+  }
+}
