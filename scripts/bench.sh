@@ -6,9 +6,11 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-available=$(cd "$UPLINK_ROOT/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | tr '\n' ' ')
+# Benchmarks are bench/NAME.ts with a one-word NAME; bench/NAME-*.ts and
+# bench/sim/ hold their parts.
+available=$(cd "$UPLINK_ROOT/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | grep -v -- - | tr '\n' ' ')
 name=${1:-}
-if [ -z "$name" ] || [ ! -f "$UPLINK_ROOT/bench/$name.ts" ]; then
+if [ -z "$name" ] || [[ $name == *-* ]] || [ ! -f "$UPLINK_ROOT/bench/$name.ts" ]; then
   echo "usage: scripts/bench.sh NAME   (one of: $available)" >&2
   exit 2
 fi
