@@ -6,7 +6,7 @@ import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/prot
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
 import type { HubMetrics } from './metrics.ts';
-import type { ClusterRecord, Store } from './store/index.ts';
+import type { ClusterSummary, Store } from './store/index.ts';
 
 export type ClusterStatus = 'online' | 'offline' | 'never-connected';
 
@@ -36,6 +36,8 @@ interface LiveLink {
   connectedAt: string;
   lastHeartbeatAt: string | null;
   facts: ClusterFacts | null;
+  /** JSON.stringify(facts), made once per heartbeat for the store and for lists. */
+  factsJson: string | null;
 }
 
 export interface FleetOptions {
@@ -83,7 +85,7 @@ export class Fleet {
       previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
     }
     const at = new Date(this.now()).toISOString();
-    this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null });
+    this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
     void session.closed.then(() => { this.detach(clusterId, session); });
@@ -104,8 +106,10 @@ export class Fleet {
     const at = new Date(this.now()).toISOString();
     live.lastHeartbeatAt = at;
     live.facts = event.facts;
+    live.factsJson = JSON.stringify(event.facts);
     this.options.metrics.heartbeats.inc();
-    this.persist(clusterId, this.options.store.recordHeartbeat(clusterId, { at, intervalSeconds: event.intervalSeconds, facts: event.facts }));
+    const beat = { at, intervalSeconds: event.intervalSeconds, facts: event.facts, factsJson: live.factsJson };
+    this.persist(clusterId, this.options.store.recordHeartbeat(clusterId, beat));
   }
 
   /**
@@ -134,8 +138,27 @@ export class Fleet {
   }
 
   /** The API view of a stored cluster, with live state folded in. */
-  view(record: ClusterRecord): ClusterView {
+  view(record: ClusterSummary): ClusterView {
     const live = this.links.get(record.id);
+    return { ...this.linkState(record, live), facts: live?.facts ?? record.facts, addonSweep: this.addonSweeps.view(record.id) };
+  }
+
+  /**
+   * `{...view(record), ...extra}` as JSON text, for lists of the whole fleet.
+   * The facts go in as the JSON text they were made into at the heartbeat or
+   * read from the store as: at 5,000 clusters, parsing and serialising every
+   * cluster's facts for each list took half of its time and most of its garbage.
+   */
+  viewJson(record: ClusterSummary, extra: Record<string, unknown>): string {
+    const live = this.links.get(record.id);
+    const facts = live?.factsJson ?? record.factsJson ?? JSON.stringify(record.facts);
+    const head = JSON.stringify(this.linkState(record, live));
+    const tail = JSON.stringify({ addonSweep: this.addonSweeps.view(record.id), ...extra });
+    return `${head.slice(0, -1)},"facts":${facts},${tail.slice(1)}`;
+  }
+
+  /** The view's fields before its facts: identity, status and link times. */
+  private linkState(record: ClusterSummary, live: LiveLink | undefined): Omit<ClusterView, 'facts' | 'addonSweep'> {
     const lastHeartbeatAt = live?.lastHeartbeatAt ?? record.lastHeartbeatAt;
     const age = lastHeartbeatAt === null ? null : Math.max(0, (this.now() - Date.parse(lastHeartbeatAt)) / 1000);
     let status: ClusterStatus = 'offline';
@@ -153,8 +176,6 @@ export class Fleet {
       disconnectedAt: live ? null : record.disconnectedAt,
       lastHeartbeatAt,
       lastHeartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10,
-      facts: live?.facts ?? record.facts,
-      addonSweep: this.addonSweeps.view(record.id),
     };
   }
 

@@ -70,6 +70,24 @@ describe('cluster routes', () => {
     assert.deepEqual(view.facts.agentUpgrade, upgrade);
   });
 
+  it('cluster routes - the list shows each cluster as get does: facts from the link, from the store, or none', async () => {
+    const { app, fleet } = await setup();
+    const live = { collectedAt: '2026-03-04T10:00:03.000Z', egressIp: '203.0.113.7' } as unknown as ClusterFacts;
+    fleet.heartbeat('c_prod', { type: 'heartbeat', intervalSeconds: 15, facts: live });
+    await store().createCluster({ id: 'c_edge', name: 'edge', labels: { tier: 'edge' }, tokenHash: 'h2', createdAt: '2026-03-01T00:00:00.000Z' });
+    const stored = { collectedAt: '2026-03-03T09:00:00.000Z', zones: ['a', 'b'] } as unknown as ClusterFacts;
+    await store().recordConnection('c_edge', { connected: true, at: '2026-03-03T08:00:00.000Z', agentVersion: '1.0.0' });
+    await store().recordHeartbeat('c_edge', { at: '2026-03-03T09:00:00.000Z', intervalSeconds: 15, facts: stored });
+    await store().recordConnection('c_edge', { connected: false, at: '2026-03-03T09:00:01.000Z' });
+    await store().createCluster({ id: 'c_new', name: 'new', labels: {}, tokenHash: 'h3', createdAt: '2026-03-02T00:00:00.000Z' });
+    const list = await app.inject({ method: 'GET', url: '/api/v1/clusters' });
+    assert.match(String(list.headers['content-type']), /^application\/json/);
+    const { items } = list.json<{ items: CallerClusterView[] }>();
+    const each = await Promise.all(['edge', 'new', 'prod'].map(async (name) => (await app.inject({ method: 'GET', url: `/api/v1/clusters/${name}` })).json<CallerClusterView>()));
+    assert.deepEqual(items, each);
+    assert.deepEqual(items.map((item) => [item.name, item.status, item.facts]), [['edge', 'offline', stored], ['new', 'never-connected', null], ['prod', 'online', live]]);
+  });
+
   it('cluster routes - deleting a cluster drops its sweep series', async () => {
     const { app, metrics } = await setup();
     assert.match(await metrics.registry.metrics(), /uplink_hub_addon_reconcile_lag_seconds\{cluster="prod"\} 0/);

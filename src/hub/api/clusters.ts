@@ -50,6 +50,36 @@ export function validateLabels(labels: Record<string, string>): void {
   }
 }
 
+/** Characters of text gathered before they become bytes. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * A large answer built by appending text: kept as Buffers of about
+ * CHUNK_CHARS, outside V8's heap, instead of one string of megabytes.
+ */
+class ChunkedText {
+  private readonly chunks: Buffer[] = [];
+  private pending: string;
+
+  constructor(start: string) {
+    this.pending = start;
+  }
+
+  append(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= CHUNK_CHARS) {
+      this.chunks.push(Buffer.from(this.pending));
+      this.pending = '';
+    }
+  }
+
+  finish(): Buffer {
+    this.chunks.push(Buffer.from(this.pending));
+    this.pending = '';
+    return Buffer.concat(this.chunks);
+  }
+}
+
 export function registerClusterRoutes(app: FastifyInstance, options: ClusterRoutesOptions): void {
   const { store, fleet } = options;
   const commandsFor = (token: string): InstallCommands => installCommands({ ...options.install(), token });
@@ -67,14 +97,22 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
     return reply.status(201).send({ cluster, token, install: commandsFor(token) });
   });
 
-  app.get('/api/v1/clusters', async (req) => {
+  // { items: CallerClusterView[] }, written as text from each cluster's JSON
+  // (Fleet.viewJson), one cluster at a time: at 5,000 clusters the answer is
+  // 5 MiB, and parsing every cluster's stored facts, building a view object
+  // per cluster and serialising them all at once took twice the CPU.
+  app.get('/api/v1/clusters', async (req, reply) => {
     const principal = principalOf(req);
-    const items: CallerClusterView[] = [];
-    for (const record of await store.listClusters()) {
+    const body = new ChunkedText('{"items":[');
+    let separator = '';
+    await store.forEachCluster((record) => {
       const role = effectiveRole(principal, record.id);
-      if (role) items.push({ ...fleet.view(record), role });
-    }
-    return { items };
+      if (!role) return;
+      body.append(separator + fleet.viewJson(record, { role }));
+      separator = ',';
+    });
+    body.append(']}');
+    return reply.type('application/json; charset=utf-8').send(body.finish());
   });
 
   app.get('/api/v1/clusters/:cluster', { schema: { params: ClusterParams } }, async (req): Promise<CallerClusterView> => {

@@ -9,6 +9,7 @@ export type {
   AuditQuery,
   AuditRecord,
   ClusterRecord,
+  ClusterSummary,
   ClusterTokenHashes,
   ConnectionChange,
   GrantRecord,

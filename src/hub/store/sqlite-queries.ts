@@ -1,5 +1,6 @@
 // The SQLite store's statements, by name, bound by named parameters only
 // (objects listing exactly the parameters: the driver rejects unknown names).
+import { CLUSTER_SUMMARY_COLUMNS } from './sqlite-rows.ts';
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditQuery } from './store.ts';
 
 export const SQL = {
@@ -8,6 +9,7 @@ export const SQL = {
   selectCluster: 'SELECT * FROM clusters WHERE id = :id',
   selectClusterByName: 'SELECT * FROM clusters WHERE name = :name',
   selectClusters: 'SELECT * FROM clusters ORDER BY name',
+  selectClusterSummaries: `SELECT ${CLUSTER_SUMMARY_COLUMNS.join(', ')} FROM clusters ORDER BY name`,
   deleteCluster: 'DELETE FROM clusters WHERE id = :id',
   updateClusterTokens: `UPDATE clusters SET token_hash = :tokenHash, next_token_hash = :nextTokenHash
     WHERE id = :id`,

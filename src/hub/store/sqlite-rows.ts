@@ -10,6 +10,7 @@ import {
   type ApiTokenRecord,
   type AuditRecord,
   type ClusterRecord,
+  type ClusterSummary,
   type GrantRecord,
   type Role,
   StoreError,
@@ -20,21 +21,40 @@ export type Row = Record<string, SQLOutputValue>;
 
 const ROLES: readonly string[] = ['admin', 'edit', 'view'];
 
-export function toClusterRecord(row: Row): ClusterRecord {
+/** Columns of a ClusterSummary: the fleet list reads thousands at a time, and token hashes are no part of it. */
+export const CLUSTER_SUMMARY_COLUMNS = [
+  'id', 'name', 'labels', 'created_at', 'agent_version', 'connected_at', 'disconnected_at', 'last_heartbeat_at', 'facts',
+] as const;
+
+export function toClusterSummary(row: Row): ClusterSummary {
+  const factsJson = textOrNull(row, 'facts');
+  let facts: ClusterFacts | null | undefined;
   return {
     id: text(row, 'id'),
     name: text(row, 'name'),
     labels: JSON.parse(text(row, 'labels')) as Record<string, string>,
-    tokenHash: text(row, 'token_hash'),
-    nextTokenHash: textOrNull(row, 'next_token_hash'),
     createdAt: text(row, 'created_at'),
     agentVersion: textOrNull(row, 'agent_version'),
     connectedAt: textOrNull(row, 'connected_at'),
     disconnectedAt: textOrNull(row, 'disconnected_at'),
     lastHeartbeatAt: textOrNull(row, 'last_heartbeat_at'),
-    heartbeatIntervalSeconds: numberOrNull(row, 'heartbeat_interval_seconds'),
-    facts: row.facts === null ? null : (JSON.parse(text(row, 'facts')) as ClusterFacts),
+    factsJson,
+    // Parsed on first read: the fleet list sends factsJson (or a linked
+    // agent's newer facts) as they are, and token checks never read them.
+    get facts(): ClusterFacts | null {
+      if (facts === undefined) facts = factsJson === null ? null : (JSON.parse(factsJson) as ClusterFacts);
+      return facts;
+    },
   };
+}
+
+export function toClusterRecord(row: Row): ClusterRecord {
+  // Assigned onto the summary, so its lazy `facts` stays lazy.
+  return Object.assign(toClusterSummary(row), {
+    tokenHash: text(row, 'token_hash'),
+    nextTokenHash: textOrNull(row, 'next_token_hash'),
+    heartbeatIntervalSeconds: numberOrNull(row, 'heartbeat_interval_seconds'),
+  });
 }
 
 export function toApiTokenRecord(row: Row): ApiTokenRecord {

@@ -67,6 +67,7 @@ for (const [backend, newPath] of Object.entries(backends)) {
         lastHeartbeatAt: null,
         heartbeatIntervalSeconds: null,
         facts: null,
+        factsJson: null,
       });
       assert.deepEqual(await store.getCluster('c-alpha'), created);
       assert.deepEqual(await store.getClusterByName('alpha'), created);
@@ -78,6 +79,20 @@ for (const [backend, newPath] of Object.entries(backends)) {
       for (const name of ['charlie', 'alpha', 'bravo']) await store.createCluster(newCluster(name));
       const names = (await store.listClusters()).map((cluster) => cluster.name);
       assert.deepEqual(names, ['alpha', 'bravo', 'charlie']);
+    });
+
+    it('store - visits clusters one at a time in name order; a visitor error comes back as thrown', async () => {
+      for (const name of ['charlie', 'alpha', 'bravo']) await store.createCluster(newCluster(name));
+      const names: string[] = [];
+      await store.forEachCluster((cluster) => {
+        names.push(cluster.name);
+        assert.equal('tokenHash' in cluster || 'nextTokenHash' in cluster, false, 'no token hash in a summary');
+      });
+      assert.deepEqual(names, ['alpha', 'bravo', 'charlie']);
+      const boom = new Error('visitor failed');
+      await assert.rejects(store.forEachCluster(() => { throw boom; }), (error) => error === boom);
+      // The statement was reset: the next listing starts over.
+      assert.equal((await store.listClusters()).length, 3);
     });
 
     it('store - deletes a cluster and says whether it existed', async () => {
@@ -114,6 +129,15 @@ for (const [backend, newPath] of Object.entries(backends)) {
       await store.recordHeartbeat('c-alpha', { at: CREATED_AT, intervalSeconds: 30, facts: sampleFacts() });
       const cluster = await store.getCluster('c-alpha');
       assert.deepEqual(cluster?.labels, labels);
+      assert.deepEqual(cluster.facts, sampleFacts());
+    });
+
+    it('store - hands out facts as their JSON text too, and stores the text a caller already made', async () => {
+      await store.createCluster(newCluster('alpha'));
+      const factsJson = JSON.stringify(sampleFacts());
+      await store.recordHeartbeat('c-alpha', { at: CREATED_AT, intervalSeconds: 30, facts: sampleFacts(), factsJson });
+      const [cluster] = await store.listClusters();
+      assert.equal(cluster?.factsJson, factsJson);
       assert.deepEqual(cluster.facts, sampleFacts());
     });
 

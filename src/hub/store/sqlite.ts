@@ -6,8 +6,8 @@ import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
 import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
 import {
-  integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toGrantRecord,
-  toUserRecord,
+  integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
+  toGrantRecord, toUserRecord,
 } from './sqlite-rows.ts';
 import {
   type AddonDeletion,
@@ -19,6 +19,7 @@ import {
   type AuditQuery,
   type AuditRecord,
   type ClusterRecord,
+  type ClusterSummary,
   type ClusterTokenHashes,
   type ConnectionChange,
   type GrantRecord,
@@ -130,6 +131,22 @@ class SqliteStore implements Store {
     return this.#run('list clusters', () => this.#sql.selectClusters.all().map(toClusterRecord));
   }
 
+  async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    await this.#run('list clusters', () => {
+      for (const row of this.#sql.selectClusterSummaries.iterate()) {
+        try {
+          visit(toClusterSummary(row));
+        } catch (error) {
+          failure = { error };
+          return;
+        }
+      }
+    });
+    // The visitor's own error, as it threw it: it is not a store failure.
+    if (failure) throw failure.error;
+  }
+
   deleteCluster(id: string): Promise<boolean> {
     return this.#run(`delete cluster ${id}`, () => Number(this.#sql.deleteCluster.run({ id }).changes) > 0);
   }
@@ -153,7 +170,7 @@ class SqliteStore implements Store {
         id,
         at: beat.at,
         intervalSeconds: beat.intervalSeconds,
-        facts: JSON.stringify(beat.facts),
+        facts: beat.factsJson ?? JSON.stringify(beat.facts),
       });
     });
   }

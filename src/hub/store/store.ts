@@ -24,6 +24,12 @@ export interface ClusterRecord {
   lastHeartbeatAt: string | null;
   heartbeatIntervalSeconds: number | null;
   facts: ClusterFacts | null;
+  /**
+   * `facts` as the JSON text the store holds, when it holds them so: a list
+   * of thousands of clusters passes it on instead of parsing and serialising
+   * every cluster's facts again. Absent when the store has no such text.
+   */
+  factsJson?: string | null;
 }
 
 /** What a grant lets its user do; see hub/rbac.ts for their order. */
@@ -37,6 +43,9 @@ export interface UserRecord {
   /** ISO 8601. */
   createdAt: string;
 }
+
+/** A cluster as the fleet list needs it: the record without its token hashes and heartbeat interval. */
+export type ClusterSummary = Omit<ClusterRecord, 'tokenHash' | 'nextTokenHash' | 'heartbeatIntervalSeconds'>;
 
 /** A role for a user on one cluster, or on every cluster when clusterId is null. */
 export interface GrantRecord {
@@ -184,6 +193,8 @@ export interface Heartbeat {
   at: string;
   intervalSeconds: number;
   facts: ClusterFacts;
+  /** JSON.stringify(facts), when the caller has it already. */
+  factsJson?: string;
 }
 
 /**
@@ -212,6 +223,13 @@ export interface Store {
   getClusterByName(name: string): Promise<ClusterRecord | undefined>;
   /** All clusters, ordered by name. */
   listClusters(): Promise<ClusterRecord[]>;
+  /**
+   * Calls `visit` with each cluster in listClusters' order, one at a time and
+   * without its token hashes, for answers about the whole fleet that need not
+   * hold every record at once. Resolves after the last; rejects with what
+   * `visit` threw.
+   */
+  forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void>;
   /** Whether a cluster was deleted. */
   deleteCluster(id: string): Promise<boolean>;
   updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void>;
