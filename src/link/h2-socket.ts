@@ -43,8 +43,6 @@ export class H2LinkSocket extends EventEmitter {
   readonly OPEN = OPEN;
   readonly CLOSING = CLOSING;
   readonly CLOSED = CLOSED;
-  /** Which transport this is, for logs and metrics. */
-  readonly transport = 'h2';
   readyState: number = OPEN;
   /** The socket HTTP/2 runs on: a TLS socket (or a plain one over http://). */
   readonly stream: Duplex;
@@ -116,11 +114,6 @@ export class H2LinkSocket extends EventEmitter {
     } catch {
       // Too many unacknowledged pings: the keepalive's silence timer decides.
     }
-  }
-
-  /** Stops reading (tests freeze a peer with it, as ws.pause()). */
-  pause(): void {
-    this.stream.pause();
   }
 }
 

@@ -14,7 +14,6 @@ export interface LinkWs {
   close(code?: number, reason?: string): void;
   terminate(): void;
   ping(): void;
-  pause(): void;
 }
 
 export interface KeepaliveOptions {
