@@ -20,6 +20,8 @@ import { collectFacts } from './heartbeat.ts';
 import type { Inventory } from './inventory/index.ts';
 import type { KubeClient } from './kube.ts';
 import { createKubeProxy } from './kube-proxy.ts';
+import { AccessReviewer, subjectAccessReview } from './access-review.ts';
+import { ResourceAccess } from './resource-access.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
 import { createLinkHandler, type AddonStatusSource } from './link-handler.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
@@ -69,12 +71,22 @@ export class Agent {
   private lastApiSuccess = 0;
   private lastFailure = '';
   private readonly kubeProxy: ReturnType<typeof createKubeProxy>;
+  /** Shared by every link session, so its cache of access reviews outlives a reconnect. */
+  private readonly access: ResourceAccess;
 
   constructor(options: AgentOptions) {
     this.options = options;
     this.log = options.log;
     this.transport = options.settings.linkTransport;
     this.kubeProxy = createKubeProxy({ kube: options.kube, log: options.log });
+    const reviewer = new AccessReviewer({
+      review: subjectAccessReview(options.kube),
+      onOutcome: (outcome) => { options.metrics.accessReviews.inc({ outcome }); },
+    });
+    this.access = new ResourceAccess({
+      reviewer,
+      namespaceNames: () => [...options.inventory.rows('namespaces')].map((row) => row.name),
+    });
     this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
   }
 
@@ -249,8 +261,11 @@ export class Agent {
     const { inventory, kube } = this.options;
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
-      resources: { inventory, trackStream: (end) => this.trackStream(end) },
-      logs: { kube, metrics: this.options.metrics, podsMatching: (namespace, selector) => inventory.podsMatching(namespace, selector) },
+      resources: { inventory, access: this.access, trackStream: (end) => this.trackStream(end) },
+      logs: {
+        kube, metrics: this.options.metrics, access: this.access,
+        podsMatching: (namespace, selector) => inventory.podsMatching(namespace, selector),
+      },
       log: this.log,
       metrics: this.options.metrics,
       heartbeatIntervalSeconds: this.options.settings.heartbeatInterval,

@@ -6,11 +6,13 @@
 import type http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { impersonationProblem } from '../kube/headers.ts';
-import { LOG_LIMITS } from '../link/resources.ts';
+import { LOG_LIMITS, type KindInfo } from '../link/resources.ts';
 import { UplinkError } from '../util/errors.ts';
 import { readLimited } from '../util/read-limited.ts';
+import { identityFromHeaders } from './access-review.ts';
 import type { KubeClient } from './kube.ts';
 import type { AgentMetrics } from './metrics.ts';
+import type { ResourceAccess } from './resource-access.ts';
 import { queryParams, sendError } from './resources-handler.ts';
 
 /** Time allowed for the API server to start answering a log request. */
@@ -19,6 +21,9 @@ export const LOG_CONNECT_TIMEOUT_MS = 15_000;
 export const MAX_LOG_LINE_BYTES = 64 * 1024;
 /** Largest error body read from the API server. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
+/** Pods, whose list right choosing log streams by selector needs. */
+const POD_KIND: KindInfo = { resource: 'pods', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: [] };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -45,6 +50,8 @@ export interface LogRequest {
 export interface LogsOptions {
   kube: KubeClient;
   metrics: AgentMetrics;
+  /** The cluster's RBAC for the hub user: choosing pods by selector reads the inventory, so it needs `list pods`. */
+  access: Pick<ResourceAccess, 'require'>;
   /** Pods of a namespace that match a selector, from the inventory. */
   podsMatching: (namespace: string, labelSelector: string) => { name: string; containers: string[]; defaultContainer: string }[];
 }
@@ -274,8 +281,13 @@ export function serveLogs(options: LogsOptions, req: Http2ServerRequest, res: Ht
   };
   const run = async (): Promise<void> => {
     const request = parseLogRequest(queryParams(req));
-    if (request.pod !== undefined) await streamOne(options, request, identity, res);
-    else await streamMany(options, request, identity, res);
+    if (request.pod !== undefined) {
+      await streamOne(options, request, identity, res);
+      return;
+    }
+    const reviewed = identityFromHeaders(req.headers);
+    if (typeof reviewed !== 'string') await options.access.require(reviewed, POD_KIND, ['list'], request.namespace);
+    await streamMany(options, request, identity, res);
   };
   run().catch((error: unknown) => {
     const status = (error as { status?: number }).status ?? 500;

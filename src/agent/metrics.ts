@@ -50,6 +50,11 @@ export class AgentMetrics {
     name: 'uplink_agent_inventory_feed_dropped_total', help: 'Change feeds ended by the agent (a failing reader, a kind gone, shutdown)',
     registers: [this.registry],
   });
+  readonly accessReviews = new Counter({
+    name: 'uplink_agent_access_reviews_total',
+    help: "Access checks of hub users' inventory reads, by outcome (allowed, denied: asked the API server; cached; failed)",
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly logStreams = new Gauge({
     name: 'uplink_agent_log_streams', help: 'Pod log streams open to the API server', registers: [this.registry],
   });

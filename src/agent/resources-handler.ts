@@ -1,14 +1,18 @@
 // Serves the hub's resource queries (RESOURCE_PATHS) from the agent's
 // inventory: unary JSON answers for kinds, lists, objects and events, and an
-// NDJSON stream of changes for watches. Nothing here calls the API server;
-// logs (which do) live in logs.ts.
+// NDJSON stream of changes for watches. The answers come from the cache, but
+// who may read them is the cluster's RBAC for the hub user's impersonated
+// identity (resource-access.ts); logs, which call the API server as that
+// identity, live in logs.ts.
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { ndjsonLine } from '../link/ndjson.ts';
 import {
-  RESOURCE_PATHS, type InventoryFreshness, type KindStatus, type ResourceChange, type ResourceEventsResponse,
+  RESOURCE_PATHS, type InventoryFreshness, type KindInfo, type KindStatus, type ResourceChange, type ResourceEventsResponse,
   type ResourceListResponse, type ResourceObjectResponse,
 } from '../link/resources.ts';
 import { UplinkError } from '../util/errors.ts';
+import { AccessReviewError, identityFromHeaders, type AccessIdentity } from './access-review.ts';
+import { AccessDeniedError, type ResourceAccess } from './resource-access.ts';
 
 /**
  * A watch whose reader (the hub) lets this much pile up in the stream's
@@ -18,6 +22,10 @@ export const MAX_WATCH_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** Longest query parameter value accepted (selectors, names, continue tokens). */
 const MAX_PARAM_LENGTH = 4096;
+/** The namespace of a namespaced object asked for without one, as kubectl assumes. */
+const DEFAULT_NAMESPACE = 'default';
+/** Events, whose list right an object's events need. */
+const EVENTS_KIND: KindInfo = { resource: 'events', kind: 'Event', group: '', version: 'v1', namespaced: true, shortNames: [] };
 
 interface ObjectQuery {
   kind: string;
@@ -32,10 +40,14 @@ interface ListQuery {
   name?: string;
   limit?: number;
   continue?: string;
+  /** Only rows of these namespaces: the ones the reader may list. */
+  namespaces?: ReadonlySet<string>;
 }
 
 /** What the handler needs of the inventory (src/agent/inventory). */
 export interface InventoryQueries {
+  /** The kind a name (plural, singular, Kind, short name) stands for; undefined when not cached. */
+  resolveKind(name: string): KindInfo | undefined;
   kinds(): KindStatus[];
   freshness(): InventoryFreshness;
   list(query: ListQuery): ResourceListResponse;
@@ -48,6 +60,8 @@ export interface ResourcesHandlerOptions {
   inventory: InventoryQueries;
   /** Registers an open watch so a draining agent can end it; returns the unregister function. */
   trackStream: (end: () => void) => () => void;
+  /** The cluster's RBAC for the identity the hub impersonates. */
+  access: ResourceAccess;
 }
 
 /** A query the agent refuses: status and a message naming the problem. */
@@ -122,8 +136,49 @@ function objectQuery(params: Map<string, string>): ObjectQuery {
   return { kind: required(params, 'kind'), name: required(params, 'name'), ...optional(params, ['namespace'] as const) };
 }
 
-function serveWatch(options: ResourcesHandlerOptions, params: Map<string, string>, res: Http2ServerResponse): void {
-  const query = { kind: required(params, 'kind'), ...optional(params, ['namespace', 'labelSelector', 'name'] as const) };
+/** The kind asked for; 404 when the inventory does not cache it. */
+function kindOf(inventory: InventoryQueries, name: string): KindInfo {
+  const info = inventory.resolveKind(name);
+  if (!info) throw new QueryError(404, 'UNKNOWN_KIND', `unknown kind ${JSON.stringify(name)}: not one the inventory caches`);
+  return info;
+}
+
+/** The namespace an object query means: `default` for a namespaced kind named without one, '' for a cluster-scoped one. */
+function objectNamespace(kind: KindInfo, namespace: string | undefined): string {
+  return kind.namespaced ? (namespace ?? DEFAULT_NAMESPACE) : '';
+}
+
+async function serveList(options: ResourcesHandlerOptions, identity: AccessIdentity, params: Map<string, string>, res: Http2ServerResponse): Promise<void> {
+  const query = listQuery(params);
+  const scope = await options.access.scope(identity, kindOf(options.inventory, query.kind), ['list'], query.namespace);
+  sendJson(res, options.inventory.list({ ...query, ...scope }));
+}
+
+async function serveObject(options: ResourcesHandlerOptions, identity: AccessIdentity, params: Map<string, string>, res: Http2ServerResponse): Promise<void> {
+  const query = objectQuery(params);
+  const kind = kindOf(options.inventory, query.kind);
+  await options.access.require(identity, kind, ['get'], objectNamespace(kind, query.namespace));
+  const found = options.inventory.get(query);
+  if (!found) throw new QueryError(404, 'NOT_FOUND', `${query.kind} '${query.name}'${query.namespace ? ` in namespace '${query.namespace}'` : ''} is not in the inventory`);
+  sendJson(res, found);
+}
+
+async function serveEvents(options: ResourcesHandlerOptions, identity: AccessIdentity, params: Map<string, string>, res: Http2ServerResponse): Promise<void> {
+  const query = objectQuery(params);
+  const kind = kindOf(options.inventory, query.kind);
+  const namespace = objectNamespace(kind, query.namespace);
+  await options.access.require(identity, kind, ['get'], namespace);
+  // Events about a cluster-scoped object may live in any namespace.
+  await options.access.require(identity, EVENTS_KIND, ['list'], namespace);
+  sendJson(res, options.inventory.eventsFor(query));
+}
+
+async function serveWatch(options: ResourcesHandlerOptions, identity: AccessIdentity, params: Map<string, string>, res: Http2ServerResponse): Promise<void> {
+  const asked = { kind: required(params, 'kind'), ...optional(params, ['namespace', 'labelSelector', 'name'] as const) };
+  const scope = await options.access.scope(identity, kindOf(options.inventory, asked.kind), ['list', 'watch'], asked.namespace);
+  // The hub may have gone while the cluster was asked.
+  if (res.stream.destroyed) return;
+  const query = { ...asked, ...scope };
   let unsubscribe = (): void => undefined;
   let ended = false;
   const end = (message?: string): void => {
@@ -160,19 +215,28 @@ function serveWatch(options: ResourcesHandlerOptions, params: Map<string, string
 }
 
 /** Answers one request under RESOURCE_PATHS; returns false when the path is not one of them. */
+function sendFailure(res: Http2ServerResponse, error: unknown): void {
+  if (error instanceof QueryError || error instanceof AccessDeniedError || error instanceof AccessReviewError) sendError(res, error.status, error.code, error.message);
+  else if (error instanceof UplinkError && STATUS_BY_CODE[error.code] !== undefined) sendError(res, STATUS_BY_CODE[error.code] ?? 400, error.code, error.message);
+  else sendError(res, 500, 'INTERNAL', `the agent failed to answer: ${(error as Error).message}`);
+}
+
+type Route = (identity: AccessIdentity, params: Map<string, string>) => void | Promise<void>;
+
+/**
+ * Answers one request under RESOURCE_PATHS; returns false when the path is
+ * not one of them. Every request must carry the hub's impersonation (403
+ * without it): the identity whose rights in the cluster decide the answer.
+ */
 export function handleResourceRequest(options: ResourcesHandlerOptions, req: Http2ServerRequest, res: Http2ServerResponse, path: string): boolean {
   const { inventory } = options;
-  const routes: Record<string, (params: Map<string, string>) => void> = {
+  const routes: Record<string, Route> = {
+    // Which kinds exist is discovery, open to every authenticated user of the API server.
     [RESOURCE_PATHS.kinds]: () => { sendJson(res, { items: inventory.kinds(), inventory: inventory.freshness() }); },
-    [RESOURCE_PATHS.list]: (params) => { sendJson(res, inventory.list(listQuery(params))); },
-    [RESOURCE_PATHS.object]: (params) => {
-      const query = objectQuery(params);
-      const found = inventory.get(query);
-      if (!found) throw new QueryError(404, 'NOT_FOUND', `${query.kind} '${query.name}'${query.namespace ? ` in namespace '${query.namespace}'` : ''} is not in the inventory`);
-      sendJson(res, found);
-    },
-    [RESOURCE_PATHS.events]: (params) => { sendJson(res, inventory.eventsFor(objectQuery(params))); },
-    [RESOURCE_PATHS.watch]: (params) => { serveWatch(options, params, res); },
+    [RESOURCE_PATHS.list]: (identity, params) => serveList(options, identity, params, res),
+    [RESOURCE_PATHS.object]: (identity, params) => serveObject(options, identity, params, res),
+    [RESOURCE_PATHS.events]: (identity, params) => serveEvents(options, identity, params, res),
+    [RESOURCE_PATHS.watch]: (identity, params) => serveWatch(options, identity, params, res),
   };
   const route = routes[path];
   if (!route) return false;
@@ -180,12 +244,11 @@ export function handleResourceRequest(options: ResourcesHandlerOptions, req: Htt
     sendError(res, 405, 'METHOD_NOT_ALLOWED', `${path} answers GET only`);
     return true;
   }
-  try {
-    route(queryParams(req));
-  } catch (error) {
-    if (error instanceof QueryError) sendError(res, error.status, error.code, error.message);
-    else if (error instanceof UplinkError && STATUS_BY_CODE[error.code] !== undefined) sendError(res, STATUS_BY_CODE[error.code] ?? 400, error.code, error.message);
-    else throw error;
+  const identity = identityFromHeaders(req.headers);
+  if (typeof identity === 'string') {
+    sendError(res, 403, 'FORBIDDEN', identity);
+    return true;
   }
+  void (async () => { await route(identity, queryParams(req)); })().catch((error: unknown) => { sendFailure(res, error); });
   return true;
 }

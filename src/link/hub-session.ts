@@ -101,10 +101,11 @@ export class HubSession {
     return stream;
   }
 
-  /** A unary JSON request with a timeout and a cap on the response size. */
-  async requestJson<T>(method: string, path: string, body?: unknown, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<LinkResponse<T>> {
+  /** A unary JSON request with a timeout and a cap on the response size; `headers` are added to the request's. */
+  async requestJson<T>(method: string, path: string, body?: unknown, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, headers: http2.OutgoingHttpHeaders = {}): Promise<LinkResponse<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const stream = this.request({
+      ...headers,
       ':method': method,
       ':path': path,
       ...(payload ? { 'content-type': 'application/json' } : {}),

@@ -19,6 +19,8 @@ export interface RowQuery {
   labelSelector?: string | undefined;
   /** Case-insensitive substring of the name. */
   name?: string | undefined;
+  /** Only rows of these namespaces (the ones the reader may see); undefined: no such limit. */
+  namespaces?: ReadonlySet<string> | undefined;
 }
 
 export interface RowFilter {
@@ -26,6 +28,8 @@ export interface RowFilter {
   namespace: string | undefined;
   selector: LabelSelector | undefined;
   nameNeedle: string | undefined;
+  /** Undefined: any namespace; else only rows of these (cluster-scoped rows never match). */
+  namespaces: ReadonlySet<string> | undefined;
 }
 
 function present(value: string | undefined): string | undefined {
@@ -40,11 +44,13 @@ export function compileFilter(query: RowQuery, namespaced: boolean): RowFilter {
     namespace: namespaced ? present(query.namespace) : undefined,
     selector: parsed?.empty ? undefined : parsed,
     nameNeedle: present(query.name)?.toLowerCase(),
+    namespaces: namespaced ? query.namespaces : undefined,
   };
 }
 
 export function rowMatches(filter: RowFilter, row: ResourceRow): boolean {
   if (filter.namespace !== undefined && row.namespace !== filter.namespace) return false;
+  if (filter.namespaces !== undefined && (row.namespace === null || !filter.namespaces.has(row.namespace))) return false;
   if (filter.nameNeedle !== undefined && !row.name.toLowerCase().includes(filter.nameNeedle)) return false;
   return filter.selector === undefined || filter.selector.matches(row.labels);
 }

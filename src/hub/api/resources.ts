@@ -1,11 +1,12 @@
 // /api/v1/clusters/:cluster/{resources,watch,logs}: live resources and pod
 // logs, answered by the cluster's agent over its link. Every answer carries
 // `cluster` (online or not, heartbeat age) and the agent's `inventory`
-// freshness. Any role may read, but Secrets (metadata only anyway) need edit
-// or admin, as Kubernetes' `view` ClusterRole excludes them. Queries take a
+// freshness. The agent answers as far as the cluster's RBAC lets the caller's
+// impersonated identity read (it checks with SubjectAccessReviews), so the
+// hub shows what `kubectl` through the hub would; Secrets (metadata only
+// anyway) also need edit or admin here, whatever an older agent checks. Queries take a
 // unary slot of the cluster's limiter, feeds and log streams a streaming slot.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { forwardedRequestHeaders } from '../../kube/headers.ts';
 import {
   RESOURCE_PATHS, type KindInfo, type ResourceEventsResponse, type ResourceKindsResponse, type ResourceListResponse,
   type ResourceObjectResponse,
@@ -190,8 +191,6 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
         opened = await openAgentStream({
           target: t, client: reply.raw,
           path: agentPath(RESOURCE_PATHS.logs, { ...query, namespace: query.namespace ?? DEFAULT_LOG_NAMESPACE }),
-          // Exactly the impersonation the kubectl endpoint sets: the agent reads logs as this user.
-          headers: forwardedRequestHeaders({}, { user: principal.userName, role: t.role }),
         });
       } catch (error) {
         release();

@@ -6,7 +6,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { LinkRequestError } from '../../link/hub-session.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { readLimited } from '../../util/read-limited.ts';
-import { ResourceAnswerError, type ClusterSummary, type ResourceTarget } from './target.ts';
+import { ResourceAnswerError, identityHeaders, type ClusterSummary, type ResourceTarget } from './target.ts';
 
 /** Limit for a unary inventory query; the agent answers from memory, so this is generous. */
 export const UNARY_TIMEOUT_MS = 15_000;
@@ -41,11 +41,15 @@ export function linkFailure(error: unknown, target: ResourceTarget): ResourceAns
   });
 }
 
-/** A unary GET to the agent: the body on 200, else the agent's error relayed. */
+/**
+ * A unary GET to the agent, as the caller's impersonated identity (whose
+ * rights in the cluster the agent checks): the body on 200, else the agent's
+ * error relayed.
+ */
 export async function getJson<T extends object>(target: ResourceTarget, path: string): Promise<T> {
   let answer: { status: number; body: unknown };
   try {
-    answer = await target.session.requestJson<unknown>('GET', path, undefined, UNARY_TIMEOUT_MS);
+    answer = await target.session.requestJson<unknown>('GET', path, undefined, UNARY_TIMEOUT_MS, identityHeaders(target));
   } catch (error) {
     throw linkFailure(error, target);
   }
@@ -59,6 +63,7 @@ export async function getJson<T extends object>(target: ResourceTarget, path: st
 export interface OpenStreamOptions {
   target: ResourceTarget;
   path: string;
+  /** The caller's impersonated identity is always added (see identityHeaders). */
   headers?: OutgoingHttpHeaders;
   /** The client's response: if it closes while we wait, the stream is cancelled. */
   client: ServerResponse;
@@ -73,7 +78,7 @@ export async function openAgentStream(options: OpenStreamOptions): Promise<{ str
   const { target, path, client } = options;
   let stream: http2.ClientHttp2Stream;
   try {
-    stream = target.session.request({ ':method': 'GET', ':path': path, ...options.headers }, { endStream: true });
+    stream = target.session.request({ ':method': 'GET', ':path': path, ...options.headers, ...identityHeaders(target) }, { endStream: true });
   } catch (error) {
     throw linkFailure(error, target);
   }

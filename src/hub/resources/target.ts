@@ -2,6 +2,8 @@
 // request starts with, and the errors that carry the cluster's state so a
 // caller always sees whether the cluster is online, even in a refusal.
 import type { FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { forwardedRequestHeaders } from '../../kube/headers.ts';
 import type { HubSession } from '../../link/hub-session.ts';
 import { findCluster } from '../api/lookup.ts';
 import { principalOf, type Principal } from '../auth.ts';
@@ -93,6 +95,15 @@ export async function findReadableCluster(deps: TargetDeps, req: FastifyRequest,
   const role = effectiveRole(principal, record.id);
   if (!role) throw notFound(`cluster '${ref}'`);
   return { principal, record, role };
+}
+
+/**
+ * The impersonation the kubectl endpoint would set for the caller
+ * (`uplink:<user>` in `uplink:<role>`): the agent answers inventory reads
+ * and log requests only as far as the cluster's RBAC lets that identity read.
+ */
+export function identityHeaders(target: Pick<ResourceTarget, 'principal' | 'role'>): OutgoingHttpHeaders {
+  return forwardedRequestHeaders({}, { user: target.principal.userName, role: target.role });
 }
 
 /** The cluster's link; 503 with the cluster's state when it has none. */
