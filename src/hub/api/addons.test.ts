@@ -148,6 +148,27 @@ describe('add-on routes', () => {
     assert.deepEqual([missing.status, errorOf(missing)], [404, { code: 'NOT_FOUND', message: "add-on 'nope' of cluster 'prod' not found" }]);
   });
 
+  it('addons api - values reach only the roles that may act on the release: view gets them redacted', async () => {
+    const call = await setup();
+    const values = 'auth:\n  password: s3cr3t-from-values\n';
+    await call('admin', 'PUT', 'prod/addons/web', minimalSpec({ values }));
+    for (const path of ['prod/addons', 'prod/addons/web']) {
+      const viewed = await call('viewer', 'GET', path);
+      assert.equal(viewed.status, 200);
+      assert.doesNotMatch(JSON.stringify(viewed.body), /s3cr3t/, path);
+      const spec = path.endsWith('web') ? (viewed.body as unknown as AddonView).spec : (viewed.body.items as AddonView[])[0]?.spec;
+      assert.equal(spec?.valuesRedacted, true);
+      assert.equal(spec?.values, undefined);
+      assert.equal(spec?.namespace, 'web', 'the rest of the spec is shown');
+      for (const caller of ['editor', 'admin', 'root'] as const) {
+        const full = await call(caller, 'GET', path);
+        assert.match(JSON.stringify(full.body), /s3cr3t-from-values/, `${caller} ${path}`);
+        assert.doesNotMatch(JSON.stringify(full.body), /valuesRedacted/);
+      }
+    }
+    assert.doesNotMatch(JSON.stringify((await call('viewer', 'GET', 'prod/addons/web/history')).body), /s3cr3t/);
+  });
+
   it('addons api - view and edit may read but not write (403); without a role the cluster does not exist (404)', async () => {
     const call = await setup();
     await call('admin', 'PUT', 'prod/addons/web', minimalSpec());

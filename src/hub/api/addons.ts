@@ -2,7 +2,9 @@
 // as desired state, each with what the cluster's agent last reported about it
 // (`status`, link/addons.ts AddonStatus; stored by hub/addons/status-recorder.ts).
 // Any role on the cluster reads them (404 without one, as for the cluster
-// itself). Changing the desired state needs admin on that cluster or
+// itself), but only edit and admin see the values: they may hold credentials,
+// which the cluster's own `view` role cannot read from the release either.
+// Changing the desired state needs admin on that cluster or
 // fleet-wide. The manual operations, rollback and sync, need edit or admin:
 // they act on the release within the desired state rather than change it.
 // They are forwarded to the agent over its link (503 while it is not
@@ -13,7 +15,7 @@ import type { AddonOperationRequest, AddonRevision, AddonStatus } from '../../li
 import type { Logger } from '../../util/logger.ts';
 import {
   checkAddonName, checkDependencies, checkNoDependents, checkSyncBody, forwardAddonOperation, KeyedQueue, operationOutcomeOf,
-  parseAddonSpec, parseRollbackBody, type AddonAction, type AddonOperationOutcome, type DependencyGraph, type OperationLink,
+  parseAddonSpec, parseRollbackBody, type AddonAction, type AddonOperationOutcome, type AddonSpec, type DependencyGraph, type OperationLink,
 } from '../addons/index.ts';
 import { principalOf } from '../auth.ts';
 import { HttpError, notFound, toHttpError } from '../errors.ts';
@@ -25,10 +27,17 @@ import { requestAudit } from './request-audit.ts';
 /** Rows per cluster, deleted ones awaiting uninstall included; a real cluster runs a few dozen add-ons. */
 export const MAX_ADDONS_PER_CLUSTER = 500;
 
-/** An add-on as the API shows it: the stored record (spec complete), by cluster name. */
-export interface AddonView extends Omit<AddonRecord, 'clusterId'> {
+/**
+ * A spec as a caller sees it: complete for edit and admin; for view, without
+ * `values` and with `valuesRedacted: true` instead.
+ */
+export type AddonSpecView = Omit<AddonSpec, 'values'> & { values?: string; valuesRedacted?: true };
+
+/** An add-on as the API shows it: the stored record (values only for edit and admin), by cluster name. */
+export interface AddonView extends Omit<AddonRecord, 'clusterId' | 'spec'> {
   /** The cluster's name. */
   cluster: string;
+  spec: AddonSpecView;
   /**
    * What the cluster's agent last reported (phase, release, health, last
    * operation, history); null before its first report. It may be about an
@@ -98,10 +107,22 @@ async function clusterFor(store: Store, req: FastifyRequest, access: Access): Pr
 
 const addonNotFound = (name: string, cluster: ClusterRecord): HttpError => notFound(`add-on '${name}' of cluster '${cluster.name}'`);
 
-function toView(addon: AddonRecord, cluster: ClusterRecord, reported: AddonStatusRecord | undefined): AddonView {
+/** Whether a role sees add-on values: the roles that may act on the release (edit, admin). */
+export function seesAddonValues(role: Role): boolean {
+  return role !== 'view';
+}
+
+/** The spec for a caller of `role`: values left out (and marked so) unless the role sees them. */
+export function specFor(spec: AddonSpec, role: Role): AddonSpecView {
+  if (seesAddonValues(role)) return spec;
+  const { values: _values, ...rest } = spec;
+  return { ...rest, valuesRedacted: true };
+}
+
+function toView(addon: AddonRecord, cluster: ClusterRecord, reported: AddonStatusRecord | undefined, role: Role): AddonView {
   const { name, spec, generation, createdAt, updatedAt, deletedAt } = addon;
   return {
-    cluster: cluster.name, name, spec, generation, createdAt, updatedAt, deletedAt,
+    cluster: cluster.name, name, spec: specFor(spec, role), generation, createdAt, updatedAt, deletedAt,
     status: reported?.status ?? null, statusReportedAt: reported?.reportedAt ?? null,
   };
 }
@@ -126,16 +147,16 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
   const base = '/api/v1/clusters/:cluster/addons';
 
   app.get(base, { schema: { params: ClusterParams } }, async (req): Promise<{ items: AddonView[] }> => {
-    const cluster = await clusterFor(store, req, 'read');
+    const { record: cluster, role } = await findRoleOn(store, req);
     const [addons, statuses] = await Promise.all([store.listAddons(cluster.id), store.listAddonStatuses(cluster.id)]);
     const byName = new Map(statuses.map((reported) => [reported.name, reported]));
-    return { items: addons.map((addon) => toView(addon, cluster, byName.get(addon.name))) };
+    return { items: addons.map((addon) => toView(addon, cluster, byName.get(addon.name), role)) };
   });
 
   app.get(`${base}/:name`, { schema: { params: AddonParams } }, async (req): Promise<AddonView> => {
-    const cluster = await clusterFor(store, req, 'read');
+    const { record: cluster, role } = await findRoleOn(store, req);
     const { addon, reported } = await findAddon(store, cluster, (req.params as AddonParamsType).name);
-    return toView(addon, cluster, reported);
+    return toView(addon, cluster, reported, role);
   });
 
   // Helm's history as the agent last reported it, oldest first; [] before its first report.
@@ -168,7 +189,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
       audit({ cluster, namespace: spec.namespace, name }, outcome === 'created' ? 201 : 200, outcome === 'created' ? 'create' : 'update');
     }
     const reported = await store.getAddonStatus(cluster.id, name);
-    return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster, reported));
+    return reply.status(outcome === 'created' ? 201 : 200).send(toView(record, cluster, reported, 'admin'));
   });
 
   // 202: the add-on is marked for uninstall; the release goes once the agent acts on it.
@@ -186,7 +207,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     options.onChange?.(cluster.id);
     log.info({ clusterId: cluster.id, cluster: cluster.name, addon: name, generation: record.generation, by: req.principal?.userName }, 'add-on deleted');
     audit({ cluster, namespace: record.spec.namespace, name }, 202, 'delete');
-    return reply.status(202).send(toView(record, cluster, await store.getAddonStatus(cluster.id, name)));
+    return reply.status(202).send(toView(record, cluster, await store.getAddonStatus(cluster.id, name), 'admin'));
   });
 }
 
@@ -238,5 +259,5 @@ async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest
   };
   const { operationId } = await forwardAddonOperation({ link: options.sessionOf(record.id), cluster: record.name, request });
   options.log.info({ clusterId: record.id, cluster: record.name, addon: addon.name, action, revision, operationId, by: request.requestedBy }, `add-on ${action} requested`);
-  return { operationId, addon: toView(addon, record, reported) };
+  return { operationId, addon: toView(addon, record, reported, role) };
 }

@@ -1,0 +1,119 @@
+// Authorization through the hub against the real test cluster: what a hub
+// user reads from the inventory is what the cluster's RBAC lets that user's
+// impersonated identity read, the same as kubectl through the hub.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestNamespace, kubectl, uniqueName } from '../../helpers/cluster.ts';
+import { apiAs, tokenOf } from '../../helpers/authz.ts';
+import { createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../../helpers/kubectl-hub.ts';
+import { eventually, suiteContext, uplink } from '../../helpers/uplink.ts';
+
+const { t: suite, runCleanups } = suiteContext('authz');
+
+/** Kinds the cluster's `view` ClusterRole does not grant (Nodes are cluster-scoped, RBAC and Secrets are left out). */
+const REFUSED_TO_VIEW = ['roles', 'rolebindings', 'clusterrolebindings', 'nodes', 'secrets'];
+
+describe('authz: inventory reads follow the cluster RBAC', () => {
+  let env: HubCluster;
+  let namespace: string;
+  let viewer: string;
+  let viewerCli: string;
+  let viewerToken: string;
+  let viewerKubeconfig: string;
+  const clusterScoped: string[] = [];
+
+  before(async () => {
+    env = await startHubCluster(suite, 'authz-e2e');
+    namespace = await createTestNamespace(suite, 'authz');
+    await kubectl(['-n', namespace, 'create', 'role', 'authz-role', '--verb=get', '--resource=pods']);
+    await kubectl(['-n', namespace, 'create', 'configmap', 'authz-cm', '--from-literal=a=1']);
+    // Users are cluster-wide identities in the shared test cluster: a unique name keeps grants made here to this file.
+    viewer = uniqueName('authz-alice');
+    viewerCli = await createUserLogin(env.hub, viewer, 'view', env.clusterName);
+    viewerToken = tokenOf(viewerCli);
+    viewerKubeconfig = await kubeconfigThroughHub(viewerCli, env.clusterName);
+    // The inventory answers once it has listed the kinds asked about here.
+    await eventually('the inventory to hold the test role', 60_000, async () => {
+      const answer = await apiAs(env.hub, env.hub.adminToken, 'GET', `/api/v1/clusters/${env.clusterName}/resources/roles?namespace=${namespace}`);
+      return answer.status === 200 && answer.body.includes('authz-role') ? true : undefined;
+    });
+  });
+
+  after(async () => {
+    for (const name of clusterScoped) await kubectl(['delete', name, '--ignore-not-found']);
+    await runCleanups();
+  });
+
+  const resources = (token: string, kind: string, query = ''): ReturnType<typeof apiAs> =>
+    apiAs(env.hub, token, 'GET', `/api/v1/clusters/${env.clusterName}/resources/${kind}${query}`);
+
+  it('authz - a view user is refused what the cluster refuses it, through the API, its watch, the CLI and kubectl alike', async () => {
+    for (const kind of REFUSED_TO_VIEW) {
+      const list = await resources(viewerToken, kind);
+      assert.equal(list.status, 403, `${kind}: ${list.body}`);
+      assert.match(list.body, new RegExp(`is forbidden: User \\\\?"uplink:${viewer}\\\\?" cannot list resource \\\\?"${kind}\\\\?"`), kind);
+      const watch = await apiAs(env.hub, viewerToken, 'GET', `/api/v1/clusters/${env.clusterName}/watch/${kind}`);
+      assert.equal(watch.status, 403, `watch ${kind}: ${watch.body}`);
+      const direct = await kubectlVia(viewerKubeconfig, ['get', kind, '-A']);
+      assert.notEqual(direct.code, 0, `kubectl get ${kind} through the hub`);
+      assert.match(direct.stderr, /Forbidden|forbidden/);
+    }
+    const inNamespace = await resources(viewerToken, 'roles', `?namespace=${namespace}`);
+    assert.equal(inNamespace.status, 403);
+    assert.match(inNamespace.body, new RegExp(`in the namespace \\\\"${namespace}\\\\"`));
+    const object = await resources(viewerToken, 'roles/authz-role', `?namespace=${namespace}`);
+    assert.equal(object.status, 403);
+    const events = await resources(viewerToken, 'roles/authz-role/events', `?namespace=${namespace}`);
+    assert.equal(events.status, 403);
+    const cli = await uplink(['get', env.clusterName, 'clusterrolebindings'], viewerCli);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /clusterrolebindings\.rbac\.authorization\.k8s\.io is forbidden/);
+    const cliRoles = await uplink(['get', env.clusterName, 'roles', '-n', namespace], viewerCli);
+    assert.notEqual(cliRoles.code, 0);
+    // What `view` grants still reads, through the hub's API and kubectl alike.
+    const configmaps = await resources(viewerToken, 'configmaps', `?namespace=${namespace}`);
+    assert.equal(configmaps.status, 200, configmaps.body);
+    assert.match(configmaps.body, /authz-cm/);
+    assert.equal((await kubectlVia(viewerKubeconfig, ['-n', namespace, 'get', 'configmap', 'authz-cm', '-o', 'name'])).code, 0);
+    assert.equal((await uplink(['get', env.clusterName, 'configmaps', '-n', namespace], viewerCli)).code, 0);
+  });
+
+  it('authz - an admin still reads what a view user may not', async () => {
+    const roles = await resources(env.hub.adminToken, 'roles', `?namespace=${namespace}`);
+    assert.equal(roles.status, 200, roles.body);
+    assert.match(roles.body, /authz-role/);
+    for (const kind of ['clusterrolebindings', 'nodes']) assert.equal((await resources(env.hub.adminToken, kind)).status, 200, kind);
+    const cli = await uplink(['get', env.clusterName, 'roles', '-n', namespace], env.hub.cliConfig);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /authz-role/);
+  });
+
+  it('authz - a grant the cluster gives the user itself is honoured, cluster-wide or in one namespace', async () => {
+    const reader = uniqueName('authz-rbac-reader');
+    clusterScoped.push(`clusterrole/${reader}`, `clusterrolebinding/${reader}`);
+    await kubectl(['create', 'clusterrole', reader, '--verb=get,list,watch', '--resource=clusterrolebindings.rbac.authorization.k8s.io,roles.rbac.authorization.k8s.io']);
+    await kubectl(['create', 'clusterrolebinding', reader, `--clusterrole=${reader}`, `--user=uplink:${viewer}`]);
+    // Answers are cached for a few seconds: the grant shows within a generous deadline.
+    const crbs = await eventually('the viewer to read ClusterRoleBindings', 60_000, async () => {
+      const answer = await resources(viewerToken, 'clusterrolebindings');
+      return answer.status === 200 ? answer : undefined;
+    });
+    assert.match(crbs.body, new RegExp(reader));
+    assert.equal((await kubectlVia(viewerKubeconfig, ['get', 'clusterrolebindings', reader, '-o', 'name'])).code, 0);
+    const watch = await apiAs(env.hub, viewerToken, 'GET', `/api/v1/clusters/${env.clusterName}/resources/roles?namespace=${namespace}`);
+    assert.equal(watch.status, 200, watch.body);
+    // Taken away again, the cluster refuses and so does the hub.
+    await kubectl(['delete', 'clusterrolebinding', reader]);
+    await eventually('the viewer to be refused again', 60_000, async () => ((await resources(viewerToken, 'clusterrolebindings')).status === 403 ? true : undefined));
+    // In one namespace only: a list over all namespaces shows that namespace and no other.
+    await kubectl(['-n', namespace, 'create', 'rolebinding', reader, `--clusterrole=${reader}`, `--user=uplink:${viewer}`]);
+    const narrowed = await eventually('the viewer to read roles of its namespace', 60_000, async () => {
+      const answer = await resources(viewerToken, 'roles');
+      return answer.status === 200 ? answer : undefined;
+    });
+    const rows = (JSON.parse(narrowed.body) as { items: { namespace: string | null }[] }).items;
+    assert.ok(rows.length > 0);
+    assert.deepEqual([...new Set(rows.map((row) => row.namespace))], [namespace]);
+    assert.equal((await resources(viewerToken, 'roles', '?namespace=kube-system')).status, 403);
+  });
+});
