@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestNamespace, kubectl, uniqueName } from '../../helpers/cluster.ts';
 import { apiAs, tokenOf } from '../../helpers/authz.ts';
 import { createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../../helpers/kubectl-hub.ts';
-import { eventually, suiteContext, uplink } from '../../helpers/uplink.ts';
+import { eventually, startHub, suiteContext, uplink } from '../../helpers/uplink.ts';
 
 const { t: suite, runCleanups } = suiteContext('authz');
 
@@ -115,5 +115,43 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     assert.ok(rows.length > 0);
     assert.deepEqual([...new Set(rows.map((row) => row.namespace))], [namespace]);
     assert.equal((await resources(viewerToken, 'roles', '?namespace=kube-system')).status, 403);
+  });
+});
+
+describe('authz: add-on values', () => {
+  it('authz - a view user gets no add-on value through the API, the CLI, the audit log or the hub log; an editor does', async (t) => {
+    const hub = await startHub(t);
+    await hub.client.request('POST', '/api/v1/clusters', { name: 'values-e2e' });
+    const secret = `pw-${uniqueName('v')}`;
+    const values = `auth:\n  password: ${secret}\n`;
+    await hub.client.request('PUT', '/api/v1/clusters/values-e2e/addons/web', {
+      source: { repo: { url: 'https://charts.example.com', chart: 'web' } }, version: '1.2.3', namespace: 'web', values,
+    });
+    const viewerCli = await createUserLogin(hub, 'values-viewer', 'view', 'values-e2e');
+    const editorCli = await createUserLogin(hub, 'values-editor', 'edit', 'values-e2e');
+    for (const path of ['/api/v1/clusters/values-e2e/addons', '/api/v1/clusters/values-e2e/addons/web', '/api/v1/clusters/values-e2e/addons/web/history']) {
+      const viewed = await apiAs(hub, tokenOf(viewerCli), 'GET', path);
+      assert.equal(viewed.status, 200, path);
+      assert.ok(!viewed.body.includes(secret), `${path} shows the view user a value`);
+    }
+    const one = JSON.parse((await apiAs(hub, tokenOf(viewerCli), 'GET', '/api/v1/clusters/values-e2e/addons/web')).body) as { spec: Record<string, unknown> };
+    assert.equal(one.spec.valuesRedacted, true);
+    assert.equal(one.spec.values, undefined);
+    for (const output of ['yaml', 'json']) {
+      const cli = await uplink(['addons', 'get', 'values-e2e', 'web', '-o', output], viewerCli);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.ok(!cli.stdout.includes(secret), `uplink addons get -o ${output} shows the view user a value`);
+      assert.match(cli.stdout, /valuesRedacted/);
+    }
+    const listed = await uplink(['addons', 'list', 'values-e2e', '-o', 'json'], viewerCli);
+    assert.ok(!listed.stdout.includes(secret));
+    const edited = await uplink(['addons', 'get', 'values-e2e', 'web', '-o', 'json'], editorCli);
+    assert.equal(edited.code, 0, edited.stderr);
+    assert.ok(edited.stdout.includes(secret), 'an editor sees the values');
+    const audit = await uplink(['audit', '-o', 'json'], hub.cliConfig);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /addons/);
+    assert.ok(!audit.stdout.includes(secret), 'the audit log holds no value');
+    assert.ok(!hub.process.dump().includes(secret), 'the hub log holds no value');
   });
 });
