@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AccessReviewError, AccessReviewer, identityFromHeaders, subjectAccessReview, type AccessQuestion } from './access-review.ts';
+import type { KubeClient } from './kube.ts';
 import { ResourceAccess, MAX_NAMESPACE_REVIEWS } from './resource-access.ts';
 
 const ALICE = { user: 'uplink:alice', groups: ['uplink:view', 'system:authenticated'] };
@@ -10,18 +11,17 @@ const ROLES_KIND = { resource: 'roles', kind: 'Role', group: 'rbac.authorization
 describe('access review', () => {
   it('access review - takes the identity from the hub impersonation and refuses anything else', () => {
     assert.deepEqual(identityFromHeaders({ 'impersonate-user': 'uplink:alice', 'impersonate-group': 'uplink:view' }), ALICE);
-    assert.match(String(identityFromHeaders({})), /must impersonate an uplink: user/);
-    assert.match(String(identityFromHeaders({ 'impersonate-user': 'uplink:alice', 'impersonate-group': 'system:masters' })), /exactly one of/);
+    assert.match(identityFromHeaders({}) as string, /must impersonate an uplink: user/);
+    assert.match(identityFromHeaders({ 'impersonate-user': 'uplink:alice', 'impersonate-group': 'system:masters' }) as string, /exactly one of/);
   });
 
   it('access review - asks the API server a SubjectAccessReview for the user and groups', async () => {
     const sent: unknown[] = [];
-    const review = subjectAccessReview({
-      request: <T>(method: string, path: string, body?: unknown) => {
-        sent.push({ method, path, body });
-        return Promise.resolve({ status: 201, body: { status: { allowed: false } } as T });
-      },
-    });
+    const answer = (status: number, body: unknown): KubeClient['request'] => (method: string, path: string, sentBody?: unknown) => {
+      sent.push({ method, path, body: sentBody });
+      return Promise.resolve({ status, body: body as never });
+    };
+    const review = subjectAccessReview({ request: answer(201, { status: { allowed: false } }) });
     assert.equal(await review(ALICE, ROLES), false);
     assert.deepEqual(sent, [{
       method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
@@ -30,7 +30,7 @@ describe('access review', () => {
         spec: { user: 'uplink:alice', groups: ['uplink:view', 'system:authenticated'], resourceAttributes: { verb: 'list', group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: 'default' } },
       },
     }]);
-    const refused = subjectAccessReview({ request: <T>() => Promise.resolve({ status: 403, body: { message: 'no' } as T }) });
+    const refused = subjectAccessReview({ request: answer(403, { message: 'no' }) });
     await assert.rejects(refused(ALICE, ROLES), AccessReviewError);
   });
 

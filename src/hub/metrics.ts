@@ -50,6 +50,11 @@ export class HubMetrics {
     name: 'uplink_hub_resource_feeds_dropped_total', help: 'Live resource feeds ended because the client read slower than changes came',
     registers: [this.registry],
   });
+  readonly streamsRevoked = new Counter({
+    name: 'uplink_hub_streams_revoked_total',
+    help: "Users' open streams ended because their token was revoked, their user deleted or their grant reduced, by kind and reason",
+    labelNames: ['kind', 'reason'] as const, registers: [this.registry],
+  });
   readonly fleetWatchers = new Gauge({ name: 'uplink_hub_fleet_watchers', help: 'Dashboards watching the live fleet (GET /api/v1/fleet/watch)', registers: [this.registry] });
   readonly addonPushes = new Counter({
     name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',

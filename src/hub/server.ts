@@ -31,6 +31,7 @@ import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
 import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
+import { LiveStreams } from './live-streams.ts';
 import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
@@ -158,7 +159,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const audit = (record: AuditRecord): void => {
     store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
   };
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit });
+  // Users' open streams, ended when their token, user or grant is revoked.
+  const liveStreams = new LiveStreams({
+    store,
+    onRevoked: (kind, reason) => { metrics.streamsRevoked.inc({ kind, reason }); },
+    onCheckFailed: (error) => { log.warn({ err: error }, 'could not re-check the access of open streams; they stay open until the next check'); },
+  });
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
@@ -198,7 +205,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       store, fleet, log,
       install: () => ({ chart: settings.agentChart, hubUrl: publicUrl, caHash: tls?.caHash }),
     });
-    registerUserRoutes(api, { store, log });
+    registerUserRoutes(api, { store, log, liveStreams });
     registerAuditRoutes(api, { store });
     registerAddonRoutes(api, {
       store, log, audit,
@@ -206,9 +213,9 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
     });
-    registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit });
+    registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
-    registerFleetWatchRoute(api, { feed: fleetFeed, metrics });
+    registerFleetWatchRoute(api, { feed: fleetFeed, metrics, liveStreams });
     done();
   });
 
@@ -227,6 +234,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     adminTokenFile,
     async close(): Promise<void> {
       stopRetention();
+      liveStreams.close();
       fleetFeed.close();
       addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');

@@ -157,9 +157,10 @@ describe('add-on routes', () => {
       assert.equal(viewed.status, 200);
       assert.doesNotMatch(JSON.stringify(viewed.body), /s3cr3t/, path);
       const spec = path.endsWith('web') ? (viewed.body as unknown as AddonView).spec : (viewed.body.items as AddonView[])[0]?.spec;
-      assert.equal(spec?.valuesRedacted, true);
-      assert.equal(spec?.values, undefined);
-      assert.equal(spec?.namespace, 'web', 'the rest of the spec is shown');
+      assert.ok(spec);
+      assert.equal(spec.valuesRedacted, true);
+      assert.equal(spec.values, undefined);
+      assert.equal(spec.namespace, 'web', 'the rest of the spec is shown');
       for (const caller of ['editor', 'admin', 'root'] as const) {
         const full = await call(caller, 'GET', path);
         assert.match(JSON.stringify(full.body), /s3cr3t-from-values/, `${caller} ${path}`);

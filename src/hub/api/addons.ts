@@ -115,8 +115,9 @@ export function seesAddonValues(role: Role): boolean {
 /** The spec for a caller of `role`: values left out (and marked so) unless the role sees them. */
 export function specFor(spec: AddonSpec, role: Role): AddonSpecView {
   if (seesAddonValues(role)) return spec;
-  const { values: _values, ...rest } = spec;
-  return { ...rest, valuesRedacted: true };
+  const rest: AddonSpecView = { ...spec, valuesRedacted: true };
+  delete rest.values;
+  return rest;
 }
 
 function toView(addon: AddonRecord, cluster: ClusterRecord, reported: AddonStatusRecord | undefined, role: Role): AddonView {

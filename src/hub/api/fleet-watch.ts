@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../auth.ts';
 import type { FleetFeed, FleetFeedEvent } from '../dashboard/fleet-feed.ts';
 import { HttpError } from '../errors.ts';
+import { requiresGrants, type LiveStreams } from '../live-streams.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { encodeSseEvent, SSE_HEADERS, SSE_KEEPALIVE } from '../resources/sse.ts';
 
@@ -17,10 +18,12 @@ const KEEPALIVE_MS = 15_000;
 export interface FleetWatchOptions {
   feed: FleetFeed;
   metrics: HubMetrics;
+  /** A watch registers here, so revoking its token, user or a grant ends it (it would go on showing clusters). */
+  liveStreams: Pick<LiveStreams, 'register'>;
 }
 
 export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatchOptions): void {
-  const { feed, metrics } = options;
+  const { feed, metrics, liveStreams } = options;
   app.get('/api/v1/fleet/watch', async (req, reply) => {
     const principal = principalOf(req);
     if (feed.subscriberCount >= MAX_FLEET_WATCHERS) {
@@ -40,6 +43,7 @@ export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatc
       if (ended) return;
       ended = true;
       clearInterval(keepalive);
+      forget();
       unsubscribe?.();
       metrics.fleetWatchers.dec();
       if (!res.writableEnded && !res.destroyed) {
@@ -53,6 +57,9 @@ export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatc
       if (res.writableLength > MAX_BACKLOG_BYTES) end('client too slow: reconnect to resync');
     };
     const keepalive = setInterval(() => { write(SSE_KEEPALIVE); }, KEEPALIVE_MS);
+    const forget = liveStreams.register({
+      kind: 'fleet-feed', principal, stillAllowed: requiresGrants(principal.grants), end: (_reason, message) => { end(message); },
+    });
     res.on('close', () => { end(); });
     try {
       const stop = await feed.subscribe({

@@ -74,6 +74,7 @@ describe('resource routes', () => {
     registerResourceRoutes(app, {
       store: store(), fleet, log, metrics, audit: (record) => { audits.push(record); },
       limiter: new ClusterLimiter({ unary: options.maxUnary ?? 4, streaming: 4 }),
+      liveStreams: { register: () => () => undefined },
     });
     return { app, paths, audits, metrics };
   }

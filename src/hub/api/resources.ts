@@ -16,6 +16,7 @@ import { principalOf } from '../auth.ts';
 import { toHttpError } from '../errors.ts';
 import type { Fleet } from '../fleet.ts';
 import type { ClusterLimiter } from '../kube/limiter.ts';
+import { requiresRole, type LiveStreams } from '../live-streams.ts';
 import type { HubMetrics, ResourceOutcome, ResourceRoute } from '../metrics.ts';
 import {
   ClientGoneError, ClusterParams, DEFAULT_LOG_NAMESPACE, KindParams, ListQuery, LogsQuery, NoQuery, ObjectParams, ObjectQuery,
@@ -33,6 +34,8 @@ export interface ResourceRoutesOptions {
   limiter: ClusterLimiter;
   /** Receives one record per log request (logs are sensitive). */
   audit: (record: AuditRecord) => void;
+  /** Feeds and log streams register here, so revoking the caller's token, user or grant ends them. */
+  liveStreams: Pick<LiveStreams, 'register'>;
 }
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<object | undefined>;
@@ -97,6 +100,10 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     }
   };
 
+  /** Registers an open stream of `t`'s caller; `end` cuts it when the caller's access is revoked. */
+  const track = (t: ResourceTarget, kind: 'resource-feed' | 'logs', end: (message: string) => void): (() => void) =>
+    options.liveStreams.register({ kind, principal: t.principal, stillAllowed: requiresRole(t.record.id, t.role), end: (_reason, message) => { end(message); } });
+
   const validated = (params: object, querystring: object): { schema: { params: object; querystring: object }; attachValidation: true } =>
     ({ schema: { params, querystring }, attachValidation: true });
 
@@ -150,10 +157,13 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     }
     reply.hijack();
     metrics.resourceFeedsOpen.inc();
-    relayFeed({
+    let end: (message: string) => void = () => undefined;
+    const forget = track(t, 'resource-feed', (message) => { end(message); });
+    end = relayFeed({
       stream: opened.stream, res: reply.raw, clusterName: t.record.name, summary: t.summary,
       linkOpen: () => t.session.isOpen, allowSecrets: t.role !== 'view',
       done: (outcome) => {
+        forget();
         release();
         metrics.resourceFeedsOpen.dec();
         metrics.resourceRequest('watch', outcome);
@@ -198,9 +208,12 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
       }
       reply.hijack();
       metrics.logStreamsOpen.inc();
-      relayLogs({
+      let cut = (): void => undefined;
+      const forget = track(t, 'logs', () => { cut(); });
+      cut = relayLogs({
         stream: opened.stream, res: reply.raw, contentType: opened.contentType, linkOpen: () => t.session.isOpen,
         done: (outcome, bytes) => {
+          forget();
           release();
           metrics.logStreamsOpen.dec();
           metrics.resourceRequest('logs', outcome);

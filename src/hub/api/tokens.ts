@@ -6,6 +6,7 @@ import Type from 'typebox';
 import type { Logger } from '../../util/logger.ts';
 import { requireFleetAdmin } from '../auth.ts';
 import { notFound } from '../errors.ts';
+import type { LiveStreams } from '../live-streams.ts';
 import type { ApiTokenRecord, Store } from '../store/index.ts';
 import { issueApiToken } from '../users.ts';
 import { findUser, UserParams } from './lookup.ts';
@@ -32,7 +33,7 @@ function tokenView(record: ApiTokenRecord): ApiTokenView {
   return { id: record.id, userId: record.userId, name: record.name, createdAt: record.createdAt, lastUsedAt: record.lastUsedAt };
 }
 
-export function registerTokenRoutes(app: FastifyInstance, options: { store: Store; log: Logger }): void {
+export function registerTokenRoutes(app: FastifyInstance, options: { store: Store; log: Logger; liveStreams: Pick<LiveStreams, 'revokeToken'> }): void {
   const { store } = options;
 
   app.post('/api/v1/users/:user/tokens', { schema: { params: UserParams, body: CreateTokenBody } }, async (req, reply) => {
@@ -56,7 +57,8 @@ export function registerTokenRoutes(app: FastifyInstance, options: { store: Stor
     const { id } = req.params as Type.Static<typeof TokenParams>;
     const record = await store.getApiToken(id);
     if (!record || !(await store.deleteApiToken(id))) throw notFound(`API token '${id}'`);
-    options.log.info({ tokenId: id, userId: record.userId, by: req.principal?.userName }, 'API token revoked');
+    const streams = options.liveStreams.revokeToken(id);
+    options.log.info({ tokenId: id, userId: record.userId, by: req.principal?.userName, streams }, 'API token revoked');
     return reply.status(204).send();
   });
 }

@@ -6,6 +6,7 @@ import Type from 'typebox';
 import type { Logger } from '../../util/logger.ts';
 import { principalOf, requireFleetAdmin } from '../auth.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
+import type { LiveStreams } from '../live-streams.ts';
 import { isFleetAdminGrant, isRole, ROLES } from '../rbac.ts';
 import type { GrantRecord, Role, Store, UserRecord } from '../store/index.ts';
 import { newId } from '../tokens.ts';
@@ -36,6 +37,8 @@ export interface WhoamiView {
 export interface UserRoutesOptions {
   store: Store;
   log: Logger;
+  /** Open streams, ended when their user is deleted or its grant removed. */
+  liveStreams: Pick<LiveStreams, 'revokeUser' | 'revokeToken' | 'recheckUser'>;
 }
 
 const GrantBody = Type.Object({
@@ -132,7 +135,8 @@ export function registerUserRoutes(app: FastifyInstance, options: UserRoutesOpti
     const user = await findUser(store, (req.params as Type.Static<typeof UserParams>).user);
     if (await isLastFleetAdmin(store, user.id)) throw lastAdmin(`cannot delete user '${user.name}'`);
     await store.deleteUser(user.id);
-    options.log.info({ userId: user.id, user: user.name, by: req.principal?.userName }, 'user deleted');
+    const streams = options.liveStreams.revokeUser(user.id);
+    options.log.info({ userId: user.id, user: user.name, by: req.principal?.userName, streams }, 'user deleted');
     return reply.status(204).send();
   });
 
@@ -163,7 +167,8 @@ function registerGrantRoutes(app: FastifyInstance, options: UserRoutesOptions): 
       throw lastAdmin(`cannot revoke ${described} from user '${user.name}'`);
     }
     if (!(await store.removeGrant(grant))) throw notFound(`grant ${described} for user '${user.name}'`);
-    options.log.info({ userId: user.id, user: user.name, role: grant.role, cluster, by: req.principal?.userName }, 'grant removed');
+    const streams = await options.liveStreams.recheckUser(user.id);
+    options.log.info({ userId: user.id, user: user.name, role: grant.role, cluster, by: req.principal?.userName, streams }, 'grant removed');
     return reply.status(204).send();
   });
 }

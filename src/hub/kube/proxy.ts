@@ -10,6 +10,7 @@ import { forwardedRequestHeaders, kubeStatus, type HubRole } from '../../kube/he
 import type { Logger } from '../../util/logger.ts';
 import { authenticateToken, type Principal } from '../auth.ts';
 import type { Fleet } from '../fleet.ts';
+import { requiresRole, type LiveStreams } from '../live-streams.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { AuditRecord, ClusterRecord, Store } from '../store/index.ts';
@@ -31,6 +32,8 @@ export interface KubeProxyOptions {
   log: Logger;
   /** Receives one record per proxied request once it ends. */
   audit: (record: AuditRecord) => void;
+  /** Every forwarded request is registered here, so revoking its token, user or grant cuts it. */
+  liveStreams: Pick<LiveStreams, 'register'>;
 }
 
 /** A request that passed every check and holds a concurrency slot. */
@@ -90,7 +93,11 @@ export class KubeProxy {
         this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
         return;
       }
-      forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { this.finish(target, outcome); } });
+      const forget = this.track(target, (message) => {
+        if (!res.headersSent) res.writeHead(401, { 'content-type': 'application/json' }).end(kubeStatus(401, 'Unauthorized', message));
+        else res.destroy();
+      });
+      forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
     });
   }
 
@@ -110,7 +117,19 @@ export class KubeProxy {
         this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
         return;
       }
-      forwardUpgrade({ req, socket, head, target, log: this.options.log, done: (outcome) => { this.finish(target, outcome); } });
+      const forget = this.track(target, () => { socket.destroy(); });
+      forwardUpgrade({ req, socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+    });
+  }
+
+  /** Registers a forwarded request with the live streams; `cut` ends it when its access is revoked. */
+  private track(target: KubeTarget, cut: (message: string) => void): () => void {
+    return this.options.liveStreams.register({
+      kind: 'kubectl', principal: target.principal, stillAllowed: requiresRole(target.cluster.id, target.role),
+      end: (reason, message) => {
+        this.options.log.info({ user: target.principal.userName, cluster: target.cluster.name, path: target.apiPath.split('?')[0], reason }, 'ended a kubectl stream: access revoked');
+        cut(message);
+      },
     });
   }
 

@@ -47,8 +47,12 @@ function errorEvent(message: string): string {
   return encodeSseEvent('ERROR', { type: 'ERROR', at: new Date().toISOString(), message } satisfies ResourceChange);
 }
 
-/** Relays a watch to the client as server-sent events until either side ends it. */
-export function relayFeed(options: FeedRelayOptions): void {
+/**
+ * Relays a watch to the client as server-sent events until either side ends
+ * it. Returns a function that ends the feed with an ERROR event giving the
+ * reason (a revoked access).
+ */
+export function relayFeed(options: FeedRelayOptions): (message: string) => void {
   const { stream, res } = options;
   const maxBacklog = options.maxBacklogBytes ?? MAX_CLIENT_BACKLOG_BYTES;
   let outcome: ResourceOutcome | undefined;
@@ -109,4 +113,5 @@ export function relayFeed(options: FeedRelayOptions): void {
       options.done(outcome ?? 'ok');
     },
   });
+  return (message) => { finish('forbidden', message); };
 }

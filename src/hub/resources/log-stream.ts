@@ -18,7 +18,8 @@ export interface LogRelayOptions {
   done: (outcome: ResourceOutcome, bytes: number) => void;
 }
 
-export function relayLogs(options: LogRelayOptions): void {
+/** Relays the log until either side ends it; returns a function that cuts it (a revoked access). */
+export function relayLogs(options: LogRelayOptions): () => void {
   const { stream, res } = options;
   let bytes = 0;
   let outcome: ResourceOutcome = 'ok';
@@ -46,4 +47,8 @@ export function relayLogs(options: LogRelayOptions): void {
     },
     done: () => { options.done(outcome, bytes); },
   });
+  return () => {
+    outcome = 'forbidden';
+    res.destroy();
+  };
 }
