@@ -32,7 +32,12 @@ export interface ForwardRequestOptions {
   done: (outcome: ForwardOutcome) => void;
 }
 
-export function forwardRequest(options: ForwardRequestOptions): void {
+/**
+ * Forwards the request; returns a function that ends it early with a
+ * message (a revoked access): a Status answer, a watch's ERROR event, or a
+ * broken connection, as for a dropped link.
+ */
+export function forwardRequest(options: ForwardRequestOptions): (message: string) => void {
   const { req, res, target } = options;
   const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
   // node:http2 ends GET and DELETE requests at once unless told otherwise,
@@ -49,7 +54,7 @@ export function forwardRequest(options: ForwardRequestOptions): void {
     res.writeHead(503, { 'content-type': 'application/json' })
       .end(kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));
     options.done(outcome);
-    return;
+    return () => undefined;
   }
   req.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
   if (hasBody) req.pipe(stream);
@@ -76,10 +81,10 @@ export function forwardRequest(options: ForwardRequestOptions): void {
   });
   // Ended by tieStreamToClient, which tells a real end from a dropped link.
   stream.pipe(res, { end: false });
-  const broken = (): void => {
-    const message = `the link to cluster "${target.cluster.name}" closed during the request`;
+  /** Ends the answer with an error: `code` as the status if none was sent yet, else `eventCode` in a watch's ERROR event. */
+  const fail = (code: number, reason: string, message: string, eventCode = code): void => {
     if (!res.headersSent) {
-      res.writeHead(502, { 'content-type': 'application/json' }).end(kubeStatus(502, 'ServiceUnavailable', message));
+      res.writeHead(code, { 'content-type': 'application/json' }).end(kubeStatus(code, reason, message));
     } else if (!res.writableEnded) {
       const jsonWatch = target.info.verb === 'watch' && contentType.includes('json');
       // A JSON watch between events ends as the API server ends a failed
@@ -87,11 +92,16 @@ export function forwardRequest(options: ForwardRequestOptions): void {
       // else breaks the connection so the client sees an error, not a clean end.
       if (jsonWatch && atEventBoundary) {
         stream.unpipe(res);
-        res.end(`${watchErrorEvent(503, 'ServiceUnavailable', message)}\n`);
+        res.end(`${watchErrorEvent(eventCode, reason, message)}\n`);
       } else {
         res.destroy();
       }
     }
   };
+  const broken = (): void => { fail(502, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed during the request`, 503); };
   tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: res, onEnd: () => { res.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
+  return (message) => {
+    fail(401, 'Unauthorized', message);
+    if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  };
 }

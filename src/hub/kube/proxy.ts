@@ -93,11 +93,9 @@ export class KubeProxy {
         this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
         return;
       }
-      const forget = this.track(target, (message) => {
-        if (!res.headersSent) res.writeHead(401, { 'content-type': 'application/json' }).end(kubeStatus(401, 'Unauthorized', message));
-        else res.destroy();
-      });
-      forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+      let end: (message: string) => void = () => undefined;
+      const forget = this.track(target, (message) => { end(message); });
+      end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
     });
   }
 
