@@ -58,6 +58,14 @@ export const HUB_SETTINGS = {
     schema: Type.Integer({ minimum: 1, maximum: 10_000 }), flag: 'kube-max-streams', env: 'UPLINK_HUB_KUBE_MAX_STREAMS', default: 128,
     help: 'concurrent streaming kubectl requests (watch, logs -f, exec, attach, port-forward) per cluster; beyond this 429',
   }),
+  kubeUserShare: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 100 }), flag: 'kube-user-share', env: 'UPLINK_HUB_KUBE_USER_SHARE', default: 25,
+    help: 'percent of a cluster\'s unary and of its streaming slots one user may hold at once (100: no share); beyond it that user gets 429',
+  }),
+  fleetWatchMaxPerUser: setting({
+    schema: Type.Integer({ minimum: 1, maximum: 256 }), flag: 'fleet-watch-max-per-user', env: 'UPLINK_HUB_FLEET_WATCH_MAX_PER_USER', default: 8,
+    help: 'live fleet feeds (dashboards) one user may hold open at once, of the hub\'s 256; beyond it 429',
+  }),
   auditRetentionDays: setting({
     schema: Type.Number({ minimum: 1, maximum: 3650 }), flag: 'audit-retention-days', env: 'UPLINK_HUB_AUDIT_RETENTION_DAYS', default: 30,
     help: 'days to keep audit records of proxied requests',

@@ -55,6 +55,10 @@ export class HubMetrics {
     help: "Users' open streams ended because their token was revoked, their user deleted or their grant reduced, by kind and reason",
     labelNames: ['kind', 'reason'] as const, registers: [this.registry],
   });
+  readonly fleetWatchRefused = new Counter({
+    name: 'uplink_hub_fleet_watch_refused_total', help: 'Fleet feeds refused, by reason (no_grant, user_limit, hub_limit)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   readonly fleetWatchers = new Gauge({ name: 'uplink_hub_fleet_watchers', help: 'Dashboards watching the live fleet (GET /api/v1/fleet/watch)', registers: [this.registry] });
   readonly addonPushes = new Counter({
     name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',

@@ -155,7 +155,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
 
   // One limiter for the kubectl endpoint and the resource routes, one audit sink for those, add-on operations and agent upgrades.
-  const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams });
+  const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams, userSharePercent: settings.kubeUserShare });
   const audit = (record: AuditRecord): void => {
     store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
   };
@@ -215,7 +215,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
-    registerFleetWatchRoute(api, { feed: fleetFeed, metrics, liveStreams });
+    registerFleetWatchRoute(api, { feed: fleetFeed, metrics, liveStreams, maxPerUser: settings.fleetWatchMaxPerUser });
     done();
   });
 

@@ -1,8 +1,10 @@
 // GET /api/v1/fleet/watch: the live fleet as server-sent events, for the
 // dashboard. `snapshot` first (every cluster the caller may see), then
 // `changed` and `removed` as the fleet moves, with a keepalive comment every
-// 15 s. Bounded: at most MAX_FLEET_WATCHERS at once (429 beyond), and a
-// client that lets more than 4 MiB pile up is ended with an ERROR event.
+// 15 s. Bounded: at most MAX_FLEET_WATCHERS at once and `maxPerUser` per
+// user (429 beyond), none for a user without any grant (403: there is
+// nothing to show it), and a client that lets more than 4 MiB pile up is
+// ended with an ERROR event.
 import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../auth.ts';
 import type { FleetFeed, FleetFeedEvent } from '../dashboard/fleet-feed.ts';
@@ -12,6 +14,8 @@ import type { HubMetrics } from '../metrics.ts';
 import { encodeSseEvent, SSE_HEADERS, SSE_KEEPALIVE } from '../resources/sse.ts';
 
 export const MAX_FLEET_WATCHERS = 256;
+/** Default feeds one user may hold, so that no one user can take every slot. */
+export const DEFAULT_FLEET_WATCHERS_PER_USER = 8;
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const KEEPALIVE_MS = 15_000;
 
@@ -20,16 +24,36 @@ export interface FleetWatchOptions {
   metrics: HubMetrics;
   /** A watch registers here, so revoking its token, user or a grant ends it (it would go on showing clusters). */
   liveStreams: Pick<LiveStreams, 'register'>;
+  /** Feeds one user may hold at once. */
+  maxPerUser?: number;
 }
 
 export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatchOptions): void {
   const { feed, metrics, liveStreams } = options;
+  const maxPerUser = options.maxPerUser ?? DEFAULT_FLEET_WATCHERS_PER_USER;
+  /** Open feeds by user id. */
+  const perUser = new Map<string, number>();
+  /** Feeds taken here, counted before the feed's (async) subscribe so a burst cannot overshoot. */
+  let open = 0;
   app.get('/api/v1/fleet/watch', async (req, reply) => {
     const principal = principalOf(req);
-    if (feed.subscriberCount >= MAX_FLEET_WATCHERS) {
+    if (principal.grants.length === 0) {
+      metrics.fleetWatchRefused.inc({ reason: 'no_grant' });
+      throw new HttpError(403, 'FORBIDDEN', 'the fleet feed needs a grant on at least one cluster');
+    }
+    const held = perUser.get(principal.userId) ?? 0;
+    if (held >= maxPerUser) {
+      metrics.fleetWatchRefused.inc({ reason: 'user_limit' });
+      void reply.header('retry-after', '5');
+      throw new HttpError(429, 'TOO_MANY_WATCHERS', `a user may hold at most ${maxPerUser} fleet watches at once; close one first`);
+    }
+    if (Math.max(open, feed.subscriberCount) >= MAX_FLEET_WATCHERS) {
+      metrics.fleetWatchRefused.inc({ reason: 'hub_limit' });
       void reply.header('retry-after', '5');
       throw new HttpError(429, 'TOO_MANY_WATCHERS', `this hub serves at most ${MAX_FLEET_WATCHERS} fleet watches at once; retry later`);
     }
+    perUser.set(principal.userId, held + 1);
+    open += 1;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, SSE_HEADERS);
@@ -45,6 +69,10 @@ export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatc
       clearInterval(keepalive);
       forget();
       unsubscribe?.();
+      const left = (perUser.get(principal.userId) ?? 1) - 1;
+      if (left > 0) perUser.set(principal.userId, left);
+      else perUser.delete(principal.userId);
+      open -= 1;
       metrics.fleetWatchers.dec();
       if (!res.writableEnded && !res.destroyed) {
         if (message !== undefined) res.write(encodeSseEvent('ERROR', { type: 'ERROR', message }));

@@ -149,12 +149,16 @@ export class KubeProxy {
     }
     const info = parseKubeRequest(req.method ?? 'GET', apiPath);
     const kind = info.streaming || req.headers.upgrade !== undefined ? 'streaming' : 'unary';
-    const release = limiter.tryAcquire(cluster.id, kind);
+    const release = limiter.tryAcquire(cluster.id, kind, principal.userId);
     if (!release) {
-      metrics.kubeRequests.inc({ class: kind, outcome: 'limited' });
+      const yours = limiter.refusal(cluster.id, kind, principal.userId) === 'user';
+      metrics.kubeRequests.inc({ class: kind, outcome: yours ? 'limited_user' : 'limited' });
       return {
         status: 429, reason: 'TooManyRequests', headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-        message: `too many concurrent ${kind} requests to cluster "${cluster.name}"; retry shortly`, principal, cluster,
+        message: yours
+          ? `you hold your share of ${limiter.userLimit(kind)} concurrent ${kind} requests to cluster "${cluster.name}"; end one or retry shortly`
+          : `too many concurrent ${kind} requests to cluster "${cluster.name}"; retry shortly`,
+        principal, cluster,
       };
     }
     metrics.kubeInFlight.inc({ class: kind });

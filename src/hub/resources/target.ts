@@ -127,12 +127,16 @@ export async function resolveTarget(deps: TargetDeps, req: FastifyRequest, ref: 
   return linkTo(deps, await findReadableCluster(deps, req, ref));
 }
 
-/** Takes a slot of the cluster's limiter (shared with the kubectl endpoint); 429 when it is full. */
+/** Takes a slot of the cluster's limiter (shared with the kubectl endpoint); 429 when it or the caller's share is full. */
 export function acquireSlot(limiter: ClusterLimiter, target: ResourceTarget, kind: RequestClass): () => void {
-  const release = limiter.tryAcquire(target.record.id, kind);
+  const { userId } = target.principal;
+  const release = limiter.tryAcquire(target.record.id, kind, userId);
   if (release) return release;
+  const yours = limiter.refusal(target.record.id, kind, userId) === 'user';
   throw new ResourceAnswerError({
     status: 429, code: 'TOO_MANY_REQUESTS', outcome: 'limited', cluster: target.summary(), retryAfterSeconds: LIMITED_RETRY_AFTER_SECONDS,
-    message: `too many concurrent ${kind} requests to cluster '${target.record.name}'; retry shortly`,
+    message: yours
+      ? `you hold your share of ${limiter.userLimit(kind)} concurrent ${kind} requests to cluster '${target.record.name}'; end one or retry shortly`
+      : `too many concurrent ${kind} requests to cluster '${target.record.name}'; retry shortly`,
   });
 }
