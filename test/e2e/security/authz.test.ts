@@ -14,6 +14,11 @@ import { eventually, hubMetricsText, metricValue, startHub, suiteContext, uplink
 
 const { t: suite, runCleanups } = suiteContext('authz');
 
+/** Streams per cluster on this hub, and a user's share of them: 8 each, room for one user's every kind of stream. */
+const MAX_STREAMS = 40;
+const USER_SHARE_PERCENT = 20;
+const USER_STREAMS = (MAX_STREAMS * USER_SHARE_PERCENT) / 100;
+
 /** How long a revoked stream may take to end: the re-check runs every few seconds, revocations through the API act at once. */
 const REVOKED_WITHIN_MS = 30_000;
 
@@ -31,7 +36,7 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
   const clusterScoped: string[] = [];
 
   before(async () => {
-    env = await startHubCluster(suite, 'authz-e2e');
+    env = await startHubCluster(suite, 'authz-e2e', ['--kube-max-streams', String(MAX_STREAMS), '--kube-user-share', String(USER_SHARE_PERCENT)]);
     namespace = await createTestNamespace(suite, 'authz');
     await kubectl(['-n', namespace, 'create', 'role', 'authz-role', '--verb=get', '--resource=pods']);
     await kubectl(['-n', namespace, 'create', 'configmap', 'authz-cm', '--from-literal=a=1']);
@@ -217,6 +222,59 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     assert.equal(again.code, 0, again.stderr);
     const exec = await kubectlVia(user.kubeconfig, ['-n', namespace, 'exec', pod, '--', 'true']);
     assert.match(exec.stderr, /forbidden/i);
+  });
+
+  it('authz - a user holding its share of streams gets 429 beyond it, while an admin still gets and execs', async (t) => {
+    const watchPath = `/k8s/clusters/${env.clusterName}/api/v1/namespaces/${namespace}/configmaps?watch=1`;
+    const held: OpenStream[] = [];
+    t.after(() => { for (const s of held) s.close(); });
+    for (let i = 0; i < USER_STREAMS; i += 1) {
+      // Half through the kubectl endpoint, half through the API's feed: one share for both.
+      const path = i % 2 === 0 ? watchPath : `/api/v1/clusters/${env.clusterName}/watch/configmaps?namespace=${namespace}`;
+      const stream = new OpenStream(env.hub, viewerToken, path);
+      held.push(stream);
+      await eventually(`watch ${i} to open`, 15_000, () => (stream.status !== 0 ? true : undefined));
+      assert.equal(stream.status, 200, `watch ${i}: ${stream.text}`);
+    }
+    const beyond = new OpenStream(env.hub, viewerToken, watchPath);
+    held.push(beyond);
+    await eventually('the watch beyond the share to be answered', 15_000, () => (beyond.ended ? true : undefined));
+    assert.equal(beyond.status, 429);
+    assert.match(beyond.text, /you hold your share of 8 concurrent streaming requests/);
+    const feed = await apiAs(env.hub, viewerToken, 'GET', `/api/v1/clusters/${env.clusterName}/watch/configmaps`);
+    assert.equal(feed.status, 429);
+    const kubectlWatch = await kubectlVia(viewerKubeconfig, ['-n', namespace, 'get', 'configmaps', '-w', '--request-timeout=5s']);
+    assert.match(kubectlWatch.stderr, /TooManyRequests|share/, kubectlWatch.stderr);
+    // The cluster's other slots are there for everyone else.
+    const exec = await kubectlVia(env.adminKubeconfig, ['-n', namespace, 'exec', pod, '--', 'sh', '-c', 'echo admin-exec']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.match(exec.stdout, /admin-exec/);
+    const get = await kubectlVia(env.adminKubeconfig, ['-n', namespace, 'get', 'configmap', 'authz-cm', '-o', 'name']);
+    assert.equal(get.code, 0, get.stderr);
+    // Unary requests of the same user are a class of their own.
+    assert.equal((await kubectlVia(viewerKubeconfig, ['-n', namespace, 'get', 'configmap', 'authz-cm', '-o', 'name'])).code, 0);
+  });
+
+  it('authz - a user without a grant gets no fleet feed slot, and one user holds at most its feeds', async (t) => {
+    const name = uniqueName('authz-nogrant');
+    await env.hub.client.request('POST', '/api/v1/users', { name });
+    const { token } = await env.hub.client.request<{ token: string }>('POST', `/api/v1/users/${name}/tokens`, { name: 'e2e' });
+    for (let i = 0; i < 3; i += 1) {
+      const refused = await apiAs(env.hub, token, 'GET', '/api/v1/fleet/watch');
+      assert.equal(refused.status, 403, refused.body);
+      assert.match(refused.body, /needs a grant on at least one cluster/);
+    }
+    assert.equal(metricValue(await hubMetricsText(env.hub), 'uplink_hub_fleet_watchers'), 0, 'no slot was taken');
+    const feeds: OpenStream[] = [];
+    t.after(() => { for (const s of feeds) s.close(); });
+    for (let i = 0; i < 8; i += 1) feeds.push(new OpenStream(env.hub, viewerToken, '/api/v1/fleet/watch'));
+    await eventually('8 fleet feeds to open', 15_000, () => (feeds.every((f) => f.text.includes('snapshot')) ? true : undefined));
+    const ninth = await apiAs(env.hub, viewerToken, 'GET', '/api/v1/fleet/watch');
+    assert.equal(ninth.status, 429);
+    assert.match(ninth.body, /at most 8 fleet watches/);
+    const admin = new OpenStream(env.hub, env.hub.adminToken, '/api/v1/fleet/watch');
+    feeds.push(admin);
+    await eventually('the admin fleet feed to open', 15_000, () => (admin.text.includes('snapshot') ? true : undefined));
   });
 });
 
