@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hashToken, issueToken, newId, parseToken, TokenIdError, verifyToken } from './tokens.ts';
+import { hashToken, issueToken, looksLikeId, newId, parseToken, TokenIdError, verifyToken } from './tokens.ts';
 
 const SECRET = 'A'.repeat(43);
 
@@ -102,5 +102,13 @@ describe('tokens', () => {
       }
     }
     assert.equal(ids.size, 300);
+  });
+});
+
+describe('record ids and names', () => {
+  it('tokens - every new id has the id form, and names of that form are told apart', () => {
+    for (const prefix of ['c', 't', 'u'] as const) assert.ok(looksLikeId(newId(prefix)));
+    assert.ok(looksLikeId('cabc123def456'));
+    for (const name of ['prod', 'c', 'cabc123def45', 'cabc123def4567', 'xabc123def456', 'c-bc123def456', 'Cabc123def456']) assert.ok(!looksLikeId(name), name);
   });
 });

@@ -75,12 +75,27 @@ export function verifyToken(token: string, storedHash: string): boolean {
   return timingSafeEqual(actual, expected);
 }
 
+/** What a record id starts with: `c` cluster, `t` API token, `u` user. */
+export type IdPrefix = 'c' | 't' | 'u';
+
+const ID_FORMAT = new RegExp(`^[ctu][${ID_ALPHABET}]{${ID_RANDOM_CHARS}}$`);
+
+/**
+ * Whether the text has the form of a record id. Names of that form are
+ * refused: lookups take a name or an id, and a cluster named like another
+ * cluster's id (or a user like another user's) would make a lookup by that
+ * text find the other record.
+ */
+export function looksLikeId(text: string): boolean {
+  return ID_FORMAT.test(text);
+}
+
 /**
  * A new record id: the prefix (`c` cluster, `t` API token, `u` user) and 12
  * random chars of [a-z0-9]. randomInt draws without modulo bias. Starting with
  * a letter keeps ids valid DNS labels.
  */
-export function newId(prefix: 'c' | 't' | 'u'): string {
+export function newId(prefix: IdPrefix): string {
   let id = prefix;
   for (let i = 0; i < ID_RANDOM_CHARS; i++) id += ID_ALPHABET.charAt(randomInt(ID_ALPHABET.length));
   return id;

@@ -8,7 +8,7 @@ import { principalOf, requireFleetAdmin } from '../auth.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import type { ClusterView, Fleet } from '../fleet.ts';
 import { installCommands, type InstallCommands } from '../install-command.ts';
-import { findCluster } from './lookup.ts';
+import { checkNotIdShaped, findCluster } from './lookup.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { ClusterRecord, Role, Store } from '../store/index.ts';
 import { issueToken, newId } from '../tokens.ts';
@@ -89,6 +89,7 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
     const body = req.body as Type.Static<typeof CreateClusterBody>;
     const labels = body.labels ?? {};
     validateLabels(labels);
+    checkNotIdShaped('cluster', body.name);
     const id = newId('c');
     const { token, hash } = issueToken('cluster', id);
     const record = await store.createCluster({ id, name: body.name, labels, tokenHash: hash, createdAt: new Date().toISOString() });

@@ -1,7 +1,11 @@
 // Records named in a URL or body by id or by name, as users type either;
-// 404 when neither matches.
+// 404 when neither matches. An id wins: names of the id form are refused at
+// creation (see checkNotIdShaped), so a text is the id of one record or the
+// name of one, never both, except for records named so before that rule,
+// which stay reachable by their own id.
 import Type from 'typebox';
-import { notFound } from '../errors.ts';
+import { HttpError, notFound } from '../errors.ts';
+import { looksLikeId } from '../tokens.ts';
 import type { ClusterRecord, Store, UserRecord } from '../store/index.ts';
 
 /** `:user` in a route: a user's name or id. */
@@ -17,4 +21,12 @@ export async function findUser(store: Store, ref: string): Promise<UserRecord> {
   const user = (await store.getUser(ref)) ?? (await store.getUserByName(ref));
   if (!user) throw notFound(`user '${ref}'`);
   return user;
+}
+
+/** 400 for a new name that has the form of a record id (`c`, `t` or `u` and 12 lowercase letters or digits). */
+export function checkNotIdShaped(what: 'cluster' | 'user', name: string): void {
+  if (looksLikeId(name)) {
+    throw new HttpError(400, 'NAME_LOOKS_LIKE_ID',
+      `${what} name '${name}' has the form of a record id (c, t or u followed by 12 lowercase letters or digits), which lookups by name or id could confuse; choose another name`);
+  }
 }

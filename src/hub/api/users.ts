@@ -10,7 +10,7 @@ import type { LiveStreams } from '../live-streams.ts';
 import { isFleetAdminGrant, isRole, ROLES } from '../rbac.ts';
 import type { GrantRecord, Role, Store, UserRecord } from '../store/index.ts';
 import { newId } from '../tokens.ts';
-import { findCluster, findUser, UserParams } from './lookup.ts';
+import { checkNotIdShaped, findCluster, findUser, UserParams } from './lookup.ts';
 import { registerTokenRoutes } from './tokens.ts';
 
 /** DNS-1123 label, like cluster names: user names appear in kubeconfigs and audit rows. */
@@ -105,6 +105,7 @@ export function registerUserRoutes(app: FastifyInstance, options: UserRoutesOpti
   app.post('/api/v1/users', { schema: { body: CreateUserBody } }, async (req, reply) => {
     requireFleetAdmin(req);
     const body = req.body as Type.Static<typeof CreateUserBody>;
+    checkNotIdShaped('user', body.name);
     const id = newId('u');
     // Resolve every grant first, so a bad role or unknown cluster creates nothing.
     const requested = body.grants ?? [];

@@ -315,3 +315,28 @@ describe('authz: add-on values', () => {
     assert.ok(!hub.process.dump().includes(secret), 'the hub log holds no value');
   });
 });
+
+describe('authz: names and ids', () => {
+  it('authz - a cluster or user named like another record\'s id is refused, so a lookup by that text finds the record it names', async (t) => {
+    const hub = await startHub(t);
+    const alpha = await hub.client.request<{ cluster: { id: string } }>('POST', '/api/v1/clusters', { name: 'alpha' });
+    const token = hub.adminToken;
+    const twin = await apiAs(hub, token, 'POST', '/api/v1/clusters', { name: alpha.cluster.id });
+    assert.equal(twin.status, 400, twin.body);
+    assert.match(twin.body, /NAME_LOOKS_LIKE_ID/);
+    assert.match(twin.body, new RegExp(`cluster name '${alpha.cluster.id}' has the form of a record id`));
+    // A name of the same form that is no one's id is refused too: it could become one.
+    assert.equal((await apiAs(hub, token, 'POST', '/api/v1/clusters', { name: 'cabcdefabcdef' })).status, 400);
+    const bob = await hub.client.request<{ id: string }>('POST', '/api/v1/users', { name: 'bob' });
+    const userTwin = await apiAs(hub, token, 'POST', '/api/v1/users', { name: bob.id });
+    assert.equal(userTwin.status, 400, userTwin.body);
+    assert.match(userTwin.body, /user name '.*' has the form of a record id/);
+    // So `uplink users grant bob view --cluster <alpha's id>` grants on alpha, and nothing else answers to that text.
+    const granted = await uplink(['users', 'grant', 'bob', 'view', '--cluster', alpha.cluster.id], hub.cliConfig);
+    assert.equal(granted.code, 0, granted.stderr);
+    const view = await hub.client.request<{ grants: { clusterId: string; cluster: string }[] }>('GET', `/api/v1/users/${bob.id}`);
+    assert.deepEqual(view.grants.map((g) => [g.clusterId, g.cluster]), [[alpha.cluster.id, 'alpha']]);
+    const clusters = await hub.client.request<{ items: { name: string }[] }>('GET', '/api/v1/clusters');
+    assert.deepEqual(clusters.items.map((c) => c.name), ['alpha']);
+  });
+});
