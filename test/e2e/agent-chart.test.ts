@@ -317,6 +317,7 @@ describe('agent chart', () => {
       [['update', 'secrets/uplink-agent-state', '-n', namespace], true], [['update', 'secrets/my-token', '-n', namespace], false],
       [['impersonate', 'groups/uplink:view'], true], [['impersonate', 'groups/system:masters'], false],
       [['impersonate', `users/uplink:${viewerName}`], true], [['impersonate', 'users/system:kube-controller-manager'], false],
+      [['create', 'subjectaccessreviews.authorization.k8s.io'], true],
     ];
     for (const [args, allowed] of rights) assert.equal(await canI(sa, args), allowed, `can-i ${args.join(' ')}`);
 
