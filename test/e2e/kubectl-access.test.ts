@@ -29,7 +29,8 @@ describe('kubectl access through the hub', () => {
   let adminToken: string;
 
   before(async () => {
-    env = await startHubCluster(suite, 'access-e2e', ['--kube-max-streams', String(MAX_STREAMS)]);
+    // One user fills the cluster's whole limit here: no per-user share (that is tested in security/authz.test.ts).
+    env = await startHubCluster(suite, 'access-e2e', ['--kube-max-streams', String(MAX_STREAMS), '--kube-user-share', '100']);
     namespace = await createTestNamespace(suite, 'access');
     await kubectl(['-n', namespace, 'create', 'configmap', 'keep', '--from-literal=a=1']);
     caPem = readFileSync(`${env.hub.dataDir}/tls/ca.crt`, 'utf8');

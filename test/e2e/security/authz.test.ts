@@ -241,7 +241,9 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     await eventually('the watch beyond the share to be answered', 15_000, () => (beyond.ended ? true : undefined));
     assert.equal(beyond.status, 429);
     assert.match(beyond.text, /you hold your share of 8 concurrent streaming requests/);
-    const feed = await apiAs(env.hub, viewerToken, 'GET', `/api/v1/clusters/${env.clusterName}/watch/configmaps`);
+    const feed = new OpenStream(env.hub, viewerToken, `/api/v1/clusters/${env.clusterName}/watch/configmaps`);
+    held.push(feed);
+    await eventually('the feed beyond the share to be answered', 15_000, () => (feed.status !== 0 ? true : undefined));
     assert.equal(feed.status, 429);
     const kubectlWatch = await kubectlVia(viewerKubeconfig, ['-n', namespace, 'get', 'configmaps', '-w', '--request-timeout=5s']);
     assert.match(kubectlWatch.stderr, /TooManyRequests|share/, kubectlWatch.stderr);
@@ -259,19 +261,24 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     const name = uniqueName('authz-nogrant');
     await env.hub.client.request('POST', '/api/v1/users', { name });
     const { token } = await env.hub.client.request<{ token: string }>('POST', `/api/v1/users/${name}/tokens`, { name: 'e2e' });
-    for (let i = 0; i < 3; i += 1) {
-      const refused = await apiAs(env.hub, token, 'GET', '/api/v1/fleet/watch');
-      assert.equal(refused.status, 403, refused.body);
-      assert.match(refused.body, /needs a grant on at least one cluster/);
-    }
-    assert.equal(metricValue(await hubMetricsText(env.hub), 'uplink_hub_fleet_watchers'), 0, 'no slot was taken');
     const feeds: OpenStream[] = [];
     t.after(() => { for (const s of feeds) s.close(); });
+    for (let i = 0; i < 3; i += 1) {
+      const refused = new OpenStream(env.hub, token, '/api/v1/fleet/watch');
+      feeds.push(refused);
+      await eventually('the feed without a grant to be answered', 15_000, () => (refused.ended ? true : undefined));
+      assert.equal(refused.status, 403, refused.text);
+      assert.match(refused.text, /needs a grant on at least one cluster/);
+    }
+    assert.equal(metricValue(await hubMetricsText(env.hub), 'uplink_hub_fleet_watchers'), 0, 'no slot was taken');
     for (let i = 0; i < 8; i += 1) feeds.push(new OpenStream(env.hub, viewerToken, '/api/v1/fleet/watch'));
     await eventually('8 fleet feeds to open', 15_000, () => (feeds.every((f) => f.text.includes('snapshot')) ? true : undefined));
-    const ninth = await apiAs(env.hub, viewerToken, 'GET', '/api/v1/fleet/watch');
+    // Read as a stream: were it let in, it would stay open rather than end.
+    const ninth = new OpenStream(env.hub, viewerToken, '/api/v1/fleet/watch');
+    feeds.push(ninth);
+    await eventually('the ninth feed to be answered', 15_000, () => (ninth.ended ? true : undefined));
     assert.equal(ninth.status, 429);
-    assert.match(ninth.body, /at most 8 fleet watches/);
+    assert.match(ninth.text, /at most 8 fleet watches/);
     const admin = new OpenStream(env.hub, env.hub.adminToken, '/api/v1/fleet/watch');
     feeds.push(admin);
     await eventually('the admin fleet feed to open', 15_000, () => (admin.text.includes('snapshot') ? true : undefined));
