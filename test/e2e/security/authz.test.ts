@@ -262,10 +262,11 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     await env.hub.client.request('POST', '/api/v1/users', { name });
     const { token } = await env.hub.client.request<{ token: string }>('POST', `/api/v1/users/${name}/tokens`, { name: 'e2e' });
     const feeds: OpenStream[] = [];
-    t.after(() => { for (const s of feeds) s.close(); });
+    const refusals: OpenStream[] = [];
+    t.after(() => { for (const s of [...feeds, ...refusals]) s.close(); });
     for (let i = 0; i < 3; i += 1) {
       const refused = new OpenStream(env.hub, token, '/api/v1/fleet/watch');
-      feeds.push(refused);
+      refusals.push(refused);
       await eventually('the feed without a grant to be answered', 15_000, () => (refused.ended ? true : undefined));
       assert.equal(refused.status, 403, refused.text);
       assert.match(refused.text, /needs a grant on at least one cluster/);
@@ -275,7 +276,7 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     await eventually('8 fleet feeds to open', 15_000, () => (feeds.every((f) => f.text.includes('snapshot')) ? true : undefined));
     // Read as a stream: were it let in, it would stay open rather than end.
     const ninth = new OpenStream(env.hub, viewerToken, '/api/v1/fleet/watch');
-    feeds.push(ninth);
+    refusals.push(ninth);
     await eventually('the ninth feed to be answered', 15_000, () => (ninth.ended ? true : undefined));
     assert.equal(ninth.status, 429);
     assert.match(ninth.text, /at most 8 fleet watches/);
