@@ -249,6 +249,10 @@ export function handleResourceRequest(options: ResourcesHandlerOptions, req: Htt
     sendError(res, 403, 'FORBIDDEN', identity);
     return true;
   }
-  void (async () => { await route(identity, queryParams(req)); })().catch((error: unknown) => { sendFailure(res, error); });
+  void (async () => { await route(identity, queryParams(req)); })().catch((error: unknown) => {
+    // The hub may have gone while the cluster was asked: nothing is left to answer.
+    if (res.stream.destroyed) return;
+    sendFailure(res, error);
+  });
   return true;
 }
