@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -222,6 +223,29 @@ describe('authz: inventory reads follow the cluster RBAC', () => {
     assert.equal(again.code, 0, again.stderr);
     const exec = await kubectlVia(user.kubeconfig, ['-n', namespace, 'exec', pod, '--', 'true']);
     assert.match(exec.stderr, /forbidden/i);
+  });
+
+  it('authz - a token deleted behind the hub\'s back (another replica) ends its streams at the next re-check', async (t) => {
+    const user = await hubUser([{ role: 'view', cluster: env.clusterName }]);
+    const fleet = new OpenStream(env.hub, user.token, '/api/v1/fleet/watch');
+    const feed = new OpenStream(env.hub, user.token, `/api/v1/clusters/${env.clusterName}/watch/configmaps?namespace=${namespace}`);
+    t.after(() => { fleet.close(); feed.close(); });
+    const watch = await KubectlStream.start(t, user.kubeconfig, ['-n', namespace, 'get', 'configmaps', '-w']);
+    await eventually('the streams to be live', 30_000, () => (
+      fleet.text.includes('snapshot') && feed.text.includes('SYNCED') && watch.output.includes('authz-cm') ? true : undefined));
+    // Straight in the hub's database, as another hub on the same database would: no API call tells this hub.
+    const db = new DatabaseSync(join(env.hub.dataDir, 'hub.db'));
+    try {
+      db.prepare('DELETE FROM api_tokens WHERE id = ?').run(user.tokenId);
+    } finally {
+      db.close();
+    }
+    await eventually('the re-check to end the streams', REVOKED_WITHIN_MS, () => (fleet.ended && feed.ended ? true : undefined));
+    assert.match(fleet.text, /API token of this stream was revoked/);
+    assert.match(feed.text, /API token of this stream was revoked/);
+    const code = await Promise.race([watch.exited, new Promise<'open'>((resolve) => { setTimeout(() => { resolve('open'); }, REVOKED_WITHIN_MS); })]);
+    assert.notEqual(code, 'open', 'get -w still open');
+    assert.match(watch.output, /API token of this stream was revoked/);
   });
 
   it('authz - a user holding its share of streams gets 429 beyond it, while an admin still gets and execs', async (t) => {
