@@ -118,21 +118,21 @@ export class KubeProxy {
   private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
     const { ref, apiPath: requested } = splitKubeUrl(req.url ?? '/');
-    // The same check the agent applies, before any token lookup: a path that
-    // could reach past the API server is never forwarded.
-    let apiPath: string;
-    try {
-      apiPath = parseKubeApiPath(requested).target;
-    } catch (error) {
-      if (!(error instanceof KubeApiPathError)) throw error;
-      return { status: 400, reason: 'BadRequest', message: error.message };
-    }
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
     const principal = token === undefined ? null : await authenticateToken(store, token, this.touched).catch(() => null);
     if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };
     const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
     const role = cluster ? effectiveRole(principal, cluster.id) : undefined;
     if (!cluster || !role) return { status: 404, reason: 'NotFound', message: `cluster "${ref}" not found`, principal, cluster: { id: '', name: ref } };
+    // The same check the agent applies: a path that could reach past the API
+    // server is never forwarded, and its refusal is audited under the user.
+    let apiPath: string;
+    try {
+      apiPath = parseKubeApiPath(requested).target;
+    } catch (error) {
+      if (!(error instanceof KubeApiPathError)) throw error;
+      return { status: 400, reason: 'BadRequest', message: error.message, principal, cluster };
+    }
     const session = fleet.session(cluster.id);
     if (!session?.isOpen) {
       return {
