@@ -122,7 +122,14 @@ describe('runProcess with dieWithParent', () => {
     const lines = createInterface({ input: parent.stdout });
     const line = String((await once(lines, 'line'))[0]);
     lines.close();
-    return { parent, sleeper: Number(line) };
+    const sleeper = Number(line);
+    // Until setpriv has run (set the signal, then exec), the child is not yet tied to its parent.
+    const deadline = Date.now() + 10_000;
+    while (!(await readFile(`/proc/${sleeper}/cmdline`, 'utf8').catch(() => '')).startsWith('sleep\0')) {
+      assert.ok(Date.now() < deadline, `child ${sleeper} never became sleep`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return { parent, sleeper };
   }
 
   /** True once the process is gone (or a zombie), polling up to `timeoutMs`. */
