@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -88,6 +88,19 @@ describe('desired add-ons store', () => {
     const again = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
     await again.load();
     assert.deepEqual(again.current, set(2));
+  });
+
+  it('desired add-ons - a stored set this version cannot read is ignored at start, not fatal; an unreadable file still is', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplink-desired-'));
+    t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+    const file = join(dir, 'state.addons.json');
+    writeFileSync(file, JSON.stringify({ generation: 1, addons: [{ name: 'web', generation: 1, deleted: false, spec: { ...spec, futureField: 1 } }] }));
+    const held = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
+    await held.load();
+    assert.equal(held.current, undefined);
+    assert.deepEqual(await held.replace(set(1)), { result: 'stored' }, 'the next push is taken');
+    writeFileSync(file, '{not json');
+    await assert.rejects(new DesiredAddons({ store: new FileDesiredAddonsStore(file), log }).load(), /unreadable/);
   });
 });
 
