@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { KubeApiPathError, MAX_KUBE_PATH_CHARS, MAX_KUBE_QUERY_CHARS, parseKubeApiPath } from './api-path.ts';
 import { parseKubeRequest } from './request-info.ts';
 
 describe('parseKubeApiPath', () => {
-  it('accepts the paths kubectl and the agent use, unchanged', () => {
+  it('api path - accepts the paths kubectl and the agent use, unchanged', () => {
     const accepted = [
       '/',
       '/api',
@@ -36,12 +37,12 @@ describe('parseKubeApiPath', () => {
     }
   });
 
-  it('splits the query from the path', () => {
+  it('api path - splits the query from the path', () => {
     assert.deepEqual(parseKubeApiPath('/api/v1/pods?watch=1&limit=2'), { path: '/api/v1/pods', query: '?watch=1&limit=2', target: '/api/v1/pods?watch=1&limit=2' });
     assert.deepEqual(parseKubeApiPath('/api'), { path: '/api', query: '', target: '/api' });
   });
 
-  it('refuses every path that could name another host or leave the server prefix', () => {
+  it('api path - refuses every path that could name another host or leave the server prefix', () => {
     const refused = [
       '',
       'api/v1/pods',
@@ -98,7 +99,7 @@ describe('parseKubeApiPath', () => {
     }
   });
 
-  it('bounds the path and the query', () => {
+  it('api path - bounds the path and the query', () => {
     const longName = 'a'.repeat(MAX_KUBE_PATH_CHARS);
     assert.throws(() => parseKubeApiPath(`/api/v1/namespaces/${longName}`), /longer than/);
     assert.throws(() => parseKubeApiPath(`/api/v1/pods?x=${'a'.repeat(MAX_KUBE_QUERY_CHARS)}`), /longer than/);
@@ -106,7 +107,7 @@ describe('parseKubeApiPath', () => {
     assert.equal(parseKubeApiPath(fits).target, fits);
   });
 
-  it('refusal messages do not echo the path', () => {
+  it('api path - refusal messages do not echo the path', () => {
     try {
       parseKubeApiPath('//secret-host.internal:10250/x');
       assert.fail('expected a refusal');
@@ -115,7 +116,7 @@ describe('parseKubeApiPath', () => {
     }
   });
 
-  it('lets the audit read an encoded exec as the API server does', () => {
+  it('api path - lets the audit read an encoded exec as the API server does', () => {
     const { target } = parseKubeApiPath('/api/v1/namespaces/default/pods/web-0/%65xec?%63ommand=i%64&command=-u&stdout=1');
     const info = parseKubeRequest('POST', target);
     assert.equal(info.subresource, 'exec');
@@ -124,5 +125,24 @@ describe('parseKubeApiPath', () => {
     assert.equal(info.name, 'web-0');
     assert.equal(info.command, 'id -u');
     assert.equal(info.streaming, true);
+  });
+
+  it('api path - whatever it accepts stays on the server, is not rewritten by URL parsing, and reads without throwing', () => {
+    // Paths built from the characters that matter: separators, dots, escapes, backslashes.
+    const piece = fc.constantFrom('/', '.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '\\', '%25', '%', ':', '@', '?', '#', ';', 'api', 'apis', 'v1', 'pods', 'exec', 'x', '%00', ' ', '%E0%A4%A', '//');
+    fc.assert(fc.property(fc.array(piece, { maxLength: 12 }), fc.boolean(), (pieces, rooted) => {
+      const target = (rooted ? '/api/' : '') + pieces.join('');
+      let parsed;
+      try {
+        parsed = parseKubeApiPath(target);
+      } catch (error) {
+        assert.ok(error instanceof KubeApiPathError, String(error));
+        return;
+      }
+      const url = new URL(parsed.target, 'https://api.example.test:6443');
+      assert.equal(url.host, 'api.example.test:6443', target);
+      assert.equal(url.pathname, parsed.path, `URL parsing rewrote ${target}`);
+      parseKubeRequest('GET', parsed.target);
+    }), { numRuns: 20_000 });
   });
 });
