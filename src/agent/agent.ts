@@ -171,7 +171,7 @@ export class Agent {
     if (code === LINK_CLOSE.replaced) {
       // Another agent linked with this token: the new pod of a rolling update, or a second copy. Coming
       // straight back would take the link from it, and it from us, until one stops; wait the longest backoff.
-      this.log.warn({ waitSeconds: this.options.settings.reconnectMax }, 'another agent linked with this cluster token and replaced this one; waiting before linking again');
+      this.log.warn({ code, waitSeconds: this.options.settings.reconnectMax }, 'another agent linked with this cluster token and replaced this one; waiting before linking again');
       return Math.max(this.options.settings.reconnectMax * 1000, this.backoff.next());
     }
     if (code === LINK_CLOSE.clusterDeleted) {
@@ -199,6 +199,12 @@ export class Agent {
       this.count('unavailable');
       this.reportFailure('unavailable', `the hub is busy (HTTP ${error.status}); retrying`, 'warn');
       return Math.max(error.retryAfterMs ?? 0, this.backoff.next());
+    }
+    if (error instanceof LinkDialError && error.code === 'LINK_HELD') {
+      // Another agent with this token keeps the link: retrying sooner would only be refused again.
+      this.count('held');
+      this.reportFailure('held', error.message);
+      return Math.max(this.options.settings.reconnectMax * 1000, error.retryAfterMs ?? 0, this.backoff.next());
     }
     if (error instanceof HubTlsError) {
       this.count('tls');

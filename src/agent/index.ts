@@ -6,9 +6,9 @@ import type { Server } from 'node:http';
 import { ConfigError, parseListen } from '../util/settings.ts';
 import type { Logger } from '../util/logger.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
-  AddonEngine, ChartSources, DESIRED_ADDONS_FILE, DesiredAddons, FileDesiredAddonsStore, HelmRunner, KindResolver,
+  AddonEngine, ChartSources, DesiredAddons, desiredAddonsFileFor, FileDesiredAddonsStore, HelmRunner, KindResolver,
   isSopsEncrypted, parseManifest, readReleaseHealth, SecretDesiredAddonsStore, SopsDecrypter, SopsError, type DesiredAddonsStore, type ReleaseObjectRef,
 } from './addons/index.ts';
 import { Agent } from './agent.ts';
@@ -17,7 +17,8 @@ import { startHealthServer } from './health-server.ts';
 import { Inventory } from './inventory/index.ts';
 import { KubeClient } from './kube.ts';
 import { AgentMetrics } from './metrics.ts';
-import { OwnSecret } from './own-storage.ts';
+import { ChildLedger } from './child-ledger.ts';
+import { OwnSecret, stateSiblingFile } from './own-storage.ts';
 import { publicIpLookupFor } from './public-ip.ts';
 import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
@@ -65,10 +66,10 @@ function stateStore(location: StateLocation, kube: KubeClient): StateStore {
   return 'file' in location ? new FileStateStore(location.file) : new SecretStateStore(kube, location.namespace, location.secret);
 }
 
-/** The desired add-ons live beside the state: the same directory, or the same namespace. */
+/** The desired add-ons live beside the state: a file named after the state file, or the same namespace. */
 function desiredAddonsStore(location: StateLocation, kube: KubeClient): DesiredAddonsStore {
   return 'file' in location
-    ? new FileDesiredAddonsStore(join(dirname(location.file), DESIRED_ADDONS_FILE))
+    ? new FileDesiredAddonsStore(desiredAddonsFileFor(location.file))
     : new SecretDesiredAddonsStore(kube, location.namespace);
 }
 
@@ -77,11 +78,21 @@ function ownNamespace(settings: AgentSettings, location: StateLocation): string 
   return settings.namespace ?? ('namespace' in location ? location.namespace : DEFAULT_NAMESPACE);
 }
 
-/** helm with a private home (removed at stop), shared by the add-on engine and the agent's self-upgrade. */
-async function privateHelm(settings: AgentSettings): Promise<{ helm: HelmRunner; helmDir: string }> {
+/**
+ * helm with a private home (removed at stop), shared by the add-on engine and
+ * the agent's self-upgrade. With a state file, the helm processes are
+ * recorded beside it and what a killed previous run left running is stopped
+ * first; in a pod, the container's end takes every child with it.
+ */
+async function privateHelm(settings: AgentSettings, location: StateLocation, log: Logger): Promise<{ helm: HelmRunner; helmDir: string }> {
   const helmDir = await mkdtemp(join(tmpdir(), 'uplink-helm-'));
+  let children: ChildLedger | undefined;
+  if ('file' in location) {
+    children = new ChildLedger({ file: stateSiblingFile(location.file, 'helm-pids'), log });
+    children.reapPrevious();
+  }
   const helm = new HelmRunner({
-    binary: settings.helm, stateDir: helmDir,
+    binary: settings.helm, stateDir: helmDir, ...(children ? { children } : {}),
     ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context !== undefined ? { env: { HELM_KUBECONTEXT: settings.context } } : {}),
   });
@@ -164,7 +175,7 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   });
   const namespace = ownNamespace(settings, location);
   const upgradeSetup = selfUpgradeSetup({ ...settings, plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [] }, namespace);
-  const { helm, helmDir } = await privateHelm(settings);
+  const { helm, helmDir } = await privateHelm(settings, location, log);
   const engine = addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics });
   const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
   const egressIp = publicIpLookupFor(settings, log);

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { forwardedResponseHeaders, HOP_BY_HOP, impersonationProblem, kubeStatus } from '../kube/headers.ts';
 import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../link/protocol.ts';
 import { parseKubeRequest } from '../kube/request-info.ts';
+import { KubeApiPathError, parseKubeApiPath } from '../kube/api-path.ts';
 import type { Logger } from '../util/logger.ts';
 import type { KubeClient } from './kube.ts';
 
@@ -66,7 +67,15 @@ export function createKubeProxy(options: KubeProxyOptions): (req: Http2ServerReq
       refuse(res, 403, 'Forbidden', problem);
       return;
     }
-    const path = req.url.slice(AGENT_PATHS.kube.length) || '/';
+    let path: string;
+    try {
+      path = parseKubeApiPath(req.url.slice(AGENT_PATHS.kube.length) || '/').target;
+    } catch (error) {
+      if (!(error instanceof KubeApiPathError)) throw error;
+      log.warn({ problem: error.message }, 'refused a kubectl request with an unacceptable path');
+      refuse(res, 400, 'BadRequest', error.message);
+      return;
+    }
     const upgrade = req.headers[KUBE_UPGRADE_HEADERS.upgrade];
     const headers = apiRequestHeaders(req);
     if (typeof upgrade === 'string' && upgrade !== '') {
@@ -92,7 +101,9 @@ export function createKubeProxy(options: KubeProxyOptions): (req: Http2ServerReq
       });
       apiReq.on('error', (error) => {
         log.debug({ err: error, path }, 'API server request failed');
-        refuse(res, 502, 'ServiceUnavailable', `the agent could not reach the API server: ${error.message}`);
+        // Only the error code travels back: the full text can hold addresses.
+        const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+        refuse(res, 502, 'ServiceUnavailable', `the agent could not reach the API server (${code})`);
       });
       // The hub cancelled (kubectl went away): abort the watch or stream upstream.
       // A complete response keeps its connection for reuse.

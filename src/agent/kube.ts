@@ -8,6 +8,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { UplinkError } from '../util/errors.ts';
 import { readLimited } from '../util/read-limited.ts';
+import { parseKubeApiPath } from '../kube/api-path.ts';
 import { KubeConfigSource } from './kubeconfig.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
@@ -73,18 +74,22 @@ export class KubeClient {
    * Request options for the API server: TLS trust, client certificate or
    * bearer token, as the configuration says. Recomputed per request so
    * rotated ServiceAccount tokens and exec-plugin credentials stay fresh.
+   * The target is always this client's server: its host and port come from
+   * the configuration, and `path` (checked by parseKubeApiPath, which throws
+   * KubeApiPathError otherwise) is appended to the server's own path prefix,
+   * so no path can send the credentials elsewhere.
    */
   async requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}, streaming = false): Promise<https.RequestOptions> {
+    const checked = parseKubeApiPath(path);
     const { authorization, ...tls } = await this.config.tlsAndAuth();
-    const url = new URL(path, this.server);
     return {
       method,
       headers: authorization === undefined ? { ...headers } : { ...headers, authorization },
       ...tls,
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port,
-      path: `${url.pathname}${url.search}`,
+      protocol: this.server.protocol,
+      hostname: this.server.hostname.replace(/^\[|\]$/g, ''),
+      port: this.server.port,
+      path: `${this.server.pathname.replace(/\/+$/, '')}${checked.target}`,
       agent: streaming ? this.streamingAgent : this.agent,
     };
   }

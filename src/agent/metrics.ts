@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome of one attempt to link; a closed set keeps label cardinality bounded. */
-export type LinkAttemptResult = 'linked' | 'unauthorized' | 'unavailable' | 'unreachable' | 'refused' | 'tls';
+export type LinkAttemptResult = 'linked' | 'unauthorized' | 'unavailable' | 'held' | 'unreachable' | 'refused' | 'tls';
 
 /**
  * Why an inventory watch was re-established: the planned timeout, an error,

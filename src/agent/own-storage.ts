@@ -3,7 +3,7 @@
 // or a 0600 file when it runs outside a cluster. Callers wrap failures in
 // their own error types.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { apiError, type KubeClient } from './kube.ts';
 
 /** A file's text, or undefined when it does not exist; other failures throw. */
@@ -14,6 +14,15 @@ export function readOptionalFile(path: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * A file kept beside the agent's state file and named after it, so that
+ * agents whose state files share a directory never share anything else:
+ * `/d/prod.json` and `addons` give `/d/prod.addons.json`.
+ */
+export function stateSiblingFile(stateFile: string, role: string): string {
+  return join(dirname(stateFile), `${basename(stateFile).replace(/\.json$/, '')}.${role}.json`);
 }
 
 /** Writes atomically (temp file + rename) with mode 0600, in a 0700 directory. */

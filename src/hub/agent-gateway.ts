@@ -22,6 +22,8 @@ const OVERLOAD_RETRY_AFTER_SECONDS = [1, 5] as const;
 /** An upgrade request that has not finished authenticating by then is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_AGENT_VERSION_LENGTH = 64;
+/** Seconds an agent refused because another holds its cluster's link is asked to wait. */
+const HELD_RETRY_AFTER_SECONDS = 30;
 /** WebSocket code for a connection that ended without a close frame. */
 const ABNORMAL_CLOSURE = 1006;
 
@@ -76,6 +78,10 @@ export class AgentGateway {
           return;
         }
         if (socket.destroyed) return;
+        if (this.options.fleet.keepsCurrentLink(cluster.id)) {
+          this.refuse(socket, 409, 'held', 'another agent holds the link for this cluster token and has been replaced too often lately; it keeps the link until it goes away', { 'Retry-After': String(HELD_RETRY_AFTER_SECONDS) });
+          return;
+        }
         if (h2) {
           acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(ws, cluster, req); }, () => { socket.destroy(); });
         } else {
@@ -152,7 +158,7 @@ export class AgentGateway {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 409: 'Conflict', 503: 'Service Unavailable' };
 
 /** Where a cluster's events go: narrow, so routing is testable without a socket. */
 export interface AgentEventSinks {

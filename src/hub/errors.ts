@@ -14,6 +14,7 @@ export class HttpError extends UplinkError {
 const STATUS_BY_CODE: Record<string, number> = {
   STORE_CONFLICT: 409,
   CONFIG_INVALID: 400,
+  ADDON_SPEC_INVALID: 400,
   LINK_CLOSED: 502,
   LINK_TIMEOUT: 504,
   LINK_BAD_RESPONSE: 502,

@@ -5,6 +5,7 @@ import type { HubSession } from '../link/hub-session.ts';
 import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
+import { LinkReplacements } from './link-replacements.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
 
@@ -55,11 +56,13 @@ export class Fleet {
   private readonly options: FleetOptions;
   private readonly now: () => number;
   private readonly addonSweeps: AddonSweeps;
+  private readonly replacements: LinkReplacements;
 
   constructor(options: FleetOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.addonSweeps = new AddonSweeps({ now: this.now });
+    this.replacements = new LinkReplacements(this.now);
     options.metrics.observeAddonSweeps(() => this.addonSweeps.samples());
   }
 
@@ -76,6 +79,15 @@ export class Fleet {
     this.linkedListeners.push(listener);
   }
 
+  /**
+   * True when a new link for the cluster should be refused: one is open, and
+   * it already changed hands MAX_REPLACEMENTS times within the window (two
+   * agents running with one token). The agent holding it keeps it.
+   */
+  keepsCurrentLink(clusterId: string): boolean {
+    return this.links.get(clusterId)?.session.isOpen === true && this.replacements.exhausted(clusterId);
+  }
+
   /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
   attach(clusterId: string, session: HubSession, agentVersion: string | undefined): void {
     const previous = this.links.get(clusterId);
@@ -83,6 +95,7 @@ export class Fleet {
       this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
       this.options.metrics.linkError('replaced');
       previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
+      this.replacements.record(clusterId);
     }
     const at = new Date(this.now()).toISOString();
     this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
@@ -125,6 +138,7 @@ export class Fleet {
   /** Drops what is kept in memory about a deleted cluster (its last sweep, and so its metric series). */
   forget(clusterId: string): void {
     this.addonSweeps.forget(clusterId);
+    this.replacements.forget(clusterId);
   }
 
   /** Closes a cluster's link, if it has one. */

@@ -3,7 +3,7 @@ import type { AddonSweepSample } from './addons/sweeps.ts';
 
 /** Why an agent connection was refused or dropped; a closed set keeps label cardinality bounded. */
 export type LinkErrorReason =
-  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'store';
+  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'held' | 'store';
 
 /** The live-resource routes of the API (see api/resources.ts); a closed set for labels. */
 export type ResourceRoute = 'kinds' | 'list' | 'object' | 'events' | 'watch' | 'logs';

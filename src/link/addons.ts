@@ -4,9 +4,10 @@
 // the newest set it was given in its own namespace, so it still has it while
 // the hub is unreachable and after a restart.
 //
-// The spec type is the hub's, imported as a type only: it is erased at
-// runtime, so no hub code reaches the agent, and the two ends cannot drift.
-import type { AddonSpec } from '../hub/addons/spec.ts';
+// The spec type and its parser live in src/domain, shared by both ends: the
+// hub checks a spec when it is written, the agent again when it is pushed,
+// with the same code, so the two ends cannot drift.
+import type { AddonSpec } from '../domain/addon-spec/spec.ts';
 
 /** Paths on the agent for desired add-ons. */
 export const ADDON_PATHS = {

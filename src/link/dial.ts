@@ -11,12 +11,12 @@ import { createLinkStream } from './ws-stream.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
 
-export type LinkRefusal = 'LINK_UNAUTHORIZED' | 'LINK_UNAVAILABLE' | 'LINK_REFUSED' | 'LINK_UNREACHABLE';
+export type LinkRefusal = 'LINK_UNAUTHORIZED' | 'LINK_UNAVAILABLE' | 'LINK_HELD' | 'LINK_REFUSED' | 'LINK_UNREACHABLE';
 
 /** The hub did not accept the link; `status` is its HTTP answer, 0 when none came. */
 export class LinkDialError extends UplinkError {
   readonly status: number;
-  /** From Retry-After on 429/503, in milliseconds. */
+  /** From Retry-After on 409/429/503, in milliseconds. */
   readonly retryAfterMs: number | undefined;
 
   constructor(code: LinkRefusal, message: string, details: { status: number; retryAfterMs?: number }, options?: ErrorOptions) {
@@ -66,6 +66,9 @@ export function refusal(res: IncomingMessage): LinkDialError {
   }
   if (status === 429 || status === 503) {
     return new LinkDialError('LINK_UNAVAILABLE', `the hub is busy (HTTP ${status})`, details);
+  }
+  if (status === 409) {
+    return new LinkDialError('LINK_HELD', `another agent holds the link for this cluster token (HTTP ${status}); are two agents running with one token?`, details);
   }
   return new LinkDialError('LINK_REFUSED', `the hub answered HTTP ${status} instead of upgrading`, details);
 }

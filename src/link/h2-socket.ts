@@ -93,9 +93,15 @@ export class H2LinkSocket extends EventEmitter {
       } catch {
         // The session is already going away; the socket end below still happens.
       }
+      // Not stream.end(): while the session is still writing (a response, a
+      // push) an end of ours would go out before the queued GOAWAY, and the
+      // peer would see the connection drop without its code. Destroying the
+      // session flushes what it has queued, GOAWAY included, then ends the socket.
+      session.destroy();
+    } else {
+      this.stream.end();
     }
-    // Let the GOAWAY frame leave before the end; then give the peer a moment to close its side.
-    setImmediate(() => { this.stream.end(); });
+    // Give the peer a moment to close its side.
     setTimeout(() => { this.terminate(); }, CLOSE_GRACE_MS).unref();
   }
 

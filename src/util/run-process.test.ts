@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { ProcessExitError, ProcessStartError, runChecked, runProcess } from './run-process.ts';
+import { deathSignalWrapper, ProcessExitError, ProcessStartError, runChecked, runProcess } from './run-process.ts';
 
 describe('runProcess', () => {
   it('run-process - collects stdout and the exit code', async () => {
@@ -106,5 +109,59 @@ describe('runProcess with processGroup', () => {
     const result = await runProcess('sh', ['-c', 'echo grouped'], { processGroup: true });
     assert.equal(result.code, 0);
     assert.equal(result.stdout, 'grouped\n');
+  });
+});
+
+describe('runProcess with dieWithParent', () => {
+  /** Starts a Node process that runs `sleep 600` through runProcess and reports the sleeper's id. */
+  async function parentWithSleeper(dieWithParent: boolean): Promise<{ parent: ChildProcess; sleeper: number }> {
+    const module = new URL('./run-process.ts', import.meta.url).href;
+    const code = `const { runProcess } = await import(${JSON.stringify(module)});
+      void runProcess('sleep', ['600'], { processGroup: true, dieWithParent: ${dieWithParent}, onStart: (pid) => console.log(pid) });`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: parent.stdout });
+    const line = String((await once(lines, 'line'))[0]);
+    lines.close();
+    const sleeper = Number(line);
+    // Until setpriv has run (set the signal, then exec), the child is not yet tied to its parent.
+    const deadline = Date.now() + 10_000;
+    while (!(await readFile(`/proc/${sleeper}/cmdline`, 'utf8').catch(() => '')).startsWith('sleep\0')) {
+      assert.ok(Date.now() < deadline, `child ${sleeper} never became sleep`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return { parent, sleeper };
+  }
+
+  /** True once the process is gone (or a zombie), polling up to `timeoutMs`. */
+  async function goneWithin(pid: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (stat === '' || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return false;
+  }
+
+  it('run-process - a child started with dieWithParent dies when its parent is SIGKILLed; without it, it stays', async () => {
+    // Debian's util-linux (this machine, and the agent image's base) has it.
+    assert.deepEqual(deathSignalWrapper(), ['/usr/bin/setpriv', '--pdeathsig', 'SIGKILL', '--']);
+    const plain = await parentWithSleeper(false);
+    plain.parent.kill('SIGKILL');
+    await once(plain.parent, 'exit');
+    try {
+      assert.equal(await goneWithin(plain.sleeper, 1000), false, 'a plain group child outlives its parent (the case this option is for)');
+    } finally {
+      process.kill(-plain.sleeper, 'SIGKILL');
+    }
+    const tied = await parentWithSleeper(true);
+    tied.parent.kill('SIGKILL');
+    await once(tied.parent, 'exit');
+    assert.equal(await goneWithin(tied.sleeper, 10_000), true, `sleeper ${tied.sleeper} survived its parent`);
+  });
+
+  it('run-process - a missing program is still a start error through setpriv', async () => {
+    await assert.rejects(runProcess('/nonexistent/helm', ['version'], { dieWithParent: true }), (error: unknown) =>
+      error instanceof ProcessStartError && /could not start \/nonexistent\/helm: .*No such file/.test(error.message));
   });
 });

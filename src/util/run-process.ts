@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { UplinkError } from './errors.ts';
 
 /** Default limit on a child's run time; every child process is bounded. */
@@ -23,6 +23,15 @@ export interface RunProcessOptions {
    * pipes open. POSIX only; the group also outlives a crash of this process.
    */
   processGroup?: boolean;
+  /**
+   * Have the kernel SIGKILL the child when this process dies, even of
+   * SIGKILL: the child is started through util-linux `setpriv --pdeathsig
+   * SIGKILL` (see {@link deathSignalWrapper}); where that is missing the
+   * child starts as usual and only the caller's own cleanup applies.
+   */
+  dieWithParent?: boolean;
+  /** Called with the child's process id once it started (to record it). */
+  onStart?: (pid: number) => void;
 }
 
 export interface ProcessResult {
@@ -86,6 +95,27 @@ class BoundedBuffer {
   }
 }
 
+/** util-linux's setpriv, which has had --pdeathsig since 2.33 (Debian bookworm has 2.38). */
+const SETPRIV = '/usr/bin/setpriv';
+/** Exit status of setpriv when it could not execute the program. */
+const SETPRIV_EXEC_FAILED = 127;
+let deathSignalProbe: readonly string[] | null | undefined;
+
+/**
+ * The argument prefix that makes a child die with this process on Linux
+ * (`setpriv --pdeathsig SIGKILL --`), or null when setpriv is missing or too
+ * old. Probed once. The death signal is kept across exec, so it reaches the
+ * program setpriv runs; it does not reach that program's own children (a
+ * process group kill by the caller covers those).
+ */
+export function deathSignalWrapper(): readonly string[] | null {
+  if (deathSignalProbe !== undefined) return deathSignalProbe;
+  const prefix = [SETPRIV, '--pdeathsig', 'SIGKILL', '--'];
+  const ok = process.platform === 'linux' && spawnSync(SETPRIV, [...prefix.slice(1), 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  deathSignalProbe = ok ? prefix : null;
+  return deathSignalProbe;
+}
+
 /**
  * Runs a program to completion and collects its output. Resolves for any exit
  * status (see {@link runChecked} for the throwing form); rejects only when the
@@ -96,8 +126,10 @@ export function runProcess(file: string, args: readonly string[], options: RunPr
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const group = options.processGroup === true;
   const started = performance.now();
+  const wrapper = options.dieWithParent === true ? deathSignalWrapper() : null;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+    const [command = file, ...commandArgs] = wrapper === null ? [file, ...args] : [...wrapper, file, ...args];
+    const child = spawn(command, commandArgs, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -147,15 +179,22 @@ export function runProcess(file: string, args: readonly string[], options: RunPr
       settle();
       if (child.pid === undefined) reject(new ProcessStartError(file, error));
     });
+    if (child.pid !== undefined) options.onStart?.(child.pid);
     child.on('close', (code, signal) => {
       // Members of a stopped group that outlived their leader are strays: no grace.
       if (group && killTimer !== undefined) kill('SIGKILL');
       settle();
+      const text = stderr.text();
+      if (wrapper !== null && code === SETPRIV_EXEC_FAILED && text.startsWith('setpriv: ')) {
+        // setpriv started but could not run the program: the same as spawn failing to.
+        reject(new ProcessStartError(file, new Error(text.trim().replace(/^setpriv: /, ''))));
+        return;
+      }
       resolve({
         code,
         signal,
         stdout: stdout.text(),
-        stderr: stderr.text(),
+        stderr: text,
         durationMs: performance.now() - started,
         timedOut,
         truncated: stdout.truncated || stderr.truncated,

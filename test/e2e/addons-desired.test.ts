@@ -4,8 +4,8 @@
 // a restarted agent still has it while the hub is down.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { it } from 'node:test';
+import { desiredAddonsFileFor } from '../../src/agent/addons/desired-store.ts';
 import type { DesiredAddonSet } from '../../src/link/addons.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../helpers/cluster.ts';
 import {
@@ -40,7 +40,7 @@ it('addons desired - the agent holds the set within 2 s of each change, keeps it
   assert.equal(created.code, 0, created.stderr);
   const { token } = JSON.parse(created.stdout) as { token: string };
   const agent = await startAgent(t, { hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig });
-  const file = join(dirname(agent.stateFile), 'agent-addons.json');
+  const file = desiredAddonsFileFor(agent.stateFile);
 
   // Linking pushes the (empty) set at once.
   await eventually('the empty set on link', PUSH_WITHIN_MS, () => (readDesired(file)?.addons.length === 0 ? true : undefined));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { parseDesiredAddonSet } from './desired-set.ts';
 import type { KubeClient } from '../kube.ts';
 import { FileDesiredAddonsStore, SecretDesiredAddonsStore } from './desired-store.ts';
 
-const spec = { namespace: 'web', values: 'password: s3cret\n' };
+const spec = { source: { repo: { url: 'https://charts.example.com', chart: 'web' } }, version: '1.2.3', namespace: 'web', values: 'password: s3cret\n' };
 const log = createLogger({ name: 'test', level: 'silent' });
 
 function set(generation: number): DesiredAddonSet {
@@ -31,15 +31,47 @@ describe('desired add-ons', () => {
       [{ generation: 2, addons: [{ name: 'web', generation: 1, deleted: false, spec }, { name: 'web', generation: 1, deleted: true, spec }] }, /^addons\[1\]\.name 'web' appears twice/],
     ];
     for (const [input, message] of cases) {
-      assert.throws(() => parseDesiredAddonSet(input), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'DESIRED_ADDONS_INVALID');
-        assert.match(error.message, message);
-        assert.ok(!error.message.includes('s3cret'));
-        return true;
-      });
+      assertInvalid(input, message);
     }
   });
 
+  it('desired add-ons - each pushed spec is parsed in full, as the hub parses one written to its API', () => {
+    const one = (specOverrides: Record<string, unknown>): unknown =>
+      ({ generation: 1, addons: [{ name: 'web', generation: 1, deleted: false, spec: { ...spec, ...specOverrides } }] });
+    const cases: [unknown, RegExp][] = [
+      [one({ version: 3 }), /^addons\[0\]\.spec: version must be a string, got 3$/],
+      [one({ namespace: 'Not A Label' }), /^addons\[0\]\.spec: namespace 'Not A Label' is not a DNS-1123 label/],
+      [one({ source: { svn: { url: 'https://svn.example.com' } } }), /^addons\[0\]\.spec: unknown field 'source\.svn'/],
+      [one({ source: { repo: { url: 'https://charts.example.com', chart: '--post-renderer=x' } } }), /^addons\[0\]\.spec: source\.repo\.chart/],
+      [one({ revisionHistoryLimit: 1e9 }), /^addons\[0\]\.spec: revisionHistoryLimit must be a whole number from 1 to 100/],
+      [one({ syncPolicy: { automated: 'yes' } }), /^addons\[0\]\.spec: syncPolicy\.automated must be true or false/],
+      [one({ ignoreDifferences: [{ jq: '.spec | del(.replicas)' }] }), /^addons\[0\]\.spec: ignoreDifferences\[0\]\.jq '.*' is not a jq path expression the agent can evaluate/],
+      [one({ ignoreDifferences: Array.from({ length: 101 }, () => ({ pointer: '/a' })) }), /^addons\[0\]\.spec: ignoreDifferences has 101 entries, at most 100/],
+      [one({ retry: { limit: -2 } }), /^addons\[0\]\.spec: retry\.limit must be a whole number from -1 to 1000/],
+      [one({ futureField: true }), /^addons\[0\]\.spec: unknown field 'futureField'/],
+      [one({ values: `password: s3cret\n${'x: 1\n'.repeat(60_000)}` }), /^addons\[0\]\.spec: values must be YAML text holding one mapping, of at most 256 KiB$/],
+      [one({ values: 'password: s3cret\npassword: twice\n' }), /^addons\[0\]\.spec: values must be YAML text holding one mapping/],
+      [one({ values: ['s3cret'] }), /^addons\[0\]\.spec: values must be YAML text holding one mapping/],
+    ];
+    for (const [input, message] of cases) assertInvalid(input, message);
+    // A complete spec comes back with the hub's defaults, unchanged by a second reading.
+    const parsed = set(1);
+    assert.deepEqual(parseDesiredAddonSet(JSON.parse(JSON.stringify(parsed))), parsed);
+    assert.equal(parsed.addons[0]?.spec.revisionHistoryLimit, 10);
+  });
+});
+
+/** Refused with DESIRED_ADDONS_INVALID, a message matching `message`, and no trace of the values. */
+function assertInvalid(input: unknown, message: RegExp): void {
+  assert.throws(() => parseDesiredAddonSet(input), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'DESIRED_ADDONS_INVALID');
+    assert.match(error.message, message);
+    assert.ok(!error.message.includes('s3cret'), error.message);
+    return true;
+  });
+}
+
+describe('desired add-ons store', () => {
   it('desired add-ons - stores newer sets in a 0600 file, ignores older ones, and loads them after a restart', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'uplink-desired-'));
     t.after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -56,6 +88,19 @@ describe('desired add-ons', () => {
     const again = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
     await again.load();
     assert.deepEqual(again.current, set(2));
+  });
+
+  it('desired add-ons - a stored set this version cannot read is ignored at start, not fatal; an unreadable file still is', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'uplink-desired-'));
+    t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+    const file = join(dir, 'state.addons.json');
+    writeFileSync(file, JSON.stringify({ generation: 1, addons: [{ name: 'web', generation: 1, deleted: false, spec: { ...spec, futureField: 1 } }] }));
+    const held = new DesiredAddons({ store: new FileDesiredAddonsStore(file), log });
+    await held.load();
+    assert.equal(held.current, undefined);
+    assert.deepEqual(await held.replace(set(1)), { result: 'stored' }, 'the next push is taken');
+    writeFileSync(file, '{not json');
+    await assert.rejects(new DesiredAddons({ store: new FileDesiredAddonsStore(file), log }).load(), /unreadable/);
   });
 });
 

@@ -35,7 +35,15 @@ export class DesiredAddons {
   }
 
   async load(): Promise<void> {
-    this.held = await this.store.load();
+    try {
+      this.held = await this.store.load();
+    } catch (error) {
+      // A stored set this version cannot read (written by another version):
+      // start as if none were held; the hub pushes the set on the next link.
+      if (!((error as Error).cause instanceof DesiredAddonsError)) throw error;
+      this.log.warn({ err: error }, 'ignoring stored desired add-ons this agent cannot read; waiting for the hub to push them');
+      this.held = undefined;
+    }
     if (this.held) this.log.info({ ...describeDesiredAddons(this.held), store: this.store.describe() }, 'loaded desired add-ons');
   }
 

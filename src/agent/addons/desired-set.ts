@@ -1,8 +1,12 @@
 // Reads a desired add-on set as the hub sends it (PUT /v1/addons/desired).
-// The hub validated each spec before storing it; the agent checks the
-// envelope it relies on (names, generations, deleted markers) so that a bad
-// push is refused with the field named instead of being stored. Messages
-// never echo a spec or values: values may hold credentials.
+// The hub validated each spec before storing it, but a hub of another
+// version, or a damaged store, may not have: the agent parses the envelope
+// (names, generations, deleted markers) and each spec in full, with the same
+// parser the hub uses, so a bad push is refused with the field named instead
+// of failing later inside the engine. Messages never echo values: values may
+// hold credentials.
+import { AddonSpecError } from '../../domain/addon-spec/fields.ts';
+import { parseAddonSpec } from '../../domain/addon-spec/spec.ts';
 import type { DesiredAddon, DesiredAddonSet, DesiredAddonSpec } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
 
@@ -40,7 +44,19 @@ function parseAddon(value: unknown, index: number, seen: Set<string>): DesiredAd
   seen.add(name);
   if (typeof deleted !== 'boolean') throw new DesiredAddonsError(`${field}.deleted must be true or false`);
   if (!isObject(spec)) throw new DesiredAddonsError(`${field}.spec must be an object`);
-  return { name, generation: checkGeneration(generation, `${field}.generation`, 1), deleted, spec: spec as unknown as DesiredAddonSpec };
+  return { name, generation: checkGeneration(generation, `${field}.generation`, 1), deleted, spec: parseSpec(spec, `${field}.spec`) };
+}
+
+/** A pushed spec, parsed as the hub parses one written to its API. */
+function parseSpec(spec: Record<string, unknown>, field: string): DesiredAddonSpec {
+  try {
+    return parseAddonSpec(spec);
+  } catch (error) {
+    if (!(error instanceof AddonSpecError)) throw error;
+    // The parser's message may quote part of the values text (a YAML error shows where); this one does not.
+    const message = error.field === 'values' ? 'values must be YAML text holding one mapping, of at most 256 KiB' : error.message;
+    throw new DesiredAddonsError(`${field}: ${message}`);
+  }
 }
 
 /** Checks a pushed set (already JSON-decoded); throws DesiredAddonsError naming the first bad field. */

@@ -7,13 +7,15 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DesiredAddonSet } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
 import type { KubeClient } from '../kube.ts';
-import { OwnSecret, readOptionalFile, writePrivateFile } from '../own-storage.ts';
+import { OwnSecret, readOptionalFile, stateSiblingFile, writePrivateFile } from '../own-storage.ts';
 import { parseDesiredAddonSet } from './desired-set.ts';
 
 /** The Secret's name in the agent's namespace. */
 export const DESIRED_ADDONS_SECRET = 'uplink-agent-addons';
-/** The file's name, in the state file's directory. */
-export const DESIRED_ADDONS_FILE = 'agent-addons.json';
+/** The file beside a state file, named after it (`state.json` → `state.addons.json`): one per agent. */
+export function desiredAddonsFileFor(stateFile: string): string {
+  return stateSiblingFile(stateFile, 'addons');
+}
 const SECRET_KEY = 'desired.json.gz';
 
 export interface DesiredAddonsStore {

@@ -294,7 +294,7 @@ export class GitCheckouts {
     if (run.signal?.aborted === true) throw new GitError('CANCELLED', `git ${run.what} was cancelled`);
     try {
       return await runProcess(this.binary, args, {
-        env: run.env, signal: run.signal, timeoutMs: this.timeoutMs, maxOutputBytes: GIT_MAX_OUTPUT_BYTES, processGroup: true,
+        env: run.env, signal: run.signal, timeoutMs: this.timeoutMs, maxOutputBytes: GIT_MAX_OUTPUT_BYTES, processGroup: true, dieWithParent: true,
       });
     } catch (error) {
       if (!(error instanceof ProcessStartError)) throw error;

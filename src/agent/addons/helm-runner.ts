@@ -45,6 +45,8 @@ export interface HelmRunnerOptions {
   /** Default limit per command. */
   timeoutMs?: number;
   maxOutputBytes?: number;
+  /** Where running helm processes are recorded, so a restarted agent can stop what a killed one left. */
+  children?: { add(pid: number): void; remove(pid: number): void };
 }
 
 export interface HelmCommandOptions {
@@ -92,8 +94,10 @@ export class HelmRunner {
   private readonly env: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly maxOutputBytes: number;
+  private readonly children: HelmRunnerOptions['children'];
 
   constructor(options: HelmRunnerOptions) {
+    this.children = options.children;
     this.binary = options.binary;
     this.env = buildHelmEnv(options);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
@@ -110,13 +114,18 @@ export class HelmRunner {
     const command = commandName(args);
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let result: ProcessResult;
+    let pid: number | undefined;
     try {
+      // helm dies with the agent (even of SIGKILL): a helm left running would race the restarted agent's.
       result = await runProcess(this.binary, args, {
         env: this.env, input: options.input, signal: options.signal, timeoutMs, maxOutputBytes: this.maxOutputBytes, processGroup: true,
+        dieWithParent: true, onStart: (started) => { pid = started; this.children?.add(started); },
       });
     } catch (error) {
       if (error instanceof ProcessStartError) throw new HelmError('START_FAILED', `could not start helm at ${this.binary}: ${error.cause instanceof Error ? error.cause.message : 'unknown error'}`);
       throw error;
+    } finally {
+      if (pid !== undefined) this.children?.remove(pid);
     }
     if (result.timedOut) {
       const limit = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;

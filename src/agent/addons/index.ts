@@ -13,7 +13,7 @@ export {
 export { DesiredAddons, receiveDesiredAddons, serveDesiredAddons, type ReplaceOutcome } from './desired-addons.ts';
 export { DesiredAddonsError, parseDesiredAddonSet } from './desired-set.ts';
 export {
-  DESIRED_ADDONS_FILE, DESIRED_ADDONS_SECRET, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
+  DESIRED_ADDONS_SECRET, desiredAddonsFileFor, FileDesiredAddonsStore, SecretDesiredAddonsStore, type DesiredAddonsStore,
 } from './desired-store.ts';
 export {
   DEFAULT_READ_CONCURRENCY, DISCOVERY_TTL_MS, KindNotServedError, KindResolver, MAX_RELEASE_OBJECTS_READ, ReleaseManifestError,

@@ -185,7 +185,7 @@ export class SopsDecrypter {
         signal,
         timeoutMs: this.timeoutMs,
         maxOutputBytes: this.maxOutputBytes,
-        processGroup: true,
+        processGroup: true, dieWithParent: true,
       });
     } catch (error) {
       if (error instanceof ProcessStartError) {

@@ -2,7 +2,9 @@
 // that exist, never closes a cycle, and an add-on others depend on is not
 // removed from under them.
 import { HttpError } from '../errors.ts';
-import { AddonSpecError } from './fields.ts';
+
+/** A 400 about `dependsOn`, coded like the spec's own errors. */
+const dependsOnError = (message: string): HttpError => new HttpError(400, 'ADDON_SPEC_INVALID', message);
 
 /** The add-ons of one cluster by name, each with the names it depends on. */
 export type DependencyGraph = ReadonlyMap<string, readonly string[]>;
@@ -26,11 +28,11 @@ export function checkDependencies(change: DependencyChange): void {
   graph.set(change.name, change.dependsOn);
   for (const dependency of change.dependsOn) {
     if (!graph.has(dependency)) {
-      throw new AddonSpecError('dependsOn', `dependsOn names '${dependency}', which is not an add-on of cluster '${change.cluster}'`);
+      throw dependsOnError(`dependsOn names '${dependency}', which is not an add-on of cluster '${change.cluster}'`);
     }
   }
   const cycle = findCycle(graph, change.name);
-  if (cycle !== undefined) throw new AddonSpecError('dependsOn', `dependsOn makes a cycle: ${cycle.join(' -> ')}`);
+  if (cycle !== undefined) throw dependsOnError(`dependsOn makes a cycle: ${cycle.join(' -> ')}`);
 }
 
 /**

@@ -33,6 +33,10 @@ describe('add-on reconcile policy', () => {
       assertRefused({ ignoreDifferences: [{ pointer }] }, 'ignoreDifferences[0].pointer', /^ignoreDifferences\[0\]\.pointer .* is not a JSON pointer like \/spec\/replicas$/);
     }
     assertRefused({ ignoreDifferences: [{ jq: '' }] }, 'ignoreDifferences[0].jq', 'ignoreDifferences[0].jq must not be empty');
+    // Compiled when written: what the agent could not evaluate never gets stored.
+    for (const jq of ['.spec | del(.replicas)', '.a[', 'map(.x)', '.a | length', '$__loc__']) {
+      assertRefused({ ignoreDifferences: [{ jq }] }, 'ignoreDifferences[0].jq', /^ignoreDifferences\[0\]\.jq '.*' is not a jq path expression the agent can evaluate: /);
+    }
     assertRefused({ ignoreDifferences: [{ manager: 'm', target: { kind: 'deployment' } }] }, 'ignoreDifferences[0].target.kind',
       "ignoreDifferences[0].target.kind 'deployment' is not a Kubernetes kind like Deployment");
     assertRefused({ ignoreDifferences: [{ manager: 'm', target: { group: 'apps' } }] }, 'ignoreDifferences[0].target.group', /^unknown field/);

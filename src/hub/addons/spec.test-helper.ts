@@ -1,5 +1,6 @@
 // For tests: a minimal valid spec body, and an assertion on the 400 a bad one gets.
 import assert from 'node:assert/strict';
+import { toHttpError } from '../errors.ts';
 import { AddonSpecError } from './fields.ts';
 import { parseAddonSpec } from './spec.ts';
 
@@ -12,7 +13,7 @@ export function minimalSpec(overrides: Record<string, unknown> = {}): Record<str
 export function assertRefused(overrides: Record<string, unknown>, field: string, message: RegExp | string): void {
   assert.throws(() => parseAddonSpec(minimalSpec(overrides)), (error: unknown) => {
     assert.ok(error instanceof AddonSpecError, `expected an AddonSpecError, got ${String(error)}`);
-    assert.equal(error.status, 400);
+    assert.equal(toHttpError(error).status, 400);
     assert.equal(error.code, 'ADDON_SPEC_INVALID');
     assert.equal(error.field, field);
     if (typeof message === 'string') assert.equal(error.message, message);

@@ -195,6 +195,8 @@ describe('add-on routes', () => {
       ['prod/addons/web', minimalSpec({ values: '- a\n' }), 'values must be a YAML mapping (key: value), got a list'],
       ['prod/addons/Web', minimalSpec(), "name 'Web' is not a DNS-1123 label (lowercase letters, digits and '-', at most 53 characters)"],
       ['prod/addons/web', ['not', 'an', 'object'], 'the add-on spec must be an object, got ["not","an","object"]'],
+      ['prod/addons/web', minimalSpec({ ignoreDifferences: [{ jq: '.spec | del(.replicas)' }] }),
+        'ignoreDifferences[0].jq \'.spec | del(.replicas)\' is not a jq path expression the agent can evaluate: unexpected "del" at 9, expected a path starting with "." (functions other than select are not supported)'],
     ];
     for (const [path, body, message] of cases) {
       const answer = await call('admin', 'PUT', path, body);

@@ -18,6 +18,7 @@ import { forwardRequest } from './forward-request.ts';
 import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
 import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
+import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
 
 /** URL prefix of the kubectl endpoint. */
 export const KUBE_PATH_PREFIX = '/k8s/clusters/';
@@ -133,13 +134,22 @@ export class KubeProxy {
 
   private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
-    const { ref, apiPath } = splitKubeUrl(req.url ?? '/');
+    const { ref, apiPath: requested } = splitKubeUrl(req.url ?? '/');
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
     const principal = token === undefined ? null : await authenticateToken(store, token, this.touched).catch(() => null);
     if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };
     const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
     const role = cluster ? effectiveRole(principal, cluster.id) : undefined;
     if (!cluster || !role) return { status: 404, reason: 'NotFound', message: `cluster "${ref}" not found`, principal, cluster: { id: '', name: ref } };
+    // The same check the agent applies: a path that could reach past the API
+    // server is never forwarded, and its refusal is audited under the user.
+    let apiPath: string;
+    try {
+      apiPath = parseKubeApiPath(requested).target;
+    } catch (error) {
+      if (!(error instanceof KubeApiPathError)) throw error;
+      return { status: 400, reason: 'BadRequest', message: error.message, principal, cluster };
+    }
     const session = fleet.session(cluster.id);
     if (!session?.isOpen) {
       return {
@@ -194,7 +204,7 @@ export class KubeProxy {
   private auditRefusal(req: IncomingMessage, refusal: KubeRefusal): void {
     const { ref, apiPath } = splitKubeUrl(req.url ?? '/');
     this.options.audit({
-      ...auditFields(parseKubeRequest(req.method ?? 'GET', apiPath), apiPath),
+      ...refusedAuditFields(req.method ?? 'GET', apiPath),
       at: new Date().toISOString(),
       userId: refusal.principal?.userId ?? '',
       userName: refusal.principal?.userName ?? UNAUTHENTICATED,
@@ -208,6 +218,20 @@ export class KubeProxy {
   }
 }
 
+/**
+ * Audit fields of a refused request: read like a forwarded one when its path
+ * passes the check, else only the method and the path as sent.
+ */
+function refusedAuditFields(method: string, requested: string): ReturnType<typeof auditFields> {
+  try {
+    const { target } = parseKubeApiPath(requested);
+    return auditFields(parseKubeRequest(method, target), target);
+  } catch {
+    return { verb: method.toLowerCase(), resource: '', subresource: null, namespace: null, name: null, path: requested.split('?')[0] ?? '/', command: null };
+  }
+}
+
+/** Audit fields from the path exactly as forwarded, so they say what the API server was asked. */
 function auditFields(info: KubeRequestInfo, apiPath: string): Pick<AuditRecord, 'verb' | 'resource' | 'subresource' | 'namespace' | 'name' | 'path' | 'command'> {
   return {
     verb: info.verb,
