@@ -7,10 +7,17 @@
 // rather than repaired: what is forwarded is exactly what was checked.
 import { UplinkError } from '../util/errors.ts';
 
-/** Longest path (without the query) accepted. */
+/**
+ * Longest path (without the query) accepted: far above any real object's
+ * path (names are at most 253 characters, namespaces and plurals 63).
+ */
 export const MAX_KUBE_PATH_CHARS = 4096;
-/** Longest query accepted (exec commands travel here). */
-export const MAX_KUBE_QUERY_CHARS = 12_288;
+/**
+ * Longest query accepted. Exec commands, label and field selectors travel
+ * here, and the API server takes up to 1 MiB of request line and headers
+ * (Go's http.DefaultMaxHeaderBytes), so this is no tighter than it.
+ */
+export const MAX_KUBE_QUERY_CHARS = 1024 * 1024;
 
 /**
  * First path segments the API server serves and kubectl uses: resources and
