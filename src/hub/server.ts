@@ -11,6 +11,7 @@ import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
+import { checkConnectionLimits, guardConnections, serverTimeoutOptions } from './connection-guard.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
@@ -129,6 +130,7 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
 /** Starts the hub and resolves once it is listening. */
 export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const { settings, log } = options;
+  checkConnectionLimits(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
@@ -168,7 +170,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         if ((req.url ?? '').startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleRequest(req, res);
         else handler(req, res);
       };
-      return tls ? https.createServer({ key: tls.key, cert: tls.cert }, route) : http.createServer(route);
+      const { handshakeTimeout, connectionsCheckingInterval } = serverTimeoutOptions(settings);
+      return tls
+        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval }, route)
+        : http.createServer({ connectionsCheckingInterval }, route);
     },
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
@@ -182,6 +187,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
+  guardConnections({ server: app.server, limits: settings, metrics, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     const url = req.url ?? '';
     if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);

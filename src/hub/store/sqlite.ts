@@ -1,6 +1,7 @@
 // The Store on SQLite through node:sqlite. The driver is synchronous; each
 // method runs its statement at once and settles the returned Promise, which
 // keeps the interface identical to the networked PostgreSQL store.
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
@@ -48,9 +49,26 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(openDatabase(options.path));
 }
 
+/** The database holds token hashes and the audit log: owner only, whatever the directory's mode. */
+const DATABASE_FILE_MODE = 0o600;
+
+/**
+ * Creates the database file 0600 before SQLite does (SQLite would use the
+ * umask, typically 0644) and narrows an existing one. SQLite gives its -wal
+ * and -shm files the main file's mode; existing ones are narrowed too.
+ */
+function makePrivate(path: string): void {
+  if (path === ':memory:') return;
+  closeSync(openSync(path, 'a', DATABASE_FILE_MODE));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, DATABASE_FILE_MODE);
+  }
+}
+
 function openDatabase(path: string): DatabaseSync {
   let db: DatabaseSync | undefined;
   try {
+    makePrivate(path);
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
     // WAL lets readers (API requests) run while a writer (heartbeats) commits.
     // An in-memory database keeps its `memory` journal; that is fine.

@@ -1,0 +1,161 @@
+// Connection flood: one client opens ~20,000 idle TCP connections (no TLS
+// hello, no request) to a real hub from one address, and keeps replacing the
+// ones the hub closes, while a real agent linked to the real test cluster
+// stays linked and the admin runs the real `uplink clusters list`. Prints
+// the CLI's latency before and under the flood (target under 1 s), the hub's
+// refusals and timeouts, its open connections and RSS, and whether the agent
+// ever relinked. The hub runs with its default caps and deadlines.
+//   scripts/bench.sh flood        (about 1 min; needs the test cluster, starts it if needed)
+// BENCH_FLOOD_SOCKETS (20000), BENCH_FLOOD_WORKERS (2: each process opens its share,
+// within its own open-file limit), BENCH_FLOOD_SAMPLES (10 CLI runs each phase).
+// See docs/benchmarks.md.
+import { fork, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProcess } from '../src/util/run-process.ts';
+import type { FloodTally } from '../test/helpers/flood.ts';
+import { percentile } from '../test/helpers/resources.ts';
+import { UplinkProcess } from '../test/helpers/uplink.ts';
+import { HubProcess, metricValue } from './sim/hub-process.ts';
+import { count, mib, ms, printTable, sleep, verdict } from './sim/measure.ts';
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const SOCKETS = env('BENCH_FLOOD_SOCKETS', 20_000);
+const WORKERS = env('BENCH_FLOOD_WORKERS', 2);
+const SAMPLES = env('BENCH_FLOOD_SAMPLES', 10);
+const FLOOD_FROM = '127.0.0.2';
+const TARGET_MS = 1000;
+const REPO = join(import.meta.dirname, '..');
+const UPLINK_BIN = join(REPO, 'bin/uplink');
+const CLUSTER = join(REPO, 'test/cluster/cluster');
+/** How long the flood may take to make its first SOCKETS attempts before the bench gives up. */
+const START_TIMEOUT_MS = 120_000;
+
+function cluster(...args: string[]): string {
+  const result = spawnSync(CLUSTER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`cluster ${args.join(' ')} failed`);
+  return result.stdout.trim();
+}
+
+/** The flood's worker processes and their latest tallies. */
+class FloodWorkers {
+  readonly tallies: FloodTally[];
+  readonly #started: Promise<unknown>[];
+  readonly #children;
+
+  constructor(port: number) {
+    const share = Math.ceil(SOCKETS / WORKERS);
+    this.tallies = Array.from({ length: WORKERS }, () => ({ connected: 0, closed: 0, failed: 0, attempted: 0, open: 0 }));
+    this.#children = Array.from({ length: WORKERS }, () => fork(join(import.meta.dirname, 'flood-worker.ts'), ['127.0.0.1', String(port), FLOOD_FROM, String(share)]));
+    this.#started = this.#children.map((child, i) => new Promise((resolve) => {
+      child.on('message', (message: { started?: boolean; tally: FloodTally }) => {
+        this.tallies[i] = message.tally;
+        if (message.started === true) resolve(undefined);
+      });
+    }));
+  }
+
+  async started(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.#started),
+      new Promise((_, reject) => { timer = setTimeout(() => { reject(new Error('the flood did not make its attempts in time')); }, START_TIMEOUT_MS); }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  total(): FloodTally {
+    const sum = { connected: 0, closed: 0, failed: 0, attempted: 0, open: 0 };
+    for (const t of this.tallies) for (const key of Object.keys(sum) as (keyof FloodTally)[]) sum[key] += t[key];
+    return sum;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#children.map(async (child) => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+    }));
+  }
+}
+
+/** `uplink clusters list` as the admin, SAMPLES times one after another; milliseconds each (failures throw). */
+async function timeClustersList(cliConfig: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < SAMPLES; i += 1) {
+    const started = performance.now();
+    const result = await runProcess(UPLINK_BIN, ['clusters', 'list'], { env: { ...process.env, UPLINK_CLI_CONFIG: cliConfig }, timeoutMs: 30_000 });
+    const took = performance.now() - started;
+    if (result.code !== 0) throw new Error(`uplink clusters list failed under the flood: ${result.stderr}`);
+    if (!/\bflood\b.*\bonline\b/.test(result.stdout)) throw new Error(`the cluster is not online:\n${result.stdout}`);
+    times.push(took);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const kubeconfig = cluster('start').split('\n').pop() ?? '';
+  const dir = mkdtempSync(join(tmpdir(), 'uplink-bench-flood-'));
+  const hub = await HubProcess.start({ dataDir: join(dir, 'hub'), logFile: join(dir, 'hub.log'), port: 0 });
+  console.log(`hub ${hub.url} (pid ${hub.pid}), logs and data in ${dir}; flood of ${count(SOCKETS)} sockets from ${FLOOD_FROM} in ${WORKERS} processes`);
+  const created = await hub.request('POST', '/api/v1/clusters', { name: 'flood' });
+  if (created.status !== 201) throw new Error(`creating the cluster: HTTP ${created.status}`);
+  const agent = new UplinkProcess([
+    'agent', '--hub-url', hub.url, '--hub-ca-hash', hub.caHash, '--token', (JSON.parse(created.body) as { token: string }).token,
+    '--kubeconfig', kubeconfig, '--state-file', join(dir, 'agent-state.json'), '--health-listen', '127.0.0.1:0', '--heartbeat-interval', '5',
+  ]);
+  const cliConfig = join(dir, 'cli.json');
+  let workers: FloodWorkers | undefined;
+  try {
+    const starting = await agent.waitForLog((l) => l.msg === 'agent starting');
+    await agent.waitForLog((l) => l.msg === 'linked to the hub', 30_000);
+    const agentHealth = `http://127.0.0.1:${String(starting.healthPort)}`;
+    writeFileSync(join(dir, 'admin-token'), `${hub.adminToken}\n`, { mode: 0o600 });
+    const login = await runProcess(UPLINK_BIN, ['login', hub.url, '--token-file', join(dir, 'admin-token'), '--ca-hash', hub.caHash], {
+      env: { ...process.env, UPLINK_CLI_CONFIG: cliConfig }, timeoutMs: 30_000,
+    });
+    if (login.code !== 0) throw new Error(`uplink login: ${login.stderr}`);
+    await sleep(6000); // the first heartbeat: online
+    const quiet = await timeClustersList(cliConfig);
+
+    workers = new FloodWorkers(hub.port);
+    const floodStarted = performance.now();
+    await workers.started();
+    const attemptSeconds = (performance.now() - floodStarted) / 1000;
+    const rssDuring: number[] = [];
+    const loud = await timeClustersList(cliConfig);
+    rssDuring.push(hub.sample().peakRssBytes);
+    const metrics = await hub.metricsText();
+    const tally = workers.total();
+    await workers.stop();
+    workers = undefined;
+
+    const agentMetrics = await (await fetch(`${agentHealth}/metrics`)).text();
+    const relinks = metricValue(agentMetrics, 'uplink_agent_link_attempts_total', 'result="linked"') - 1;
+    const p50 = (xs: number[]): number => percentile(xs, 50);
+    const worst = (xs: number[]): number => Math.max(...xs);
+    console.log(`\nthe flood made ${count(tally.attempted)} connection attempts (the first ${count(SOCKETS)} in ${attemptSeconds.toFixed(1)} s), ` +
+      `${count(tally.open)} open at the end; the hub refused ${count(metricValue(metrics, 'uplink_hub_connections_refused_total'))} on arrival ` +
+      `(${count(metricValue(metrics, 'uplink_hub_connections_refused_total', 'max_per_address'))} over the per-address cap) and cut ` +
+      `${count(metricValue(metrics, 'uplink_hub_connections_timed_out_total', 'tls_handshake'))} at the handshake deadline\n`);
+    printTable(['uplink clusters list (admin, real CLI)', 'p50', 'worst', 'target', ''], [
+      ['no flood', ms(p50(quiet)), ms(worst(quiet)), '', ''],
+      ['under the flood', ms(p50(loud)), ms(worst(loud)), `< ${TARGET_MS} ms`, verdict(worst(loud) < TARGET_MS)],
+    ]);
+    console.log('');
+    printTable(['the hub and the agent', 'value', '', '', ''], [
+      ['hub open connections (gauge, under the flood)', count(metricValue(metrics, 'uplink_hub_connections_open')), '', '', ''],
+      ['hub peak RSS (VmHWM)', mib(Math.max(...rssDuring)), '', '', ''],
+      ['agents linked (hub gauge)', count(metricValue(metrics, 'uplink_hub_agents_connected')), '', '1', verdict(metricValue(metrics, 'uplink_hub_agents_connected') === 1)],
+      ['agent relinks during the run', count(relinks), '', '0', verdict(relinks === 0)],
+    ]);
+  } finally {
+    await workers?.stop();
+    await agent.stop();
+    await hub.stop();
+  }
+}
+
+await main();
