@@ -13,6 +13,7 @@ import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
 import { checkConnectionLimits, guardConnections, serverTimeoutOptions } from './connection-guard.ts';
 import type { Logger } from '../util/logger.ts';
+import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import { AddonPusher, AddonStatusRecorder } from './addons/index.ts';
@@ -35,6 +36,7 @@ import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
 import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
+import { AuditSink } from './audit-sink.ts';
 import { registerDashboard } from './web/dashboard.ts';
 
 /** Where the first admin token is written, inside the data directory. */
@@ -115,8 +117,9 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
     try {
       await store.ping();
       return { status: 'ok' };
-    } catch {
-      return reply.status(503).send({ status: 'store unavailable' });
+    } catch (error) {
+      const code = error instanceof UplinkError ? error.code : 'STORE_FAILED';
+      return reply.status(503).send({ status: 'store unavailable', code, message: error instanceof Error ? error.message : String(error) });
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -157,9 +160,16 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
 
   // One limiter for the kubectl endpoint and the resource routes, one audit sink for those, add-on operations and agent upgrades.
   const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams });
-  const audit = (record: AuditRecord): void => {
-    store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
-  };
+  const auditSink = new AuditSink({
+    write: (record) => {
+      store.insertAudit(record).catch((error: unknown) => {
+        metrics.auditWriteFailures.inc();
+        log.error({ err: error }, 'could not write an audit record');
+      });
+    },
+    onSuppressed: () => { metrics.auditRowsSuppressed.inc(); },
+  });
+  const audit = (record: AuditRecord): void => { auditSink.record(record); };
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
@@ -233,6 +243,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     adminTokenFile,
     async close(): Promise<void> {
       stopRetention();
+      auditSink.close();
       fleetFeed.close();
       addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
