@@ -98,20 +98,20 @@ describe('hub edge: connection caps and deadlines', () => {
     const attack = flood({ host: '127.0.0.1', port: hub.port, localAddress: FLOOD_FROM, count: FLOOD_SOCKETS });
     try {
       await attack.started;
-      // Every socket beyond the share is closed on arrival and counted.
-      await eventually('the refusals counted', CUT_DEADLINE_MS, async () => {
-        const refused = metricValue(await hubMetricsText(hub), 'uplink_hub_connections_refused_total', 'reason="max_per_address"');
-        return refused >= FLOOD_SOCKETS - PER_ADDRESS ? refused : undefined;
-      });
-      assert.ok(attack.tally().open <= PER_ADDRESS, `the flood holds ${attack.tally().open} connections, more than its share`);
+      // Meanwhile: the admin is served and the agent stays linked.
       await assertAgentAndAdminServed();
       const open = metricValue(await hubMetricsText(hub), 'uplink_hub_connections_open');
-      assert.ok(open >= 2, 'the gauge counts at least the agent and this scrape');
-      // What the flood kept is cut by the handshake deadline: none of it is held for good.
+      assert.ok(open <= PER_ADDRESS + 10, `the hub holds ${open} connections: the flood got more than its share`);
+      // None of the flood is held for good: what was not refused on arrival is cut at the handshake deadline.
       await eventually('the flood\'s held sockets cut', CUT_DEADLINE_MS, () => (attack.tally().open === 0 ? true : undefined));
     } finally {
       attack.stop();
     }
+    const metrics = await hubMetricsText(hub);
+    const refused = metricValue(metrics, 'uplink_hub_connections_refused_total', 'reason="max_per_address"');
+    const cut = metricValue(metrics, 'uplink_hub_connections_timed_out_total', 'phase="tls_handshake"');
+    assert.ok(refused > 0, 'the per-address cap refused some');
+    assert.ok(refused + cut >= attack.tally().connected, `refused ${refused} + cut ${cut} account for the ${attack.tally().connected} flood connections`);
     await assertAgentAndAdminServed();
   });
 
