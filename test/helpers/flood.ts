@@ -11,7 +11,9 @@ export interface FloodOptions {
   count: number;
   /** Connections being opened at once; the rest wait (a SYN burst beyond the listen backlog only adds retries). */
   concurrency?: number;
-  /** After `count` attempts, open a new connection whenever one closes, until stop(): a sustained attack. */
+  /** Attempts per second at most (default: as fast as `concurrency` allows). */
+  ratePerSecond?: number;
+  /** After `count` attempts, keep opening connections (at `ratePerSecond`) until stop(): a sustained attack. */
   sustain?: boolean;
 }
 
@@ -38,14 +40,14 @@ export interface Flood {
 }
 
 const DEFAULT_CONCURRENCY = 256;
-/** Pause before a sustained flood replaces a closed connection. */
-const SUSTAIN_DELAY_MS = 10;
 
 /** Opens `count` idle connections to host:port from `localAddress`. */
 export function flood(options: FloodOptions): Flood {
   const sockets = new Set<net.Socket>();
   const tally = { connected: 0, closed: 0, failed: 0, attempted: 0 };
   let stopped = false;
+  // A function, not the variable: stop() may run while a worker awaits its turn.
+  const isStopped = (): boolean => stopped;
   const openOne = (): Promise<void> => new Promise((resolve) => {
     tally.attempted += 1;
     const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress });
@@ -64,22 +66,31 @@ export function flood(options: FloodOptions): Flood {
         tally.failed += 1;
         resolve();
       }
-      if (options.sustain === true && !stopped && tally.attempted >= options.count) {
-        // Not at once: a refused socket closes within a millisecond, and a tight loop would measure this process, not the hub.
-        setTimeout(() => { if (!stopped) void openOne(); }, SUSTAIN_DELAY_MS);
-      }
     });
   });
-  const started = (async () => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (!stopped && next < options.count) {
-        next += 1;
-        await openOne();
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency ?? DEFAULT_CONCURRENCY }, worker));
-  })();
+  const startedAt = performance.now();
+  /** Waits for the next attempt's turn under ratePerSecond. */
+  const pace = async (attempt: number): Promise<void> => {
+    if (options.ratePerSecond === undefined) return;
+    const due = startedAt + (attempt * 1000) / options.ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
+  let next = 0;
+  const worker = async (limit: () => boolean): Promise<void> => {
+    while (!isStopped() && limit()) {
+      const attempt = next;
+      next += 1;
+      await pace(attempt);
+      if (!isStopped()) await openOne();
+    }
+  };
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const started = Promise.all(Array.from({ length: concurrency }, () => worker(() => next < options.count))).then(() => undefined);
+  if (options.sustain === true) {
+    // Keeps going past `count` until stop(); `started` still resolves once `count` attempts were made.
+    void started.then(() => Promise.all(Array.from({ length: concurrency }, () => worker(() => true))));
+  }
   return {
     started,
     tally: () => ({ ...tally, open: sockets.size }),
