@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterView } from '../../../src/hub/fleet.ts';
-import { createTestNamespace, mintServiceAccountToken, testTempDir } from '../../helpers/cluster.ts';
+import { createTestNamespace, kubectl, mintServiceAccountToken, testTempDir } from '../../helpers/cluster.ts';
+import { KubectlStream, kubeconfigThroughHub, kubectlVia } from '../../helpers/kubectl-hub.ts';
 import { flood } from '../../helpers/flood.ts';
 import {
   eventually, hubMetricsText, metricValue, startAgent, startHub, suiteContext, uplink, type AgentHandle, type HubHandle,
@@ -37,6 +38,7 @@ describe('hub edge: connection caps and deadlines', () => {
   let hub: HubHandle;
   let agent: AgentHandle;
   let caPem: string;
+  let namespace: string;
   /** A live fleet feed opened before any attack; it must outlive every deadline below. */
   let feed: ClientRequest;
   let feedEvents = 0;
@@ -49,7 +51,7 @@ describe('hub edge: connection caps and deadlines', () => {
     chmodSync(dataDir, 0o755);
     hub = await startHub(setupContext, { dataDir, args: HUB_ARGS });
     caPem = readFileSync(join(hub.dataDir, 'tls', 'ca.crt'), 'utf8');
-    const namespace = await createTestNamespace(setupContext, 'edge');
+    namespace = await createTestNamespace(setupContext, 'edge');
     const { kubeconfig } = await mintServiceAccountToken(setupContext, { namespace, clusterRole: 'cluster-admin' });
     const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: 'edge' });
     const stateDir = join(testTempDir(setupContext, 'uplink-agent-edge-'), 'state');
@@ -151,6 +153,22 @@ describe('hub edge: connection caps and deadlines', () => {
     const before = feedEvents;
     await eventually('the feed still streaming', 30_000, () => (feedEvents > before ? true : undefined));
     await assertAgentAndAdminServed();
+  });
+
+  it('hub edge - kubectl exec and a watch that outlast the header and request deadlines are not cut', async (t) => {
+    await kubectl(['-n', namespace, 'create', 'deployment', 'app', '--image=registry.invalid/app:1', '--replicas=1']);
+    await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 });
+    const pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+    const kubeconfig = await kubeconfigThroughHub(hub.cliConfig, 'edge');
+    const watch = await KubectlStream.start(t, kubeconfig, ['-n', namespace, 'get', 'configmaps', '-w', '-o', 'name']);
+    // Longer than --request-timeout (4 s) and --headers-timeout (2 s): kwok runs the command on this host.
+    const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', pod, '--', 'sh', '-c', 'sleep 6; echo outlived']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(exec.stdout.trim(), 'outlived');
+    // The watch, opened before the exec, still delivers.
+    await kubectl(['-n', namespace, 'create', 'configmap', 'after-deadlines', '--from-literal=a=1']);
+    await eventually('the watch sees the new ConfigMap', 30_000, () => (watch.output.includes('configmap/after-deadlines') ? true : undefined));
+    assert.equal(watch.child.exitCode, null, 'the watch is still running');
   });
 
   it('hub edge - a TLS client that never sends its hello is cut after the handshake deadline', async () => {
