@@ -31,8 +31,10 @@ export function makePrivate(path: string): void {
 
 /**
  * Runs a write that has RETURNING to completion and gives its first row. The
- * driver's get() stops at the first row and resets the statement, and a
- * commit that fails then (disk full) is lost: the row comes back, nothing is stored.
+ * driver's get() stops at the first row and resets the statement, dropping
+ * whatever error completing it raises: outside a transaction the commit that
+ * fails (disk full) is lost and the row comes back though nothing is stored;
+ * inside one the statement is undone while the transaction goes on.
  */
 export function returning(statement: StatementSync, params: Record<string, SQLInputValue>): Record<string, SQLOutputValue> | undefined {
   return statement.all(params)[0];

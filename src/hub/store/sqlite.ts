@@ -255,10 +255,10 @@ class SqliteStore implements Store {
       const { clusterId, name, at } = input;
       const params = { clusterId, name, at, spec: JSON.stringify(input.spec) };
       const existing = this.#sql.selectAddon.get({ clusterId, name });
-      if (existing === undefined) return { record: toAddonRecord(required(this.#sql.insertAddon.get(params))), outcome: 'created' };
+      if (existing === undefined) return { record: toAddonRecord(required(returning(this.#sql.insertAddon, params))), outcome: 'created' };
       const live = existing.deleted_at === null;
       if (live && existing.spec === params.spec) return { record: toAddonRecord(existing), outcome: 'unchanged' };
-      return { record: toAddonRecord(required(this.#sql.replaceAddon.get(params))), outcome: live ? 'updated' : 'created' };
+      return { record: toAddonRecord(required(returning(this.#sql.replaceAddon, params))), outcome: live ? 'updated' : 'created' };
     }));
   }
 
@@ -277,7 +277,7 @@ class SqliteStore implements Store {
   deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
     return this.#write(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
       const { clusterId, name, at } = input;
-      const marked = this.#sql.markAddonDeleted.get({ clusterId, name, at });
+      const marked = returning(this.#sql.markAddonDeleted, { clusterId, name, at });
       return mapOptional(marked ?? this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord);
     }));
   }
