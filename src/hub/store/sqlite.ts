@@ -54,7 +54,8 @@ function openDatabase(path: string): DatabaseSync {
     db.exec('PRAGMA journal_mode = WAL');
     // With WAL, NORMAL syncs at checkpoints instead of on every commit: a
     // process crash loses nothing, an OS crash at most the last commits. FULL
-    // made every audit record an fsync on the hub's event loop.
+    // made every audit record an fsync on the hub's event loop, so it is kept
+    // for the writes an API answer reports (see #durable).
     db.exec('PRAGMA synchronous = NORMAL');
     return db;
   } catch (error) {
@@ -105,7 +106,7 @@ class SqliteStore implements Store {
       primaryKey: `a cluster with id "${input.id}" already exists`,
       unique: `a cluster named "${input.name}" already exists`,
     };
-    return this.#write(`create cluster "${input.name}"`, () => {
+    return this.#durable(`create cluster "${input.name}"`, () => {
       const { id, name, tokenHash, createdAt } = input;
       const row = returning(this.#sql.insertCluster, { id, name, labels: JSON.stringify(input.labels), tokenHash, createdAt });
       return toClusterRecord(required(row));
@@ -143,11 +144,11 @@ class SqliteStore implements Store {
   }
 
   deleteCluster(id: string): Promise<boolean> {
-    return this.#write(`delete cluster ${id}`, () => Number(this.#sql.deleteCluster.run({ id }).changes) > 0);
+    return this.#durable(`delete cluster ${id}`, () => Number(this.#sql.deleteCluster.run({ id }).changes) > 0);
   }
 
   updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void> {
-    return this.#write(`update tokens of cluster ${id}`, () => {
+    return this.#durable(`update tokens of cluster ${id}`, () => {
       this.#sql.updateClusterTokens.run({ id, tokenHash: hashes.tokenHash, nextTokenHash: hashes.nextTokenHash });
     });
   }
@@ -175,7 +176,7 @@ class SqliteStore implements Store {
       primaryKey: `a user with id "${input.id}" already exists`,
       unique: `a user named "${input.name}" already exists`,
     };
-    return this.#write(`create user "${input.name}"`, () => {
+    return this.#durable(`create user "${input.name}"`, () => {
       const { id, name, createdAt } = input;
       return toUserRecord(required(returning(this.#sql.insertUser, { id, name, createdAt })));
     }, conflict);
@@ -194,17 +195,17 @@ class SqliteStore implements Store {
   }
 
   deleteUser(id: string): Promise<boolean> {
-    return this.#write(`delete user ${id}`, () => Number(this.#sql.deleteUser.run({ id }).changes) > 0);
+    return this.#durable(`delete user ${id}`, () => Number(this.#sql.deleteUser.run({ id }).changes) > 0);
   }
 
   addGrant(grant: GrantRecord): Promise<void> {
-    return this.#write(`add grant ${grant.role} to user ${grant.userId}`, () => {
+    return this.#durable(`add grant ${grant.role} to user ${grant.userId}`, () => {
       this.#sql.insertGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
     });
   }
 
   removeGrant(grant: GrantRecord): Promise<boolean> {
-    return this.#write(`remove grant ${grant.role} from user ${grant.userId}`, () => {
+    return this.#durable(`remove grant ${grant.role} from user ${grant.userId}`, () => {
       const { changes } = this.#sql.deleteGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
       return Number(changes) > 0;
     });
@@ -220,7 +221,7 @@ class SqliteStore implements Store {
 
   createApiToken(input: NewApiToken): Promise<ApiTokenRecord> {
     const conflict = { primaryKey: `an API token with id "${input.id}" already exists` };
-    return this.#write(`create API token "${input.name}"`, () => {
+    return this.#durable(`create API token "${input.name}"`, () => {
       const { id, userId, name, tokenHash, createdAt } = input;
       return toApiTokenRecord(required(returning(this.#sql.insertApiToken, { id, userId, name, tokenHash, createdAt })));
     }, conflict);
@@ -237,7 +238,7 @@ class SqliteStore implements Store {
   }
 
   deleteApiToken(id: string): Promise<boolean> {
-    return this.#write(`delete API token ${id}`, () => Number(this.#sql.deleteApiToken.run({ id }).changes) > 0);
+    return this.#durable(`delete API token ${id}`, () => Number(this.#sql.deleteApiToken.run({ id }).changes) > 0);
   }
 
   touchApiToken(id: string, at: string): Promise<void> {
@@ -251,7 +252,7 @@ class SqliteStore implements Store {
   }
 
   putAddon(input: AddonPut): Promise<{ record: AddonRecord; outcome: AddonPutOutcome }> {
-    return this.#write(`put add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+    return this.#durable(`put add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
       const { clusterId, name, at } = input;
       const params = { clusterId, name, at, spec: JSON.stringify(input.spec) };
       const existing = this.#sql.selectAddon.get({ clusterId, name });
@@ -275,7 +276,7 @@ class SqliteStore implements Store {
   }
 
   deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
-    return this.#write(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+    return this.#durable(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
       const { clusterId, name, at } = input;
       const marked = returning(this.#sql.markAddonDeleted, { clusterId, name, at });
       return mapOptional(marked ?? this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord);
@@ -371,6 +372,23 @@ class SqliteStore implements Store {
       if (error instanceof StoreUnavailableError) this.#unwritable = error;
     });
     return result;
+  }
+
+  /**
+   * A write an API answer reports as done (a cluster, user, grant, token or
+   * add-on spec): committed with synchronous FULL, so the answer comes after
+   * the fsync and not even an OS crash loses it. Fleet bookkeeping
+   * (heartbeats, connections, statuses, audit rows) stays NORMAL.
+   */
+  #durable<T>(action: string, work: () => T, conflict?: ConflictMessages): Promise<T> {
+    return this.#write(action, () => {
+      this.#db.exec('PRAGMA synchronous = FULL');
+      try {
+        return work();
+      } finally {
+        this.#db.exec('PRAGMA synchronous = NORMAL');
+      }
+    }, conflict);
   }
 
   /** Runs `work` now and settles with its result; the one place driver errors are mapped. */
