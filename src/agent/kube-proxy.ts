@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { forwardedResponseHeaders, HOP_BY_HOP, impersonationProblem, kubeStatus } from '../kube/headers.ts';
+import { allowedRequestHeaders, forwardedResponseHeaders, impersonationProblem, kubeStatus } from '../kube/headers.ts';
 import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../link/protocol.ts';
 import { parseKubeRequest } from '../kube/request-info.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../kube/api-path.ts';
@@ -29,14 +29,17 @@ function refuse(res: Http2ServerResponse, status: number, reason: string, messag
   res.writeHead(status, { 'content-type': 'application/json' }).end(kubeStatus(status, reason, message));
 }
 
-/** Headers for the API server: the hub's, minus anything link- or hop-specific and any credential. */
+/**
+ * Headers for the API server: the allow-listed ones the hub sent (a hub of
+ * another version, or one that forwarded more, cannot pass anything else) and
+ * the impersonation impersonationProblem has checked.
+ */
 function apiRequestHeaders(req: Http2ServerRequest): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || name.startsWith('x-uplink-') || name === 'authorization') continue;
-    out[name] = value;
-  }
-  return out;
+  return {
+    ...allowedRequestHeaders(req.headers),
+    'impersonate-user': req.headers['impersonate-user'],
+    'impersonate-group': req.headers['impersonate-group'],
+  };
 }
 
 /** After the API server's 101: bytes both ways until either side ends. */

@@ -1,5 +1,7 @@
 // Printing for the CLI: aligned tables for people, JSON or YAML for scripts.
-import { stringify as toYaml } from 'yaml';
+// Every cell, name and document is escaped for the terminal (terminal-text.ts).
+import { Document, Scalar, visit } from 'yaml';
+import { escapeDataText, escapeTerminal, hasRawDataControl } from './terminal-text.ts';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 
@@ -16,11 +18,12 @@ export function parseOutputFormat<F extends OutputFormat = OutputFormat>(value: 
 const COLUMN_GAP = '   ';
 
 function columnWidths(headers: readonly string[], rows: readonly (readonly string[])[]): number[] {
-  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => escapeTerminal(r[i] ?? '').length)));
 }
 
+/** Cells are escaped here, so widths are counted on what is shown. */
 function formatLine(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(COLUMN_GAP).trimEnd();
+  return cells.map((c, i) => escapeTerminal(c).padEnd(widths[i] ?? 0)).join(COLUMN_GAP).trimEnd();
 }
 
 /** Formats rows as columns separated by three spaces, like kubectl. */
@@ -46,7 +49,7 @@ export interface ListOutput<T> {
 export function formatList<T>(output: ListOutput<T>): string {
   const { format, items } = output;
   if (format === 'json' || format === 'yaml') return formatData(output.data, format);
-  if (format === 'name') return items.map((item) => output.name?.(item) ?? output.row(item)[0] ?? '').join('\n');
+  if (format === 'name') return items.map((item) => escapeTerminal(output.name?.(item) ?? output.row(item)[0] ?? '')).join('\n');
   return items.length === 0 ? output.empty : formatTable(output.headers, items.map(output.row));
 }
 
@@ -70,13 +73,26 @@ export class StreamingTable {
   }
 
   line(cells: readonly string[]): string {
-    cells.forEach((cell, i) => { this.widths[i] = Math.max(this.widths[i] ?? 0, cell.length); });
+    cells.forEach((cell, i) => { this.widths[i] = Math.max(this.widths[i] ?? 0, escapeTerminal(cell).length); });
     return formatLine(cells, this.widths);
   }
 }
 
+/**
+ * JSON or YAML of `value`, with no raw control character: JSON.stringify
+ * escapes C0 controls and the YAML printer double-quotes strings holding them;
+ * C1 and bidi controls, which both leave raw, are escaped after printing (a
+ * YAML string holding one is double-quoted first, where the escape is valid).
+ */
 export function formatData(value: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? JSON.stringify(value, null, 2) : toYaml(value).trimEnd();
+  if (format === 'json') return escapeDataText(JSON.stringify(value, null, 2), 'json');
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && hasRawDataControl(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return escapeDataText(doc.toString(), 'yaml').trimEnd();
 }
 
 /** "12s", "5m", "3h", "2d" from seconds. */

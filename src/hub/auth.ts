@@ -43,7 +43,9 @@ export async function authenticateToken(store: Store, token: string, touched: Ma
   const now = Date.now();
   if ((touched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
     touched.set(record.id, now);
-    await store.touchApiToken(record.id, new Date(now).toISOString());
+    // Bookkeeping, not the caller's request: a full disk must not fail reads.
+    // The store remembers the failure, and /readyz reports it.
+    await store.touchApiToken(record.id, new Date(now).toISOString()).catch(() => undefined);
   }
   return { tokenId: record.id, userId: user.id, userName: user.name, grants: await store.listGrants(user.id) };
 }

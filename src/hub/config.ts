@@ -66,6 +66,31 @@ export const HUB_SETTINGS = {
     schema: Type.Integer({ minimum: 1, maximum: 256 }), flag: 'fleet-watch-max-per-user', env: 'UPLINK_HUB_FLEET_WATCH_MAX_PER_USER', default: 8,
     help: 'live fleet feeds (dashboards) one user may hold open at once, of the hub\'s 256; beyond it 429',
   }),
+  maxConnections: setting({
+    schema: Type.Integer({ minimum: 16, maximum: 1_000_000 }), flag: 'max-connections', env: 'UPLINK_HUB_MAX_CONNECTIONS', default: 10_000,
+    help: 'open connections in all (agents, users, dashboards); beyond this new ones are closed at once. Keep it below ulimit -n',
+  }),
+  maxConnectionsPerAddress: setting({
+    schema: Type.Integer({ minimum: 0, maximum: 1_000_000 }), flag: 'max-connections-per-address', env: 'UPLINK_HUB_MAX_CONNECTIONS_PER_ADDRESS',
+    default: 1024,
+    help: 'open connections from one remote address; agents behind one NAT or a proxy in front of the hub share one (0: no cap)',
+  }),
+  tlsHandshakeTimeout: setting({
+    schema: SettingTypes.seconds(1, 120), flag: 'tls-handshake-timeout', env: 'UPLINK_HUB_TLS_HANDSHAKE_TIMEOUT', default: 10,
+    help: 'seconds a new connection has to complete its TLS handshake',
+  }),
+  headersTimeout: setting({
+    schema: SettingTypes.seconds(1, 300), flag: 'headers-timeout', env: 'UPLINK_HUB_HEADERS_TIMEOUT', default: 20,
+    help: 'seconds a connection has to send a request\'s headers (from the connection or the previous answer)',
+  }),
+  requestTimeout: setting({
+    schema: SettingTypes.seconds(1, 3600), flag: 'request-timeout', env: 'UPLINK_HUB_REQUEST_TIMEOUT', default: 120,
+    help: 'seconds to receive a whole request, headers and body; answers (watches, logs -f) and upgrades (exec, agent links) are not limited',
+  }),
+  keepaliveTimeout: setting({
+    schema: SettingTypes.seconds(1, 600), flag: 'keepalive-timeout', env: 'UPLINK_HUB_KEEPALIVE_TIMEOUT', default: 5,
+    help: 'seconds an idle keep-alive connection stays open between requests',
+  }),
   auditRetentionDays: setting({
     schema: Type.Number({ minimum: 1, maximum: 3650 }), flag: 'audit-retention-days', env: 'UPLINK_HUB_AUDIT_RETENTION_DAYS', default: 30,
     help: 'days to keep audit records of proxied requests',

@@ -13,6 +13,9 @@ export class HttpError extends UplinkError {
 
 const STATUS_BY_CODE: Record<string, number> = {
   STORE_CONFLICT: 409,
+  // The write did not happen: never a success, and the message says so.
+  STORE_FULL: 507,
+  STORE_UNAVAILABLE: 503,
   CONFIG_INVALID: 400,
   ADDON_SPEC_INVALID: 400,
   LINK_CLOSED: 502,

@@ -88,6 +88,28 @@ export class HubMetrics {
     labelNames: ['cluster'] as const, registers: [this.registry],
     collect: () => { this.#readAddonSweeps(this.addonSweepDuration, (sample) => sample.sweepDurationSeconds); },
   });
+  readonly connectionsOpen = new Gauge({
+    name: 'uplink_hub_connections_open', help: 'Client connections open on the hub\'s port (agents, users, dashboards, not yet identified)',
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'uplink_hub_connections_refused_total',
+    help: 'Connections closed on arrival, by the cap they met (max_connections, max_per_address)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly connectionsTimedOut = new Counter({
+    name: 'uplink_hub_connections_timed_out_total',
+    help: 'Connections closed for being too slow, by phase (tls_handshake, request: headers or body not received in time)',
+    labelNames: ['phase'] as const, registers: [this.registry],
+  });
+  readonly auditRowsSuppressed = new Counter({
+    name: 'uplink_hub_audit_rows_suppressed_total',
+    help: 'Refusals of unauthenticated requests beyond the audit log\'s rate for them: counted in a summary row, not stored one by one',
+    registers: [this.registry],
+  });
+  readonly auditWriteFailures = new Counter({
+    name: 'uplink_hub_audit_write_failures_total', help: 'Audit rows the store failed to write (e.g. disk full)', registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

@@ -11,7 +11,9 @@ import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
+import { checkConnectionLimits, guardConnections, serverTimeoutOptions } from './connection-guard.ts';
 import type { Logger } from '../util/logger.ts';
+import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import { AddonPusher, AddonStatusRecorder } from './addons/index.ts';
@@ -35,6 +37,7 @@ import { LiveStreams } from './live-streams.ts';
 import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
+import { AuditSink } from './audit-sink.ts';
 import { registerDashboard } from './web/dashboard.ts';
 
 /** Where the first admin token is written, inside the data directory. */
@@ -115,8 +118,9 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
     try {
       await store.ping();
       return { status: 'ok' };
-    } catch {
-      return reply.status(503).send({ status: 'store unavailable' });
+    } catch (error) {
+      const code = error instanceof UplinkError ? error.code : 'STORE_FAILED';
+      return reply.status(503).send({ status: 'store unavailable', code, message: error instanceof Error ? error.message : String(error) });
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -130,6 +134,7 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
 /** Starts the hub and resolves once it is listening. */
 export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const { settings, log } = options;
+  checkConnectionLimits(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
@@ -156,9 +161,16 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
 
   // One limiter for the kubectl endpoint and the resource routes, one audit sink for those, add-on operations and agent upgrades.
   const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams, userSharePercent: settings.kubeUserShare });
-  const audit = (record: AuditRecord): void => {
-    store.insertAudit(record).catch((error: unknown) => { log.error({ err: error }, 'could not write an audit record'); });
-  };
+  const auditSink = new AuditSink({
+    write: (record) => {
+      store.insertAudit(record).catch((error: unknown) => {
+        metrics.auditWriteFailures.inc();
+        log.error({ err: error }, 'could not write an audit record');
+      });
+    },
+    onSuppressed: () => { metrics.auditRowsSuppressed.inc(); },
+  });
+  const audit = (record: AuditRecord): void => { auditSink.record(record); };
   // Users' open streams, ended when their token, user or grant is revoked.
   const liveStreams = new LiveStreams({
     store,
@@ -175,7 +187,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         if ((req.url ?? '').startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleRequest(req, res);
         else handler(req, res);
       };
-      return tls ? https.createServer({ key: tls.key, cert: tls.cert }, route) : http.createServer(route);
+      const { handshakeTimeout, connectionsCheckingInterval } = serverTimeoutOptions(settings);
+      return tls
+        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval }, route)
+        : http.createServer({ connectionsCheckingInterval }, route);
     },
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
@@ -189,6 +204,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
+  guardConnections({ server: app.server, limits: settings, metrics, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     const url = req.url ?? '';
     if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
@@ -235,6 +251,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     async close(): Promise<void> {
       stopRetention();
       liveStreams.close();
+      auditSink.close();
       fleetFeed.close();
       addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');

@@ -3,7 +3,7 @@
 // which only the hub loads; the agent's side of trust is src/link/tls.ts.
 import type { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
 import { createPrivateKey, X509Certificate, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,8 @@ export async function ensureHubCertificates(options: EnsureHubCertificatesOption
     created = true;
   }
   let server = await loadPair(options.dir, FILES.serverCert, FILES.serverKey);
+  // Keys copied in or restored from a backup may be readable by others: private whatever they came with.
+  await narrowKeys(options.dir);
   if (!server || needsReissue(server, ca.certPem, names, now)) {
     server = await issueServerCertificate(ca, names, now);
     await writePair(options.dir, FILES.serverCert, FILES.serverKey, server);
@@ -138,6 +140,16 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+async function narrowKeys(dir: string): Promise<void> {
+  for (const file of [FILES.caKey, FILES.serverKey]) {
+    try {
+      await chmod(join(dir, file), KEY_FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 /** Key first, each via rename, so a crash never leaves a certificate whose key is missing. */
 async function writePair(dir: string, certFile: string, keyFile: string, pair: KeyPairPem): Promise<void> {
   await writeAtomically(join(dir, keyFile), pair.keyPem, KEY_FILE_MODE);
@@ -147,6 +159,8 @@ async function writePair(dir: string, certFile: string, keyFile: string, pair: K
 async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, content, { mode, flag: 'w' });
+  // The mode given to writeFile applies only when it creates the file: a leftover temporary keeps its own.
+  await chmod(temporary, mode);
   await rename(temporary, path);
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forwardedRequestHeaders, forwardedResponseHeaders, impersonationProblem, kubeStatus } from './headers.ts';
+import { allowedRequestHeaders, forwardedRequestHeaders, forwardedResponseHeaders, impersonationProblem, kubeStatus } from './headers.ts';
 
 describe('kubectl passthrough headers', () => {
   it('headers - the hub drops client credentials and impersonation and sets its own', () => {
@@ -22,6 +22,34 @@ describe('kubectl passthrough headers', () => {
     assert.equal(out['sec-websocket-protocol'], 'v5.channel.k8s.io, v4.channel.k8s.io');
     const only = forwardedRequestHeaders({ 'sec-websocket-protocol': 'base64url.bearer.authorization.k8s.io.eA' }, { user: 'b', role: 'edit' });
     assert.equal(only['sec-websocket-protocol'], undefined);
+  });
+
+  it('headers - identity headers an authenticating proxy would trust never pass, in any casing', () => {
+    const smuggled: Record<string, string> = {};
+    for (const name of ['X-Remote-User', 'X-Remote-Group', 'X-Remote-Extra-Scopes', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto',
+      'X-Forwarded-User', 'Forwarded', 'X-Real-IP', 'Impersonate-User', 'Impersonate-Group', 'Impersonate-Uid', 'Impersonate-Extra-Foo',
+      'Authorization', 'Proxy-Authorization', 'Cookie', 'X-Uplink-Upgrade', 'Host']) {
+      for (const casing of [name, name.toLowerCase(), name.toUpperCase(), name.replace(/[a-z]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c))]) {
+        smuggled[casing] = 'evil';
+      }
+    }
+    const out = forwardedRequestHeaders({ ...smuggled, accept: 'application/json' }, { user: 'alice', role: 'view' });
+    assert.deepEqual(out, { accept: 'application/json', 'impersonate-user': 'uplink:alice', 'impersonate-group': 'uplink:view' });
+  });
+
+  it('headers - what kubectl sends for get, apply, exec over SPDY and WebSocket passes', () => {
+    const kubectlHeaders = {
+      accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json', 'accept-encoding': 'gzip', 'user-agent': 'kubectl/v1.36.4',
+      'kubectl-command': 'kubectl exec', 'kubectl-session': '3f1c', 'content-type': 'application/apply-patch+yaml', 'content-length': '120',
+      'x-stream-protocol-version': 'v5.channel.k8s.io, v4.channel.k8s.io', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13', 'sec-websocket-protocol': 'v5.channel.k8s.io', 'audit-id': 'a1', traceparent: '00-1-2-01',
+    };
+    assert.deepEqual(allowedRequestHeaders(kubectlHeaders), kubectlHeaders);
+  });
+
+  it('headers - a header the Connection header names is dropped even if allowed', () => {
+    const out = allowedRequestHeaders({ connection: 'keep-alive, Kubectl-Session,  audit-id', 'kubectl-session': 's', 'audit-id': 'a', accept: '*/*' });
+    assert.deepEqual(out, { accept: '*/*' });
   });
 
   it('headers - the agent accepts only an uplink user and one uplink group', () => {

@@ -13,28 +13,61 @@ export const HOP_BY_HOP = new Set([
 /** A WebSocket subprotocol that smuggles a bearer token (API server feature, kubernetes#47740). */
 const BEARER_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./;
 
-export type HubRole = keyof typeof IMPERSONATION.groups;
+/**
+ * The request headers that reach the API server, besides the impersonation:
+ * what kubectl and client-go send and the API server reads (content
+ * negotiation, request bodies, kubectl's command and session, audit and
+ * trace ids, conditional requests, and the SPDY and WebSocket upgrade
+ * handshakes of exec, attach and port-forward). Anything else is dropped,
+ * so a header an authenticating proxy in front of the API server would trust
+ * (X-Remote-User, X-Remote-Group, X-Remote-Extra-*, X-Forwarded-*) never
+ * reaches it. Accept-Encoding passes: a gzip answer is relayed byte for byte
+ * with its Content-Encoding, and the client decodes it.
+ */
+export const API_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  'accept', 'accept-encoding', 'accept-language', 'content-type', 'content-length', 'content-encoding', 'user-agent',
+  'audit-id', 'kubectl-command', 'kubectl-session', 'traceparent', 'tracestate', 'if-match', 'if-none-match',
+  'x-stream-protocol-version', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions',
+]);
+
+/** Names listed in Connection: headers meant for the next hop only (RFC 9110, 7.6.1), never forwarded. */
+function connectionNamed(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection;
+  const list = Array.isArray(value) ? value.join(',') : value ?? '';
+  return new Set(list.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== ''));
+}
 
 /**
- * The headers the hub forwards for a client request: hop-by-hop headers,
- * credentials, cookies and every `Impersonate-*` the client sent are dropped,
- * a bearer token in the WebSocket subprotocol list is removed, and the user's
- * identity is set as `Impersonate-User: uplink:<user>` and
- * `Impersonate-Group: uplink:<role>` (overwritten, never appended).
+ * The allow-listed request headers (API_REQUEST_HEADERS) of `headers`, minus
+ * any the Connection header names, and with a bearer token in the WebSocket
+ * subprotocol list removed. Names are matched in any casing.
  */
-export function forwardedRequestHeaders(headers: IncomingHttpHeaders, identity: { user: string; role: HubRole }): OutgoingHttpHeaders {
+export function allowedRequestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const hopOnly = connectionNamed(headers);
   const out: OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(headers)) {
     const name = key.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith(':')) continue;
-    if (name === 'authorization' || name === 'cookie' || name.startsWith('impersonate-') || name.startsWith('x-uplink-')) continue;
+    if (value === undefined || !API_REQUEST_HEADERS.has(name) || hopOnly.has(name)) continue;
     if (name === 'sec-websocket-protocol') {
-      const kept = String(value).split(',').map((p) => p.trim()).filter((p) => p !== '' && !BEARER_SUBPROTOCOL.test(p));
+      const kept = (Array.isArray(value) ? value.join(',') : value).split(',').map((p) => p.trim()).filter((p) => p !== '' && !BEARER_SUBPROTOCOL.test(p));
       if (kept.length > 0) out[name] = kept.join(', ');
       continue;
     }
     out[name] = value;
   }
+  return out;
+}
+
+export type HubRole = keyof typeof IMPERSONATION.groups;
+
+/**
+ * The headers the hub forwards for a client request: the allow-listed ones
+ * (allowedRequestHeaders; credentials, cookies, client impersonation and
+ * proxy identity headers are not among them), and the user's identity set as
+ * `Impersonate-User: uplink:<user>` and `Impersonate-Group: uplink:<role>`.
+ */
+export function forwardedRequestHeaders(headers: IncomingHttpHeaders, identity: { user: string; role: HubRole }): OutgoingHttpHeaders {
+  const out = allowedRequestHeaders(headers);
   out['impersonate-user'] = `${IMPERSONATION.userPrefix}${identity.user}`;
   out['impersonate-group'] = IMPERSONATION.groups[identity.role];
   return out;

@@ -17,6 +17,7 @@ import {
 import {
   DEFAULT_WAIT_SECONDS, formatWaitTime, generationCheck, operationCheck, waitForAddon, type WaitCheck,
 } from './addons-wait.ts';
+import { print, printError } from '../terminal-text.ts';
 
 /** The flags of `addons set`, as commander hands them over. */
 export interface AddonSetFlags {
@@ -155,10 +156,10 @@ function addWaitFlags(command: Command, options: { byDefault: boolean; until: st
 /** Polls the add-on until `check` is done; prints the outcome, or throws it (exit 1) when it is a failure or a timeout. */
 async function waitAndReport(hub: HubClient, cluster: string, name: string, wait: { check: WaitCheck; what: string; flags: WaitFlags }): Promise<void> {
   const timeoutSeconds = wait.flags.timeout ?? DEFAULT_WAIT_SECONDS;
-  console.error(`Waiting up to ${formatWaitTime(timeoutSeconds)} for ${wait.what} (interrupting stops the wait, not the agent)...`);
+  printError(`Waiting up to ${formatWaitTime(timeoutSeconds)} for ${wait.what} (interrupting stops the wait, not the agent)...`);
   const outcome = await waitForAddon({ fetch: () => hub.request<AddonView>('GET', addonsPath(cluster, name)), check: wait.check, timeoutSeconds, what: wait.what });
   if (!outcome.ok) throw new Error(outcome.message);
-  console.log(outcome.message);
+  print(outcome.message);
 }
 
 function registerSetCommand(addons: Command): void {
@@ -186,10 +187,10 @@ function registerSetCommand(addons: Command): void {
     const spec = specFromFlags(flags, (path) => readFileSync(path, 'utf8'));
     const hub = client();
     const view = await hub.request<AddonView>('PUT', addonsPath(cluster, name), spec);
-    console.log(`Add-on "${view.name}" of cluster "${view.cluster}" stored (generation ${view.generation}).`);
+    print(`Add-on "${view.name}" of cluster "${view.cluster}" stored (generation ${view.generation}).`);
     if (flags.wait !== true) return;
     if (!view.spec.syncPolicy.automated) {
-      console.log(`Automated sync is off for "${view.name}": nothing to wait for until uplink addons sync ${cluster} ${name}`);
+      print(`Automated sync is off for "${view.name}": nothing to wait for until uplink addons sync ${cluster} ${name}`);
       return;
     }
     const what = `${view.name} to be deployed at generation ${view.generation}`;
@@ -202,7 +203,7 @@ function registerDeleteCommands(addons: Command): void {
   const run = async (cluster: string, name: string, flags: WaitFlags): Promise<void> => {
     const hub = client();
     const view = await hub.request<AddonView>('DELETE', addonsPath(cluster, name));
-    console.log(`Add-on "${view.name}" of cluster "${view.cluster}" marked for uninstall (generation ${view.generation}).`);
+    print(`Add-on "${view.name}" of cluster "${view.cluster}" marked for uninstall (generation ${view.generation}).`);
     if (flags.wait !== true) return;
     await waitAndReport(hub, cluster, name, { check: generationCheck(view.generation, 'Uninstalled'), what: `${view.name} to be uninstalled`, flags });
   };
@@ -224,7 +225,7 @@ function registerOperationCommands(addons: Command): void {
     const { operationId } = await hub.request<AddonOperationAnswer>('POST', `${addonsPath(cluster, name)}/${action}`, body);
     const what = revision === undefined ? `the sync of ${name}` : `the rollback of ${name} to revision ${revision}`;
     if (flags.wait === false) {
-      console.log(`Queued ${what} (operation ${operationId}); see uplink addons status ${cluster} ${name}`);
+      print(`Queued ${what} (operation ${operationId}); see uplink addons status ${cluster} ${name}`);
       return;
     }
     const success = revision === undefined ? `synced ${name}` : `rolled back ${name} to revision ${revision}`;
@@ -252,12 +253,12 @@ function registerStatusCommands(addons: Command): void {
     .action(async (cluster: string, name: string, flags: { output?: string }) => {
       const view = await client().request<AddonView>('GET', addonsPath(cluster, name));
       if (flags.output === undefined) {
-        console.log(formatAddonStatus(view));
+        print(formatAddonStatus(view));
         return;
       }
       const { generation, deletedAt, statusReportedAt, status } = view;
       const data = { cluster: view.cluster, name: view.name, generation, deletedAt, statusReportedAt, status };
-      console.log(formatData(data, parseOutputFormat(flags.output, ['yaml', 'json'])));
+      print(formatData(data, parseOutputFormat(flags.output, ['yaml', 'json'])));
     });
 
   addons.command('history').description('list the release revisions of an add-on, oldest first, as the agent last reported them')
@@ -267,7 +268,7 @@ function registerStatusCommands(addons: Command): void {
     .action(async (cluster: string, name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ['table', 'json', 'yaml']);
       const answer = await client().request<{ items: AddonRevision[] }>('GET', `${addonsPath(cluster, name)}/history`);
-      console.log(formatList({
+      print(formatList({
         format, data: answer, items: answer.items, headers: HISTORY_HEADERS, row: historyRow,
         empty: `No revisions of add-on "${name}" reported yet: see uplink addons status ${cluster} ${name}`,
       }));
@@ -284,7 +285,7 @@ export function registerAddonsCommand(program: Command): void {
     .action(async (cluster: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output);
       const answer = await client().request<{ items: AddonView[] }>('GET', addonsPath(cluster));
-      console.log(formatList({
+      print(formatList({
         format, data: answer, items: answer.items, headers: format === 'wide' ? WIDE_HEADERS : LIST_HEADERS,
         row: (view) => addonRow(view, format === 'wide'), empty: `No add-ons on cluster "${cluster}" yet: uplink addons set ${cluster} NAME ...`,
       }));
@@ -296,7 +297,7 @@ export function registerAddonsCommand(program: Command): void {
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (cluster: string, name: string, flags: { output: string }) => {
       const format = parseOutputFormat(flags.output, ['yaml', 'json']);
-      console.log(formatData(await client().request<AddonView>('GET', addonsPath(cluster, name)), format));
+      print(formatData(await client().request<AddonView>('GET', addonsPath(cluster, name)), format));
     });
 
   registerStatusCommands(addons);

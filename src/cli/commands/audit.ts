@@ -3,6 +3,7 @@ import type { AuditView } from '../../hub/api/audit.ts';
 import { loadCliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
 import { formatData, formatTable, parseOutputFormat } from '../output.ts';
+import { print } from '../terminal-text.ts';
 
 interface AuditFlags {
   cluster?: string;
@@ -61,15 +62,15 @@ function auditRow(row: AuditView, withCommand: boolean): string[] {
 function printAudit(items: AuditView[], output: string): void {
   const format = parseOutputFormat(output, ['table', 'json', 'yaml']);
   if (format === 'json' || format === 'yaml') {
-    console.log(formatData({ items }, format));
+    print(formatData({ items }, format));
     return;
   }
   if (items.length === 0) {
-    console.log('No audit records match.');
+    print('No audit records match.');
     return;
   }
   const withCommand = items.some((row) => row.command !== null);
-  console.log(formatTable(withCommand ? [...HEADERS, 'COMMAND'] : HEADERS, items.map((row) => auditRow(row, withCommand))));
+  print(formatTable(withCommand ? [...HEADERS, 'COMMAND'] : HEADERS, items.map((row) => auditRow(row, withCommand))));
 }
 
 export function registerAuditCommand(program: Command): void {

@@ -8,6 +8,7 @@ import { durationFlag } from '../flags.ts';
 import { HubApiError, HubClient } from '../hub-client.ts';
 import { formatAge, formatData, formatTable, parseOutputFormat } from '../output.ts';
 import { DEFAULT_WAIT_SECONDS, formatWaitTime, POLL_INTERVAL_MS, type WaitOptions, type WaitOutcome } from './addons-wait.ts';
+import { print, printError } from '../terminal-text.ts';
 
 interface CreateResponse {
   cluster: CallerClusterView;
@@ -79,21 +80,21 @@ export function clusterRow(c: CallerClusterView, wide: boolean): string[] {
 function printClusters(items: CallerClusterView[], output: string | undefined): void {
   const format = parseOutputFormat(output);
   if (format === 'json' || format === 'yaml') {
-    console.log(formatData({ items }, format));
+    print(formatData({ items }, format));
   } else if (format === 'name') {
-    for (const c of items) console.log(c.name);
+    for (const c of items) print(c.name);
   } else {
     const headers = ['NAME', 'STATUS', 'VERSION', 'DISTRIBUTION', 'NODES', 'PODS', 'HEARTBEAT'];
     if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'EGRESS-IP', 'AGENT', 'SWEEP', 'LABELS');
-    console.log(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
+    print(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
       : formatTable(headers, items.map((c) => clusterRow(c, format === 'wide'))));
   }
 }
 
 function printToken(token: string, install: InstallCommands): void {
-  console.log(`\nCluster token (shown once, keep it secret):\n  ${token}\n`);
-  console.log(`Install the agent in the cluster:\n  ${install.helm}\n`);
-  console.log(`Or run it outside the cluster:\n  ${install.agent}`);
+  print(`\nCluster token (shown once, keep it secret):\n  ${token}\n`);
+  print(`Install the agent in the cluster:\n  ${install.helm}\n`);
+  print(`Or run it outside the cluster:\n  ${install.agent}`);
 }
 
 /** Done once the cluster's agent reports the upgrade `operationId` finished: its outcome; undefined until then. */
@@ -138,13 +139,13 @@ async function upgradeAgent(ref: string, flags: { version: string; wait: boolean
   const hub = client();
   const path = `/api/v1/clusters/${encodeURIComponent(ref)}`;
   const { operationId } = await hub.request<AgentUpgradeAccepted>('POST', `${path}/agent/upgrade`, { version: flags.version });
-  console.log(`Asked the agent of cluster "${ref}" to upgrade to chart version ${flags.version} (operation ${operationId}).`);
+  print(`Asked the agent of cluster "${ref}" to upgrade to chart version ${flags.version} (operation ${operationId}).`);
   if (!flags.wait) return;
   const timeoutSeconds = flags.timeout ?? DEFAULT_WAIT_SECONDS;
-  console.error(`Waiting up to ${formatWaitTime(timeoutSeconds)} for the outcome (interrupting stops the wait, not the upgrade)...`);
+  printError(`Waiting up to ${formatWaitTime(timeoutSeconds)} for the outcome (interrupting stops the wait, not the upgrade)...`);
   const outcome = await waitForAgentUpgrade({ fetch: () => hub.request<CallerClusterView>('GET', path), operationId, timeoutSeconds });
   if (!outcome.ok) throw new Error(outcome.message);
-  console.log(outcome.message);
+  print(outcome.message);
 }
 
 export function registerClustersCommand(program: Command): void {
@@ -157,10 +158,10 @@ export function registerClustersCommand(program: Command): void {
     .action(async (name: string, flags: { label: string[]; output: string }) => {
       const response = await client().request<CreateResponse>('POST', '/api/v1/clusters', { name, labels: parseLabels(flags.label) });
       if (flags.output === 'json') {
-        console.log(JSON.stringify(response, null, 2));
+        print(formatData(response, 'json'));
         return;
       }
-      console.log(`Cluster "${response.cluster.name}" created (id ${response.cluster.id}).`);
+      print(`Cluster "${response.cluster.name}" created (id ${response.cluster.id}).`);
       printToken(response.token, response.install);
     });
 
@@ -177,7 +178,7 @@ export function registerClustersCommand(program: Command): void {
     .action(async (ref: string, flags: { output: string }) => {
       const view = await client().request<CallerClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
       const format = parseOutputFormat(flags.output, ['table', 'wide', 'json', 'yaml']);
-      if (format === 'json' || format === 'yaml') console.log(formatData(view, format));
+      if (format === 'json' || format === 'yaml') print(formatData(view, format));
       else printClusters([view], format);
     });
 
@@ -185,7 +186,7 @@ export function registerClustersCommand(program: Command): void {
     .argument('<cluster>', 'name or id')
     .action(async (ref: string) => {
       await client().request('DELETE', `/api/v1/clusters/${encodeURIComponent(ref)}`);
-      console.log(`Cluster "${ref}" deleted.`);
+      print(`Cluster "${ref}" deleted.`);
     });
 
   clusters.command('upgrade-agent').description("upgrade a cluster's agent: it runs helm upgrade of its own release with --reuse-values (needs admin on the cluster)")
@@ -199,7 +200,7 @@ export function registerClustersCommand(program: Command): void {
     .argument('<cluster>', 'name or id')
     .action(async (ref: string) => {
       const response = await client().request<RotateResponse>('POST', `/api/v1/clusters/${encodeURIComponent(ref)}/rotate-token`);
-      console.log(response.message);
+      print(response.message);
       if (!response.delivered) printToken(response.token, response.install);
     });
 }

@@ -2,13 +2,13 @@
 // arrives. The objects present at the start are printed as one aligned table
 // once the feed says SYNCED; every change after that is one line. An ERROR
 // event ends the command with its message and exit status 1.
-import { stringify as toYaml } from 'yaml';
 import type { ClusterSummary } from '../../hub/resources/index.ts';
 import type { ResourceChange, ResourceRow } from '../../link/resources.ts';
 import type { HubClient } from '../hub-client.ts';
-import { StreamingTable } from '../output.ts';
+import { StreamingTable, formatData } from '../output.ts';
 import { changeCells, freshnessWarnings, resourceColumns, type RowColumns } from '../resource-view.ts';
 import { SseReader } from '../sse-reader.ts';
+import { escapeDataText, print, printError } from '../terminal-text.ts';
 
 type RowChange = Extract<ResourceChange, { row: ResourceRow }>;
 type FeedChange = ResourceChange & { cluster?: ClusterSummary };
@@ -44,15 +44,15 @@ export class WatchPrinter {
 
   constructor(options: WatchPrinterOptions) {
     this.options = options;
-    this.out = options.out ?? ((line) => { console.log(line); });
-    this.err = options.err ?? ((line) => { console.error(line); });
+    this.out = options.out ?? ((line) => { print(line); });
+    this.err = options.err ?? ((line) => { printError(line); });
   }
 
   take(change: FeedChange): void {
     if (change.type === 'ERROR') throw new FeedEndedError(`the feed ended: ${change.message}`);
     if (change.type !== 'SYNCED' && this.options.exactName !== undefined && change.row.name !== this.options.exactName) return;
-    if (this.options.format === 'json') this.out(JSON.stringify(change));
-    else if (this.options.format === 'yaml') this.out(`---\n${toYaml(change).trimEnd()}`);
+    if (this.options.format === 'json') this.out(escapeDataText(JSON.stringify(change), 'json'));
+    else if (this.options.format === 'yaml') this.out(`---\n${formatData(change, 'yaml')}`);
     if (change.type === 'SYNCED') {
       this.synced = true;
       if (change.cluster) for (const warning of freshnessWarnings(change.cluster, change.inventory)) this.err(warning);

@@ -14,6 +14,7 @@ import { HubClient, withQuery } from '../hub-client.ts';
 import { formatData, formatList, parseOutputFormat } from '../output.ts';
 import { cellText, eventColumns, freshnessWarnings, resourceColumns } from '../resource-view.ts';
 import { watchResources } from './get-watch.ts';
+import { print, printError } from '../terminal-text.ts';
 
 type ListAnswer = WithCluster<ResourceListResponse>;
 
@@ -35,7 +36,7 @@ function clusterPath(cluster: string, rest: string): string {
 }
 
 function warn(cluster: ClusterSummary, inventory: InventoryFreshness | undefined): void {
-  for (const warning of freshnessWarnings(cluster, inventory)) console.error(warning);
+  for (const warning of freshnessWarnings(cluster, inventory)) printError(warning);
 }
 
 /** One page, or (without --limit) every page from the first or --continue on, as one answer. */
@@ -56,12 +57,12 @@ async function listResources(client: HubClient, path: string, flags: GetFlags, f
   const answer = await fetchList(client, path, flags);
   const columns = resourceColumns({ withNamespace: answer.kind.namespaced && flags.namespace === undefined, wide: format === 'wide', rows: answer.items });
   const where = flags.namespace !== undefined && answer.kind.namespaced ? ` in namespace ${flags.namespace}` : '';
-  console.log(formatList({
+  print(formatList({
     format, data: answer, items: answer.items, headers: columns.headers, row: columns.cells, empty: `No ${answer.kind.resource} found${where}.`,
   }));
   warn(answer.cluster, answer.inventory);
   if (flags.limit !== undefined && answer.continue !== null) {
-    console.error(`more ${answer.kind.resource} match (${answer.total} in all): continue with --continue ${answer.continue}`);
+    printError(`more ${answer.kind.resource} match (${answer.total} in all): continue with --continue ${answer.continue}`);
   }
 }
 
@@ -80,11 +81,11 @@ async function rowOf(client: HubClient, path: string, answer: WithCluster<Resour
 async function getOne(client: HubClient, path: string, name: string, flags: GetFlags, format: 'table' | 'wide' | 'json' | 'yaml'): Promise<void> {
   const answer = await client.request<WithCluster<ResourceObjectResponse>>('GET', withQuery(`${path}/${encodeURIComponent(name)}`, { namespace: flags.namespace }));
   if (format === 'json' || format === 'yaml') {
-    console.log(formatData(answer.object, format));
+    print(formatData(answer.object, format));
   } else {
     const row = await rowOf(client, path, answer);
     const columns = resourceColumns({ withNamespace: false, wide: format === 'wide', rows: [row] });
-    console.log(formatList({ format, data: answer, items: [row], headers: columns.headers, row: columns.cells, empty: '' }));
+    print(formatList({ format, data: answer, items: [row], headers: columns.headers, row: columns.cells, empty: '' }));
   }
   warn(answer.cluster, answer.inventory);
 }
@@ -138,7 +139,7 @@ export function registerGetCommands(program: Command): void {
       const answer = await new HubClient(loadCliConfig()).request<WithCluster<ResourceEventsResponse>>('GET',
         withQuery(clusterPath(cluster, `/resources/${encodeURIComponent(kind)}/${encodeURIComponent(name)}/events`), { namespace: flags.namespace }));
       const columns = eventColumns();
-      console.log(formatList({ format, data: answer, items: answer.items, headers: columns.headers, row: columns.cells, empty: `No events about ${kind} ${name}.` }));
+      print(formatList({ format, data: answer, items: answer.items, headers: columns.headers, row: columns.cells, empty: `No events about ${kind} ${name}.` }));
       warn(answer.cluster, answer.inventory);
     });
 
@@ -150,7 +151,7 @@ export function registerGetCommands(program: Command): void {
       const format = parseOutputFormat(flags.output, ['table', 'json', 'yaml']);
       const answer = await new HubClient(loadCliConfig()).request<WithCluster<ResourceKindsResponse>>('GET', clusterPath(cluster, '/resources'));
       const headers = ['RESOURCE', 'KIND', 'GROUP', 'SHORT NAMES', 'NAMESPACED', 'SYNCED', 'OBJECTS', 'ERROR'];
-      console.log(formatList({ format, data: answer, items: answer.items, headers, row: kindRow, empty: 'The inventory holds no kinds yet.' }));
+      print(formatList({ format, data: answer, items: answer.items, headers, row: kindRow, empty: 'The inventory holds no kinds yet.' }));
       warn(answer.cluster, answer.inventory);
     });
 }

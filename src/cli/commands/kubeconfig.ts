@@ -9,6 +9,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { ClusterView } from '../../hub/fleet.ts';
 import { loadCliConfig, type CliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
+import { print } from '../terminal-text.ts';
 
 interface Named<T> {
   name: string;
@@ -91,6 +92,6 @@ export function registerKubeconfigCommand(program: Command): void {
       writeFileSync(temp, toYaml(mergeKubeconfig(existing, generated)), { mode: 0o600 });
       chmodSync(temp, 0o600);
       renameSync(temp, path);
-      console.log(`Context "${generated['current-context'] ?? ''}" written to ${path} and selected; try: kubectl get nodes`);
+      print(`Context "${generated['current-context'] ?? ''}" written to ${path} and selected; try: kubectl get nodes`);
     });
 }

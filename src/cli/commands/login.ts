@@ -4,6 +4,7 @@ import { fetchPinnedCa } from '../../link/ca-pin.ts';
 import { parseCaHash } from '../../link/tls.ts';
 import { saveCliConfig, type CliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
+import { print } from '../terminal-text.ts';
 
 interface LoginFlags {
   token?: string;
@@ -39,6 +40,6 @@ export function registerLoginCommand(program: Command): void {
       if (flags.insecureSkipTlsVerify === true) config.insecureSkipTlsVerify = true;
       const { items } = await new HubClient(config).request<{ items: unknown[] }>('GET', '/api/v1/clusters');
       const path = saveCliConfig(config);
-      console.log(`Logged in to ${config.hubUrl} (${items.length} clusters). Saved to ${path}.`);
+      print(`Logged in to ${config.hubUrl} (${items.length} clusters). Saved to ${path}.`);
     });
 }

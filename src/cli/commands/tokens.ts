@@ -5,6 +5,7 @@ import { caHashOf } from '../../link/tls.ts';
 import { type CliConfig, loadCliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
 import { formatData, formatTable, parseOutputFormat } from '../output.ts';
+import { print } from '../terminal-text.ts';
 
 /** The login line for a new token, with the CA pin when this login trusts a pinned CA. */
 function loginHint(config: CliConfig): string {
@@ -18,8 +19,8 @@ function loginHint(config: CliConfig): string {
 }
 
 function printIssued(issued: IssuedApiToken, user: string, config: CliConfig): void {
-  console.log(`API token "${issued.name}" (id ${issued.id}) for user "${user}", shown once, keep it secret:\n  ${issued.token}\n`);
-  console.log(`Save it to a file (mode 0600) and log in with it:\n  ${loginHint(config)}`);
+  print(`API token "${issued.name}" (id ${issued.id}) for user "${user}", shown once, keep it secret:\n  ${issued.token}\n`);
+  print(`Save it to a file (mode 0600) and log in with it:\n  ${loginHint(config)}`);
 }
 
 export function registerTokensCommand(program: Command): void {
@@ -34,7 +35,7 @@ export function registerTokensCommand(program: Command): void {
       const config = loadCliConfig();
       const body = flags.name === undefined ? {} : { name: flags.name };
       const issued = await new HubClient(config).request<IssuedApiToken>('POST', `/api/v1/users/${encodeURIComponent(user)}/tokens`, body);
-      if (flags.output === 'json') console.log(JSON.stringify(issued, null, 2));
+      if (flags.output === 'json') print(formatData(issued, 'json'));
       else printIssued(issued, user, config);
     });
 
@@ -45,15 +46,15 @@ export function registerTokensCommand(program: Command): void {
       const path = `/api/v1/users/${encodeURIComponent(user)}/tokens`;
       const { items } = await new HubClient(loadCliConfig()).request<{ items: ApiTokenView[] }>('GET', path);
       const format = parseOutputFormat(flags.output, ['table', 'json', 'yaml', 'name']);
-      if (format === 'json' || format === 'yaml') console.log(formatData({ items }, format));
-      else if (format === 'name') for (const token of items) console.log(token.id);
-      else console.log(formatTable(['ID', 'NAME', 'CREATED', 'LAST USED'], items.map((t) => [t.id, t.name, t.createdAt, t.lastUsedAt ?? '-'])));
+      if (format === 'json' || format === 'yaml') print(formatData({ items }, format));
+      else if (format === 'name') for (const token of items) print(token.id);
+      else print(formatTable(['ID', 'NAME', 'CREATED', 'LAST USED'], items.map((t) => [t.id, t.name, t.createdAt, t.lastUsedAt ?? '-'])));
     });
 
   tokens.command('revoke').alias('rm').description('revoke an API token; it stops working at once')
     .argument('<id>', 'token id (see tokens list)')
     .action(async (id: string) => {
       await new HubClient(loadCliConfig()).request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
-      console.log(`API token ${id} revoked.`);
+      print(`API token ${id} revoked.`);
     });
 }

@@ -3,6 +3,7 @@ import type { GrantView, UserView, WhoamiView } from '../../hub/api/users.ts';
 import { loadCliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
 import { formatData, formatTable, parseOutputFormat } from '../output.ts';
+import { print } from '../terminal-text.ts';
 
 const ROLE_HELP = 'view, edit or admin';
 
@@ -30,14 +31,14 @@ function formatGrants(grants: readonly GrantView[]): string {
 function printUsers(items: UserView[], output: string | undefined): void {
   const format = parseOutputFormat(output);
   if (format === 'json' || format === 'yaml') {
-    console.log(formatData({ items }, format));
+    print(formatData({ items }, format));
   } else if (format === 'name') {
-    for (const user of items) console.log(user.name);
+    for (const user of items) print(user.name);
   } else {
     const headers = ['NAME', 'GRANTS'];
     if (format === 'wide') headers.push('ID', 'CREATED');
     const rows = items.map((u) => [u.name, formatGrants(u.grants), ...(format === 'wide' ? [u.id, u.createdAt] : [])]);
-    console.log(formatTable(headers, rows));
+    print(formatTable(headers, rows));
   }
 }
 
@@ -47,10 +48,10 @@ export function registerWhoamiCommand(program: Command): void {
     .action(async (flags: { output: string }) => {
       const me = await client().request<WhoamiView>('GET', '/api/v1/whoami');
       if (flags.output === 'json' || flags.output === 'yaml') {
-        console.log(formatData(me, flags.output));
+        print(formatData(me, flags.output));
       } else if (flags.output === 'text') {
-        console.log(`${me.user.name} (id ${me.user.id})`);
-        console.log(`grants: ${formatGrants(me.grants)}`);
+        print(`${me.user.name} (id ${me.user.id})`);
+        print(`grants: ${formatGrants(me.grants)}`);
       } else {
         throw new Error(`--output must be one of text, json, yaml, got '${flags.output}'`);
       }
@@ -74,7 +75,7 @@ function registerGrantCommands(users: Command): void {
     .action(async (name: string, role: string, flags: { cluster?: string }) => {
       const body = flags.cluster === undefined ? { role } : { role, cluster: flags.cluster };
       const user = await client().request<UserView>('POST', userPath(name, '/grants'), body);
-      console.log(`User "${user.name}" now has: ${formatGrants(user.grants)}`);
+      print(`User "${user.name}" now has: ${formatGrants(user.grants)}`);
     });
 
   users.command('revoke').description('take a role away from a user (fleet-wide, or on one cluster with --cluster)')
@@ -84,7 +85,7 @@ function registerGrantCommands(users: Command): void {
     .action(async (name: string, role: string, flags: { cluster?: string }) => {
       const query = flags.cluster === undefined ? '' : `?cluster=${encodeURIComponent(flags.cluster)}`;
       await client().request('DELETE', userPath(name, `/grants/${encodeURIComponent(role)}${query}`));
-      console.log(`Revoked ${role}@${flags.cluster ?? '*'} from user "${name}".`);
+      print(`Revoked ${role}@${flags.cluster ?? '*'} from user "${name}".`);
     });
 }
 
@@ -98,8 +99,8 @@ export function registerUsersCommand(program: Command): void {
     .action(async (name: string, flags: { role?: string; cluster: string[] }) => {
       const grants = requestedGrants(flags.role, flags.cluster);
       const user = await client().request<UserView>('POST', '/api/v1/users', { name, ...(grants.length > 0 ? { grants } : {}) });
-      console.log(`User "${user.name}" created (id ${user.id}), grants: ${formatGrants(user.grants)}.`);
-      console.log(`Issue an API token for it: uplink tokens create ${user.name}`);
+      print(`User "${user.name}" created (id ${user.id}), grants: ${formatGrants(user.grants)}.`);
+      print(`Issue an API token for it: uplink tokens create ${user.name}`);
     });
 
   users.command('list').alias('ls').description('list users and their grants')
@@ -115,7 +116,7 @@ export function registerUsersCommand(program: Command): void {
     .action(async (name: string, flags: { output: string }) => {
       const user = await client().request<UserView>('GET', userPath(name));
       const format = parseOutputFormat(flags.output, ['table', 'wide', 'json', 'yaml']);
-      if (format === 'json' || format === 'yaml') console.log(formatData(user, format));
+      if (format === 'json' || format === 'yaml') print(formatData(user, format));
       else printUsers([user], format);
     });
 
@@ -123,7 +124,7 @@ export function registerUsersCommand(program: Command): void {
     .argument('<name>', 'user name or id')
     .action(async (name: string) => {
       await client().request('DELETE', userPath(name));
-      console.log(`User "${name}" deleted.`);
+      print(`User "${name}" deleted.`);
     });
 
   registerGrantCommands(users);

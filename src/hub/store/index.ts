@@ -20,5 +20,5 @@ export type {
   Store,
   UserRecord,
 } from './store.ts';
-export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, StoreConflictError, StoreError } from './store.ts';
+export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, StoreConflictError, StoreError, StoreUnavailableError } from './store.ts';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.ts';

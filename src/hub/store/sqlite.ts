@@ -2,8 +2,8 @@
 // method runs its statement at once and settles the returned Promise, which
 // keeps the interface identical to the networked PostgreSQL store.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { UplinkError } from '../../util/errors.ts';
 import { applyMigrations } from './migrations.ts';
+import { describe, makePrivate, returning, toStoreError, type ConflictMessages } from './sqlite-driver.ts';
 import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
@@ -27,17 +27,13 @@ import {
   type NewApiToken,
   type NewCluster,
   type Store,
-  StoreConflictError,
   StoreError,
+  StoreUnavailableError,
   type UserRecord,
 } from './store.ts';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
-/** Extended result codes (https://sqlite.org/rescode.html) that mean "already exists". */
-const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
-const SQLITE_CONSTRAINT_UNIQUE = 2067;
-
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a private in-memory database (tests). */
   path: string;
@@ -51,13 +47,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 function openDatabase(path: string): DatabaseSync {
   let db: DatabaseSync | undefined;
   try {
+    makePrivate(path);
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
     // WAL lets readers (API requests) run while a writer (heartbeats) commits.
     // An in-memory database keeps its `memory` journal; that is fine.
     db.exec('PRAGMA journal_mode = WAL');
     // With WAL, NORMAL syncs at checkpoints instead of on every commit: a
     // process crash loses nothing, an OS crash at most the last commits. FULL
-    // made every audit record an fsync on the hub's event loop.
+    // made every audit record an fsync on the hub's event loop, so it is kept
+    // for the writes an API answer reports (see #durable).
     db.exec('PRAGMA synchronous = NORMAL');
     return db;
   } catch (error) {
@@ -70,17 +68,13 @@ function openDatabase(path: string): DatabaseSync {
 // exist until migrate() has run.
 type Statements = Record<StatementName, StatementSync>;
 
-/** Conflict messages for a write, by which constraint it broke. */
-interface ConflictMessages {
-  primaryKey: string;
-  unique?: string;
-}
-
 class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #ping: StatementSync;
   #statements: Statements | undefined;
   readonly #dynamic = new Map<string, StatementSync>();
+  /** Set when a write failed because the database cannot take writes; cleared by the next write that succeeds. */
+  #unwritable: StoreUnavailableError | undefined;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -88,12 +82,14 @@ class SqliteStore implements Store {
   }
 
   migrate(): Promise<void> {
-    return this.#run('migrate', () => {
+    return this.#write('migrate', () => {
       applyMigrations(this.#db);
     });
   }
 
+  /** Fails while the last write failed for want of disk or I/O: SELECT 1 alone cannot tell. */
   ping(): Promise<void> {
+    if (this.#unwritable !== undefined) return Promise.reject(this.#unwritable);
     return this.#run('ping', () => {
       this.#ping.get();
     });
@@ -110,9 +106,9 @@ class SqliteStore implements Store {
       primaryKey: `a cluster with id "${input.id}" already exists`,
       unique: `a cluster named "${input.name}" already exists`,
     };
-    return this.#run(`create cluster "${input.name}"`, () => {
+    return this.#durable(`create cluster "${input.name}"`, () => {
       const { id, name, tokenHash, createdAt } = input;
-      const row = this.#sql.insertCluster.get({ id, name, labels: JSON.stringify(input.labels), tokenHash, createdAt });
+      const row = returning(this.#sql.insertCluster, { id, name, labels: JSON.stringify(input.labels), tokenHash, createdAt });
       return toClusterRecord(required(row));
     }, conflict);
   }
@@ -148,24 +144,24 @@ class SqliteStore implements Store {
   }
 
   deleteCluster(id: string): Promise<boolean> {
-    return this.#run(`delete cluster ${id}`, () => Number(this.#sql.deleteCluster.run({ id }).changes) > 0);
+    return this.#durable(`delete cluster ${id}`, () => Number(this.#sql.deleteCluster.run({ id }).changes) > 0);
   }
 
   updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void> {
-    return this.#run(`update tokens of cluster ${id}`, () => {
+    return this.#durable(`update tokens of cluster ${id}`, () => {
       this.#sql.updateClusterTokens.run({ id, tokenHash: hashes.tokenHash, nextTokenHash: hashes.nextTokenHash });
     });
   }
 
   recordConnection(id: string, change: ConnectionChange): Promise<void> {
-    return this.#run(`record connection of cluster ${id}`, () => {
+    return this.#write(`record connection of cluster ${id}`, () => {
       const statement = change.connected ? this.#sql.recordConnected : this.#sql.recordDisconnected;
       statement.run({ id, at: change.at, agentVersion: change.agentVersion ?? null });
     });
   }
 
   recordHeartbeat(id: string, beat: Heartbeat): Promise<void> {
-    return this.#run(`record heartbeat of cluster ${id}`, () => {
+    return this.#write(`record heartbeat of cluster ${id}`, () => {
       this.#sql.recordHeartbeat.run({
         id,
         at: beat.at,
@@ -180,9 +176,9 @@ class SqliteStore implements Store {
       primaryKey: `a user with id "${input.id}" already exists`,
       unique: `a user named "${input.name}" already exists`,
     };
-    return this.#run(`create user "${input.name}"`, () => {
+    return this.#durable(`create user "${input.name}"`, () => {
       const { id, name, createdAt } = input;
-      return toUserRecord(required(this.#sql.insertUser.get({ id, name, createdAt })));
+      return toUserRecord(required(returning(this.#sql.insertUser, { id, name, createdAt })));
     }, conflict);
   }
 
@@ -199,17 +195,17 @@ class SqliteStore implements Store {
   }
 
   deleteUser(id: string): Promise<boolean> {
-    return this.#run(`delete user ${id}`, () => Number(this.#sql.deleteUser.run({ id }).changes) > 0);
+    return this.#durable(`delete user ${id}`, () => Number(this.#sql.deleteUser.run({ id }).changes) > 0);
   }
 
   addGrant(grant: GrantRecord): Promise<void> {
-    return this.#run(`add grant ${grant.role} to user ${grant.userId}`, () => {
+    return this.#durable(`add grant ${grant.role} to user ${grant.userId}`, () => {
       this.#sql.insertGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
     });
   }
 
   removeGrant(grant: GrantRecord): Promise<boolean> {
-    return this.#run(`remove grant ${grant.role} from user ${grant.userId}`, () => {
+    return this.#durable(`remove grant ${grant.role} from user ${grant.userId}`, () => {
       const { changes } = this.#sql.deleteGrant.run({ userId: grant.userId, role: grant.role, clusterId: grant.clusterId });
       return Number(changes) > 0;
     });
@@ -225,9 +221,9 @@ class SqliteStore implements Store {
 
   createApiToken(input: NewApiToken): Promise<ApiTokenRecord> {
     const conflict = { primaryKey: `an API token with id "${input.id}" already exists` };
-    return this.#run(`create API token "${input.name}"`, () => {
+    return this.#durable(`create API token "${input.name}"`, () => {
       const { id, userId, name, tokenHash, createdAt } = input;
-      return toApiTokenRecord(required(this.#sql.insertApiToken.get({ id, userId, name, tokenHash, createdAt })));
+      return toApiTokenRecord(required(returning(this.#sql.insertApiToken, { id, userId, name, tokenHash, createdAt })));
     }, conflict);
   }
 
@@ -242,11 +238,11 @@ class SqliteStore implements Store {
   }
 
   deleteApiToken(id: string): Promise<boolean> {
-    return this.#run(`delete API token ${id}`, () => Number(this.#sql.deleteApiToken.run({ id }).changes) > 0);
+    return this.#durable(`delete API token ${id}`, () => Number(this.#sql.deleteApiToken.run({ id }).changes) > 0);
   }
 
   touchApiToken(id: string, at: string): Promise<void> {
-    return this.#run(`touch API token ${id}`, () => {
+    return this.#write(`touch API token ${id}`, () => {
       this.#sql.touchApiToken.run({ id, at });
     });
   }
@@ -256,14 +252,14 @@ class SqliteStore implements Store {
   }
 
   putAddon(input: AddonPut): Promise<{ record: AddonRecord; outcome: AddonPutOutcome }> {
-    return this.#run(`put add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+    return this.#durable(`put add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
       const { clusterId, name, at } = input;
       const params = { clusterId, name, at, spec: JSON.stringify(input.spec) };
       const existing = this.#sql.selectAddon.get({ clusterId, name });
-      if (existing === undefined) return { record: toAddonRecord(required(this.#sql.insertAddon.get(params))), outcome: 'created' };
+      if (existing === undefined) return { record: toAddonRecord(required(returning(this.#sql.insertAddon, params))), outcome: 'created' };
       const live = existing.deleted_at === null;
       if (live && existing.spec === params.spec) return { record: toAddonRecord(existing), outcome: 'unchanged' };
-      return { record: toAddonRecord(required(this.#sql.replaceAddon.get(params))), outcome: live ? 'updated' : 'created' };
+      return { record: toAddonRecord(required(returning(this.#sql.replaceAddon, params))), outcome: live ? 'updated' : 'created' };
     }));
   }
 
@@ -280,15 +276,15 @@ class SqliteStore implements Store {
   }
 
   deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
-    return this.#run(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
+    return this.#durable(`delete add-on "${input.name}" of cluster ${input.clusterId}`, () => this.#transaction(() => {
       const { clusterId, name, at } = input;
-      const marked = this.#sql.markAddonDeleted.get({ clusterId, name, at });
+      const marked = returning(this.#sql.markAddonDeleted, { clusterId, name, at });
       return mapOptional(marked ?? this.#sql.selectAddon.get({ clusterId, name }), toAddonRecord);
     }));
   }
 
   putAddonStatus(record: AddonStatusRecord): Promise<boolean> {
-    return this.#run(`put the status of add-on "${record.name}" of cluster ${record.clusterId}`, () => {
+    return this.#write(`put the status of add-on "${record.name}" of cluster ${record.clusterId}`, () => {
       const { clusterId, name, reportedAt } = record;
       const { changes } = this.#sql.upsertAddonStatus.run({ clusterId, name, reportedAt, status: JSON.stringify(record.status) });
       return Number(changes) > 0;
@@ -308,7 +304,7 @@ class SqliteStore implements Store {
   }
 
   insertAudit(record: AuditRecord): Promise<void> {
-    return this.#run('insert an audit row', () => {
+    return this.#write('insert an audit row', () => {
       // Listed one by one: the driver rejects extra keys a caller's object may carry.
       const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
       const { path, status, bytesIn, bytesOut, durationMs, command } = record;
@@ -327,7 +323,7 @@ class SqliteStore implements Store {
   }
 
   pruneAudit(olderThan: string): Promise<number> {
-    return this.#run('prune the audit log', () => Number(this.#sql.pruneAudit.run({ olderThan }).changes));
+    return this.#write('prune the audit log', () => Number(this.#sql.pruneAudit.run({ olderThan }).changes));
   }
 
   /** Statements built per query shape (listAudit), prepared once each. */
@@ -369,6 +365,32 @@ class SqliteStore implements Store {
     }
   }
 
+  /** A write through #run that also records whether the database takes writes, for ping(). */
+  #write<T>(action: string, work: () => T, conflict?: ConflictMessages): Promise<T> {
+    const result = this.#run(action, work, conflict);
+    result.then(() => { this.#unwritable = undefined; }, (error: unknown) => {
+      if (error instanceof StoreUnavailableError) this.#unwritable = error;
+    });
+    return result;
+  }
+
+  /**
+   * A write an API answer reports as done (a cluster, user, grant, token or
+   * add-on spec): committed with synchronous FULL, so the answer comes after
+   * the fsync and not even an OS crash loses it. Fleet bookkeeping
+   * (heartbeats, connections, statuses, audit rows) stays NORMAL.
+   */
+  #durable<T>(action: string, work: () => T, conflict?: ConflictMessages): Promise<T> {
+    return this.#write(action, () => {
+      this.#db.exec('PRAGMA synchronous = FULL');
+      try {
+        return work();
+      } finally {
+        this.#db.exec('PRAGMA synchronous = NORMAL');
+      }
+    }, conflict);
+  }
+
   /** Runs `work` now and settles with its result; the one place driver errors are mapped. */
   #run<T>(action: string, work: () => T, conflict?: ConflictMessages): Promise<T> {
     try {
@@ -377,24 +399,4 @@ class SqliteStore implements Store {
       return Promise.reject(toStoreError(action, error, conflict));
     }
   }
-}
-
-function toStoreError(action: string, error: unknown, conflict: ConflictMessages | undefined): UplinkError {
-  if (error instanceof UplinkError) return error;
-  const errcode = sqliteErrcode(error);
-  const conflictMessage =
-    errcode === SQLITE_CONSTRAINT_PRIMARYKEY ? conflict?.primaryKey
-    : errcode === SQLITE_CONSTRAINT_UNIQUE ? conflict?.unique
-    : undefined;
-  if (conflictMessage !== undefined) return new StoreConflictError(conflictMessage, { cause: error });
-  return new StoreError(`sqlite store: ${action} failed: ${describe(error)}`, { cause: error });
-}
-
-function sqliteErrcode(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('errcode' in error)) return undefined;
-  return typeof error.errcode === 'number' ? error.errcode : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

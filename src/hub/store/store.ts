@@ -310,3 +310,12 @@ export class StoreError extends UplinkError {
     super('STORE_FAILED', message, options);
   }
 }
+
+/**
+ * The database cannot take writes now (disk or filesystem full, I/O error,
+ * read-only file): code STORE_FULL or STORE_UNAVAILABLE. The write did not
+ * happen; the caller must not report success.
+ */
+export class StoreUnavailableError extends UplinkError {
+  declare readonly code: 'STORE_FULL' | 'STORE_UNAVAILABLE';
+}
