@@ -190,7 +190,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
   registerDashboard(app);
-  const fleetFeed = new FleetFeed({ store, fleet, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
+  const fleetFeed = new FleetFeed({ store, fleet, log, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
   let publicUrl = settings.publicUrl ?? '';
   await app.register((api, _options, done) => {
     requireApiToken(api, store);
