@@ -11,6 +11,7 @@ import { HubSession } from '../link/hub-session.ts';
 import type { KeepaliveOptions, LinkWs } from '../link/keepalive.ts';
 import { HeartbeatError, parseHeartbeat } from '../link/heartbeat-schema.ts';
 import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
+import { background } from '../util/background.ts';
 import { throttledWarnings, type Logger } from '../util/logger.ts';
 import type { AddonStatusRecorder } from './addons/index.ts';
 import type { Fleet } from './fleet.ts';
@@ -130,12 +131,12 @@ export class AgentGateway {
     };
     const eventLog = throttledWarnings(clusterLog, MALFORMED_HEARTBEAT_LOG_INTERVAL_MS);
     session.openEvents((event) => { routeAgentEvent(sinks, cluster, event, eventLog); });
-    void session.closed.then(({ code, reason }) => {
+    background(session.closed.then(({ code, reason }) => {
       if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
       else if (code === LINK_CLOSE.peerTimeout) metrics.linkError('timeout');
       else if (code === ABNORMAL_CLOSURE) metrics.linkError('dropped');
       clusterLog.info({ code, reason }, 'agent link closed');
-    });
+    }), clusterLog, 'could not record a closed link');
   }
 
   private refuse(socket: Duplex, status: number, reason: LinkErrorReason, message: string, headers: Record<string, string> = {}): void {
