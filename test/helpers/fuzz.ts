@@ -106,7 +106,9 @@ function containers(value: unknown): (Record<string, unknown> | unknown[])[] {
   return [own, ...Object.values(own).flatMap(containers)];
 }
 
-function applyJsonEdit(value: unknown, edit: JsonEdit): unknown {
+function applyJsonEdit(value: unknown, { value: inserted, ...rest }: JsonEdit): unknown {
+  // A copy: generators hand out shared constants ([] and {}), which two edits could nest in each other.
+  const edit = { ...rest, value: structuredClone(inserted) };
   const all = containers(value);
   const target = all[edit.pick % Math.max(1, all.length)];
   if (target === undefined) return edit.value;

@@ -6,6 +6,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { SseReader, type SseEvent } from '../../src/cli/sse-reader.ts';
+import type { ClusterView } from '../../src/hub/fleet.ts';
 import type { HubHandle } from './uplink.ts';
 
 export interface HubAnswer {
@@ -101,4 +102,28 @@ export function openFleetWatch(hub: HubHandle, token: string): Promise<FleetWatc
     req.on('error', (error) => { ended = true; reject(error); });
     req.end();
   });
+}
+
+/**
+ * Polls, every half second until stopped, what other clients of `hub` see
+ * while an attack runs: /livez, and an admin reading `cluster`, which must
+ * stay online (its agent keeps heartbeating). `stop` returns the problems seen.
+ */
+export function watchOtherClients(hub: HubHandle, cluster: string): { stop: () => Promise<string[]> } {
+  const problems: string[] = [];
+  const state = { running: true };
+  const loop = (async () => {
+    while (state.running) {
+      const live = await livez(hub);
+      if (live !== 200) problems.push(`/livez answered ${live}`);
+      try {
+        const view = await hub.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+        if (view.status !== 'online') problems.push(`cluster ${cluster} was ${view.status}`);
+      } catch (error) {
+        problems.push(`an admin could not read cluster ${cluster}: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  })();
+  return { stop: async () => { state.running = false; await loop; return problems; } };
 }

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ClusterView } from '../../../src/hub/fleet.ts';
 import { fuzz, mutatedJson, mutatedText, NASTY_TEXT } from '../../helpers/fuzz.ts';
-import { hubRequest, livez, rawExchange } from '../../helpers/hub-http.ts';
+import { hubRequest, livez, rawExchange, watchOtherClients } from '../../helpers/hub-http.ts';
 import { heartbeat, linkRawAgent } from '../../helpers/raw-agent.ts';
 import { startHub, suiteContext, type HubHandle } from '../../helpers/uplink.ts';
 
@@ -77,26 +76,6 @@ describe('fuzz - the hub over HTTP', () => {
     await runCleanups();
   });
 
-  /** Polls what other clients see while the fuzz runs; returns the problems seen. */
-  function monitor(): { stop: () => Promise<string[]> } {
-    const problems: string[] = [];
-    const state = { running: true };
-    const loop = (async () => {
-      while (state.running) {
-        const live = await livez(hub);
-        if (live !== 200) problems.push(`/livez answered ${live}`);
-        try {
-          const view = await hub.client.request<ClusterView>('GET', '/api/v1/clusters/fuzzed');
-          if (view.status !== 'online') problems.push(`the linked cluster was ${view.status}`);
-        } catch (error) {
-          problems.push(`an admin could not read the cluster: ${(error as Error).message}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    })();
-    return { stop: async () => { state.running = false; await loop; return problems; } };
-  }
-
   const statuses = new Map<number, number>();
   function checkStatus(status: number, what: string): void {
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -117,7 +96,7 @@ describe('fuzz - the hub over HTTP', () => {
       { weight: 6, arbitrary: mutatedText(template, 6).map((text) => Buffer.from(text, 'utf8')) },
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((bytes) => Buffer.from(bytes)) },
     );
-    const watch = monitor();
+    const watch = watchOtherClients(hub, 'fuzzed');
     const summary = await fuzz(t, 'hub raw HTTP', input, async (bytes) => {
       const answer = await rawExchange(hub, bytes, 3000);
       for (const match of answer.matchAll(/^HTTP\/1\.[01] (\d{3}) /gm)) checkStatus(Number(match[1]), JSON.stringify(bytes.toString('latin1').slice(0, 120)));
@@ -134,7 +113,7 @@ describe('fuzz - the hub over HTTP', () => {
       mutated: fc.anything(), seed: fc.nat(),
     }).chain((base) => (base.route.body === undefined ? fc.constant({ ...base, body: undefined })
       : mutatedJson(base.route.body, 3).map((body) => ({ ...base, body }))));
-    const watch = monitor();
+    const watch = watchOtherClients(hub, 'fuzzed');
     const summary = await fuzz(t, 'hub API', input, async ({ route, c, n, k, u, r, t: tokenParam, who, bodyKind, body, mutated }) => {
       const destructive = route.method === 'DELETE' || route.path.includes('rotate-token') || route.path.includes('/grants');
       // An admin may delete anything: the fuzz leaves alone what the monitor and the tokens stand on.
