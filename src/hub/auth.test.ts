@@ -34,7 +34,7 @@ describe('token checks', () => {
     await store().createUser({ id: 'ualice', name: 'alice', createdAt: '2026-01-01T00:00:00Z' });
     const issued = issueToken('api', 'tknown');
     await store().createApiToken({ id: 'tknown', userId: 'ualice', name: 'cli', tokenHash: issued.hash, createdAt: '2026-01-01T00:00:00Z' });
-    const secret = issued.token.split('_')[2] ?? '';
+    const secret = issued.token.slice('upk_tknown_'.length);
     const wrongSecret = `upk_tknown_${secret.startsWith('A') ? 'B' : 'A'}${secret.slice(1)}`;
     const unknownId = `upk_tunknown_${secret}`;
 
