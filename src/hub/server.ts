@@ -29,6 +29,7 @@ import { toHttpError } from './errors.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
+import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
 import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
 import { HubMetrics } from './metrics.ts';
@@ -132,6 +133,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
+  await clearMalformedFacts(store, log);
   const tls = await loadTls(settings, log);
   const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
   const metrics = new HubMetrics();

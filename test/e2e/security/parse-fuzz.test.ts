@@ -169,6 +169,8 @@ describe('parse - facts stored by an older hub', () => {
     await eventually('the feed showing the fresh cluster', 15_000, () => (
       itemsSeen(watch).some((i) => i.name === 'fresh' && i.location?.name.startsWith('westeurope') === true) ? true : undefined));
     assert.equal((await hub.client.request<ClusterView>('GET', '/api/v1/clusters/old-facts')).facts, null);
+    const listed = await hub.client.request<{ items: ClusterView[] }>('GET', '/api/v1/clusters');
+    assert.equal(listed.items.find((item) => item.name === 'old-facts')?.facts, null, 'the list agrees with the cluster view');
     await assertHubServing(hub);
     assert.equal(watch.ended, false);
   });
