@@ -11,6 +11,7 @@ import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { LINK_CLOSE, type ClusterFacts } from '../link/protocol.ts';
 import { fetchPinnedCa } from '../link/ca-pin.ts';
 import { HubTlsError, caHashOf, parseCaHash } from '../link/tls.ts';
+import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import type { DesiredAddons } from './addons/index.ts';
@@ -151,7 +152,7 @@ export class Agent {
     this.options.metrics.linkUp.set(1);
     this.log.info({ hub: this.options.settings.hubUrl, transport: socket.ws instanceof H2LinkSocket ? 'h2' : 'websocket' }, 'linked to the hub');
     const onAbort = (): void => {
-      void session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); });
+      background(session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); }), this.log, 'could not drain the link');
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const closed = await session.closed;

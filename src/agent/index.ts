@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { ConfigError, parseListen } from '../util/settings.ts';
+import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { join } from 'node:path';
@@ -189,12 +190,12 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const healthPort = typeof address === 'object' && address ? address.port : port;
   log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort }, 'agent starting');
   const controller = new AbortController();
-  void selfUpgrade.recover();
+  background(selfUpgrade.recover(), log, 'could not read the last self-upgrade from the release');
   const running = agent.run(controller.signal).catch((error: unknown) => {
     log.fatal({ err: error }, 'agent stopped on an error');
     process.exitCode = 1;
     // Nothing serves the cache any more; its watches must not keep the process alive.
-    void inventory.stop();
+    background(inventory.stop(), log, 'could not stop the inventory');
   });
   return {
     healthPort,

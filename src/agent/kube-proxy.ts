@@ -115,6 +115,10 @@ export function createKubeProxy(options: KubeProxyOptions): (req: Http2ServerReq
       else req.pipe(apiReq);
     }, (error: unknown) => {
       refuse(res, 500, 'InternalError', `the agent could not prepare credentials: ${(error as Error).message}`);
+    }).catch((error: unknown) => {
+      // A request the API server client refused to build must not end the agent.
+      log.error({ err: error }, 'a kubectl request failed inside the agent');
+      if (!res.headersSent && !res.stream.destroyed) refuse(res, 500, 'InternalError', 'the agent failed to handle this request; see its log');
     });
   };
 }

@@ -1,5 +1,5 @@
 // Serves what the hub asks of this agent over the link (AGENT_PATHS).
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import {
   ADDON_PATHS, type AddonOperationRequest, type AddonStatus, type AddonStatusEvent, type AddonSweepEvent, type AddonSweepReport,
 } from '../link/addons.ts';
@@ -84,7 +84,14 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
     const event: HeartbeatEvent = { type: 'heartbeat', intervalSeconds: options.heartbeatIntervalSeconds, facts };
     res.write(ndjsonLine(event));
     options.metrics.heartbeats.inc();
-    timer = setTimeout(() => { void beat(); }, options.heartbeatIntervalSeconds * 1000);
+    timer = setTimeout(beatInBackground, options.heartbeatIntervalSeconds * 1000);
+  };
+  // A heartbeat whose facts cannot be gathered is skipped, not fatal: the next is tried an interval later.
+  const beatInBackground = (): void => {
+    beat().catch((error: unknown) => {
+      options.log.error({ err: error }, 'could not gather the heartbeat facts; trying again next interval');
+      if (open) timer = setTimeout(beatInBackground, options.heartbeatIntervalSeconds * 1000);
+    });
   };
   const untrack = options.trackEventsStream(() => { res.end(); });
   res.on('close', () => {
@@ -94,7 +101,7 @@ function serveEvents(options: LinkHandlerOptions, res: Http2ServerResponse): voi
     unsubscribeSweeps();
     untrack();
   });
-  void beat();
+  beatInBackground();
   for (const status of options.addons.statuses()) sendStatus(status);
   const sweep = options.addons.lastSweep();
   if (sweep) sendSweep(sweep);
@@ -156,7 +163,36 @@ async function storeToken(options: LinkHandlerOptions, req: Http2ServerRequest, 
   res.writeHead(204).end();
 }
 
+/**
+ * A request the agent failed to handle (a bug, or input nothing expected):
+ * logged, and answered 500, or its stream reset if an answer had begun. The
+ * agent keeps serving.
+ */
+function failed(error: unknown, log: Logger, res: Http2ServerResponse): void {
+  log.error({ err: error }, 'a link request failed inside the agent');
+  if (res.stream.destroyed) return;
+  if (res.headersSent) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the agent failed to handle this request; see its log' } });
+}
+
+/** Waits for a route's answer in the background; a rejection goes to `failed`. */
+function answering(work: Promise<unknown>, log: Logger, res: Http2ServerResponse): void {
+  work.catch((error: unknown) => { failed(error, log, res); });
+}
+
 export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandler {
+  const route = routeLinkRequest(options);
+  // node:http2 lets a throw from a request handler end the process.
+  return (req, res) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      failed(error, options.log, res);
+    }
+  };
+}
+
+function routeLinkRequest(options: LinkHandlerOptions): LinkRequestHandler {
   return (req, res) => {
     const path = req.url.split('?')[0] ?? '';
     if (path.startsWith(`${AGENT_PATHS.kube}/`)) {
@@ -172,17 +208,17 @@ export function createLinkHandler(options: LinkHandlerOptions): LinkRequestHandl
     } else if (path === AGENT_PATHS.events && req.method === 'GET') {
       serveEvents(options, res);
     } else if (path === AGENT_PATHS.info && req.method === 'GET') {
-      void options.collectFacts().then((facts) => { sendJson(res, 200, facts); });
+      answering(options.collectFacts().then((facts) => { sendJson(res, 200, facts); }), options.log, res);
     } else if (path === AGENT_PATHS.token && req.method === 'POST') {
-      void storeToken(options, req, res);
+      answering(storeToken(options, req, res), options.log, res);
     } else if (path === ADDON_PATHS.desired && req.method === 'PUT') {
-      void receiveDesiredAddons(options.desiredAddons, options.log, req, res);
+      answering(receiveDesiredAddons(options.desiredAddons, options.log, req, res), options.log, res);
     } else if (path === ADDON_PATHS.desired && req.method === 'GET') {
       serveDesiredAddons(options.desiredAddons, res);
     } else if (path === ADDON_PATHS.operations && req.method === 'POST') {
-      void requestOperation(options, req, res);
+      answering(requestOperation(options, req, res), options.log, res);
     } else if (path === AGENT_PATHS.agentUpgrade && req.method === 'POST') {
-      void serveAgentUpgrade(options.selfUpgrade, req, res);
+      answering(serveAgentUpgrade(options.selfUpgrade, req, res), options.log, res);
     } else {
       sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
     }

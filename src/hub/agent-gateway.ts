@@ -9,13 +9,15 @@ import { acceptH2Upgrade } from '../link/h2-socket.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
 import { HubSession } from '../link/hub-session.ts';
 import type { KeepaliveOptions, LinkWs } from '../link/keepalive.ts';
+import { HeartbeatError, parseHeartbeat } from '../link/heartbeat-schema.ts';
 import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
-import type { Logger } from '../util/logger.ts';
+import { background } from '../util/background.ts';
+import { throttledWarnings, type Logger } from '../util/logger.ts';
 import type { AddonStatusRecorder } from './addons/index.ts';
 import type { Fleet } from './fleet.ts';
 import type { HubMetrics, LinkErrorReason } from './metrics.ts';
 import type { ClusterRecord, Store } from './store/index.ts';
-import { parseToken, verifyToken } from './tokens.ts';
+import { parseToken, verifyStoredToken, verifyToken } from './tokens.ts';
 
 /** Seconds an overloaded hub asks agents to wait, before their own jitter. */
 const OVERLOAD_RETRY_AFTER_SECONDS = [1, 5] as const;
@@ -106,8 +108,9 @@ export class AgentGateway {
     const parsed = token === undefined ? undefined : parseToken(token);
     if (token === undefined || parsed?.kind !== 'cluster') return undefined;
     const cluster = await this.options.store.getCluster(parsed.id);
+    // An unknown id is checked like a wrong secret: no answer tells them apart.
+    if (verifyStoredToken(token, cluster?.tokenHash) && cluster) return cluster;
     if (!cluster) return undefined;
-    if (verifyToken(token, cluster.tokenHash)) return cluster;
     if (cluster.nextTokenHash !== null && verifyToken(token, cluster.nextTokenHash)) {
       // The agent stored a rotated token the hub never saw confirmed: the
       // rotation is complete now, and the old token stops working.
@@ -129,14 +132,18 @@ export class AgentGateway {
     metrics.linksAccepted.inc();
     fleet.attach(cluster.id, session, agentVersion);
     clusterLog.info({ agentVersion, transport: session.transport, remote: req.socket.remoteAddress }, 'agent linked');
-    const sinks = { fleet, addonStatuses: this.options.addonStatuses };
-    session.openEvents((event) => { routeAgentEvent(sinks, cluster, event, clusterLog); });
-    void session.closed.then(({ code, reason }) => {
+    const sinks: AgentEventSinks = {
+      fleet, addonStatuses: this.options.addonStatuses,
+      dropped: (type) => { metrics.agentEventsDropped.inc({ type }); },
+    };
+    const eventLog = throttledWarnings(clusterLog, MALFORMED_HEARTBEAT_LOG_INTERVAL_MS);
+    session.openEvents((event) => { routeAgentEvent(sinks, cluster, event, eventLog); });
+    background(session.closed.then(({ code, reason }) => {
       if (code === LINK_CLOSE.protocolError) metrics.linkError('protocol');
       else if (code === LINK_CLOSE.peerTimeout) metrics.linkError('timeout');
       else if (code === ABNORMAL_CLOSURE) metrics.linkError('dropped');
       clusterLog.info({ code, reason }, 'agent link closed');
-    });
+    }), clusterLog, 'could not record a closed link');
   }
 
   private refuse(socket: Duplex, status: number, reason: LinkErrorReason, message: string, headers: Record<string, string> = {}): void {
@@ -160,31 +167,47 @@ export class AgentGateway {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 409: 'Conflict', 503: 'Service Unavailable' };
 
+/** Why an event was dropped at the hub: the label of uplink_hub_agent_events_dropped_total. */
+export type DroppedEventType = 'heartbeat' | 'unknown';
+
 /** Where a cluster's events go: narrow, so routing is testable without a socket. */
 export interface AgentEventSinks {
   fleet: Pick<Fleet, 'heartbeat' | 'addonSweep'>;
   addonStatuses: Pick<AddonStatusRecorder, 'receive'>;
+  /** Counts an event dropped here (heartbeats that do not parse, unknown types). */
+  dropped: (type: DroppedEventType) => void;
 }
+
+/** A cluster's warnings about malformed heartbeats are logged at most this often. */
+export const MALFORMED_HEARTBEAT_LOG_INTERVAL_MS = 60_000;
 
 /**
- * One line of a cluster's event stream. Unknown types and malformed
- * heartbeats are dropped silently; add-on statuses and sweep reports are
- * checked by their receivers, which drop a malformed one with a warning
- * naming the field.
+ * One line of a cluster's event stream, parsed at the boundary. A heartbeat
+ * must fit the protocol's schema with its bounds (fields a newer agent adds
+ * are dropped, not refused); one that does not is dropped and counted, with a
+ * warning naming the field, never its value, at most once a minute per link.
+ * Add-on statuses and sweep reports are checked by their receivers, which
+ * drop a malformed one with a warning naming the field. Unknown types (a
+ * newer agent's) are counted and ignored.
  */
 export function routeAgentEvent(sinks: AgentEventSinks, cluster: Pick<ClusterRecord, 'id' | 'name'>, event: unknown, log: Logger): void {
-  if (isHeartbeat(event)) sinks.fleet.heartbeat(cluster.id, event);
-  else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
+  if (isEnvelope(event, 'heartbeat')) {
+    let heartbeat: HeartbeatEvent;
+    try {
+      heartbeat = parseHeartbeat(event);
+    } catch (error) {
+      sinks.dropped('heartbeat');
+      const field = error instanceof HeartbeatError ? error.field : undefined;
+      log.warn({ field, reason: (error as Error).message }, 'the agent sent a malformed heartbeat; dropped');
+      return;
+    }
+    sinks.fleet.heartbeat(cluster.id, heartbeat);
+  } else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
   else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep(cluster, event.sweep, log);
+  else sinks.dropped('unknown');
 }
 
-/** The envelope only: what it carries is checked by its receiver. */
-function isEnvelope<T extends 'addonStatus' | 'addonSweep'>(event: unknown, type: T): event is { type: T } & Record<string, unknown> {
-  return typeof event === 'object' && event !== null && (event as { type?: unknown }).type === type;
-}
-
-function isHeartbeat(event: unknown): event is HeartbeatEvent {
-  const e = event as { type?: unknown; intervalSeconds?: unknown; facts?: unknown } | null;
-  return e !== null && typeof e === 'object' && e.type === 'heartbeat'
-    && typeof e.intervalSeconds === 'number' && typeof e.facts === 'object' && e.facts !== null;
+/** The envelope only: what it carries is checked by its parser or receiver. */
+function isEnvelope<T extends 'heartbeat' | 'addonStatus' | 'addonSweep'>(event: unknown, type: T): event is { type: T } & Record<string, unknown> {
+  return typeof event === 'object' && event !== null && !Array.isArray(event) && (event as { type?: unknown }).type === type;
 }

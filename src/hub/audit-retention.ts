@@ -1,5 +1,6 @@
 // Audit retention: rows older than the retention period are deleted when the
 // hub starts and every hour after, so the audit log stays bounded.
+import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Store } from './store/index.ts';
 
@@ -41,8 +42,8 @@ export function startAuditRetention(options: AuditRetentionOptions): () => void 
       running = false;
     }
   };
-  void prune();
-  const timer = setInterval(() => { void prune(); }, options.intervalMs ?? AUDIT_PRUNE_INTERVAL_MS);
+  background(prune(), log, 'could not prune the audit log');
+  const timer = setInterval(() => { background(prune(), log, 'could not prune the audit log'); }, options.intervalMs ?? AUDIT_PRUNE_INTERVAL_MS);
   timer.unref();
   return () => { clearInterval(timer); };
 }

@@ -3,6 +3,7 @@
 // from them.
 import type { HubSession } from '../link/hub-session.ts';
 import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
+import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
 import { LinkReplacements } from './link-replacements.ts';
@@ -101,7 +102,7 @@ export class Fleet {
     this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
-    void session.closed.then(() => { this.detach(clusterId, session); });
+    background(session.closed.then(() => { this.detach(clusterId, session); }), this.options.log, 'could not record a closed link');
     for (const listener of this.linkedListeners) listener(clusterId);
   }
 

@@ -27,6 +27,11 @@ export class HubMetrics {
     name: 'uplink_hub_link_errors_total', help: 'Agent connections refused or dropped, by reason',
     labelNames: ['reason'] as const, registers: [this.registry],
   });
+  readonly agentEventsDropped = new Counter({
+    name: 'uplink_hub_agent_events_dropped_total',
+    help: 'Events from agents dropped at the hub, by type: heartbeat (malformed), unknown (not an object or a type this hub does not know)',
+    labelNames: ['type'] as const, registers: [this.registry],
+  });
   readonly linksAccepted = new Counter({ name: 'uplink_hub_links_accepted_total', help: 'Agent links accepted', registers: [this.registry] });
   readonly streamsOpen = new Gauge({ name: 'uplink_hub_link_streams_open', help: 'HTTP/2 streams open to agents', registers: [this.registry] });
   readonly pendingHandshakes = new Gauge({ name: 'uplink_hub_pending_handshakes', help: 'Agent connections being authenticated', registers: [this.registry] });

@@ -31,6 +31,7 @@ import { toHttpError } from './errors.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
+import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
 import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
 import { LiveStreams } from './live-streams.ts';
@@ -138,6 +139,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
+  await clearMalformedFacts(store, log);
   const tls = await loadTls(settings, log);
   const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
   const metrics = new HubMetrics();
@@ -213,7 +215,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
   registerDashboard(app);
-  const fleetFeed = new FleetFeed({ store, fleet, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
+  const fleetFeed = new FleetFeed({ store, fleet, log, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
   let publicUrl = settings.publicUrl ?? '';
   await app.register((api, _options, done) => {
     requireApiToken(api, store);

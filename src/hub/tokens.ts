@@ -91,6 +91,24 @@ export function looksLikeId(text: string): boolean {
 }
 
 /**
+ * A well-formed stored hash that no token has (the hash of an empty
+ * string): what a token whose id is unknown is compared with, so an unknown
+ * id and a wrong secret take the same path, a hash and a constant-time
+ * comparison, and answer alike.
+ */
+const UNKNOWN_RECORD_HASH = hashToken('');
+
+/**
+ * verifyToken against the hash stored for the token's id, or, when no record
+ * has that id (`undefined`), against a hash no token matches, doing the same
+ * work either way.
+ */
+export function verifyStoredToken(token: string, storedHash: string | undefined): boolean {
+  const matches = verifyToken(token, storedHash ?? UNKNOWN_RECORD_HASH);
+  return storedHash !== undefined && matches;
+}
+
+/**
  * A new record id: the prefix (`c` cluster, `t` API token, `u` user) and 12
  * random chars of [a-z0-9]. randomInt draws without modulo bias. Starting with
  * a letter keeps ids valid DNS labels.

@@ -24,3 +24,25 @@ export function createLogger(options: { name: string; level?: LevelWithSilent })
     formatters: { level: (label) => ({ level: label }) },
   }, pino.destination({ dest: 1, sync: true }));
 }
+
+/**
+ * `log` with its warnings limited to one per `intervalMs`, for warnings a
+ * peer can cause at will (a malformed event per line); the next one written
+ * says how many were left out. Every other level passes through.
+ */
+export function throttledWarnings(log: Logger, intervalMs: number, now: () => number = Date.now): Logger {
+  let last = -Infinity;
+  let suppressed = 0;
+  // pino's own children are made this way: the prototype carries the level, bindings and stream.
+  const throttled = Object.create(log) as Logger;
+  throttled.warn = ((fields: object, message?: string) => {
+    if (now() - last < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    last = now();
+    log.warn({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+    suppressed = 0;
+  });
+  return throttled;
+}

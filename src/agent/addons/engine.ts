@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddonHealth, AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
 import type { ChartSource } from '../../hub/addons/source.ts';
+import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';
 import type { KubeClient } from '../kube.ts';
@@ -135,8 +136,8 @@ export class AddonEngine<Refs> {
   /** Starts the periodic sweep; `set` is the desired set held at start, if any. */
   start(set: DesiredAddonSet | undefined): void {
     if (set) this.update(set);
-    void this.sweep();
-    this.sweepTimer = setInterval(() => { void this.sweep(); }, this.sweepIntervalMs);
+    background(this.sweep(), this.log, 'an add-on sweep failed');
+    this.sweepTimer = setInterval(() => { background(this.sweep(), this.log, 'an add-on sweep failed'); }, this.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -148,7 +149,7 @@ export class AddonEngine<Refs> {
       if (!entry) {
         const created = newEntry<Refs>(desired);
         this.entries.set(desired.name, created);
-        void this.schedule(created);
+        background(this.schedule(created), this.log, 'add-on work failed');
       } else if (entry.desired.generation !== desired.generation) {
         const from = entry.desired.spec.namespace;
         if (from !== desired.spec.namespace && !entry.desired.deleted) entry.movedFrom.add(from);
@@ -156,7 +157,7 @@ export class AddonEngine<Refs> {
         entry.desired = desired;
         entry.digest = specDigest(desired.spec);
         entry.sweepDue = true;
-        void this.schedule(entry);
+        background(this.schedule(entry), this.log, 'add-on work failed');
       }
     }
     // The hub keeps deleted add-ons as markers, so a name leaves the set only
@@ -192,7 +193,7 @@ export class AddonEngine<Refs> {
     };
     entry.manual = operation;
     this.log.info({ addon: input.addon, action: input.action, revision: input.revision, requestedBy: input.requestedBy }, 'manual add-on operation queued');
-    void this.schedule(entry);
+    background(this.schedule(entry), this.log, 'add-on work failed');
     return { operationId: operation.id };
   }
 
@@ -429,7 +430,7 @@ export class AddonEngine<Refs> {
     if (entry.timer !== undefined || this.stopping.signal.aborted) return;
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      void this.schedule(entry);
+      background(this.schedule(entry), this.log, 'add-on work failed');
     }, Math.min(ms, this.sweepIntervalMs));
     entry.timer.unref();
   }
@@ -442,7 +443,7 @@ export class AddonEngine<Refs> {
 
   private wakeDependents(name: string): void {
     for (const entry of this.entries.values()) {
-      if (entry.phase === 'Waiting' && entry.desired.spec.dependsOn.includes(name)) void this.schedule(entry);
+      if (entry.phase === 'Waiting' && entry.desired.spec.dependsOn.includes(name)) background(this.schedule(entry), this.log, 'add-on work failed');
     }
   }
 

@@ -1,6 +1,8 @@
 // Shared by the long-running commands (hub, agent): load settings, start,
 // and stop gracefully on SIGTERM or SIGINT (a second signal exits at once).
+// Both run with the last net of util/last-net.ts.
 import type { Command } from 'commander';
+import { installLastNet } from '../../util/last-net.ts';
 import { createLogger, type Logger } from '../../util/logger.ts';
 import { ConfigError, addSettingOptions, loadSettings, type SettingsOf, type SettingsTable } from '../../util/settings.ts';
 
@@ -24,6 +26,7 @@ export function addDaemonCommand<T extends SettingsTable>(
     }
     const level = (settings as { logLevel?: 'info' }).logLevel ?? 'info';
     const log = createLogger({ name: spec.name, level });
+    installLastNet(log);
     let daemon: Daemon;
     try {
       daemon = await spec.start(settings, log);

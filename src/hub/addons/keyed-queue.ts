@@ -14,6 +14,7 @@ export class KeyedQueue {
     const result = previous.then(work);
     const tail = result.then(() => undefined, () => undefined);
     this.#tails.set(key, tail);
+    // `tail` never rejects, and neither does this: it only forgets the key.
     void tail.then(() => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });

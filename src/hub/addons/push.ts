@@ -7,6 +7,7 @@
 import type { HubSession } from '../../link/hub-session.ts';
 import { ADDON_PATHS, desiredSetGeneration, type DesiredAddonSet } from '../../link/addons.ts';
 import { Backoff } from '../../link/backoff.ts';
+import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { AddonRecord } from '../store/index.ts';
 
@@ -64,7 +65,7 @@ export class AddonPusher {
     }
     const push: ClusterPush = { again: false };
     this.running.set(clusterId, push);
-    void this.pushLoop(clusterId, push);
+    background(this.pushLoop(clusterId, push), this.options.log, 'an add-on push failed');
   }
 
   /** Pushes in flight or waiting (for tests and shutdown checks). */

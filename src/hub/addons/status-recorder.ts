@@ -4,6 +4,7 @@
 // (cluster, add-on) at most one write is in flight and the statuses arriving
 // meanwhile replace one another: only the newest is written next.
 import type { AddonStatus } from '../../link/addons.ts';
+import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { AddonStatusRecord } from '../store/index.ts';
 import { AddonStatusError, parseAddonStatus } from './status.ts';
@@ -63,7 +64,7 @@ export class AddonStatusRecorder {
       return;
     }
     this.#next.set(key, null);
-    void this.#writeInTurn(key, record, log);
+    background(this.#writeInTurn(key, record, log), log, 'could not store an add-on status');
   }
 
   /** Add-ons with a write in flight (for tests: the map must empty again). */

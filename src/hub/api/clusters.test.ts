@@ -75,7 +75,13 @@ describe('cluster routes', () => {
     const live = { collectedAt: '2026-03-04T10:00:03.000Z', egressIp: '203.0.113.7' } as unknown as ClusterFacts;
     fleet.heartbeat('c_prod', { type: 'heartbeat', intervalSeconds: 15, facts: live });
     await store().createCluster({ id: 'c_edge', name: 'edge', labels: { tier: 'edge' }, tokenHash: 'h2', createdAt: '2026-03-01T00:00:00.000Z' });
-    const stored = { collectedAt: '2026-03-03T09:00:00.000Z', zones: ['a', 'b'] } as unknown as ClusterFacts;
+    // Complete facts: the store holds only facts that fit the heartbeat schema (stored-facts.ts clears others at start).
+    const stored: ClusterFacts = {
+      kubernetesVersion: 'v1.36.4', platform: 'linux/amd64', distribution: 'kwok', cloud: null, region: null, zones: ['a', 'b'],
+      nodes: { total: 1, ready: 1 }, pods: { total: 0, running: 0, pending: 0, succeeded: 0, failed: 0, unknown: 0 },
+      apiServer: { livez: true, readyz: true }, agent: { version: '1.0.0', nodeVersion: '24.21.0', uptimeSeconds: 1, memoryRssBytes: 1 },
+      collectedAt: '2026-03-03T09:00:00.000Z',
+    };
     await store().recordConnection('c_edge', { connected: true, at: '2026-03-03T08:00:00.000Z', agentVersion: '1.0.0' });
     await store().recordHeartbeat('c_edge', { at: '2026-03-03T09:00:00.000Z', intervalSeconds: 15, facts: stored });
     await store().recordConnection('c_edge', { connected: false, at: '2026-03-03T09:00:01.000Z' });

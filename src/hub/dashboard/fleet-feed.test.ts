@@ -1,7 +1,7 @@
 // The dashboard's fleet feed against a real in-memory store, a real Fleet and
 // a fake clock: the snapshot, changes only, per-caller visibility, removals.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { HubSession } from '../../link/hub-session.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import { createLogger } from '../../util/logger.ts';
@@ -45,7 +45,7 @@ describe('fleet feed', () => {
       await store().createCluster({ id: id ?? '', name: name ?? '', labels: {}, tokenHash: 'h', createdAt: new Date(START).toISOString() });
     }
     const feed = new FleetFeed({
-      store: store(), fleet, offlineAfterSeconds: 10, now: () => clock.now, refreshMs: 0, tickMs: 3_600_000,
+      store: store(), fleet, log, offlineAfterSeconds: 10, now: () => clock.now, refreshMs: 0, tickMs: 3_600_000,
       locator: { locate: (facts) => (facts?.region ? { lat: 53.3, lon: -6.3, name: facts.region, source: 'region' } : null) },
     });
     const events = { admin: [] as FleetFeedEvent[], viewer: [] as FleetFeedEvent[] };
@@ -99,6 +99,46 @@ describe('fleet feed', () => {
     feed.close();
     assert.equal(closed, 1);
     assert.equal(feed.subscriberCount, 0);
+  });
+
+  it('fleet feed - a round that fails is logged and the ticker keeps going, with no unhandled rejection', async (t: TestContext) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const errors: string[] = [];
+    let failing = false;
+    const real = store();
+    const feed = new FleetFeed({
+      store: { listClusters: () => (failing ? Promise.reject(new Error('store down')) : real.listClusters()), listAddonStatuses: (id) => real.listAddonStatuses(id) },
+      fleet: { view: () => { throw new Error('not reached'); } },
+      log: { error: (_fields: unknown, message?: string) => { errors.push(message ?? ''); } } as never,
+      locator: { locate: () => null }, offlineAfterSeconds: 10, refreshMs: 0, tickMs: 1000,
+    });
+    const stop = await feed.subscribe({ principal: admin, send: () => undefined, close: () => undefined });
+    failing = true;
+    t.mock.timers.tick(1000);
+    t.mock.timers.tick(1000);
+    await new Promise((resolve) => { setImmediate(resolve); });
+    assert.deepEqual(errors, ['the fleet feed could not compute a round', 'the fleet feed could not compute a round']);
+    stop();
+  });
+
+  it('fleet feed - a cluster whose view throws is left out of a round; the others are sent', async () => {
+    const fleet = new Fleet({ store: store(), log, metrics: new HubMetrics(), offlineAfterMs: 10_000, now: () => START });
+    await store().createCluster({ id: 'c_a', name: 'a', labels: {}, tokenHash: 'h', createdAt: new Date(START).toISOString() });
+    await store().createCluster({ id: 'c_b', name: 'b', labels: {}, tokenHash: 'h', createdAt: new Date(START).toISOString() });
+    const errors: unknown[] = [];
+    const feed = new FleetFeed({
+      store: store(), fleet, offlineAfterSeconds: 10, now: () => START, refreshMs: 0, tickMs: 3_600_000,
+      log: { error: (fields: unknown) => { errors.push(fields); } } as never,
+      // As the locator once did on facts without a region.
+      locator: { locate: (facts) => { if (facts === null) throw new TypeError("Cannot read properties of undefined (reading 'trim')"); return null; } },
+    });
+    fleet.attach('c_b', fakeSession(), '0.1.0');
+    fleet.heartbeat('c_b', { type: 'heartbeat', intervalSeconds: 1, facts: FACTS });
+    const events: FleetFeedEvent[] = [];
+    const stop = await feed.subscribe({ principal: admin, send: (e) => { events.push(e); }, close: () => undefined });
+    assert.deepEqual(snapshotOf(events[0]).items.map((i) => i.name), ['b']);
+    assert.equal(errors.length, 1, 'the cluster that failed is logged');
+    stop();
   });
 
   it('add-on summary - counts health, progress and drift, and leaves uninstalled add-ons out', () => {

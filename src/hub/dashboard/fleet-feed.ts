@@ -5,6 +5,7 @@
 // store little; the live part (links, heartbeats, facts) is in memory.
 import type { Principal } from '../auth.ts';
 import type { ClusterView, Fleet } from '../fleet.ts';
+import type { Logger } from '../../util/logger.ts';
 import type { ClusterLocation, ClusterLocator } from '../geo/locate.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { AddonStatusRecord, ClusterRecord, Role, Store } from '../store/index.ts';
@@ -50,6 +51,8 @@ export interface FleetFeedOptions {
   store: Pick<Store, 'listClusters' | 'listAddonStatuses'>;
   fleet: Pick<Fleet, 'view'>;
   locator: Pick<ClusterLocator, 'locate'>;
+  /** Where a failed round is reported; the feed keeps ticking. */
+  log: Pick<Logger, 'error'>;
   offlineAfterSeconds: number;
   tickMs?: number;
   /** Records and add-on summaries are re-read this often. */
@@ -114,7 +117,11 @@ export class FleetFeed {
     const items = [...this.computed].flatMap(([id, entry]) => this.itemFor(subscription, id, entry));
     subscriber.send({ type: 'snapshot', serverTime: this.serverTime(), offlineAfterSeconds: this.options.offlineAfterSeconds, items });
     this.subscriptions.add(subscription);
-    this.timer ??= setInterval(() => { void this.tick(); }, this.options.tickMs ?? 1000);
+    this.timer ??= setInterval(() => {
+      // A round that fails (the store down, facts of a shape nothing expected)
+      // is logged and the next one tries again: a rejection here would end the hub.
+      this.tick().catch((error: unknown) => { this.options.log.error({ err: error }, 'the fleet feed could not compute a round'); });
+    }, this.options.tickMs ?? 1000);
     return () => {
       this.subscriptions.delete(subscription);
       if (this.subscriptions.size === 0) this.pause();
@@ -182,19 +189,30 @@ export class FleetFeed {
   private compute(): void {
     const computed = new Map<string, Computed>();
     for (const record of this.records) {
-      const { addonSweep, ...view } = this.options.fleet.view(record);
-      delete (view as Partial<ClusterView>).lastHeartbeatAgeSeconds;
-      const item: Omit<FleetItem, 'role'> = {
-        ...view,
-        addonSweep: addonSweep === null ? null : {
-          lastSweepAt: addonSweep.lastSweepAt, reportedAt: addonSweep.reportedAt,
-          intervalSeconds: addonSweep.intervalSeconds, stopped: addonSweep.stopped,
-        },
-        location: this.options.locator.locate(view.facts),
-        addons: this.summaries.get(record.id) ?? EMPTY_SUMMARY,
-      };
-      computed.set(record.id, { item, json: JSON.stringify(item) });
+      try {
+        computed.set(record.id, this.computeOne(record));
+      } catch (error) {
+        // One cluster that cannot be shown must not hide the others; it keeps what subscribers were last sent.
+        const previous = this.computed.get(record.id);
+        if (previous) computed.set(record.id, previous);
+        this.options.log.error({ err: error, clusterId: record.id }, 'the fleet feed could not compute a cluster');
+      }
     }
     this.computed = computed;
+  }
+
+  private computeOne(record: ClusterRecord): Computed {
+    const { addonSweep, ...view } = this.options.fleet.view(record);
+    delete (view as Partial<ClusterView>).lastHeartbeatAgeSeconds;
+    const item: Omit<FleetItem, 'role'> = {
+      ...view,
+      addonSweep: addonSweep === null ? null : {
+        lastSweepAt: addonSweep.lastSweepAt, reportedAt: addonSweep.reportedAt,
+        intervalSeconds: addonSweep.intervalSeconds, stopped: addonSweep.stopped,
+      },
+      location: this.options.locator.locate(view.facts),
+      addons: this.summaries.get(record.id) ?? EMPTY_SUMMARY,
+    };
+    return { item, json: JSON.stringify(item) };
   }
 }

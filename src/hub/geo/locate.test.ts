@@ -42,4 +42,12 @@ describe('geo', () => {
     assert.equal(locator.locate(facts({})), null);
     assert.equal(locator.locate(null), null);
   });
+
+  it('locator - facts of any shape (stored by an older hub) place nothing and never throw', async () => {
+    const locator = new ClusterLocator();
+    await locator.ready();
+    const shapes: unknown[] = [{}, [], 'eu-west-1', 42, { region: 7 }, { region: { trim: 1 } }, { region: null, egressIp: ['1.0.0.1'] }, { egressIp: 'x' }];
+    for (const shape of shapes) assert.equal(locator.locate(shape as ClusterFacts), null, JSON.stringify(shape));
+    assert.equal(locator.locate({ region: 'eu-west-1' } as unknown as ClusterFacts)?.source, 'region', 'a partial shape still places what it can');
+  });
 });

@@ -33,13 +33,18 @@ export class ClusterLocator {
     this.ips = ips;
   }
 
-  /** The cluster's place, or null when it reports neither a known region nor a located egress IP. */
+  /**
+   * The cluster's place, or null when it reports neither a known region nor
+   * a located egress IP. Takes facts of any shape (stored by an older hub
+   * that did not check them) and never throws on them.
+   */
   locate(facts: ClusterFacts | null): ClusterLocation | null {
-    if (facts === null) return null;
-    const region = facts.region === null ? undefined : placeOfRegion(facts.region);
-    if (region) return { ...region, name: `${facts.region ?? ''} (${region.name})`, source: 'region' };
-    if (facts.egressIp === undefined) return null;
-    const code = this.ips.lookup(facts.egressIp);
+    if (typeof facts !== 'object' || facts === null) return null;
+    const { region: regionName, egressIp } = facts as { region?: unknown; egressIp?: unknown };
+    const region = typeof regionName === 'string' ? placeOfRegion(regionName) : undefined;
+    if (region) return { ...region, name: `${String(regionName)} (${region.name})`, source: 'region' };
+    if (typeof egressIp !== 'string') return null;
+    const code = this.ips.lookup(egressIp);
     if (code === undefined) return null;
     this.countries ??= loadCountries();
     const country = this.countries.get(code);

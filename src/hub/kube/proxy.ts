@@ -4,9 +4,11 @@
 // requests and upgrades share this resolution; they differ only in how bytes
 // travel (see forward-request.ts and forward-upgrade.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HubSession } from '../../link/hub-session.ts';
 import { forwardedRequestHeaders, kubeStatus, type HubRole } from '../../kube/headers.ts';
+import { UplinkError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
 import { authenticateToken, type Principal } from '../auth.ts';
 import type { Fleet } from '../fleet.ts';
@@ -61,12 +63,38 @@ export interface KubeRefusal {
   cluster?: { id: string; name: string };
 }
 
-/** Splits `/k8s/clusters/<ref>/<api path>?query` into the cluster reference and the API server path. */
+/**
+ * A kubectl endpoint URL the hub cannot read: a malformed percent-escape
+ * (`%E0%A4%A`, `%zz`) in the cluster reference or the API path, or an API
+ * path that is not a URL path. Answered 400 before anything else is done.
+ */
+export class KubeUrlError extends UplinkError {
+  constructor(message: string) {
+    super('KUBE_URL_INVALID', message);
+  }
+}
+
+/**
+ * Splits `/k8s/clusters/<ref>/<api path>?query` into the cluster reference
+ * and the API server path. Throws KubeUrlError when the reference does not
+ * decode, or when the API path would not parse and decode segment by segment
+ * as parseKubeRequest reads it, so nothing after this can throw on the URL.
+ */
 export function splitKubeUrl(url: string): { ref: string; apiPath: string } {
   const rest = url.slice(KUBE_PATH_PREFIX.length);
   const slash = rest.search(/[/?]/);
-  const ref = decodeURIComponent(slash === -1 ? rest : rest.slice(0, slash));
   const apiPath = slash === -1 ? '/' : rest.slice(slash).replace(/^\?/, '/?');
+  let ref: string;
+  try {
+    ref = decodeURIComponent(slash === -1 ? rest : rest.slice(0, slash));
+  } catch {
+    throw new KubeUrlError('the cluster name in the URL has a malformed percent-escape');
+  }
+  try {
+    new URL(apiPath, 'http://kube.invalid').pathname.split('/').forEach((segment) => decodeURIComponent(segment));
+  } catch {
+    throw new KubeUrlError('the API path in the URL has a malformed percent-escape or is not a path');
+  }
   return { ref, apiPath };
 }
 
@@ -81,9 +109,9 @@ export class KubeProxy {
     this.options = options;
   }
 
-  /** Handles a plain HTTP request under KUBE_PATH_PREFIX. */
+  /** Handles a plain HTTP request under KUBE_PATH_PREFIX. Never throws, never leaves a rejection unhandled. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    void this.resolve(req).then((target) => {
+    this.resolve(req).then((target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
         res.writeHead(target.status, { 'content-type': 'application/json', ...target.headers }).end(kubeStatus(target.status, target.reason, target.message));
@@ -97,19 +125,29 @@ export class KubeProxy {
       let end: (message: string) => void = () => undefined;
       const forget = this.track(target, (message) => { end(message); });
       end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+    }).catch((error: unknown) => {
+      const failure = this.failure(error);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(failure.status, { 'content-type': 'application/json', connection: 'close' }).end(kubeStatus(failure.status, failure.reason, failure.message));
     });
   }
 
-  /** Handles an HTTP/1.1 upgrade (exec, attach, port-forward) under KUBE_PATH_PREFIX. */
+  /** Handles an HTTP/1.1 upgrade (exec, attach, port-forward) under KUBE_PATH_PREFIX. Never throws, never leaves a rejection unhandled. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
-    void this.resolve(req).then((target) => {
+    const refuse = (refusal: Pick<KubeRefusal, 'status' | 'reason' | 'message' | 'headers'>): void => {
+      const body = kubeStatus(refusal.status, refusal.reason, refusal.message);
+      socket.end(http1Head(refusal.status, {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...refusal.headers, connection: 'close',
+      }) + body);
+    };
+    this.resolve(req).then((target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
-        const body = kubeStatus(target.status, target.reason, target.message);
-        socket.end(http1Head(target.status, {
-          'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers, connection: 'close',
-        }) + body);
+        refuse(target);
         return;
       }
       if (socket.destroyed) {
@@ -118,6 +156,11 @@ export class KubeProxy {
       }
       const forget = this.track(target, () => { socket.destroy(); });
       forwardUpgrade({ req, socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+    }).catch((error: unknown) => {
+      const failure = this.failure(error);
+      // Bytes of a switched stream may be on the socket already: only a fresh one gets an answer.
+      if (socket.destroyed || ((socket as Partial<Socket>).bytesWritten ?? 0) > 0) socket.destroy();
+      else refuse(failure);
     });
   }
 
@@ -132,11 +175,27 @@ export class KubeProxy {
     });
   }
 
+  /**
+   * The answer for a request whose handling threw: 400 for a URL the hub
+   * cannot read (counted, not logged: anyone can send one), else 500, logged
+   * without the URL's text.
+   */
+  private failure(error: unknown): Pick<KubeRefusal, 'status' | 'reason' | 'message'> {
+    if (error instanceof KubeUrlError) {
+      this.options.metrics.kubeRequests.inc({ class: 'unary', outcome: 'malformed' });
+      return { status: 400, reason: 'BadRequest', message: error.message };
+    }
+    this.options.metrics.kubeRequests.inc({ class: 'unary', outcome: 'error' });
+    this.options.log.error({ err: error }, 'a kubectl request failed inside the hub');
+    return { status: 500, reason: 'InternalError', message: 'the hub failed to handle this request; see its log' };
+  }
+
   private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
     const { ref, apiPath: requested } = splitKubeUrl(req.url ?? '/');
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
-    const principal = token === undefined ? null : await authenticateToken(store, token, this.touched).catch(() => null);
+    // A store that cannot be read is the hub's failure (500, see failure()), not the caller's: never a 401.
+    const principal = token === undefined ? null : await authenticateToken(store, token, this.touched);
     if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };
     const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
     const role = cluster ? effectiveRole(principal, cluster.id) : undefined;

@@ -2,6 +2,7 @@
 // JSON columns hold only what the store wrote, so their parsed shape is trusted.
 import type { SQLOutputValue } from 'node:sqlite';
 import type { AddonStatus } from '../../link/addons.ts';
+import { storedFacts } from '../../link/heartbeat-schema.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import {
@@ -41,11 +42,21 @@ export function toClusterSummary(row: Row): ClusterSummary {
     factsJson,
     // Parsed on first read: the fleet list sends factsJson (or a linked
     // agent's newer facts) as they are, and token checks never read them.
+    // Checked against the schema when parsed: facts stored by an older hub
+    // that did not check heartbeats read as none rather than half.
     get facts(): ClusterFacts | null {
-      if (facts === undefined) facts = factsJson === null ? null : (JSON.parse(factsJson) as ClusterFacts);
+      if (facts === undefined) facts = factsJson === null ? null : parseStoredFacts(factsJson);
       return facts;
     },
   };
+}
+
+function parseStoredFacts(json: string): ClusterFacts | null {
+  try {
+    return storedFacts(JSON.parse(json));
+  } catch {
+    return null;
+  }
 }
 
 export function toClusterRecord(row: Row): ClusterRecord {

@@ -192,7 +192,8 @@ export interface ConnectionChange {
 export interface Heartbeat {
   at: string;
   intervalSeconds: number;
-  facts: ClusterFacts;
+  /** null clears facts that do not fit the heartbeat schema (see stored-facts.ts). */
+  facts: ClusterFacts | null;
   /** JSON.stringify(facts), when the caller has it already. */
   factsJson?: string;
 }
