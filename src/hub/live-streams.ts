@@ -92,7 +92,8 @@ export class LiveStreams {
   /** Registers an open stream; returns the function that forgets it (call it when the stream ends). */
   register(stream: LiveStream): () => void {
     this.streams.add(stream);
-    this.timer ??= setInterval(() => { void this.recheck(); }, this.options.intervalMs ?? STREAM_REAUTH_INTERVAL_MS);
+    // recheck() reports its own failures through onCheckFailed and never rejects.
+    this.timer ??= setInterval(() => { this.recheck().catch(() => undefined); }, this.options.intervalMs ?? STREAM_REAUTH_INTERVAL_MS);
     return () => {
       this.streams.delete(stream);
       if (this.streams.size === 0) this.pause();

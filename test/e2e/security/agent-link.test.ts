@@ -129,7 +129,9 @@ describe('agent-link: the agent lends its credentials only to its API server', (
     type Row = { userName: string; status: number };
     await eventually('an audit row for each refused attempt', 10_000, async () => {
       const { items } = await env.hub.client.request<{ items: Row[] }>('GET', '/api/v1/audit?limit=1000');
-      return items.filter((r) => r.userName === 'viewer' && r.status === 400).length === attacks.length * 2 ? true : undefined;
+      // A malformed percent-escape is refused before the token is read, and not audited (it names no user).
+      const audited = attacks.filter((path) => !path.includes('%E0%A4%A')).length * 2;
+      return items.filter((r) => r.userName === 'viewer' && r.status === 400).length === audited ? true : undefined;
     });
   });
 
