@@ -43,10 +43,9 @@ describe('add-on reconcile policy', () => {
     assertRefused({ ignoreDifferences: {} }, 'ignoreDifferences', 'ignoreDifferences must be a list, got {}');
   });
 
-  it('policy - a pathological pointer is refused at once (no backtracking blow-up)', () => {
-    const started = performance.now();
+  // A backtracking blow-up would not end at all on 1,000 slashes: the deadline catches it without timing a fast run.
+  it('policy - a pathological pointer is refused (no backtracking blow-up)', { timeout: 10_000 }, () => {
     assertRefused({ ignoreDifferences: [{ pointer: `${'/'.repeat(1000)}~` }] }, 'ignoreDifferences[0].pointer', /is not a JSON pointer/);
-    assert.ok(performance.now() - started < 100);
   });
 
   it('policy - syncWindow: a cron schedule, a duration, a time zone defaulting to UTC', () => {
