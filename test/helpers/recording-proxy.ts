@@ -42,6 +42,13 @@ export async function startRecordingProxy(t: TestContext, token: string): Promis
   const dir = testTempDir(t, 'uplink-recording-proxy-');
   const tls = await ensureHubCertificates({ dir, ipAddresses: ['127.0.0.1'] });
   const requests: RecordedRequest[] = [];
+  // Everything opened upstream, destroyed at the end: a watch or an upgraded
+  // stream left open to the API server would keep the test process alive.
+  const upstreamSockets = new Set<Duplex>();
+  const track = (socket: Duplex): void => {
+    upstreamSockets.add(socket);
+    socket.once('close', () => { upstreamSockets.delete(socket); });
+  };
   const forward = (req: IncomingMessage): https.RequestOptions => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
     const headers: Record<string, string | string[]> = {};
@@ -59,12 +66,16 @@ export async function startRecordingProxy(t: TestContext, token: string): Promis
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       upstreamRes.pipe(res);
     });
+    upstreamReq.on('socket', track);
     upstreamReq.on('error', () => { res.destroy(); });
+    res.on('close', () => { upstreamReq.destroy(); });
     req.pipe(upstreamReq);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const upstreamReq = https.request(forward(req));
+    upstreamReq.on('socket', track);
+    socket.on('close', () => { upstreamReq.destroy(); });
     upstreamReq.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
       const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage ?? 'Switching Protocols'}`];
       for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) lines.push(`${upstreamRes.rawHeaders[i] ?? ''}: ${upstreamRes.rawHeaders[i + 1] ?? ''}`);
@@ -73,6 +84,7 @@ export async function startRecordingProxy(t: TestContext, token: string): Promis
       if (head.length > 0) upstreamSocket.write(head);
       upstreamSocket.pipe(socket).pipe(upstreamSocket);
       upstreamSocket.on('error', () => { socket.destroy(); });
+      socket.on('close', () => { upstreamSocket.destroy(); });
     });
     upstreamReq.on('response', (upstreamRes) => {
       const lines = [`HTTP/1.1 ${upstreamRes.statusCode ?? 502} ${upstreamRes.statusMessage ?? ''}`];
@@ -88,6 +100,7 @@ export async function startRecordingProxy(t: TestContext, token: string): Promis
   t.after(() => {
     server.closeAllConnections();
     server.close();
+    for (const socket of upstreamSockets) socket.destroy();
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
