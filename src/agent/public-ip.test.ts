@@ -97,13 +97,12 @@ describe('public IP', () => {
 
   it('public IP - heartbeats while a lookup is in flight start no second request, and stop cancels it', async (t) => {
     const server = await echoServer(t, () => undefined);
-    const lookup = new PublicIpLookup({ url: server.url, log: capturingLogger().log, intervalMs: 0 });
+    // A lookup timeout no test waits for: stop resolving at all shows it cancels the request.
+    const lookup = new PublicIpLookup({ url: server.url, log: capturingLogger().log, intervalMs: 0, timeoutMs: 24 * 3600_000 });
     lookup.current();
     while (server.requests() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     for (let i = 0; i < 3; i += 1) lookup.current();
-    const started = Date.now();
     await lookup.stop();
-    assert.ok(Date.now() - started < 2_000, 'stop does not wait for the 5 s timeout');
     assert.equal(lookup.current(), undefined);
     assert.equal(server.requests(), 1);
   });

@@ -88,10 +88,9 @@ describe('link over h2', () => {
     hub.openEvents((event) => events.push(event));
     while (events.length < 1) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(events, [{ type: 'heartbeat', n: 1 }]);
-    // A drain ends as soon as its last stream has: not at its timeout.
-    const started = Date.now();
-    await agent.drain(5000, () => { endEvents?.(); });
-    assert.ok(Date.now() - started < 1000, `the drain took ${Date.now() - started} ms`);
+    // A drain ends as soon as its last stream has, not at its timeout: with
+    // a timeout no test waits for, the drain returning at all shows it.
+    await agent.drain(24 * 3600_000, () => { endEvents?.(); });
     assert.equal((await hub.closed).code, 1000);
   });
 

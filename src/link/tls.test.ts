@@ -16,7 +16,6 @@ import { fetchPinnedCa } from './ca-pin.ts';
 import { caHashOf, parseCaHash, tlsOptionsForHub } from './tls.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const FAST_FAILURE_MS = 2_000;
 
 const tempDirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -234,9 +233,8 @@ describe('tls - behaviour', () => {
       await once(probe, 'listening');
       const { port } = probe.address() as AddressInfo;
       await new Promise((resolve) => probe.close(resolve));
-      const started = Date.now();
+      // The refusal itself is the cause: the fetch failed on it, not on a timeout.
       const error = await rejectsWithCode(fetchPinnedCa({ url: `https://127.0.0.1:${port}`, caHash: hub.caHash }), 'CA_FETCH_FAILED');
-      assert.ok(Date.now() - started < FAST_FAILURE_MS);
       assert.ok(error.message.includes(`127.0.0.1:${port}`), error.message);
       assert.equal((error.cause as { code?: string }).code, 'ECONNREFUSED');
     });

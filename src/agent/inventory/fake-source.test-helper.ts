@@ -98,14 +98,19 @@ export class FakeSource implements KindSource {
   }
 }
 
-/** Polls every 5 ms until `check` returns a value. */
+// The real timer and clock, taken before a test can mock them, so polling
+// still works in tests that drive the code under test with mock timers.
+const realSetTimeout = globalThis.setTimeout;
+const realNow = performance.now.bind(performance);
+
+/** Polls every 5 ms (real time, whatever timers a test mocks) until `check` returns a value. */
 export async function until<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = realNow() + timeoutMs;
   for (;;) {
     const value = check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (realNow() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
   }
 }
 

@@ -149,28 +149,35 @@ describe('reflector', () => {
     assert.equal(reflector.error, null);
   });
 
-  it('reflector - the watchdog restarts a watch that stays silent', async () => {
+  it('reflector - the watchdog restarts a watch that stays silent', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const { source, run, metrics } = setup({ silence: 0.1 });
     source.set('configmaps', [], '10');
     void run();
     const first = await source.nthWatch('configmaps', 1);
-    const started = Date.now();
+    t.mock.timers.tick(99);
+    assert.equal(first.settled, false, 'not before the silence limit');
+    t.mock.timers.tick(1);
     await first.done.catch(() => undefined);
-    assert.ok(Date.now() - started >= 90, 'not before the silence limit');
     await source.nthWatch('configmaps', 2);
     assert.equal(await counter(metrics, 'uplink_agent_inventory_watch_restarts_total', { reason: 'watchdog' }), 1);
   });
 
-  it('reflector - bytes keep the watchdog away', async () => {
+  it('reflector - bytes keep the watchdog away', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const { source, run } = setup({ silence: 0.15 });
     source.set('configmaps', [], '10');
     void run();
     const first = await source.nthWatch('configmaps', 1);
     for (let i = 0; i < 6; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.mock.timers.tick(100);
       first.options.onActivity();
     }
-    assert.equal(first.settled, false);
+    assert.equal(first.settled, false, '600 ms with a byte every 100 ms');
+    t.mock.timers.tick(149);
+    assert.equal(first.settled, false, 'the limit counts from the last byte');
+    t.mock.timers.tick(1);
+    assert.equal(first.settled, true, 'silent for the whole limit');
   });
 
   it('reflector - each watch asks for a timeout of the configured one ±20%', async () => {
@@ -210,10 +217,10 @@ describe('reflector', () => {
     const { source, run, controller } = setup();
     source.set('configmaps', [], '10');
     const done = run();
-    await source.nthWatch('configmaps', 1);
-    const started = Date.now();
+    const watch = await source.nthWatch('configmaps', 1);
     controller.abort();
     await done;
-    assert.ok(Date.now() - started < 100);
+    assert.equal(watch.settled, true, 'the open watch was ended, not left to its 300 s timeout');
+    assert.equal(source.watches.length, 1, 'no new watch after stop');
   });
 });

@@ -183,10 +183,20 @@ export class Reflector {
     };
     signal.addEventListener('abort', stop, { once: true });
     let end: WatchEnd | undefined;
-    const watchdog = setTimeout(() => {
+    // The watchdog wakes when the silence limit could have passed and re-arms
+    // for what is left when a byte came meanwhile: no timer work per byte.
+    const silenceMs = this.options.watchSilenceSeconds * 1000;
+    let lastByte = this.options.now();
+    const check = (): void => {
+      const quiet = this.options.now() - lastByte;
+      if (quiet < silenceMs) {
+        watchdog = setTimeout(check, silenceMs - quiet);
+        return;
+      }
       end = 'watchdog';
       controller.abort(new Error(`no byte for ${this.options.watchSilenceSeconds} s`));
-    }, this.options.watchSilenceSeconds * 1000);
+    };
+    let watchdog = setTimeout(check, silenceMs);
     const deadline = setTimeout(() => {
       end = 'timeout';
       controller.abort(new Error('the API server did not end the watch at its timeout'));
@@ -199,8 +209,8 @@ export class Reflector {
         timeoutSeconds,
         signal: controller.signal,
         onActivity: () => {
-          watchdog.refresh();
-          this.lastContact = this.options.now();
+          lastByte = this.options.now();
+          this.lastContact = lastByte;
         },
         onEvent: (event) => {
           this.apply(event);
