@@ -100,7 +100,7 @@ export interface AddonOperationAccepted {
 export type AddonPhase =
   | 'Pending' | 'Waiting' | 'Installing' | 'Upgrading' | 'RollingBack' | 'Uninstalling' | 'Deployed' | 'Failed' | 'Uninstalled';
 
-/** Per-object and release health, as DESIGN section 5 defines it. */
+/** Per-object and release health, as docs/addons.md ("Status") defines it. */
 export type AddonHealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended' | 'Missing' | 'Unknown';
 
 /** The Helm release as it stands on the cluster. */

@@ -1,4 +1,4 @@
-// The add-on reconcile loop end to end (issue 7): real hub and agent, real
+// The add-on reconcile loop end to end: real hub and agent, real
 // helm, sops and age-keygen, the test cluster. The agent sweeps every 5 s and
 // takes a release pending for 15 s as stuck, so each behaviour shows within
 // seconds.

@@ -1,4 +1,4 @@
-// Add-ons end to end (issue 6): real hub and agent processes, the real helm
+// Add-ons end to end: real hub and agent processes, the real helm
 // against the test cluster, charts served on loopback from a chart
 // repository, an OCI registry and a private Git repository. kwok makes the
 // pods of the example charts ready, so health can turn Healthy.

@@ -1,4 +1,4 @@
-// Agent self-upgrade and egress IP reporting end to end (issue 8): real hub
+// Agent self-upgrade and egress IP reporting end to end: real hub
 // and agent processes, the real helm against the test cluster. The "agent
 // chart" is a tiny chart of the test's own (a ConfigMap showing the chart
 // version and a `greeting` value) in two versions, served from a chart

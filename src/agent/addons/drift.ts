@@ -1,4 +1,4 @@
-// Drift of a Helm release (issue 7, the reconcile loop):
+// Drift of a Helm release (the reconcile loop, docs/addons.md):
 // how far the live objects are from what the release applied.
 //
 // Stripping server-set fields from live objects still leaves server defaults

@@ -1,4 +1,4 @@
-// The agent's add-on engine (DESIGN section 5): applies the desired add-ons
+// The agent's add-on engine (docs/addons.md): applies the desired add-ons
 // the hub pushed with the real helm, in dependency order, and reports each
 // add-on's status (release, health, history, last operation).
 //
@@ -15,7 +15,7 @@
 // under the add-on's retry policy; a new spec starts the count again. A manual
 // rollback holds the release at the chosen revision until the spec changes
 // or a sync is asked for. Drift, pruning, sync windows and stuck-release
-// recovery are the reconcile loop's (issue 7).
+// recovery are the reconcile loop's (reconcile.ts).
 import { randomUUID } from 'node:crypto';
 import type { AddonHealth, AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
@@ -371,7 +371,7 @@ export class AddonEngine<Refs> {
   /** Reads the release's current revision and labels; no release leaves `release` null. */
   private async readRelease(entry: Entry<Refs>): Promise<void> {
     const { name, spec } = entry.desired;
-    // The desired namespace: a release the add-on left in another one is the reconcile loop's to clean up (issue 7).
+    // The desired namespace: a release the add-on left in another one is the reconcile loop's to clean up.
     const namespace = spec.namespace;
     const signal = this.stopping.signal;
     // Both at once: each is a helm process of its own, and the release is read before and after every operation.

@@ -1,4 +1,4 @@
-// Health of a Helm release's objects (DESIGN section 5, step 5), following
+// Health of a Helm release's objects (docs/addons.md, "Status"), following
 // Argo CD's per-kind rules (gitops-engine `pkg/health`) and its status set.
 //
 // Per object, `assessHealth` gives a status and one short sentence. Kinds with

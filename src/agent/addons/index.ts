@@ -1,6 +1,6 @@
-// Public surface of the agent's Helm engine (DESIGN section 5). So far: the
-// health of a release's objects and the bounded helm runner with its error
-// classification; sources, drift, prune, windows and the sweep come next.
+// Public surface of the agent's Helm engine (docs/addons.md, "How the agent
+// applies add-ons"): the health of a release's objects and the bounded helm
+// runner with its error classification.
 export {
   aggregateHealth, assessHealth, HEALTH_SEVERITY,
   type Health, type HealthOptions, type HealthStatus, type MissingObject, type ObjectHealth, type ReleaseHealth,

@@ -1,5 +1,5 @@
 // The reconcile steps of a sweep that act on the cluster beyond helm's own
-// commands (DESIGN section 5, the sweep): unlocking a release stuck in
+// commands (the sweep, docs/addons.md): unlocking a release stuck in
 // `pending-*`, drift against the live objects, self-heal and pruning. The
 // engine calls them in the sweep's order for each add-on, while no helm of
 // its own works on that add-on.

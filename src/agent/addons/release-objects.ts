@@ -1,4 +1,4 @@
-// The objects of a Helm release and their health (DESIGN section 5, step 5).
+// The objects of a Helm release and their health (docs/addons.md, "Status").
 //
 // `helm get manifest` names what the release rendered; `parseManifest` keeps
 // only each object's identity, never its body (a Secret's data is in there).

@@ -1,6 +1,6 @@
 // Shape checks for the time values of a spec: 5-field cron expressions,
 // Go-style durations and IANA time zones. Only the shape is checked here; the
-// agent evaluates the schedule (issue 7), so what passes must be a subset of
+// agent evaluates the schedule (its sync windows), so what passes must be a subset of
 // what any cron library reads: numbers, ranges, steps, lists and `*`, no
 // names (MON, JAN) and no macros (@daily).
 export { durationSeconds } from '../../util/duration.ts';
