@@ -83,6 +83,18 @@ describe('loadSettings', () => {
     assert.deepEqual(command.opts(), { listen: ':9', tlsSan: ['a', 'b'], insecureHttp: true });
   });
 
+  it('settings - every boolean can be turned off on the command line, over the environment, the file and the default', () => {
+    const table = { ...TABLE, rbac: setting({ schema: Type.Boolean(), flag: 'manage-rbac', env: 'T_RBAC', help: 'bind roles', default: true }) };
+    const parse = (argv: string[]): Record<string, unknown> => addSettingOptions(new Command('x'), table).parse(argv, { from: 'user' }).opts();
+    assert.match(addSettingOptions(new Command('x'), table).helpInformation(), /--no-manage-rbac\s+turn --manage-rbac off/);
+    const file = tempFile('c.yaml', 'manage-rbac: true\n');
+    const off = loadSettings({ table, flags: { ...parse(['--no-manage-rbac']), config: file, hubUrl: 'http://h' }, env: { T_RBAC: 'true' } });
+    assert.equal(off.rbac, false);
+    assert.equal(loadSettings({ table, flags: { ...parse([]), hubUrl: 'http://h' }, env: {} }).rbac, true, 'neither form: the default');
+    assert.equal(loadSettings({ table, flags: { ...parse([]), hubUrl: 'http://h' }, env: { T_RBAC: 'false' } }).rbac, false, 'neither form: the environment');
+    assert.equal(loadSettings({ table, flags: { ...parse(['--manage-rbac']), hubUrl: 'http://h' }, env: { T_RBAC: 'false' } }).rbac, true);
+  });
+
   it('settings - parseListen splits host and port', () => {
     assert.deepEqual(parseListen(':8443'), { host: '0.0.0.0', port: 8443 });
     assert.deepEqual(parseListen('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });

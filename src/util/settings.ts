@@ -55,8 +55,13 @@ export function addSettingOptions(command: Command, table: SettingsTable): Comma
   for (const spec of Object.values(table)) {
     const def = spec.default === undefined ? '' : ` (default: ${JSON.stringify(spec.default)})`;
     const help = `${spec.help} [env ${spec.env}]${def}`;
-    if (kind(spec.schema) === 'boolean') command.option(`--${spec.flag}`, help);
-    else if (kind(spec.schema) === 'array') command.option(`--${spec.flag} <value...>`, help);
+    if (kind(spec.schema) === 'boolean') {
+      // Both forms, so a setting on by default (or by the environment or the
+      // file) can be turned off on the command line. Neither given leaves it
+      // unset here, so the environment, the file and the default still apply.
+      command.option(`--${spec.flag}`, help);
+      command.option(`--no-${spec.flag}`, `turn --${spec.flag} off`);
+    } else if (kind(spec.schema) === 'array') command.option(`--${spec.flag} <value...>`, help);
     else command.option(`--${spec.flag} <value>`, help);
   }
   return command;
