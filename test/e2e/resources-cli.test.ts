@@ -86,6 +86,19 @@ describe('uplink get, events and logs', () => {
     assert.deepEqual([...names, ...(JSON.parse(rest.stdout) as ListAnswer).items.map((row) => row.name)].sort(), ['cm-a', 'cm-b', 'cm-c']);
   });
 
+  it('get -A - every namespace with a NAMESPACE column, winning over -n as in kubectl; not with a NAME', async () => {
+    for (const args of [['-A'], ['--all-namespaces'], ['-A', '-n', 'kube-system']]) {
+      const result = await uplink(['get', CLUSTER, 'configmaps', ...args, '-l', 'app=demo'], admin);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split('\n');
+      assert.match(lines[0] ?? '', /^NAMESPACE\s+NAME\s/, args.join(' '));
+      assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 2)), [[namespace, 'cm-a']], args.join(' '));
+    }
+    const named = await uplink(['get', CLUSTER, 'configmap', 'cm-a', '-A'], admin);
+    assert.notEqual(named.code, 0);
+    assert.match(named.stderr, /a resource cannot be retrieved by name across all namespaces/);
+  });
+
   it('get -w - prints the objects, then a ConfigMap created during the watch as it appears', async (t) => {
     const watch = uplinkStream(t, admin, ['get', CLUSTER, 'configmaps', '-n', namespace, '-w']);
     await eventually('the initial table', 15_000, () => (/^EVENT\s+NAME\s+STATUS/m.test(watch.stdout()) && /^ADDED\s+cm-a\s/m.test(watch.stdout()) ? true : undefined));

@@ -23,6 +23,8 @@ export class FakeWatch {
     options.signal.addEventListener('abort', () => {
       this.fail(options.signal.reason);
     }, { once: true });
+    // The real source reports activity once the API server has answered the watch.
+    options.onActivity();
   }
 
   /** Delivers one event as the real source would: activity, then the event; a throw ends the watch. */

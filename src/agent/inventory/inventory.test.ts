@@ -160,6 +160,17 @@ describe('inventory', () => {
     assert.equal(inventory.freshness().stalenessSeconds, 30);
     (await source.nthWatch('pods', 1)).emit('BOOKMARK', { metadata: { resourceVersion: '9' } });
     assert.equal(inventory.kinds().find((k) => k.resource === 'pods')?.stalenessSeconds, 0);
+    // A quiet kind with its watch open is as current as the API server's last word on any kind.
+    assert.equal(inventory.kinds().find((k) => k.resource === 'configmaps')?.stalenessSeconds, 0);
+    assert.equal(inventory.freshness().stalenessSeconds, 0, 'a quiet, healthy cluster is not stale');
+    // A kind whose watch ended counts from its own last answer until it watches again.
+    source.watchErrors.set('configmaps', [new KubeApiError(0, 'watch /api/v1/configmaps: connect ECONNREFUSED')]);
+    (await source.nthWatch('configmaps', 1)).fail(new KubeApiError(0, 'watch /api/v1/configmaps: read ECONNRESET'));
+    await until('the configmaps watch to end', 3000, () => (inventory.kinds().find((k) => k.resource === 'configmaps')?.error ?? undefined));
+    now += 10_000;
+    (await source.nthWatch('pods', 1)).emit('BOOKMARK', { metadata: { resourceVersion: '10' } });
+    assert.equal(inventory.kinds().find((k) => k.resource === 'configmaps')?.stalenessSeconds, 40);
+    assert.equal(inventory.freshness().stalenessSeconds, 40);
   });
 
   it('inventory - with discovery, further kinds are cached with generic rows before the first sync counts', async () => {

@@ -125,13 +125,21 @@ export class Inventory {
 
   kinds(): KindStatus[] {
     const now = this.now();
+    const heard = this.lastHeard();
     return [...this.states.values()].map(({ spec, store, reflector }) => ({
       ...copyInfo(spec.info),
       synced: reflector.synced,
       objects: store.size,
       error: reflector.error,
-      stalenessSeconds: seconds(now - reflector.lastContact),
+      stalenessSeconds: seconds(now - contactOf(reflector, heard)),
     }));
+  }
+
+  /** The API server's last sign of life on any kind (ms). */
+  private lastHeard(): number {
+    let heard = 0;
+    for (const { reflector } of this.states.values()) heard = Math.max(heard, reflector.lastContact);
+    return heard;
   }
 
   /**
@@ -144,11 +152,12 @@ export class Inventory {
     let syncedKinds = 0;
     let settled = !this.discoveryPending;
     let oldestContact = now;
+    const heard = this.lastHeard();
     for (const { reflector } of this.states.values()) {
       if (reflector.synced) syncedKinds += 1;
       if (reflector.unavailable) continue;
       if (!reflector.synced) settled = false;
-      oldestContact = Math.min(oldestContact, reflector.lastContact);
+      oldestContact = Math.min(oldestContact, contactOf(reflector, heard));
     }
     if (settled && this.started && this.syncedAt === undefined) this.markSynced(now);
     return {
@@ -358,4 +367,14 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function seconds(ms: number): number {
   return Math.max(0, Math.round(ms / 100) / 10);
+}
+
+/**
+ * When a kind's cache was last known current: with its watch open, as of the
+ * API server's last sign of life on any kind (a quiet kind is not a stale
+ * one: its watch would have said if something changed, and the watchdog ends
+ * a watch that goes silent too long); otherwise its own last answer.
+ */
+function contactOf(reflector: Reflector, heard: number): number {
+  return reflector.watching ? Math.max(reflector.lastContact, heard) : reflector.lastContact;
 }

@@ -80,6 +80,12 @@ export class Reflector {
   error: string | null = null;
   /** When the API server last answered for this kind (ms). */
   lastContact: number;
+  /**
+   * A watch of this kind is open: the API server answered it and it has not
+   * ended. Such a kind is as current as the API server's last sign of life on
+   * any kind, even when nothing of its own changed for minutes.
+   */
+  watching = false;
   resourceVersion = '';
   private readonly options: ReflectorOptions;
   private readonly backoff: Backoff;
@@ -211,6 +217,7 @@ export class Reflector {
         onActivity: () => {
           lastByte = this.options.now();
           this.lastContact = lastByte;
+          this.watching = true;
         },
         onEvent: (event) => {
           this.apply(event);
@@ -227,6 +234,7 @@ export class Reflector {
       if (controller.signal.aborted && !signal.aborted) return { end: 'closed', events };
       throw error;
     } finally {
+      this.watching = false;
       clearTimeout(watchdog);
       clearTimeout(deadline);
       signal.removeEventListener('abort', stop);

@@ -23,6 +23,7 @@ const MAX_PAGES = 10_000;
 
 interface GetFlags {
   namespace?: string;
+  allNamespaces?: boolean;
   selector?: string;
   name?: string;
   limit?: number;
@@ -104,6 +105,7 @@ export function registerGetCommands(program: Command): void {
     .argument('<kind>', 'kind: plural, singular, Kind or short name (pods, deploy, svc, ...); see uplink kinds CLUSTER')
     .argument('[name]', 'one object: a table row, or the whole object with -o yaml|json (with -w: watch just it)')
     .option('-n, --namespace <namespace>', 'only this namespace (default: all namespaces; with NAME: default)')
+    .option('-A, --all-namespaces', 'every namespace (the default without -n; as in kubectl, it wins over -n)')
     .option('-l, --selector <selector>', 'label selector, like app=web,tier!=db')
     .option('--name <substring>', 'only objects whose name contains this (case-insensitive)')
     .option('--limit <n>', `one page of at most N objects (1-${MAX_LIST_LIMIT}); the next --continue token goes to stderr`, countFlag('--limit'))
@@ -111,7 +113,9 @@ export function registerGetCommands(program: Command): void {
     .option('-w, --watch', 'print the objects, then one line per change as it happens, until interrupted or the feed fails')
     .option('-o, --output <format>', 'table, wide (adds the kind\'s columns), json or yaml', 'table')
     .addHelpText('after', '\nWithout --limit, every page is fetched. A warning goes to stderr when the cluster is not online or its inventory is syncing or stale.')
-    .action(async (cluster: string, kind: string, name: string | undefined, flags: GetFlags) => {
+    .action(async (cluster: string, kind: string, name: string | undefined, given: GetFlags) => {
+      if (given.allNamespaces === true && name !== undefined) throw new Error('a resource cannot be retrieved by name across all namespaces');
+      const flags: GetFlags = given.allNamespaces === true ? { ...given, namespace: undefined } : given;
       const format = parseOutputFormat(flags.output, ['table', 'wide', 'json', 'yaml']);
       const client = new HubClient(loadCliConfig());
       if (flags.watch) {
