@@ -3,6 +3,22 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Files under `folder` (tests aside) must not import from the sibling folders of src/ named in `forbidden`. */
+function layer(folder, forbidden) {
+  return [{
+    files: [`${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts', '**/*.test-helper.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: forbidden.map((name) => ({
+          group: [`**/${name}/**`, `../${name}/**`],
+          message: `${folder} must not depend on src/${name}: see the layers in docs/architecture.md.`,
+        })),
+      }],
+    },
+  }];
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'web/dist/**', 'coverage/**'] },
   js.configs.recommended,
@@ -20,6 +36,14 @@ export default tseslint.config(
       'max-lines': ['warn', { max: 400, skipBlankLines: true, skipComments: true }],
     },
   },
+  // Layers: each folder of src/ may import only the ones below it, so the
+  // tree shows the architecture (docs/architecture.md). Tests may cross them.
+  ...layer('src/util', ['domain', 'kube', 'link', 'agent', 'hub', 'cli']),
+  ...layer('src/domain', ['kube', 'link', 'agent', 'hub', 'cli']),
+  ...layer('src/link', ['kube', 'agent', 'hub', 'cli']),
+  ...layer('src/kube', ['agent', 'hub', 'cli']),
+  ...layer('src/agent', ['hub', 'cli']),
+  ...layer('src/hub', ['agent', 'cli']),
   {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {

@@ -14,7 +14,7 @@ import {
   computeDrift, deleteOrphans, findOrphans, healDrift, type ComputeDriftOptions, type ReleaseDrift,
 } from '../../src/agent/addons/drift.ts';
 import { KindResolver } from '../../src/agent/addons/release-objects.ts';
-import type { IgnoreRule } from '../../src/hub/addons/policy.ts';
+import type { IgnoreRule } from '../../src/domain/addon-spec/policy.ts';
 import type { KubeClient } from '../../src/agent/kube.ts';
 import { REPO_ROOT, createTestNamespace, helm, kubectl, kubectlJson } from '../helpers/cluster.ts';
 import { adminKube } from '../helpers/resources.ts';

@@ -24,7 +24,7 @@
 // JSON pointers and API status reasons, never object data or API messages
 // (which can quote values).
 import { isDeepStrictEqual } from 'node:util';
-import type { IgnoreRule } from '../../hub/addons/policy.ts';
+import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { truncate } from '../inventory/summary.ts';
 import { KubeApiError, LIST_PAGE_SIZE, PARTIAL_OBJECT_METADATA, PARTIAL_OBJECT_METADATA_LIST } from '../kube.ts';
 import {

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddonHealth, AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
-import type { ChartSource } from '../../hub/addons/source.ts';
+import type { ChartSource } from '../../domain/addon-spec/source.ts';
 import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
 import { WorkerPool } from '../../util/worker-pool.ts';

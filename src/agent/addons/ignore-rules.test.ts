@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IgnoreRule } from '../../hub/addons/policy.ts';
+import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import {
   applyIgnoreRules, compileIgnoreRules, formatPointer, IgnoreRuleError, ignoresWholeObject, keepIgnoredFields, parsePointer, removePath, removePaths,
   ruleCovers, type ObjectIdentity,

@@ -7,7 +7,7 @@
 // The hub checks only a rule's shape; a jq expression outside the supported
 // subset (jq-path.ts) is refused here, when the rules are compiled, with an
 // IgnoreRuleError naming the rule.
-import type { IgnoreRule } from '../../hub/addons/policy.ts';
+import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { compileJqPath, type JqPath, type PathSegment } from './jq-path.ts';
 import { fieldSetsOf, matchingIndices, removeOwnedFields, type FieldSet } from './managed-fields.ts';

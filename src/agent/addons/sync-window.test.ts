@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cronProblem } from '../../hub/addons/cron.ts';
+import { cronProblem } from '../../domain/addon-spec/cron.ts';
 import { SyncWindowError, windowState } from './sync-window.ts';
 
 interface Seen {

@@ -17,7 +17,7 @@
 // day's starts, merged into intervals once per schedule, are shifted by one
 // UTC offset. So a call costs one Intl lookup per matching day it walks
 // (about 3 µs each), a year of daily windows about 1 ms.
-import type { SyncWindow } from '../../hub/addons/policy.ts';
+import type { SyncWindow } from '../../domain/addon-spec/policy.ts';
 import { durationSeconds } from '../../util/duration.ts';
 import { UplinkError } from '../../util/errors.ts';
 

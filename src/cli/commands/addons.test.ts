@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AddonStatus } from '../../link/addons.ts';
 import { parseAddonSpec } from '../../hub/addons/index.ts';
-import { minimalSpec } from '../../hub/addons/spec.test-helper.ts';
+import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { sampleStatus } from '../../hub/addons/status.test-helper.ts';
 import type { AddonView } from '../../hub/api/addons.ts';
 import { HubApiError } from '../hub-client.ts';

@@ -6,8 +6,8 @@ import type { HubSession } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
 import type { AddonRecord } from '../store/index.ts';
 import { AddonPusher, desiredSetOf, type AddonPushOutcome } from './push.ts';
-import { minimalSpec } from './spec.test-helper.ts';
-import { parseAddonSpec } from './spec.ts';
+import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
+import { parseAddonSpec } from '../../domain/addon-spec/spec.ts';
 
 function row(name: string, generation: number, deleted = false): AddonRecord {
   const at = '2026-01-01T00:00:00.000Z';

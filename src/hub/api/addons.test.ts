@@ -8,7 +8,7 @@ import { ADDON_PATHS, type AddonOperationRequest } from '../../link/addons.ts';
 import { LinkRequestError } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
 import type { AddonAction, AddonOperationOutcome, OperationLink } from '../addons/index.ts';
-import { minimalSpec } from '../addons/spec.test-helper.ts';
+import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { sampleStatus } from '../addons/status.test-helper.ts';
 import { requireApiToken } from '../auth.ts';
 import { toHttpError } from '../errors.ts';

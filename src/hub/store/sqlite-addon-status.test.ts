@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAddonSpec } from '../addons/index.ts';
-import { minimalSpec } from '../addons/spec.test-helper.ts';
+import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { sampleStatus } from '../addons/status.test-helper.ts';
 import type { Store } from './index.ts';
 import { useMemoryStore } from './memory-store.test-helper.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAddonSpec, type AddonSpec } from '../addons/index.ts';
-import { minimalSpec } from '../addons/spec.test-helper.ts';
+import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { type Store, StoreError } from './index.ts';
 import { useMemoryStore } from './memory-store.test-helper.ts';
 
