@@ -31,7 +31,7 @@ import {
   applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject, keepIgnoredFields, ruleCovers,
   type CompiledIgnoreRule, type ObjectIdentity,
 } from './ignore-rules.ts';
-import type { PathSegment } from './jq-path.ts';
+import type { PathSegment } from '../../domain/addon-spec/jq-path.ts';
 import {
   HOOK_ANNOTATION, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION,
   applyObject, callApi, isObject, limiterFor, parseManifestObjects, prepareObject, refusal,

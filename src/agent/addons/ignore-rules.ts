@@ -9,7 +9,7 @@
 // IgnoreRuleError naming the rule.
 import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { UplinkError } from '../../util/errors.ts';
-import { compileJqPath, type JqPath, type PathSegment } from './jq-path.ts';
+import { compileJqPath, type JqPath, type PathSegment } from '../../domain/addon-spec/jq-path.ts';
 import { fieldSetsOf, matchingIndices, removeOwnedFields, type FieldSet } from './managed-fields.ts';
 
 /** Which object a rule is applied to; namespace is absent for cluster-scoped kinds. */
