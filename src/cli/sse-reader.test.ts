@@ -19,10 +19,12 @@ describe('server-sent events reader', () => {
 
   it('sse reader - CRLF and CR line ends, several data lines, unnamed events', () => {
     const reader = new SseReader();
-    // The last CR may be half of a CRLF, so the event completes with the next text.
-    assert.deepEqual(reader.push('data: one\r\ndata:two\r\r'), []);
-    assert.deepEqual(reader.push('event: X\rid: 7\nretry: 5\n\n'), [{ event: 'message', data: 'one\ntwo' }]);
+    assert.deepEqual(reader.push('data: one\r\ndata:two\r\r'), [{ event: 'message', data: 'one\ntwo' }]);
+    assert.deepEqual(reader.push('event: X\rid: 7\nretry: 5\n\n'), [], 'no data, no event');
     assert.deepEqual(reader.push('event: Y\ndata\n\n'), [{ event: 'Y', data: '' }]);
+    // A CRLF split between two reads is one line end, not an empty line.
+    assert.deepEqual(reader.push('data: a\r'), []);
+    assert.deepEqual(reader.push('\ndata: b\n\n'), [{ event: 'message', data: 'a\nb' }]);
   });
 
   it('sse reader - refuses an unbounded event', () => {

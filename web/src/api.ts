@@ -1,7 +1,11 @@
 // The hub's API as the dashboard uses it. The token lives in this object's
 // memory only: never in a URL, storage or a cookie, so a reload signs out.
 // Live feeds are read with fetch (not EventSource) because EventSource cannot
-// send an Authorization header.
+// send an Authorization header; eventsource-parser reads them.
+import { createParser } from 'eventsource-parser';
+
+/** Largest unfinished event a feed may make the page hold; the hub's events are far smaller. */
+const MAX_SSE_EVENT_CHARS = 8 * 1024 * 1024;
 
 /** A failed API call: the HTTP status (0 when the hub could not be reached) and the hub's error code. */
 export class ApiError extends Error {
@@ -80,21 +84,19 @@ export class Api {
   /** Reads a server-sent event stream until it ends or `signal` aborts; resolves at the end. */
   async events(path: string, handlers: SseHandlers, signal: AbortSignal): Promise<void> {
     const response = await this.#fetch(path, { signal, headers: { accept: 'text/event-stream' } });
-    let buffer = '';
+    let failure: ApiError | undefined;
+    const parser = createParser({
+      maxBufferSize: MAX_SSE_EVENT_CHARS,
+      onEvent: (message) => {
+        if (message.data !== '') handlers.onEvent(message.event ?? 'message', JSON.parse(message.data));
+      },
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') failure = new ApiError(0, 'FEED_EVENT_TOO_LARGE', `a feed event is larger than ${MAX_SSE_EVENT_CHARS} characters`);
+      },
+    });
     await this.#read(response, signal, (text) => {
-      buffer += text;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let name = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) name = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if (data !== '') handlers.onEvent(name, JSON.parse(data));
-      }
+      if (failure === undefined) parser.feed(text);
+      if (failure !== undefined) throw failure;
     });
   }
 
