@@ -14,6 +14,7 @@ import type { KubeClient } from './kube.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { ResourceAccess } from './resource-access.ts';
 import { queryParams, sendError } from './resources-handler.ts';
+import { isDnsLabel, isDnsSubdomain } from '../domain/kube-names.ts';
 
 /** Time allowed for the API server to start answering a log request. */
 export const LOG_CONNECT_TIMEOUT_MS = 15_000;
@@ -25,8 +26,6 @@ const MAX_ERROR_BODY_BYTES = 16 * 1024;
 /** Pods, whose list right choosing log streams by selector needs. */
 const POD_KIND: KindInfo = { resource: 'pods', kind: 'Pod', group: '', version: 'v1', namespaced: true, shortNames: [] };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export interface LogTarget {
   pod: string;
@@ -83,13 +82,13 @@ function integer(params: Map<string, string>, key: string, min: number, max: num
 /** Validates the hub's query into a LogRequest; throws LogRequestError naming the bad parameter. */
 export function parseLogRequest(params: Map<string, string>): LogRequest {
   const namespace = params.get('namespace') ?? 'default';
-  if (!DNS_LABEL.test(namespace)) throw new LogRequestError(400, `namespace '${namespace}' is not a valid namespace name`);
+  if (!isDnsLabel(namespace)) throw new LogRequestError(400, `namespace '${namespace}' is not a valid namespace name`);
   const pod = params.get('pod') || undefined;
   const labelSelector = params.get('labelSelector') || undefined;
   if ((pod === undefined) === (labelSelector === undefined)) throw new LogRequestError(400, 'give exactly one of pod and labelSelector');
-  if (pod !== undefined && !DNS_SUBDOMAIN.test(pod)) throw new LogRequestError(400, `pod '${pod}' is not a valid pod name`);
+  if (pod !== undefined && !isDnsSubdomain(pod)) throw new LogRequestError(400, `pod '${pod}' is not a valid pod name`);
   const container = params.get('container') || undefined;
-  if (container !== undefined && !DNS_LABEL.test(container)) throw new LogRequestError(400, `container '${container}' is not a valid container name`);
+  if (container !== undefined && !isDnsLabel(container)) throw new LogRequestError(400, `container '${container}' is not a valid container name`);
   const request: LogRequest = {
     namespace, follow: flag(params, 'follow'), previous: flag(params, 'previous'), timestamps: flag(params, 'timestamps'),
     maxPods: integer(params, 'maxPods', 1, LOG_LIMITS.maxPods) ?? LOG_LIMITS.defaultMaxPods,

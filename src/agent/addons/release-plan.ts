@@ -3,7 +3,7 @@
 // before a retry, and whether an add-on's dependencies let it go ahead.
 import { createHash } from 'node:crypto';
 import type { DesiredAddonSpec } from '../../link/addons.ts';
-import { durationSeconds } from '../../util/duration.ts';
+import { durationSeconds } from '../../domain/duration.ts';
 
 /**
  * Labels the agent puts on each release revision it writes (`helm upgrade

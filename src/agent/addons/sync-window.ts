@@ -18,7 +18,7 @@
 // UTC offset. So a call costs one Intl lookup per matching day it walks
 // (about 3 µs each), a year of daily windows about 1 ms.
 import type { SyncWindow } from '../../domain/addon-spec/policy.ts';
-import { durationSeconds } from '../../util/duration.ts';
+import { durationSeconds } from '../../domain/duration.ts';
 import { UplinkError } from '../../util/errors.ts';
 
 /** Whether a window is open at an instant, and when that changes. */

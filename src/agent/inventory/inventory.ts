@@ -8,7 +8,7 @@ import type {
 } from '../../link/resources.ts';
 import { collectGarbage } from '../../util/heap.ts';
 import type { Logger } from '../../util/logger.ts';
-import { parseLabelSelector } from '../../kube/label-selector.ts';
+import { parseLabelSelector } from '../../domain/label-selector.ts';
 import type { KubeClient } from '../kube.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import { REDISCOVER_INTERVAL_MS, discoverKinds } from './discovery.ts';

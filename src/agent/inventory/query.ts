@@ -2,7 +2,7 @@
 // checked once per query with errors that name the bad field.
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type ResourceRow } from '../../link/resources.ts';
 import { UplinkError } from '../../util/errors.ts';
-import { parseLabelSelector, type LabelSelector } from '../../kube/label-selector.ts';
+import { parseLabelSelector, type LabelSelector } from '../../domain/label-selector.ts';
 
 export type InventoryErrorCode = 'UNKNOWN_KIND' | 'BAD_CONTINUE' | 'BAD_LIMIT' | 'TOO_MANY_WATCHES';
 

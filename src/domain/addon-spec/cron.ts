@@ -3,7 +3,7 @@
 // agent evaluates the schedule (its sync windows), so what passes must be a subset of
 // what any cron library reads: numbers, ranges, steps, lists and `*`, no
 // names (MON, JAN) and no macros (@daily).
-export { durationSeconds } from '../../util/duration.ts';
+export { durationSeconds } from '../duration.ts';
 
 /** A cron field's name and its inclusive range. */
 interface CronField {

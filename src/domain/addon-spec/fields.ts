@@ -4,6 +4,7 @@
 // so the person who wrote the spec can find the mistake. Shared by the hub
 // (which answers it as a 400) and the agent (which refuses a pushed spec).
 import { UplinkError } from '../../util/errors.ts';
+import { isDnsLabel, MAX_DNS_LABEL_CHARS } from '../kube-names.ts';
 
 /** A spec field is missing, of the wrong type, or outside its rules; code ADDON_SPEC_INVALID. */
 export class AddonSpecError extends UplinkError {
@@ -16,8 +17,6 @@ export class AddonSpecError extends UplinkError {
   }
 }
 
-/** DNS-1123 label: Kubernetes namespaces and our add-on names. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Longest string quoted back in an error message. */
 const QUOTED_MAX = 80;
 
@@ -149,8 +148,8 @@ export class SpecObject {
 
 /** Checks a DNS-1123 label of at most `rule.maxLength` (default 63) characters. */
 export function checkDnsLabel(value: string, rule: { field: string; maxLength?: number }): string {
-  const maxLength = rule.maxLength ?? 63;
-  if (value.length > maxLength || !DNS_LABEL.test(value)) {
+  const maxLength = rule.maxLength ?? MAX_DNS_LABEL_CHARS;
+  if (value.length > maxLength || !isDnsLabel(value)) {
     throw new AddonSpecError(rule.field, `${rule.field} ${quote(value)} is not a DNS-1123 label (lowercase letters, digits and '-', at most ${maxLength} characters)`);
   }
   return value;

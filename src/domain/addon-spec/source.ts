@@ -3,6 +3,7 @@
 // and git as arguments, so every value is held to a shape that cannot be
 // read as an option (no leading '-') or escape its place (no '..').
 import { AddonSpecError, checkHttpUrl, quote, type SpecObject } from './fields.ts';
+import { isDnsSubdomain } from '../kube-names.ts';
 
 /** A chart in a Helm repository: `helm install --repo URL CHART`. */
 export interface RepoSource {
@@ -48,8 +49,6 @@ const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * repository path components as the OCI distribution spec defines them.
  */
 const OCI_REF = /^oci:\/\/([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)+$/;
-/** DNS-1123 subdomain: Kubernetes object names such as Secrets. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A conservative subset of git-check-ref-format; leading '-' is excluded so a ref is never an option. */
 const GIT_REF = /^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/;
 
@@ -91,7 +90,7 @@ function parseGit(git: SpecObject): GitSource {
   const path = checkRelativePath(git.string('path', { maxLength: MAX_PATH_LENGTH }), git.field('path'));
   const ref = checkGitRef(git.string('ref', { maxLength: MAX_REF_LENGTH, fallback: DEFAULT_GIT_REF }), git.field('ref'));
   const secret = git.raw('tokenSecret') === undefined ? null : git.string('tokenSecret', { maxLength: 253 });
-  if (secret !== null && !DNS_SUBDOMAIN.test(secret)) {
+  if (secret !== null && !isDnsSubdomain(secret)) {
     // Not quoted back: someone may have pasted the token itself.
     throw new AddonSpecError(git.field('tokenSecret'),
       `${git.field('tokenSecret')} must be the name of a Secret (a DNS-1123 subdomain) that holds the token, never the token itself`);

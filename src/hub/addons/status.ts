@@ -10,13 +10,12 @@ import {
   type AddonDrift, type AddonDriftState, type AddonObjectDrift, type AddonObjectHealth, type AddonOperationReport, type AddonWindowState, type AddonPhase, type AddonRelease, type AddonRevision, type AddonStatus,
 } from '../../link/addons.ts';
 import { UplinkError } from '../../util/errors.ts';
+import { isReleaseName } from '../../domain/kube-names.ts';
 
 /** Largest status stored per add-on, as JSON; a real one is a few KiB. */
 export const MAX_STORED_STATUS_BYTES = 64 * 1024;
 /** Longest name, kind, version, id or timestamp kept; messages keep MAX_STATUS_MESSAGE_CHARS. */
 const MAX_SHORT_CHARS = 253;
-/** Helm release names: DNS-1123 labels of at most 53 characters. */
-const ADDON_NAME = /^(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 // Records over each union, so adding a member to the wire type without
 // adding it here fails to compile.
@@ -222,7 +221,7 @@ function readRevision(o: StatusObject): AddonRevision {
 export function parseAddonStatus(value: unknown): AddonStatus {
   const o = StatusObject.read(value, '');
   const name = o.text('name');
-  if (!ADDON_NAME.test(name)) throw new AddonStatusError('name', 'name must be an add-on name (a DNS-1123 label of at most 53 characters)');
+  if (!isReleaseName(name)) throw new AddonStatusError('name', 'name must be an add-on name (a DNS-1123 label of at most 53 characters)');
   const status: AddonStatus = {
     name, generation: o.count('generation', 1), phase: o.oneOf('phase', PHASES), message: o.text('message', MAX_STATUS_MESSAGE_CHARS),
     inSync: o.flag('inSync'), release: o.objectOrNull('release', readRelease), health: o.objectOrNull('health', readHealth),

@@ -12,12 +12,10 @@ import { checkNotIdShaped, findCluster } from './lookup.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { ClusterRecord, Role, Store } from '../store/index.ts';
 import { issueToken, newId } from '../tokens.ts';
+import { DNS_LABEL_PATTERN, isLabelKey, isLabelValue, MAX_DNS_LABEL_CHARS } from '../../domain/kube-names.ts';
 
-/** DNS-1123 label: what a cluster name must be, so it can appear in URLs and kubeconfig contexts. */
-export const CLUSTER_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-/** Kubernetes label keys: optional DNS prefix, then a name of up to 63 characters. */
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** DNS-1123 label: what a cluster name must be, so it can appear in URLs, host names and kubeconfig contexts. */
+export const CLUSTER_NAME_PATTERN = DNS_LABEL_PATTERN;
 const MAX_LABELS = 64;
 
 const CreateClusterBody = Type.Object({
@@ -25,7 +23,7 @@ const CreateClusterBody = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
 }, { additionalProperties: false });
 
-const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: 63 }) });
+const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: MAX_DNS_LABEL_CHARS }) });
 
 /** A cluster as one caller sees it: with the caller's role on it, so clients can offer only what it allows. */
 export interface CallerClusterView extends ClusterView {
@@ -45,8 +43,8 @@ export function validateLabels(labels: Record<string, string>): void {
   const entries = Object.entries(labels);
   if (entries.length > MAX_LABELS) throw badRequest(`at most ${MAX_LABELS} labels are allowed, got ${entries.length}`);
   for (const [key, value] of entries) {
-    if (key.length > 253 || !LABEL_KEY.test(key)) throw badRequest(`label key '${key}' is not a valid Kubernetes label key`);
-    if (!LABEL_VALUE.test(value)) throw badRequest(`label value '${value}' (key '${key}') is not a valid Kubernetes label value`);
+    if (!isLabelKey(key)) throw badRequest(`label key '${key}' is not a valid Kubernetes label key`);
+    if (!isLabelValue(value)) throw badRequest(`label value '${value}' (key '${key}') is not a valid Kubernetes label value`);
   }
 }
 

@@ -12,9 +12,10 @@ import type { GrantRecord, Role, Store, UserRecord } from '../store/index.ts';
 import { newId } from '../tokens.ts';
 import { checkNotIdShaped, findCluster, findUser, UserParams } from './lookup.ts';
 import { registerTokenRoutes } from './tokens.ts';
+import { DNS_LABEL_PATTERN } from '../../domain/kube-names.ts';
 
 /** DNS-1123 label, like cluster names: user names appear in kubeconfigs and audit rows. */
-export const USER_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+export const USER_NAME_PATTERN = DNS_LABEL_PATTERN;
 /** Grants one create request may carry; a user needs a handful at most. */
 const MAX_GRANTS_PER_REQUEST = 100;
 

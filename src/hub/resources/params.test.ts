@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { toHttpError } from '../errors.ts';
 import {
-  ListQuery, LogsQuery, WatchQuery, agentPath, checkLogsQuery, checkedQuery, isSecretKind, namesSecrets, validationMessage,
+  ListQuery, LogsQuery, MAX_SELECTOR_LENGTH, WatchQuery, agentPath, checkLogsQuery, checkedQuery, isSecretKind, namesSecrets, validationMessage,
 } from './params.ts';
 
 /** Runs a query string through fastify's validation of `schema`, as the routes do; returns the error message or the query. */
@@ -33,7 +33,7 @@ describe('resource query parameters', () => {
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body, { namespace: 'default', labelSelector: 'app=web', limit: 10, continue: 'abc', name: 'we' });
     for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=ten', 'limit'], ['namespace=Bad_NS', 'namespace'],
-      [`labelSelector=${'a'.repeat(1025)}`, 'labelSelector'], [`continue=${'c'.repeat(4097)}`, 'continue']] as const) {
+      [`labelSelector=${'a'.repeat(MAX_SELECTOR_LENGTH + 1)}`, 'labelSelector'], [`continue=${'c'.repeat(4097)}`, 'continue']] as const) {
       const bad = await validate(ListQuery, query);
       assert.equal(bad.status, 400, query);
       assert.match(messageOf(bad.body), new RegExp(field), query);

@@ -4,9 +4,10 @@
 import Type from 'typebox';
 import { LOG_LIMITS, MAX_LIST_LIMIT, type KindInfo } from '../../link/resources.ts';
 import { badRequest } from '../errors.ts';
+import { DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, MAX_DNS_LABEL_CHARS, MAX_DNS_SUBDOMAIN_CHARS, MAX_LABEL_SELECTOR_CHARS } from '../../domain/kube-names.ts';
 
-/** Longest label selector passed on; real selectors are a few dozen characters. */
-export const MAX_SELECTOR_LENGTH = 1024;
+/** Longest label selector passed on: the one bound every part of Uplink applies. */
+export const MAX_SELECTOR_LENGTH = MAX_LABEL_SELECTOR_CHARS;
 /** Longest continue token passed on; the agent's tokens are short and opaque. */
 export const MAX_CONTINUE_LENGTH = 4096;
 /** Most lines `tailLines` may ask for (the agent's bound too). */
@@ -16,12 +17,8 @@ export const MAX_SINCE_SECONDS = 10 * 365 * 24 * 3600;
 /** Namespace of a log request that names none, as kubectl does. */
 export const DEFAULT_LOG_NAMESPACE = 'default';
 
-/** DNS-1123 label: namespaces, containers. */
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-/** DNS-1123 subdomain: pod names. */
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
 
-const Namespace = Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL });
+const Namespace = Type.String({ minLength: 1, maxLength: MAX_DNS_LABEL_CHARS, pattern: DNS_LABEL_PATTERN });
 const Selector = Type.String({ minLength: 1, maxLength: MAX_SELECTOR_LENGTH });
 /** A substring of object names to match. */
 const NameFilter = Type.String({ minLength: 1, maxLength: 253 });
@@ -60,9 +57,9 @@ export const NoQuery = Type.Object({});
 
 export const LogsQuery = Type.Object({
   namespace: Type.Optional(Namespace),
-  pod: Type.Optional(Type.String({ minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN })),
+  pod: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_DNS_SUBDOMAIN_CHARS, pattern: DNS_SUBDOMAIN_PATTERN })),
   labelSelector: Type.Optional(Selector),
-  container: Type.Optional(Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL })),
+  container: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_DNS_LABEL_CHARS, pattern: DNS_LABEL_PATTERN })),
   follow: Type.Optional(Type.Boolean()),
   tailLines: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TAIL_LINES })),
   sinceSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SINCE_SECONDS })),

@@ -1,4 +1,5 @@
-// Go-style durations as add-on specs write them: `30s`, `5m`, `1h30m`.
+// Go-style durations, as add-on specs and kubectl's flags write them: `30s`,
+// `5m`, `1h30m`. The one parser for them (specs, the agent, the CLI's flags).
 
 /** Each part at most 6 digits, so the sum stays exact. */
 const DURATION = /^(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/;

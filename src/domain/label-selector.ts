@@ -3,6 +3,7 @@
 // equality (`a=b`, `a==b`, `a!=b`), a set (`a in (x,y)`, `a notin (x)`), an
 // existence test (`a`, `!a`) or an integer comparison (`a>1`, `a<3`).
 // Every requirement must hold; an empty selector matches everything.
+import { isDnsSubdomain, isLabelName, isLabelValue, MAX_LABEL_SELECTOR_CHARS } from './kube-names.ts';
 import { UplinkError } from '../util/errors.ts';
 
 export type SelectorOperator = 'equals' | 'notEquals' | 'in' | 'notIn' | 'exists' | 'doesNotExist' | 'greaterThan' | 'lessThan';
@@ -22,10 +23,7 @@ export class LabelSelectorError extends UplinkError {
 }
 
 /** Longest selector accepted; a bound on work per query. */
-export const MAX_SELECTOR_LENGTH = 4096;
-
-const NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const MAX_SELECTOR_LENGTH = MAX_LABEL_SELECTOR_CHARS;
 const INTEGER = /^-?[0-9]+$/;
 
 type Token =
@@ -63,16 +61,16 @@ function checkKey(key: string, fail: (problem: string) => never): void {
   const slash = key.indexOf('/');
   const prefix = slash === -1 ? undefined : key.slice(0, slash);
   const name = slash === -1 ? key : key.slice(slash + 1);
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) {
     fail(`the key prefix ${JSON.stringify(prefix)} must be a DNS subdomain of at most 253 characters`);
   }
-  if (!NAME_PART.test(name)) {
+  if (!isLabelName(name)) {
     fail(`the key ${JSON.stringify(key)} must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
   }
 }
 
 function checkValue(value: string, fail: (problem: string) => never): void {
-  if (value !== '' && !NAME_PART.test(value)) {
+  if (!isLabelValue(value)) {
     fail(`the value ${JSON.stringify(value)} must be empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
   }
 }
