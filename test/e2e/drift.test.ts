@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  computeDrift, deleteOrphans, findOrphans, healDrift, type ComputeDriftOptions, type ReleaseDrift,
-} from '../../src/agent/addons/drift.ts';
+import { computeDrift, type ComputeDriftOptions, type ReleaseDrift } from '../../src/agent/addons/drift.ts';
+import { healDrift } from '../../src/agent/addons/heal.ts';
+import { deleteOrphans, findOrphans } from '../../src/agent/addons/prune.ts';
 import { KindResolver } from '../../src/agent/addons/release-objects.ts';
 import type { IgnoreRule } from '../../src/domain/addon-spec/policy.ts';
 import type { KubeClient } from '../../src/agent/kube.ts';

@@ -14,11 +14,9 @@
 // the ownership label and annotations at apply time; `helm get manifest`
 // lacks them and often the namespace, so both are added here first.
 //
-// Self-heal re-applies drifted objects the same way, with force; whatever an
-// ignore rule covers is given its live value first, so healing one field
-// never resets another that someone else is meant to own. Pruning must know
-// which live objects are rendered, so the drift check also reads each
-// rendered object's UID (metadata only past its object cap).
+// Pruning must know which live objects are rendered, so the drift check also
+// reads each rendered object's UID (metadata only past its object cap).
+// Self-heal is heal.ts, pruning prune.ts.
 //
 // A Secret's values are compared but never leave this module: results carry
 // JSON pointers and API status reasons, never object data or API messages
@@ -26,18 +24,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { truncate } from '../inventory/summary.ts';
-import { KubeApiError, LIST_PAGE_SIZE, PARTIAL_OBJECT_METADATA, PARTIAL_OBJECT_METADATA_LIST } from '../kube.ts';
+import { PARTIAL_OBJECT_METADATA } from '../kube.ts';
 import {
-  applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject, keepIgnoredFields, ruleCovers,
+  applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject,
   type CompiledIgnoreRule, type ObjectIdentity,
 } from './ignore-rules.ts';
 import type { PathSegment } from '../../domain/addon-spec/jq-path.ts';
 import {
-  HOOK_ANNOTATION, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION,
   applyObject, callApi, isObject, limiterFor, parseManifestObjects, prepareObject, refusal,
   type DriftCallOptions, type ManifestObject, type PreparedObject,
 } from './release-apply.ts';
-import { KindNotServedError, MAX_RELEASE_OBJECTS_READ, objectPath, type KindLocation, type Limiter } from './release-objects.ts';
+import { KindNotServedError, MAX_RELEASE_OBJECTS_READ, type Limiter } from './release-objects.ts';
 
 export type DriftState = 'InSync' | 'Drifted' | 'Missing' | 'Unknown';
 
@@ -101,14 +98,15 @@ export const MAX_DRIFT_OBJECTS = 50;
 export const MAX_RENDERED_UIDS_READ = 10 * MAX_RELEASE_OBJECTS_READ;
 /** Differing paths collected before sorting, so a wholly different object costs little. */
 const MAX_COLLECTED_PATHS = 1000;
-const MAX_DRIFT_MESSAGE_CHARS = 300;
+/** Longest message of one object's outcome (drift, heal, prune). */
+export const MAX_DRIFT_MESSAGE_CHARS = 300;
 /** Reads of an object while controllers keep writing it between the read and the dry run (or the heal). */
-const MAX_READ_ATTEMPTS = 3;
+export const MAX_READ_ATTEMPTS = 3;
 const STATE_RANK: Record<DriftState, number> = { Missing: 0, Drifted: 1, Unknown: 2, InSync: 3 };
 /** What the API server sets on every write: never drift. */
 const SERVER_SET_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
 
-function metadataOf(object: Record<string, unknown>): Record<string, unknown> | undefined {
+export function metadataOf(object: Record<string, unknown>): Record<string, unknown> | undefined {
   return isObject(object.metadata) ? object.metadata : undefined;
 }
 
@@ -179,7 +177,7 @@ function objectDrift(prepared: Target, state: DriftState, message: string, paths
   return { apiVersion, kind, name, ...namespace, state, paths, message: truncate(message, MAX_DRIFT_MESSAGE_CHARS) };
 }
 
-function identityOf(prepared: PreparedObject): ObjectIdentity {
+export function identityOf(prepared: PreparedObject): ObjectIdentity {
   const identity: ObjectIdentity = { kind: prepared.ref.kind, name: prepared.ref.name };
   if (prepared.namespace !== undefined) identity.namespace = prepared.namespace;
   return identity;
@@ -190,7 +188,7 @@ function describePaths(paths: readonly string[]): string {
   return `differs from the release at ${paths.length >= MAX_DRIFT_PATHS ? `${MAX_DRIFT_PATHS} or more` : paths.length} paths`;
 }
 
-const resourceVersionOf = (object: Record<string, unknown>): unknown => metadataOf(object)?.resourceVersion;
+export const resourceVersionOf = (object: Record<string, unknown>): unknown => metadataOf(object)?.resourceVersion;
 
 /** A rendered object's live UID, for pruning: 'absent' when there is no such object, 'unread' when it could not be told. */
 type LiveUid = { uid: string } | 'absent' | 'unread';
@@ -270,7 +268,7 @@ async function readRenderedUid(object: ManifestObject, options: DriftCallOptions
 }
 
 /** Runs `job` through the limiter; its rejection becomes `fallback(error)`, unless `signal` aborted. */
-async function settle<T>(run: Limiter, signal: AbortSignal | undefined, job: () => Promise<T>, fallback: (error: Error) => T): Promise<T> {
+export async function settle<T>(run: Limiter, signal: AbortSignal | undefined, job: () => Promise<T>, fallback: (error: Error) => T): Promise<T> {
   try {
     return await run(() => {
       signal?.throwIfAborted();
@@ -283,7 +281,7 @@ async function settle<T>(run: Limiter, signal: AbortSignal | undefined, job: () 
 }
 
 /** Each kind once, in the order first named. */
-function distinctKinds(kinds: readonly ObjectKind[]): ObjectKind[] {
+export function distinctKinds(kinds: readonly ObjectKind[]): ObjectKind[] {
   return [...new Map(kinds.map(({ apiVersion, kind }) => [`${apiVersion}\n${kind}`, { apiVersion, kind }])).values()];
 }
 
@@ -328,212 +326,4 @@ export async function computeDrift(manifest: string, options: ComputeDriftOption
     renderedUidsComplete: uids.length === objects.length && !uids.includes('unread'),
     kinds: distinctKinds(objects.map((object) => object.ref)),
   };
-}
-
-export interface HealDriftOptions extends DriftCallOptions {
-  /** The add-on's `ignoreDifferences`: what they cover keeps its live value. A rule that cannot be used throws IgnoreRuleError before any request. */
-  ignore: readonly IgnoreRule[];
-}
-
-/** How re-applying one drifted object went. */
-export interface HealOutcome {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-  ok: boolean;
-  /** One sentence; never object data. */
-  message: string;
-}
-
-function healOutcome(drift: ObjectDrift, ok: boolean, message: string): HealOutcome {
-  const { apiVersion, kind, name, namespace } = drift;
-  const outcome: HealOutcome = { apiVersion, kind, name, ok, message: truncate(message, MAX_DRIFT_MESSAGE_CHARS) };
-  if (namespace !== undefined) outcome.namespace = namespace;
-  return outcome;
-}
-
-/** The manifest's object a drift entry names, prepared; undefined when the manifest has none. */
-async function findInManifest(objects: readonly ManifestObject[], drift: ObjectDrift, options: DriftCallOptions): Promise<PreparedObject | undefined> {
-  for (const object of objects) {
-    const { ref } = object;
-    if (ref.apiVersion !== drift.apiVersion || ref.kind !== drift.kind || ref.name !== drift.name) continue;
-    const prepared = await prepareObject(object, options);
-    if (prepared.namespace === drift.namespace) return prepared;
-  }
-  return undefined;
-}
-
-const WHOLLY_IGNORED = 'left alone: an ignore rule covers the whole object';
-
-/**
- * The manifest's body with live's values wherever an ignore rule covers
- * them, and live's resourceVersion as a precondition: the values copied
- * must still be live's when the apply lands, or the force would undo a
- * change made in between (the API server answers 409 instead). A Missing
- * object has nothing to keep and is created as rendered.
- */
-async function bodyKeepingIgnored(
-  prepared: PreparedObject, rules: readonly CompiledIgnoreRule[], options: HealDriftOptions,
-): Promise<{ body: Record<string, unknown> } | { ok: boolean; message: string }> {
-  const answer = await callApi(options.kube, { method: 'GET', path: prepared.path, signal: options.signal });
-  if (answer.status === 404) return { body: prepared.body };
-  if (answer.status < 200 || answer.status > 299 || !isObject(answer.body)) return { ok: false, message: `not applied: cannot read it (${refusal(answer)})` };
-  const live = answer.body;
-  const [resourceVersion, managedFields] = [resourceVersionOf(live), metadataOf(live)?.managedFields];
-  // As in driftPaths: the rules see live without what only the server writes, ownership read first.
-  stripServerFields(live);
-  const body = structuredClone(prepared.body);
-  if (keepIgnoredFields(body, live, rules, identityOf(prepared), { managedFields })) return { ok: true, message: WHOLLY_IGNORED };
-  body.metadata = { ...metadataOf(body), resourceVersion };
-  return { body };
-}
-
-async function healObject(drift: ObjectDrift, objects: readonly ManifestObject[], rules: readonly CompiledIgnoreRule[], options: HealDriftOptions): Promise<HealOutcome> {
-  const prepared = await findInManifest(objects, drift, options);
-  if (prepared === undefined) return healOutcome(drift, false, 'not applied: the release manifest has no such object');
-  const identity = identityOf(prepared);
-  if (ignoresWholeObject(prepared.body, rules, identity)) return healOutcome(drift, true, WHOLLY_IGNORED);
-  const covered = rules.some((compiled) => ruleCovers(compiled.rule, identity));
-  for (let attempt = 1; ; attempt += 1) {
-    const next = covered ? await bodyKeepingIgnored(prepared, rules, options) : { body: prepared.body };
-    if (!('body' in next)) return healOutcome(drift, next.ok, next.message);
-    const answer = await applyObject(options.kube, { ...prepared, body: next.body }, { ...options, dryRun: false });
-    if (answer.status >= 200 && answer.status <= 299) return healOutcome(drift, true, answer.status === 201 ? 'created' : 'applied');
-    // With force, only the resourceVersion precondition conflicts: the object changed since it was read.
-    if (answer.status !== 409 || !covered || attempt === MAX_READ_ATTEMPTS) {
-      return healOutcome(drift, false, `the server-side apply was refused (${refusal(answer)})`);
-    }
-  }
-}
-
-/**
- * Re-applies exactly the Drifted and Missing objects of `drifted` from the
- * manifest, as helm applies them (server-side apply under its field manager,
- * taking conflicting fields back, with its ownership metadata), without a
- * new revision; a Missing object is created as rendered. What an ignore rule
- * covers keeps its live value (ignore-rules.ts keepIgnoredFields), so an
- * HPA's replicas survive the heal of an image; an object a rule covers
- * wholly is left alone (ok). One outcome per such object; rejects only when
- * the manifest is not YAML, a rule cannot be used (IgnoreRuleError) or
- * `signal` aborts.
- */
-export async function healDrift(manifest: string, drifted: readonly ObjectDrift[], options: HealDriftOptions): Promise<HealOutcome[]> {
-  options.signal?.throwIfAborted();
-  const rules = compileIgnoreRules(options.ignore);
-  const wanted = drifted.filter((drift) => drift.state === 'Drifted' || drift.state === 'Missing');
-  const objects = parseManifestObjects(manifest);
-  const run = limiterFor(options, wanted.length);
-  return Promise.all(wanted.map((drift) => settle(run, options.signal, () => healObject(drift, objects, rules, options), (error) => (
-    healOutcome(drift, false, `not applied: ${error.message}`)))));
-}
-
-/** An object that carries the release's ownership but that the release no longer renders. */
-export interface OrphanedObject {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-  uid: string;
-}
-
-export interface FindOrphansOptions extends Omit<DriftCallOptions, 'fieldManager'> {
-  /** UIDs of the objects the release renders now, never orphans: ReleaseDrift.renderedUids, and only when renderedUidsComplete. */
-  renderedUids: ReadonlySet<string>;
-  /** The kinds to look through, e.g. those of the release's previous manifests. */
-  kinds: readonly ObjectKind[];
-}
-
-/** Pages of LIST_PAGE_SIZE read per kind: past 10,000 Helm-managed objects of a kind the rest wait for the next sweep. */
-const MAX_ORPHAN_PAGES = 20;
-
-function orphanOf(item: unknown, kind: ObjectKind, options: FindOrphansOptions): OrphanedObject | undefined {
-  const metadata = isObject(item) && isObject(item.metadata) ? item.metadata : {};
-  const { name, namespace, uid } = metadata;
-  const labels = isObject(metadata.labels) ? metadata.labels : {};
-  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
-  const policy = annotations[RESOURCE_POLICY_ANNOTATION];
-  const owned = labels[MANAGED_BY_LABEL] === 'Helm' && annotations[RELEASE_NAME_ANNOTATION] === options.release.name
-    && annotations[RELEASE_NAMESPACE_ANNOTATION] === options.release.namespace;
-  // A controller's object (a ReplicaSet copies its Deployment's annotations) is its controller's to delete.
-  const controlled = Array.isArray(metadata.ownerReferences) && metadata.ownerReferences.some((o) => isObject(o) && o.controller === true);
-  if (!owned || controlled || typeof name !== 'string' || typeof uid !== 'string' || options.renderedUids.has(uid)) return undefined;
-  if (annotations[HOOK_ANNOTATION] !== undefined || (typeof policy === 'string' && policy.trim().toLowerCase() === 'keep')) return undefined;
-  if (metadata.deletionTimestamp !== undefined) return undefined;
-  const orphan: OrphanedObject = { apiVersion: kind.apiVersion, kind: kind.kind, name, uid };
-  if (typeof namespace === 'string' && namespace !== '') orphan.namespace = namespace;
-  return orphan;
-}
-
-async function listOrphans(kind: ObjectKind, options: FindOrphansOptions): Promise<OrphanedObject[]> {
-  let location: KindLocation;
-  try {
-    location = await options.resolver.resolve(kind.apiVersion, kind.kind);
-  } catch (error) {
-    if (error instanceof KindNotServedError) return [];
-    throw error;
-  }
-  const orphans: OrphanedObject[] = [];
-  const selector = encodeURIComponent(`${MANAGED_BY_LABEL}=Helm`);
-  let next = '';
-  for (let page = 0; page < MAX_ORPHAN_PAGES; page += 1) {
-    const path = `${location.groupVersionPath}/${location.resource}?labelSelector=${selector}&limit=${LIST_PAGE_SIZE}${next && `&continue=${encodeURIComponent(next)}`}`;
-    const answer = await callApi(options.kube, { method: 'GET', path, accept: PARTIAL_OBJECT_METADATA_LIST, signal: options.signal });
-    if (answer.status < 200 || answer.status > 299 || !isObject(answer.body)) throw new KubeApiError(answer.status, `GET ${path}: ${refusal(answer)}`);
-    const { items, metadata } = answer.body;
-    for (const item of Array.isArray(items) ? items : []) {
-      const orphan = orphanOf(item, kind, options);
-      if (orphan) orphans.push(orphan);
-    }
-    next = isObject(metadata) && typeof metadata.continue === 'string' ? metadata.continue : '';
-    if (next === '') break;
-  }
-  return orphans;
-}
-
-/**
- * Objects of the given kinds, anywhere in the cluster, that carry the
- * release's ownership triplet (the `app.kubernetes.io/managed-by=Helm` label
- * and both `meta.helm.sh/release-*` annotations) but are not rendered now.
- * Never hooks, objects annotated `helm.sh/resource-policy: keep`, objects a
- * controller owns, or objects being deleted. Reads metadata only (no Secret
- * data). A kind the cluster does not serve has none; a failed list rejects
- * (KubeApiError), so a prune never acts on half an answer.
- */
-export async function findOrphans(options: FindOrphansOptions): Promise<OrphanedObject[]> {
-  options.signal?.throwIfAborted();
-  const kinds = distinctKinds(options.kinds);
-  const run = limiterFor(options, kinds.length);
-  const found = await Promise.all(kinds.map((kind) => run(() => listOrphans(kind, options))));
-  return found.flat();
-}
-
-export interface DeleteOrphansOptions extends Omit<DriftCallOptions, 'fieldManager' | 'release'> {
-  orphans: readonly OrphanedObject[];
-}
-
-/** How deleting one orphan went. */
-export interface DeleteOutcome extends OrphanedObject {
-  ok: boolean;
-  message: string;
-}
-
-async function deleteOrphan(orphan: OrphanedObject, options: DeleteOrphansOptions): Promise<DeleteOutcome> {
-  const location = await options.resolver.resolve(orphan.apiVersion, orphan.kind);
-  const path = objectPath(location, orphan.name, location.namespaced ? orphan.namespace : undefined);
-  // The UID precondition: an object recreated under the same name since it was found is not ours to delete.
-  const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', preconditions: { uid: orphan.uid } };
-  const answer = await callApi(options.kube, { method: 'DELETE', path, body, signal: options.signal });
-  if (answer.status >= 200 && answer.status <= 299) return { ...orphan, ok: true, message: 'deleted' };
-  if (answer.status === 404) return { ...orphan, ok: true, message: 'already gone' };
-  if (answer.status === 409) return { ...orphan, ok: false, message: 'not deleted: the object was replaced since it was found' };
-  return { ...orphan, ok: false, message: `the delete was refused (${refusal(answer)})` };
-}
-
-/** Deletes each orphan (background propagation, as helm does), only if its UID is still the one found. Rejects only when `signal` aborts. */
-export async function deleteOrphans(options: DeleteOrphansOptions): Promise<DeleteOutcome[]> {
-  options.signal?.throwIfAborted();
-  const run = limiterFor(options, options.orphans.length);
-  return Promise.all(options.orphans.map((orphan) => settle(run, options.signal, () => deleteOrphan(orphan, options), (error) => (
-    { ...orphan, ok: false, message: truncate(`not deleted: ${error.message}`, MAX_DRIFT_MESSAGE_CHARS) }))));
 }
