@@ -17,8 +17,7 @@
 // or a sync is asked for. Drift, pruning, sync windows and stuck-release
 // recovery are the reconcile loop's (reconcile.ts).
 import { randomUUID } from 'node:crypto';
-import type { AddonHealth, AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
-import { MAX_STATUS_REVISIONS } from '../../link/addons.ts';
+import type { AddonOperationRequest, AddonStatus, AddonSweepReport, DesiredAddonSet } from '../../link/addons.ts';
 import type { ChartSource } from '../../domain/addon-spec/source.ts';
 import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -26,25 +25,22 @@ import { WorkerPool } from '../../util/worker-pool.ts';
 import type { KubeClient } from '../kube.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import {
-  checkOperation, decide, errorMessage, setPhase, isReady, isReleaseNotFound, newEntry, statusKey, statusOf, toRelease, truncate,
+  checkOperation, decide, errorMessage, setPhase, isReady, newEntry, statusKey, statusOf, truncate,
   type Entry, type ManualOperation,
 } from './engine-entry.ts';
 import type { HelmRunner } from './helm-runner.ts';
 import { AddonOperations } from './operations.ts';
 import { retireMovedRelease } from './namespace-move.ts';
 import { Reconciler } from './reconcile.ts';
+import { ReleaseReader, type ReleaseObjects } from './release-reader.ts';
 import type { KindResolver } from './release-objects.ts';
 import { windowState } from './sync-window.ts';
-import { RELEASE_LABELS, specDigest, waitingFor, type DependencyState } from './release-plan.ts';
+import { specDigest, waitingFor, type DependencyState } from './release-plan.ts';
 
 export const DEFAULT_READ_WORKERS = 5;
 export const DEFAULT_WRITE_WORKERS = 5;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 export const DEFAULT_HELM_TIMEOUT_SECONDS = 300;
-/** While a release is not healthy yet, its health is read again this often… */
-const PROGRESSING_REFRESH_MS = 5_000;
-/** …for this long after its last operation; then at the sweep interval. */
-const PROGRESSING_WINDOW_MS = 3 * 60_000;
 /** Helm jobs allowed to wait per pool (every add-on of a full cluster, twice). */
 const MAX_QUEUED_JOBS = 1000;
 /** Object GETs of health checks run this many times the read workers at once: they are far cheaper than a helm process. */
@@ -55,11 +51,7 @@ const MAX_QUEUED_OBJECT_READS = 50_000;
 /** Turns a chart source into helm's chart argument and flags (chart-source.ts). */
 export type ResolveChart = (source: ChartSource, version: string, signal: AbortSignal) => Promise<{ chart: string; args: string[] }>;
 
-/** Reads a release's objects and judges their health (release-objects.ts). */
-export interface ReleaseObjects<Refs> {
-  parse(manifest: string, namespace: string): Refs;
-  health(refs: Refs, options: { namespace: string; strict: boolean; signal: AbortSignal; run: <T>(job: () => Promise<T>) => Promise<T> }): Promise<AddonHealth>;
-}
+export type { ReleaseObjects } from './release-reader.ts';
 
 export interface AddonEngineOptions<Refs> {
   helm: HelmRunner;
@@ -91,6 +83,7 @@ export class AddonEngine<Refs> {
   private readonly writes: WorkerPool;
   private readonly objectReads: WorkerPool;
   private readonly reconciler: Reconciler;
+  private readonly releases: ReleaseReader<Refs>;
   private readonly operations: AddonOperations<Refs>;
   private readonly entries = new Map<string, Entry<Refs>>();
   private readonly listeners = new Set<(status: AddonStatus) => void>();
@@ -126,6 +119,9 @@ export class AddonEngine<Refs> {
       prepareValues: options.prepareValues ?? ((values) => Promise.resolve(values)), metrics: options.metrics, log: this.log,
       helmTimeoutSeconds: this.helmTimeoutSeconds, signal: this.stopping.signal, now: this.now,
       readRelease: (entry) => this.readRelease(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
+    });
+    this.releases = new ReleaseReader<Refs>({
+      helm: this.helm, reads: this.reads, objectReads: this.objectReads, objects: options.objects, signal: this.stopping.signal, now: this.now,
     });
     this.reconciler = new Reconciler({
       kube: options.kube, resolver: options.resolver, log: this.log, metrics: options.metrics, reads: this.reads,
@@ -369,59 +365,18 @@ export class AddonEngine<Refs> {
   }
 
   /** Reads the release's current revision and labels; no release leaves `release` null. */
-  private async readRelease(entry: Entry<Refs>): Promise<void> {
-    const { name, spec } = entry.desired;
-    // The desired namespace: a release the add-on left in another one is the reconcile loop's to clean up.
-    const namespace = spec.namespace;
-    const signal = this.stopping.signal;
-    // Both at once: each is a helm process of its own, and the release is read before and after every operation.
-    const [metaRead, historyRead] = await Promise.allSettled([
-      this.reads.run(() => this.helm.metadata(name, namespace, signal)),
-      this.reads.run(() => this.helm.history(name, namespace, MAX_STATUS_REVISIONS, signal)),
-    ]);
-    if (metaRead.status === 'rejected') {
-      if (!isReleaseNotFound(metaRead.reason)) throw metaRead.reason;
-      entry.release = null;
-      entry.releaseDigest = undefined;
-      entry.history = [];
-      return;
-    }
-    if (historyRead.status === 'rejected') throw historyRead.reason;
-    const meta = metaRead.value;
-    const history = historyRead.value;
-    entry.history = history.map((r) => ({ ...r }));
-    const current = history.find((r) => r.revision === meta.revision);
-    entry.release = toRelease(meta, current?.description ?? '');
-    entry.releaseDigest = meta.labels[RELEASE_LABELS.digest];
+  private readRelease(entry: Entry<Refs>): Promise<void> {
+    return this.releases.read(entry);
   }
 
-  /** The current revision's manifest (`helm get manifest`). */
   private readManifest(entry: Entry<Refs>): Promise<string> {
-    const namespace = entry.release?.namespace ?? entry.desired.spec.namespace;
-    return this.reads.run(() => this.helm.manifest(entry.desired.name, namespace, undefined, this.stopping.signal));
+    return this.releases.manifest(entry);
   }
 
-  /**
-   * Reads the health of the release's objects, reading the manifest again only
-   * when the revision changed; returns the manifest when it read it.
-   */
+  /** Reads the health of the release's objects; returns the manifest when it read it. */
   private async refresh(entry: Entry<Refs>): Promise<string | undefined> {
-    const release = entry.release;
-    if (release === null) {
-      entry.health = null;
-      entry.refs = undefined;
-      return undefined;
-    }
-    const signal = this.stopping.signal;
-    let manifest: string | undefined;
-    if (entry.refs?.revision !== release.revision) {
-      manifest = await this.readManifest(entry);
-      entry.refs = { revision: release.revision, refs: this.options.objects.parse(manifest, release.namespace) };
-    }
-    entry.health = await this.options.objects.health(entry.refs.refs, {
-      namespace: release.namespace, strict: entry.desired.spec.strictHealthCheck, signal, run: (job) => this.objectReads.run(job),
-    });
-    if (!entry.health.healthy && this.now() - entry.lastOperationAt < PROGRESSING_WINDOW_MS) this.later(entry, PROGRESSING_REFRESH_MS);
+    const { manifest, recheckInMs } = await this.releases.refresh(entry);
+    if (recheckInMs !== undefined) this.later(entry, recheckInMs);
     return manifest;
   }
 
