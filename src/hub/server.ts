@@ -1,6 +1,5 @@
 // `uplink hub`: one process, one port. HTTPS by default with a certificate it
 // generates and keeps; the API, the agent endpoint, health and metrics.
-import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
@@ -34,7 +33,7 @@ import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
 import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
-import { checkKubeDomain } from './kube/cluster-host.ts';
+import { certificateCoversKubeDomain, checkKubeDomain } from './kube/cluster-host.ts';
 import { KubeProxy } from './kube/proxy.ts';
 import { isStrayKubeRequest, strayKubeRequestBody, strayKubeRequestWarning, strayKubeUpgradeAnswer } from './kube/stray-request.ts';
 import { registerKubectlEndpointRoute } from './api/kubectl-endpoint.ts';
@@ -87,7 +86,9 @@ async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial 
     const chain = cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     const caPem = chain.at(-1);
     if (caPem === undefined) throw new Error(`${settings.tlsCertFile} holds no PEM certificate`);
-    warnIfKubeDomainUncovered(settings.kubeDomain, chain[0] ?? caPem, log);
+    if (settings.kubeDomain !== undefined && certificateCoversKubeDomain(chain[0] ?? caPem, settings.kubeDomain) === false) {
+      log.warn({ kubeDomain: settings.kubeDomain }, `the TLS certificate does not cover *.${settings.kubeDomain}: clients of host-routed kubeconfigs will refuse it`);
+    }
     return { key: readFileSync(settings.tlsKeyFile, 'utf8'), cert, caPem, caHash: caHashOf(caPem) };
   }
   const names = [...settings.tlsSan];
@@ -101,20 +102,6 @@ async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial 
   });
   if (certs.created) log.info({ dir: join(settings.dataDir, 'tls') }, 'generated TLS certificates');
   return { key: certs.keyPem, cert: certs.certPem, caPem: certs.caPem, caHash: certs.caHash };
-}
-
-/** An operator's certificate must cover `*.<kube domain>` for host-routed kubectl to pass TLS verification: say so at start. */
-function warnIfKubeDomainUncovered(kubeDomain: string | undefined, leafPem: string, log: Logger): void {
-  if (kubeDomain === undefined) return;
-  let covered: boolean;
-  try {
-    covered = new X509Certificate(leafPem).checkHost(`cluster.${kubeDomain}`) !== undefined;
-  } catch {
-    return; // unreadable: the TLS server refuses it at start, with its own error
-  }
-  if (!covered) {
-    log.warn({ kubeDomain }, `the TLS certificate does not cover *.${kubeDomain}: clients of host-routed kubeconfigs will refuse it; add that name to the certificate`);
-  }
 }
 
 /** On the first start, creates the admin user and writes its API token to a 0600 file. */

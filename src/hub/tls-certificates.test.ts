@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkServerIdentity } from 'node:tls';
+import { certificateCoversKubeDomain } from './kube/cluster-host.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'uplink-tls-'));
@@ -27,10 +28,13 @@ describe('hub TLS files', () => {
     const tlsDir = join(dir, 'wildcard');
     const before = await ensureHubCertificates({ dir: tlsDir, dnsNames: ['hub.example.com'] });
     const cert = (pem: string): X509Certificate => new X509Certificate(pem);
-    assert.equal(cert(before.certPem).checkHost('prod.kube.example.com'), undefined);
+    assert.equal(certificateCoversKubeDomain(before.certPem, 'kube.example.com'), false);
     const after = await ensureHubCertificates({ dir: tlsDir, dnsNames: ['hub.example.com', '*.kube.example.com'] });
     assert.equal(after.created, true);
     assert.equal(after.caHash, before.caHash, 'agents keep their pin');
+    assert.equal(certificateCoversKubeDomain(after.certPem, 'kube.example.com'), true);
+    assert.equal(certificateCoversKubeDomain(after.certPem, 'example.com'), false);
+    assert.equal(certificateCoversKubeDomain('not a certificate', 'kube.example.com'), undefined);
     // What a TLS client checks for https://prod.kube.example.com: the wildcard covers one label, not the bare domain or two labels.
     const served = { subject: {}, subjectaltname: cert(after.certPem).subjectAltName ?? '' } as unknown as Parameters<typeof checkServerIdentity>[1];
     assert.equal(checkServerIdentity('prod.kube.example.com', served), undefined);

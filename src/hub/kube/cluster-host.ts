@@ -5,6 +5,7 @@
 // tools that drop or mishandle a server path prefix). Reading the Host header
 // only selects a cluster; the token still decides whether the caller may use
 // it, as with the path form.
+import { X509Certificate } from 'node:crypto';
 import { CLUSTER_NAME_PATTERN } from '../api/clusters.ts';
 import { ConfigError } from '../../util/settings.ts';
 
@@ -58,7 +59,21 @@ export function checkKubeDomain(settings: { kubeDomain?: string | undefined; pub
   if (clusterHostOf(host, settings.kubeDomain) !== undefined) {
     throw new ConfigError(
       `--public-url ${settings.publicUrl} is inside --kube-domain ${settings.kubeDomain}: that host would select a cluster, not the hub. `
-      + `Give the kube domain its own name (e.g. kube.${settings.kubeDomain}) or move the hub out of it`,
+      + 'Give the kube domain a name the hub\'s host is not under (hub.example.com with kube.example.com, say)',
     );
+  }
+}
+
+/**
+ * Whether a server certificate (PEM) covers the hosts of the kube domain,
+ * checked as a TLS client checks `<cluster>.<domain>`; undefined when it
+ * cannot be read (the TLS server then refuses it with its own error). An
+ * operator's certificate that does not is worth a warning at start.
+ */
+export function certificateCoversKubeDomain(certPem: string, domain: string): boolean | undefined {
+  try {
+    return new X509Certificate(certPem).checkHost(`cluster.${domain}`) !== undefined;
+  } catch {
+    return undefined;
   }
 }
