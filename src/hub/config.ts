@@ -7,6 +7,8 @@ import { SettingTypes, setting, type SettingsOf } from '../util/settings.ts';
 export const DEFAULT_HUB_PORT = 8443;
 /** Where the agent chart is installed from unless the operator says otherwise. */
 export const DEFAULT_AGENT_CHART = 'oci://ghcr.io/uplink-dev/charts/uplink-agent';
+/** A cluster name (63) and a dot in front of the kube domain still fit a DNS name's 253 characters. */
+const KUBE_DOMAIN_MAX_CHARS = 253 - 64;
 
 export const HUB_SETTINGS = {
   listen: setting({
@@ -37,6 +39,11 @@ export const HUB_SETTINGS = {
   publicUrl: setting({
     schema: SettingTypes.url(['https', 'http']), flag: 'public-url', env: 'UPLINK_HUB_PUBLIC_URL', optional: true,
     help: 'the URL agents and users reach the hub at (default: derived from --listen and the host name)',
+  }),
+  kubeDomain: setting({
+    schema: SettingTypes.dnsName(KUBE_DOMAIN_MAX_CHARS), flag: 'kube-domain', env: 'UPLINK_HUB_KUBE_DOMAIN', optional: true,
+    help: 'route kubectl by host too: https://<cluster>.<domain> serves that cluster\'s API with the API server\'s own paths '
+      + '(needs wildcard DNS for *.<domain> to the hub; the generated certificate gets *.<domain>)',
   }),
   offlineAfter: setting({
     schema: SettingTypes.seconds(5, 3600), flag: 'offline-after', env: 'UPLINK_HUB_OFFLINE_AFTER', default: 45,

@@ -33,7 +33,10 @@ import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
 import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
-import { KUBE_PATH_PREFIX, KubeProxy } from './kube/proxy.ts';
+import { certificateCoversKubeDomain, checkKubeDomain } from './kube/cluster-host.ts';
+import { KubeProxy } from './kube/proxy.ts';
+import { isStrayKubeRequest, strayKubeRequestBody, strayKubeRequestWarning, strayKubeUpgradeAnswer } from './kube/stray-request.ts';
+import { registerKubectlEndpointRoute } from './api/kubectl-endpoint.ts';
 import { LiveStreams } from './live-streams.ts';
 import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
@@ -83,10 +86,15 @@ async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial 
     const chain = cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     const caPem = chain.at(-1);
     if (caPem === undefined) throw new Error(`${settings.tlsCertFile} holds no PEM certificate`);
+    if (settings.kubeDomain !== undefined && certificateCoversKubeDomain(chain[0] ?? caPem, settings.kubeDomain) === false) {
+      log.warn({ kubeDomain: settings.kubeDomain }, `the TLS certificate does not cover *.${settings.kubeDomain}: clients of host-routed kubeconfigs will refuse it`);
+    }
     return { key: readFileSync(settings.tlsKeyFile, 'utf8'), cert, caPem, caHash: caHashOf(caPem) };
   }
   const names = [...settings.tlsSan];
   if (settings.publicUrl !== undefined) names.push(new URL(settings.publicUrl).hostname.replace(/^\[|\]$/g, ''));
+  // Host-routed kubectl reaches <cluster>.<domain>; a certificate without the name is re-issued (see ensureHubCertificates).
+  if (settings.kubeDomain !== undefined) names.push(`*.${settings.kubeDomain}`);
   const certs = await ensureHubCertificates({
     dir: join(settings.dataDir, 'tls'),
     dnsNames: names.filter((n) => isIP(n) === 0),
@@ -136,6 +144,7 @@ function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMe
 export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const { settings, log } = options;
   checkConnectionLimits(settings);
+  checkKubeDomain(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
@@ -179,14 +188,14 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onRevoked: (kind, reason) => { metrics.streamsRevoked.inc({ kind, reason }); },
     onCheckFailed: (error) => { log.warn({ err: error }, 'could not re-check the access of open streams; they stay open until the next check'); },
   });
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams });
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
     // a watch lives and their bodies belong to the API server, not to us.
     serverFactory: (handler) => {
       const route: http.RequestListener = (req, res) => {
-        if ((req.url ?? '').startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleRequest(req, res);
+        if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
         else handler(req, res);
       };
       const { handshakeTimeout, connectionsCheckingInterval } = serverTimeoutOptions(settings);
@@ -203,20 +212,27 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
     void reply.status(status).send(body);
   });
+  let publicUrl = settings.publicUrl ?? '';
+  const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
   app.setNotFoundHandler((req, reply) => {
+    if (isStrayKubeRequest(req.url)) {
+      void reply.status(404).type('application/json').header('warning', strayKubeRequestWarning(strayHint())).send(strayKubeRequestBody(strayHint(), req.method, req.url));
+      return;
+    }
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
   guardConnections({ server: app.server, limits: settings, metrics, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     const url = req.url ?? '';
-    if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
-    else if (url.startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleUpgrade(req, socket, head);
+    // Before the agent endpoint: a cluster's host serves only that cluster's API.
+    if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
+    else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
+    else if (isStrayKubeRequest(url)) socket.end(strayKubeUpgradeAnswer(strayHint(), req.method ?? 'GET', url));
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   registerSystemRoutes(app, store, metrics, tls?.caPem);
   registerDashboard(app);
   const fleetFeed = new FleetFeed({ store, fleet, log, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
-  let publicUrl = settings.publicUrl ?? '';
   await app.register((api, _options, done) => {
     requireApiToken(api, store);
     registerClusterRoutes(api, {
@@ -225,6 +241,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     });
     registerUserRoutes(api, { store, log, liveStreams });
     registerAuditRoutes(api, { store });
+    registerKubectlEndpointRoute(api, { kubeDomain: settings.kubeDomain, publicUrl: () => publicUrl });
     registerAddonRoutes(api, {
       store, log, audit,
       onChange: (clusterId) => { addonPusher.notify(clusterId); },

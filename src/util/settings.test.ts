@@ -57,6 +57,14 @@ describe('loadSettings', () => {
     );
   });
 
+  it('settings - a DNS name setting takes a lowercase name without a trailing dot, within its length', () => {
+    const table = { domain: setting({ schema: SettingTypes.dnsName(20), flag: 'kube-domain', env: 'T_DOMAIN', help: 'domain', optional: true }) };
+    for (const value of ['kube.example.com', 'localhost', 'a-b.c0']) assert.equal(loadSettings({ table, flags: { kubeDomain: value }, env: {} }).domain, value);
+    for (const value of ['Kube.example.com', 'kube.example.com.', '*.example.com', 'a..b', '-a.b', 'a b', 'k.'.repeat(10) + 'x', 'https://kube.example.com']) {
+      assert.throws(() => loadSettings({ table, flags: { kubeDomain: value }, env: {} }), /--kube-domain \(env T_DOMAIN\)/, value);
+    }
+  });
+
   it('settings - a number that is not a number is named, not coerced to NaN', () => {
     assert.throws(() => loadSettings({ table: TABLE, flags: { hubUrl: 'http://h', heartbeatInterval: '15s' }, env: {} }),
       /--heartbeat-interval \(env T_INTERVAL\) must be number, got "15s"/);

@@ -168,6 +168,10 @@ export const SettingTypes = {
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
   ]),
   stringList: () => Type.Array(Type.String({ minLength: 1 })),
+  /** A lowercase DNS name without a trailing dot, e.g. `kube.example.com`. */
+  dnsName: (maxLength = 253) => Type.String({
+    maxLength, pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$',
+  }),
 } as const;
 
 /** Splits a validated `host:port` listen setting. */

@@ -89,6 +89,14 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
     },
   },
   {
+    name: 'host-routed kubectl through an Ingress passing TLS through',
+    values: { publicUrl: PUBLIC_URL, kubeDomain: 'kube.example.com', ingress: { enabled: true } },
+    check: (objects) => {
+      assert.equal(envOf(objects).get('UPLINK_HUB_KUBE_DOMAIN'), 'kube.example.com');
+      assert.deepEqual((find(objects, 'Ingress') as Ingress).spec.rules.map((r) => r.host), ['hub.example.com', '*.kube.example.com']);
+    },
+  },
+  {
     name: 'an Ingress terminating TLS in front of a plain-HTTP hub',
     values: {
       publicUrl: 'https://uplink.example.com',
@@ -228,6 +236,8 @@ describe('hub chart', () => {
       { values: { publicUrl: PUBLIC_URL, database: { postgres: { host: 'db' } } }, message: /PostgreSQL is not supported by this hub version yet/ },
       { values: { publicUrl: PUBLIC_URL, replicaCount: 3 }, message: /replicaCount: the hub runs as exactly one replica/ },
       { values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'x', insecureHttp: true } }, message: /tls\.existingSecret and tls\.insecureHttp contradict/ },
+      { values: { publicUrl: PUBLIC_URL, kubeDomain: 'Kube.example.com.' }, message: /kubeDomain "Kube\.example\.com\." must be a lowercase DNS name/ },
+      { values: { publicUrl: PUBLIC_URL, kubeDomain: 'example.com' }, message: /kubeDomain "example\.com" contains publicUrl's host/ },
       {
         values: { publicUrl: PUBLIC_URL, ingress: { enabled: true, tls: [{ secretName: 'x', hosts: ['hub.example.com'] }] } },
         message: /ingress\.tls terminates TLS at the Ingress, but agents pin the hub's own CA/,
@@ -246,6 +256,11 @@ describe('hub chart', () => {
     assert.match(result.stdout, new RegExp(`kubectl -n ${namespace} exec deploy/${RELEASE}-uplink-hub -- cat ${DATA_DIR}/admin-token`));
     assert.match(result.stdout, /"caHash":"sha256:/);
     assert.match(result.stdout, new RegExp(`uplink login ${PUBLIC_URL} --token-file admin-token --ca-hash`));
+    assert.doesNotMatch(result.stdout, /host-routing/);
+    const hostRouted = await runHelm(['install', RELEASE, CHART, '--dry-run=client'], { publicUrl: PUBLIC_URL, kubeDomain: 'kube.example.com' });
+    assert.equal(hostRouted.code, 0, hostRouted.stderr);
+    assert.match(hostRouted.stdout, /Point wildcard DNS\s+\*\.kube\.example\.com at the address of/);
+    assert.match(hostRouted.stdout, /uplink kubeconfig my-cluster --host-routing --merge/);
   });
 
   it('hub chart - an optional ServiceMonitor scrapes /metrics over HTTPS (rendered only: the test cluster has no prometheus-operator CRDs)', async () => {

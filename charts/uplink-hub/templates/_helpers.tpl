@@ -88,6 +88,14 @@ time with what to do instead. Included once, by the Deployment.
 {{- fail (printf "publicUrl %q is plain http, but the hub serves HTTPS: use an https:// URL, or set tls.insecureHttp=true for a hub behind a proxy" $url) }}
 {{- end }}
 {{- end }}
+{{- with .Values.kubeDomain }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" .) }}
+{{- fail (printf "kubeDomain %q must be a lowercase DNS name without a trailing dot, e.g. kube.example.com" .) }}
+{{- end }}
+{{- if hasSuffix (printf ".%s" .) (lower (urlParse $.Values.publicUrl).hostname) }}
+{{- fail (printf "kubeDomain %q contains publicUrl's host, which would then select a cluster instead of the hub: give the kube domain a name of its own, e.g. kube.%s" . .) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.tls.existingSecret .Values.tls.insecureHttp }}
 {{- fail "tls.existingSecret and tls.insecureHttp contradict each other: the first serves that certificate, the second plain HTTP. Set one." }}
 {{- end }}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultKubeconfigPath, kubeconfigFor, mergeKubeconfig } from './kubeconfig.ts';
+import { HostRoutingUnavailableError, defaultKubeconfigPath, hostRoutedServer, kubeconfigFor, mergeKubeconfig } from './kubeconfig.ts';
 
 const CONFIG = { hubUrl: 'https://hub.example:8443', token: 'upk_t1_secret', caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' };
 
@@ -34,5 +34,21 @@ describe('kubeconfig', () => {
   it('kubeconfig - merges into the first KUBECONFIG file', () => {
     assert.equal(defaultKubeconfigPath({ KUBECONFIG: '/a/config:/b/config' }), '/a/config');
     assert.match(defaultKubeconfigPath({}), /\.kube\/config$/);
+  });
+
+  it('kubeconfig - the host form names the cluster in the host, with the same CA and token and no path', () => {
+    const endpoint = { pathPrefix: '/k8s/clusters/', hostRouting: { domain: 'kube.example.com', scheme: 'https' as const, port: 8443 } };
+    const server = hostRoutedServer(endpoint, { name: 'prod' }, CONFIG.hubUrl);
+    assert.equal(server, 'https://prod.kube.example.com:8443');
+    assert.equal(hostRoutedServer({ ...endpoint, hostRouting: { ...endpoint.hostRouting, port: null } }, { name: 'prod' }, CONFIG.hubUrl), 'https://prod.kube.example.com');
+    const config = kubeconfigFor(CONFIG, { id: 'c123', name: 'prod' }, server);
+    assert.deepEqual(config.clusters[0]?.cluster, { server: 'https://prod.kube.example.com:8443', 'certificate-authority-data': Buffer.from(CONFIG.caPem).toString('base64') });
+    assert.deepEqual(config.users, kubeconfigFor(CONFIG, { id: 'c123', name: 'prod' }).users);
+  });
+
+  it('kubeconfig - a hub without a kube domain gives a clear error for the host form', () => {
+    assert.throws(() => hostRoutedServer({ pathPrefix: '/k8s/clusters/', hostRouting: null }, { name: 'prod' }, CONFIG.hubUrl),
+      (error: unknown) => error instanceof HostRoutingUnavailableError
+        && error.message === 'the hub at https://hub.example:8443 has no kube domain, so it routes kubectl by path only: drop --host-routing, or ask its operator to set uplink hub --kube-domain');
   });
 });

@@ -1,14 +1,17 @@
-// `uplink kubeconfig CLUSTER [--merge]`: a kubeconfig context that points
-// plain kubectl at the hub's endpoint for one cluster, with the hub CA and the
-// user's own API token.
+// `uplink kubeconfig CLUSTER [--merge] [--host-routing]`: a kubeconfig
+// context that points plain kubectl at the hub's endpoint for one cluster
+// (its path form, or with --host-routing its host form), with the hub CA and
+// the user's own API token.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import type { KubectlEndpointView } from '../../hub/api/kubectl-endpoint.ts';
 import type { ClusterView } from '../../hub/fleet.ts';
+import { UplinkError } from '../../util/errors.ts';
 import { loadCliConfig, type CliConfig } from '../cli-config.ts';
-import { HubClient } from '../hub-client.ts';
+import { HubApiError, HubClient } from '../hub-client.ts';
 import { print } from '../terminal-text.ts';
 
 interface Named<T> {
@@ -27,12 +30,33 @@ export interface Kubeconfig {
   [key: string]: unknown;
 }
 
-/** The kubeconfig entries for one cluster behind a hub. */
-export function kubeconfigFor(config: CliConfig, cluster: { id: string; name: string }): Kubeconfig {
+/** The hub cannot give a host-routed server: it has no kube domain, or predates host routing. */
+export class HostRoutingUnavailableError extends UplinkError {
+  constructor(message: string) {
+    super('HOST_ROUTING_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * The host form's server for a cluster, `https://<cluster name>.<domain>[:port]`,
+ * from what the hub says of its kubectl endpoint.
+ */
+export function hostRoutedServer(endpoint: KubectlEndpointView, cluster: { name: string }, hubUrl: string): string {
+  const routing = endpoint.hostRouting;
+  if (routing === null) {
+    throw new HostRoutingUnavailableError(
+      `the hub at ${hubUrl} has no kube domain, so it routes kubectl by path only: drop --host-routing, or ask its operator to set uplink hub --kube-domain`,
+    );
+  }
+  return `${routing.scheme}://${cluster.name}.${routing.domain}${routing.port === null ? '' : `:${routing.port}`}`;
+}
+
+/** The kubeconfig entries for one cluster behind a hub; `server` replaces the path form's URL (the host form). */
+export function kubeconfigFor(config: CliConfig, cluster: { id: string; name: string }, server?: string): Kubeconfig {
   const host = new URL(config.hubUrl).host;
   const name = `uplink-${cluster.name}`;
   const user = `uplink@${host}`;
-  const clusterEntry: Record<string, unknown> = { server: `${config.hubUrl.replace(/\/+$/, '')}/k8s/clusters/${cluster.id}` };
+  const clusterEntry: Record<string, unknown> = { server: server ?? `${config.hubUrl.replace(/\/+$/, '')}/k8s/clusters/${cluster.id}` };
   if (config.caPem) clusterEntry['certificate-authority-data'] = Buffer.from(config.caPem).toString('base64');
   if (config.insecureSkipTlsVerify) clusterEntry['insecure-skip-tls-verify'] = true;
   return {
@@ -70,6 +94,18 @@ export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): str
   return first ?? join(homedir(), '.kube', 'config');
 }
 
+/** What the hub says of its kubectl endpoint; a hub too old to say has no host routing. */
+async function kubectlEndpoint(client: HubClient, hubUrl: string): Promise<KubectlEndpointView> {
+  try {
+    return await client.request<KubectlEndpointView>('GET', '/api/v1/kubectl');
+  } catch (error) {
+    if (error instanceof HubApiError && error.status === 404) {
+      throw new HostRoutingUnavailableError(`the hub at ${hubUrl} is too old to route kubectl by host: drop --host-routing`);
+    }
+    throw error;
+  }
+}
+
 export function registerKubeconfigCommand(program: Command): void {
   program
     .command('kubeconfig')
@@ -77,10 +113,14 @@ export function registerKubeconfigCommand(program: Command): void {
     .argument('<cluster>', 'cluster name or id')
     .option('--merge', 'merge into $KUBECONFIG (first file) or ~/.kube/config and select the context')
     .option('--file <path>', 'kubeconfig file to merge into')
-    .action(async (ref: string, flags: { merge?: boolean; file?: string }) => {
+    .option('--host-routing', 'server https://CLUSTER.<kube domain> with the API server\'s own paths (the hub needs --kube-domain), '
+      + 'instead of HUB/k8s/clusters/ID: for kubectl proxy without --append-server-path and clients that mishandle a server path')
+    .action(async (ref: string, flags: { merge?: boolean; file?: string; hostRouting?: boolean }) => {
       const config = loadCliConfig();
-      const cluster = await new HubClient(config).request<ClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
-      const generated = kubeconfigFor(config, cluster);
+      const client = new HubClient(config);
+      const cluster = await client.request<ClusterView>('GET', `/api/v1/clusters/${encodeURIComponent(ref)}`);
+      const server = flags.hostRouting === true ? hostRoutedServer(await kubectlEndpoint(client, config.hubUrl), cluster, config.hubUrl) : undefined;
+      const generated = kubeconfigFor(config, cluster, server);
       if (flags.merge !== true && flags.file === undefined) {
         process.stdout.write(toYaml(generated));
         return;

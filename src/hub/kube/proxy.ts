@@ -1,8 +1,10 @@
-// The hub's kubectl endpoint, `/k8s/clusters/<cluster>/...`: authenticate the
+// The hub's kubectl endpoint, `/k8s/clusters/<cluster>/...` or, with a kube
+// domain, `https://<cluster>.<domain>/...` (cluster-host.ts): authenticate the
 // user, find the cluster and the user's role on it, take a concurrency slot,
-// then forward over the cluster's link with the user's impersonation. Plain
-// requests and upgrades share this resolution; they differ only in how bytes
-// travel (see forward-request.ts and forward-upgrade.ts).
+// then forward over the cluster's link with the user's impersonation. Both
+// forms, plain requests and upgrades share this resolution; they differ only
+// in how the cluster is named and how bytes travel (see forward-request.ts
+// and forward-upgrade.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -21,6 +23,7 @@ import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
 import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
+import { clusterHostOf } from './cluster-host.ts';
 
 /** URL prefix of the kubectl endpoint. */
 export const KUBE_PATH_PREFIX = '/k8s/clusters/';
@@ -37,6 +40,8 @@ export interface KubeProxyOptions {
   audit: (record: AuditRecord) => void;
   /** Every forwarded request is registered here, so revoking its token, user or grant cuts it. */
   liveStreams: Pick<LiveStreams, 'register'>;
+  /** With a kube domain, `<cluster>.<domain>` hosts are clusters' API servers (see cluster-host.ts). */
+  kubeDomain?: string | undefined;
 }
 
 /** A request that passed every check and holds a concurrency slot. */
@@ -90,12 +95,30 @@ export function splitKubeUrl(url: string): { ref: string; apiPath: string } {
   } catch {
     throw new KubeUrlError('the cluster name in the URL has a malformed percent-escape');
   }
+  return { ref, apiPath: checkedApiUrl(apiPath) };
+}
+
+/** The API path as sent, once it is known to parse and decode segment by segment; else KubeUrlError. */
+function checkedApiUrl(apiPath: string): string {
   try {
     new URL(apiPath, 'http://kube.invalid').pathname.split('/').forEach((segment) => decodeURIComponent(segment));
   } catch {
     throw new KubeUrlError('the API path in the URL has a malformed percent-escape or is not a path');
   }
-  return { ref, apiPath };
+  return apiPath;
+}
+
+/**
+ * The cluster reference and API path of a request in either form: a
+ * `<cluster>.<domain>` Host wins (its path is the API server's as sent, even
+ * one under KUBE_PATH_PREFIX), else the path form. Throws KubeUrlError as
+ * splitKubeUrl does, and for a Host inside the domain that names no cluster.
+ */
+export function kubeAddressOf(req: Pick<IncomingMessage, 'url' | 'headers'>, kubeDomain: string | undefined): { ref: string; apiPath: string } {
+  const host = kubeDomain === undefined ? undefined : clusterHostOf(req.headers.host, kubeDomain);
+  if (host === undefined) return splitKubeUrl(req.url ?? '/');
+  if (host.kind === 'invalid') throw new KubeUrlError(host.reason);
+  return { ref: host.label, apiPath: checkedApiUrl(req.url ?? '/') };
 }
 
 /** Audit user for requests whose token was missing or invalid. */
@@ -109,7 +132,13 @@ export class KubeProxy {
     this.options = options;
   }
 
-  /** Handles a plain HTTP request under KUBE_PATH_PREFIX. Never throws, never leaves a rejection unhandled. */
+  /** Whether a request is for the kubectl endpoint: on a cluster's host, or under KUBE_PATH_PREFIX on any other. */
+  serves(req: Pick<IncomingMessage, 'url' | 'headers'>): boolean {
+    const { kubeDomain } = this.options;
+    return (kubeDomain !== undefined && clusterHostOf(req.headers.host, kubeDomain) !== undefined) || (req.url ?? '').startsWith(KUBE_PATH_PREFIX);
+  }
+
+  /** Handles a plain HTTP request for the kubectl endpoint (see serves). Never throws, never leaves a rejection unhandled. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     this.resolve(req).then((target) => {
       if ('status' in target) {
@@ -135,7 +164,7 @@ export class KubeProxy {
     });
   }
 
-  /** Handles an HTTP/1.1 upgrade (exec, attach, port-forward) under KUBE_PATH_PREFIX. Never throws, never leaves a rejection unhandled. */
+  /** Handles an HTTP/1.1 upgrade (exec, attach, port-forward) for the kubectl endpoint (see serves). Never throws, never leaves a rejection unhandled. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
     const refuse = (refusal: Pick<KubeRefusal, 'status' | 'reason' | 'message' | 'headers'>): void => {
@@ -192,7 +221,7 @@ export class KubeProxy {
 
   private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
-    const { ref, apiPath: requested } = splitKubeUrl(req.url ?? '/');
+    const { ref, apiPath: requested } = kubeAddressOf(req, this.options.kubeDomain);
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
     // A store that cannot be read is the hub's failure (500, see failure()), not the caller's: never a 401.
     const principal = token === undefined ? null : await authenticateToken(store, token, this.touched);
@@ -261,7 +290,7 @@ export class KubeProxy {
   }
 
   private auditRefusal(req: IncomingMessage, refusal: KubeRefusal): void {
-    const { ref, apiPath } = splitKubeUrl(req.url ?? '/');
+    const { ref, apiPath } = kubeAddressOf(req, this.options.kubeDomain);
     this.options.audit({
       ...refusedAuditFields(req.method ?? 'GET', apiPath),
       at: new Date().toISOString(),
