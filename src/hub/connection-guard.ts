@@ -1,7 +1,8 @@
 // Bounds on the hub's listening socket, so that idle or slow connections from
 // one client cannot use up the process's file descriptors and memory and lock
 // out agents and admins: a cap on open connections in all, a cap per remote
-// address, and short deadlines for the TLS handshake and the request headers.
+// address, and short deadlines for the TLS handshake and the request headers;
+// and the size of a request line and headers, which is the API server's.
 // Upgraded connections (agent links, exec, attach, port-forward) and long
 // responses (watches, logs -f, live feeds) are not cut by any of these: the
 // header and request deadlines end once a request has been read whole.
@@ -11,7 +12,16 @@ import { isIP, type Socket } from 'node:net';
 import type { HubSettings } from './config.ts';
 import type { HubMetrics } from './metrics.ts';
 import { ConfigError } from '../util/settings.ts';
+import { KUBE_MAX_HEAD_BYTES } from '../kube/limits.ts';
 
+/**
+ * Longest request line and headers the hub reads, as the API server (see
+ * KUBE_MAX_HEAD_BYTES) rather than Node's 16 KiB: exec commands and label
+ * and field selectors travel in the URL. Each connection may hold this much
+ * while its headers arrive (within --headers-timeout), so the connection
+ * caps bound the memory it can take: see docs/security.md, "Limits".
+ */
+export const MAX_REQUEST_HEAD_BYTES = KUBE_MAX_HEAD_BYTES;
 /** File descriptors the hub needs besides client sockets (database, TLS files, the agent's helm children are elsewhere). */
 const RESERVED_DESCRIPTORS = 256;
 /** The most often Node checks for connections past their header or request deadline. */
@@ -24,9 +34,10 @@ export type ConnectionLimits = Pick<
 >;
 
 /** Server options that must be given at creation (https.createServer / http.createServer). */
-export function serverTimeoutOptions(limits: ConnectionLimits): { handshakeTimeout: number; connectionsCheckingInterval: number } {
+export function serverCreationOptions(limits: ConnectionLimits): { handshakeTimeout: number; connectionsCheckingInterval: number; maxHeaderSize: number } {
   const headersMs = limits.headersTimeout * 1000;
   return {
+    maxHeaderSize: MAX_REQUEST_HEAD_BYTES,
     handshakeTimeout: limits.tlsHandshakeTimeout * 1000,
     // The deadlines are enforced by a periodic sweep; a quarter of the header
     // deadline keeps the overshoot small without sweeping often at scale.
@@ -150,7 +161,5 @@ export function guardConnections(options: GuardConnectionsOptions): void {
   server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.connectionsTimedOut.inc({ phase: 'tls_handshake' });
   });
-  server.on('clientError', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.connectionsTimedOut.inc({ phase: 'request' });
-  });
+  // Requests cut by the header and request deadlines are answered and counted by client-errors.ts.
 }

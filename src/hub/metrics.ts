@@ -102,6 +102,11 @@ export class HubMetrics {
     help: 'Connections closed on arrival, by the cap they met (max_connections, max_per_address)',
     labelNames: ['reason'] as const, registers: [this.registry],
   });
+  readonly requestHeadsTooLarge = new Counter({
+    name: 'uplink_hub_request_heads_too_large_total',
+    help: 'Requests answered 431 before any route: request line and headers over 1 MiB + 4 KiB, the API server\'s own bound',
+    registers: [this.registry],
+  });
   readonly connectionsTimedOut = new Counter({
     name: 'uplink_hub_connections_timed_out_total',
     help: 'Connections closed for being too slow, by phase (tls_handshake, request: headers or body not received in time)',

@@ -11,7 +11,8 @@ import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
-import { checkConnectionLimits, guardConnections, serverTimeoutOptions } from './connection-guard.ts';
+import { checkConnectionLimits, guardConnections, serverCreationOptions } from './connection-guard.ts';
+import { createClientErrorHandler } from './client-errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
@@ -189,11 +190,12 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         if ((req.url ?? '').startsWith(KUBE_PATH_PREFIX)) kubeProxy.handleRequest(req, res);
         else handler(req, res);
       };
-      const { handshakeTimeout, connectionsCheckingInterval } = serverTimeoutOptions(settings);
+      const { handshakeTimeout, connectionsCheckingInterval, maxHeaderSize } = serverCreationOptions(settings);
       return tls
-        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval }, route)
-        : http.createServer({ connectionsCheckingInterval }, route);
+        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval, maxHeaderSize }, route)
+        : http.createServer({ connectionsCheckingInterval, maxHeaderSize }, route);
     },
+    clientErrorHandler: createClientErrorHandler({ metrics, audit }),
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
     return503OnClosing: true,
