@@ -1,7 +1,8 @@
 // What the hub answers a connection whose request Node's HTTP parser refused
 // or cut before any route saw it: a request line and headers over
 // MAX_REQUEST_HEAD_BYTES (431), a request not received within
-// --request-timeout (408), bytes that are not HTTP/1.1 (400). Each answer is
+// --request-timeout (408; but see ForwardedBodies), bytes that are not
+// HTTP/1.1 (400). Each answer is
 // a Kubernetes Status, as the API server's refusals are, so kubectl prints
 // its message. A 431 is recorded in the audit log as an unauthenticated
 // refusal (the token was never read), through the audit sink's rate limit,
@@ -25,9 +26,37 @@ const REQUEST_LINE_SCAN_BYTES = 2048;
 /** A parser error as Node hands it to 'clientError': the bytes being parsed when it failed in `rawPacket`. */
 export type ClientError = Error & { code?: string; rawPacket?: unknown };
 
+/**
+ * Connections whose current request the hub has authenticated and is
+ * forwarding to a cluster while its body still arrives. --request-timeout
+ * does not cut these: Node applies it to a connection before anyone knows
+ * who sent the request, but the API server takes a slow upload it has
+ * accepted (a long-running request, `proxy`, has no deadline there at all),
+ * and it answers one it will not wait for with its own Status. The kubectl
+ * endpoint ends such a connection once its answer is sent if the body has
+ * not come in whole by then, so no client keeps trickling bytes after it.
+ */
+export class ForwardedBodies {
+  readonly #sockets = new WeakSet<Duplex>();
+
+  add(socket: Duplex): void {
+    this.#sockets.add(socket);
+  }
+
+  delete(socket: Duplex): void {
+    this.#sockets.delete(socket);
+  }
+
+  has(socket: Duplex): boolean {
+    return this.#sockets.has(socket);
+  }
+}
+
 export interface ClientErrorHandlerOptions {
   metrics: Pick<HubMetrics, 'connectionsTimedOut' | 'requestHeadsTooLarge'>;
   audit: (record: AuditRecord) => void;
+  /** Requests --request-timeout leaves alone. */
+  forwardedBodies?: ForwardedBodies;
   /** The clock, for the audit row; tests fix it. */
   now?: () => Date;
 }
@@ -64,6 +93,17 @@ function statusAnswer(status: number, reason: string, message: string): string {
   ].join('\r\n');
 }
 
+/**
+ * Ends a connection whose client may still be sending: `last` (if any) and a
+ * half-close, what arrives meanwhile read and dropped, and the socket
+ * destroyed REFUSAL_LINGER_MS later unless the client closed first.
+ */
+export function closeAfter(socket: Duplex, last?: string): void {
+  socket.end(last);
+  const timer = setTimeout(() => { socket.destroy(); }, REFUSAL_LINGER_MS);
+  socket.once('close', () => { clearTimeout(timer); });
+}
+
 /** Whether an answer to the connection's current request has begun, so nothing more may be written. */
 function answering(socket: Duplex): boolean {
   return (socket as Partial<Socket> & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
@@ -78,6 +118,8 @@ export function createClientErrorHandler(options: ClientErrorHandlerOptions): (e
   const answered = new WeakSet<Duplex>();
   const now = options.now ?? ((): Date => new Date());
   return (error, socket) => {
+    // Node stops timing the request once it reported it: the body flows on, to the cluster that accepted it.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && options.forwardedBodies?.has(socket) === true) return;
     if (answered.has(socket)) return;
     answered.add(socket);
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') options.metrics.connectionsTimedOut.inc({ phase: 'request' });
@@ -91,10 +133,8 @@ export function createClientErrorHandler(options: ClientErrorHandlerOptions): (e
       return;
     }
     if (error.code === 'HPE_HEADER_OVERFLOW') {
-      socket.end(statusAnswer(431, 'RequestHeaderFieldsTooLarge',
+      closeAfter(socket, statusAnswer(431, 'RequestHeaderFieldsTooLarge',
         `the request line and headers are longer than ${MAX_REQUEST_HEAD_BYTES} bytes, the most the Kubernetes API server reads`));
-      const timer = setTimeout(() => { socket.destroy(); }, REFUSAL_LINGER_MS);
-      socket.once('close', () => { clearTimeout(timer); });
       return;
     }
     // As Node's own handler: the answer, then the connection dropped.

@@ -12,7 +12,7 @@ import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
 import { checkConnectionLimits, guardConnections, serverCreationOptions } from './connection-guard.ts';
-import { createClientErrorHandler } from './client-errors.ts';
+import { createClientErrorHandler, ForwardedBodies } from './client-errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
@@ -180,7 +180,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onRevoked: (kind, reason) => { metrics.streamsRevoked.inc({ kind, reason }); },
     onCheckFailed: (error) => { log.warn({ err: error }, 'could not re-check the access of open streams; they stay open until the next check'); },
   });
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams });
+  const forwardedBodies = new ForwardedBodies();
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
@@ -195,7 +196,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval, maxHeaderSize }, route)
         : http.createServer({ connectionsCheckingInterval, maxHeaderSize }, route);
     },
-    clientErrorHandler: createClientErrorHandler({ metrics, audit }),
+    clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies }),
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
     return503OnClosing: true,

@@ -4,12 +4,17 @@
 // over 2 MiB by server-side apply, request bodies just under and over the
 // API server's 3 MiB, and what happens beyond the 1 MiB + 4 KiB of request
 // line and headers the API server reads: a 431 Status, audited, bounded in a
-// flood. An agent that does not read envelopes is never sent a long head.
+// flood. An agent that does not read envelopes is never sent a long head,
+// and an upload slower than the hub's --request-timeout is the API server's
+// to time out, not the hub's.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { stringify } from 'yaml';
 import type { AuditView } from '../../src/hub/api/audit.ts';
 import { ANONYMOUS_BURST } from '../../src/hub/audit-sink.ts';
@@ -18,7 +23,7 @@ import { AGENT_PATHS } from '../../src/link/protocol.ts';
 import { createTestNamespace, kubeconfigPath, kubectl, testTempDir, uniqueName } from '../helpers/cluster.ts';
 import { kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { linkRawAgent } from '../helpers/raw-agent.ts';
-import { hubMetricsText, metricValue, startHub, suiteContext, type HubHandle } from '../helpers/uplink.ts';
+import { eventually, hubMetricsText, metricValue, startHub, suiteContext, type HubHandle } from '../helpers/uplink.ts';
 
 /** The API server's limit on a create, update or patch body (k8s.io/apiserver pkg/server/config.go). */
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -271,5 +276,60 @@ describe('kubectl heads at an agent that does not read envelopes', () => {
     assert.ok(agent.open, 'the link is up');
     const rows = await hub.client.request<{ items: AuditView[] }>('GET', '/api/v1/audit?user=admin');
     assert.ok(rows.items.some((row) => row.status === 431 && row.resource === 'pods' && row.verb === 'list'), 'the refusal is audited under the user');
+  });
+});
+
+describe('a slow upload through the hub, past --request-timeout', () => {
+  const { t: setup, runCleanups: cleanup } = suiteContext('k17-lim-slow');
+  /** Seconds the body takes to arrive: twice the hub's --request-timeout here. */
+  const UPLOAD_SECONDS = 8;
+  let env: HubCluster;
+  let namespace: string;
+  let caPem: string;
+
+  before(async () => {
+    env = await startHubCluster(setup, 'slow-e2e', ['--headers-timeout', '2', '--request-timeout', String(UPLOAD_SECONDS / 2)]);
+    namespace = await createTestNamespace(setup, 'k17-lim');
+    caPem = readFileSync(join(env.hub.dataDir, 'tls', 'ca.crt'), 'utf8');
+  });
+
+  after(async () => {
+    await cleanup();
+  });
+
+  /** Sends a request whose body arrives in pieces, one a second; resolves with the answer's status line. */
+  async function trickle(method: string, path: string, body: string): Promise<string> {
+    const socket = tls.connect({ host: '127.0.0.1', port: env.hub.port, ca: caPem, servername: 'localhost' });
+    socket.on('error', () => undefined);
+    await once(socket, 'secureConnect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString('latin1'); });
+    socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${env.hub.adminToken}\r\n`
+      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    const piece = Math.ceil(body.length / UPLOAD_SECONDS);
+    for (let at = 0; at < body.length && !socket.destroyed; at += piece) {
+      await sleep(1000);
+      socket.write(body.slice(at, at + piece));
+    }
+    const line = await eventually('an answer', 60_000, () => {
+      if (answer.includes('\r\n')) return answer.slice(0, answer.indexOf('\r\n'));
+      return socket.destroyed ? answer : undefined;
+    });
+    socket.destroy();
+    return line;
+  }
+
+  it('limits - an authenticated upload slower than --request-timeout reaches the API server, as it would directly', async () => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'slow' }, data: { a: 'x'.repeat(4000) } });
+    const status = await trickle('POST', `/k8s/clusters/${env.clusterId}/api/v1/namespaces/${namespace}/configmaps`, body);
+    assert.match(status, /^HTTP\/1\.1 201 /);
+    assert.equal((await kubectl(['-n', namespace, 'get', 'configmap', 'slow', '-o', 'jsonpath={.data.a}'])).stdout.length, 4000);
+  });
+
+  it('limits - the same slow upload to the hub\'s own API is still cut at --request-timeout', async () => {
+    const status = await trickle('POST', '/api/v1/clusters', JSON.stringify({ name: 'slow-cluster', labels: { a: 'x'.repeat(2000) } }));
+    assert.match(status, /^(HTTP\/1\.1 408 Request Timeout)?$/, status);
+    const timedOut = metricValue(await hubMetricsText(env.hub), 'uplink_hub_connections_timed_out_total', 'phase="request"');
+    assert.ok(timedOut >= 1, `${timedOut} request timeouts counted`);
   });
 });
