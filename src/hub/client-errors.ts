@@ -2,13 +2,13 @@
 // or cut before any route saw it: a request line and headers over
 // MAX_REQUEST_HEAD_BYTES (431), a request not received within
 // --request-timeout (408; but see ForwardedBodies), bytes that are not
-// HTTP/1.1 (400). Each answer is
-// a Kubernetes Status, as the API server's refusals are, so kubectl prints
-// its message. A 431 is recorded in the audit log as an unauthenticated
-// refusal (the token was never read), through the audit sink's rate limit,
-// and the connection is half-closed and drained for a moment before it is
-// dropped, as Go's net/http does: closing a socket with request bytes still
-// unread sends a reset that can overtake the answer.
+// HTTP/1.1 (400). Each answer is a Kubernetes Status, as the API server's
+// refusals are, so kubectl prints its message. A 431 is recorded in the
+// audit log as an unauthenticated refusal (the token was never read),
+// through the audit sink's rate limit, and the connection is half-closed
+// and drained for a moment before it is dropped, as Go's net/http does:
+// closing a socket with request bytes still unread sends a reset that can
+// overtake the answer.
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -16,6 +16,7 @@ import { kubeStatus } from '../kube/headers.ts';
 import { UNAUTHENTICATED_USER } from './audit-sink.ts';
 import { MAX_REQUEST_HEAD_BYTES } from './connection-guard.ts';
 import type { HubMetrics } from './metrics.ts';
+import type { RequestHeads } from './request-heads.ts';
 import type { AuditRecord } from './store/index.ts';
 
 /** How long a refused connection is drained after the answer before it is dropped. */
@@ -53,43 +54,40 @@ export class ForwardedBodies {
 }
 
 export interface ClientErrorHandlerOptions {
-  metrics: Pick<HubMetrics, 'connectionsTimedOut' | 'requestHeadsTooLarge'>;
+  metrics: Pick<HubMetrics, 'connectionsTimedOut' | 'requestHeadsRefused'>;
   audit: (record: AuditRecord) => void;
   /** Requests --request-timeout leaves alone. */
   forwardedBodies?: ForwardedBodies;
+  /** Where the start of a refused head is found (Node's error holds only the last bytes it parsed). */
+  heads?: Pick<RequestHeads, 'startOf'>;
   /** The clock, for the audit row; tests fix it. */
   now?: () => Date;
 }
 
-/**
- * The method and path of a refused request, when `rawPacket` starts with its
- * request line (it holds only the bytes Node was parsing when it gave up,
- * so for a long request line that is a piece from its middle).
- */
-export function readableRequestLine(rawPacket: Buffer | undefined): { method: string; path: string } | undefined {
-  const head = rawPacket?.subarray(0, REQUEST_LINE_SCAN_BYTES).toString('latin1') ?? '';
+/** The method and path of a refused request, when `start` (the first bytes received of it) holds its request line. */
+export function readableRequestLine(start: Buffer | undefined): { method: string; path: string } | undefined {
+  const head = start?.subarray(0, REQUEST_LINE_SCAN_BYTES).toString('latin1') ?? '';
   const match = /^([A-Z]{1,16}) (\/[\x21-\x7e]*)/.exec(head);
   if (!match?.[1] || match[2] === undefined) return undefined;
   return { method: match[1], path: match[2].split('?')[0] ?? '/' };
 }
 
-/** The audit row of a request refused for the size of its head. */
-export function headTooLargeRecord(rawPacket: Buffer | undefined, at: Date): AuditRecord {
-  const line = readableRequestLine(rawPacket);
+/** The audit row of a request refused for its head before it was read whole, from the first bytes of it received. */
+export function refusedHeadRecord(start: Buffer | undefined, status: number, at: Date): AuditRecord {
+  const line = readableRequestLine(start);
   return {
     at: at.toISOString(), userId: '', userName: UNAUTHENTICATED_USER, clusterId: '', clusterName: '',
     verb: line?.method.toLowerCase() ?? '', resource: '', subresource: null, namespace: null, name: null,
-    path: line?.path ?? `(not readable: request line and headers over ${MAX_REQUEST_HEAD_BYTES} bytes)`,
-    status: 431, bytesIn: 0, bytesOut: 0, durationMs: 0, command: null,
+    path: line?.path ?? '(not readable)', status, bytesIn: 0, bytesOut: 0, durationMs: 0, command: null,
   };
 }
 
 /** A whole HTTP/1.1 answer with a Status body that closes the connection. */
-function statusAnswer(status: number, reason: string, message: string): string {
+export function statusAnswer(status: number, reason: string, message: string, headers: Record<string, string> = {}): string {
   const body = kubeStatus(status, reason, message);
   return [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`, 'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body,
+    `Content-Length: ${Buffer.byteLength(body)}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), 'Connection: close', '', body,
   ].join('\r\n');
 }
 
@@ -124,8 +122,9 @@ export function createClientErrorHandler(options: ClientErrorHandlerOptions): (e
     answered.add(socket);
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') options.metrics.connectionsTimedOut.inc({ phase: 'request' });
     if (error.code === 'HPE_HEADER_OVERFLOW') {
-      options.metrics.requestHeadsTooLarge.inc();
-      options.audit(headTooLargeRecord(Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined, now()));
+      options.metrics.requestHeadsRefused.inc({ reason: 'too_large' });
+      const start = options.heads?.startOf(socket) ?? (Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined);
+      options.audit(refusedHeadRecord(start, 431, now()));
     }
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     if (!socket.writable || answering(socket)) {

@@ -11,15 +11,16 @@ import type http from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type { HubSettings } from './config.ts';
 import type { HubMetrics } from './metrics.ts';
+import type { RequestHeads } from './request-heads.ts';
 import { ConfigError } from '../util/settings.ts';
 import { KUBE_MAX_HEAD_BYTES } from '../kube/limits.ts';
 
 /**
  * Longest request line and headers the hub reads, as the API server (see
  * KUBE_MAX_HEAD_BYTES) rather than Node's 16 KiB: exec commands and label
- * and field selectors travel in the URL. Each connection may hold this much
- * while its headers arrive (within --headers-timeout), so the connection
- * caps bound the memory it can take: see docs/security.md, "Limits".
+ * and field selectors travel in the URL. A connection holds what it has
+ * received of a head until it is complete, so only a few may be inside a
+ * long one at a time (request-heads.ts).
  */
 export const MAX_REQUEST_HEAD_BYTES = KUBE_MAX_HEAD_BYTES;
 /** File descriptors the hub needs besides client sockets (database, TLS files, the agent's helm children are elsewhere). */
@@ -121,6 +122,8 @@ export interface GuardConnectionsOptions {
   server: http.Server;
   limits: ConnectionLimits;
   metrics: HubMetrics;
+  /** Watches request heads as they arrive, bounding the long ones (request-heads.ts). */
+  heads?: Pick<RequestHeads, 'attach'>;
   /** Called once with a warning when the connection cap is above what the file descriptor limit allows. */
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -158,6 +161,7 @@ export function guardConnections(options: GuardConnectionsOptions): void {
       metrics.connectionsOpen.dec();
     });
   });
+  options.heads?.attach(server);
   server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.connectionsTimedOut.inc({ phase: 'tls_handshake' });
   });

@@ -13,6 +13,7 @@ import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
 import { checkConnectionLimits, guardConnections, serverCreationOptions } from './connection-guard.ts';
 import { createClientErrorHandler, ForwardedBodies } from './client-errors.ts';
+import { RequestHeads } from './request-heads.ts';
 import type { Logger } from '../util/logger.ts';
 import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
@@ -181,6 +182,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onCheckFailed: (error) => { log.warn({ err: error }, 'could not re-check the access of open streams; they stay open until the next check'); },
   });
   const forwardedBodies = new ForwardedBodies();
+  const requestHeads = new RequestHeads({ metrics, audit });
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
@@ -196,7 +198,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval, maxHeaderSize }, route)
         : http.createServer({ connectionsCheckingInterval, maxHeaderSize }, route);
     },
-    clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies }),
+    clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies, heads: requestHeads }),
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
     return503OnClosing: true,
@@ -209,7 +211,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
-  guardConnections({ server: app.server, limits: settings, metrics, warn: (message, fields) => { log.warn(fields, message); } });
+  guardConnections({ server: app.server, limits: settings, metrics, heads: requestHeads, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     const url = req.url ?? '';
     if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);

@@ -4,7 +4,8 @@
 // over 2 MiB by server-side apply, request bodies just under and over the
 // API server's 3 MiB, and what happens beyond the 1 MiB + 4 KiB of request
 // line and headers the API server reads: a 431 Status, audited, bounded in a
-// flood. An agent that does not read envelopes is never sent a long head,
+// flood; and the hub's bound on long heads being received at once, which
+// kubectl rides out by retrying. An agent that does not read envelopes is never sent a long head,
 // and an upload slower than the hub's --request-timeout is the API server's
 // to time out, not the hub's.
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { stringify } from 'yaml';
 import type { AuditView } from '../../src/hub/api/audit.ts';
 import { ANONYMOUS_BURST } from '../../src/hub/audit-sink.ts';
 import { MAX_REQUEST_HEAD_BYTES } from '../../src/hub/connection-guard.ts';
+import { LONG_HEAD_BYTES, MAX_LONG_HEADS } from '../../src/hub/request-heads.ts';
 import { AGENT_PATHS } from '../../src/link/protocol.ts';
 import { createTestNamespace, kubeconfigPath, kubectl, testTempDir, uniqueName } from '../helpers/cluster.ts';
 import { kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
@@ -212,16 +214,47 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
 
   it('limits - a request line and headers over 1 MiB + 4 KiB get a 431 Status and an audit row', async () => {
     const path = `/k8s/clusters/${env.clusterId}/api/v1/namespaces/${namespace}/pods?labelSelector=${'a'.repeat(MAX_REQUEST_HEAD_BYTES)}`;
-    const before = metricValue(await hubMetricsText(env.hub), 'uplink_hub_request_heads_too_large_total');
+    const before = metricValue(await hubMetricsText(env.hub), 'uplink_hub_request_heads_refused_total', 'reason="too_large"');
     const answer = await hubRequest(env.hub, path, env.hub.adminToken);
     assert.equal(answer.status, 431, answer.body);
     assert.equal(answer.headers['content-type'], 'application/json');
     const status = JSON.parse(answer.body) as { kind: string; status: string; code: number; reason: string; message: string };
     assert.deepEqual([status.kind, status.status, status.code, status.reason], ['Status', 'Failure', 431, 'RequestHeaderFieldsTooLarge']);
     assert.match(status.message, /longer than 1052672 bytes/);
-    assert.equal(metricValue(await hubMetricsText(env.hub), 'uplink_hub_request_heads_too_large_total'), before + 1);
+    assert.equal(metricValue(await hubMetricsText(env.hub), 'uplink_hub_request_heads_refused_total', 'reason="too_large"'), before + 1);
     const rows = await env.hub.client.request<{ items: AuditView[] }>('GET', '/api/v1/audit?user=(unauthenticated)');
-    assert.equal(rows.items.filter((row) => row.status === 431).length, 1);
+    assert.deepEqual(rows.items.filter((row) => row.status === 431).map((row) => [row.verb, row.path]),
+      [['get', `/k8s/clusters/${env.clusterId}/api/v1/namespaces/${namespace}/pods`]], 'one row, with the method and path (the query is not kept)');
+  });
+
+  it('limits - beyond the long heads the hub receives at once, one more gets 429 and kubectl retries it by itself', async (t) => {
+    const url = new URL(env.hub.url);
+    const caPem = readFileSync(join(env.hub.dataDir, 'tls', 'ca.crt'), 'utf8');
+    const held: tls.TLSSocket[] = [];
+    t.after(() => { for (const socket of held) socket.destroy(); });
+    for (let i = 0; i < MAX_LONG_HEADS; i += 1) {
+      const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: caPem, servername: 'localhost' });
+      socket.on('error', () => undefined);
+      await once(socket, 'secureConnect');
+      socket.write(`GET /k8s/clusters/${env.clusterId}/api/v1/pods?labelSelector=${'h'.repeat(LONG_HEAD_BYTES * 2)}`);
+      held.push(socket);
+    }
+    const refusals = async (): Promise<number> => metricValue(await hubMetricsText(env.hub), 'uplink_hub_request_heads_refused_total', 'reason="too_many_long"');
+    await eventually('every held head counted as long', 30_000, async () => (
+      metricValue(await hubMetricsText(env.hub), 'uplink_hub_long_request_heads') === MAX_LONG_HEADS ? true : undefined));
+    const before = await refusals();
+    const selector = longLabelSelector(20_000);
+    const refused = await hubRequest(env.hub, `/k8s/clusters/${env.clusterId}/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`, env.hub.adminToken);
+    assert.equal(refused.status, 429, refused.body);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal((JSON.parse(refused.body) as { reason: string }).reason, 'TooManyRequests');
+    assert.equal((await hubRequest(env.hub, `/k8s/clusters/${env.clusterId}/version`, env.hub.adminToken)).status, 200, 'a short request passes meanwhile');
+    const listing = kubectlVia(env.adminKubeconfig, ['-n', namespace, 'get', 'pods', '-o', 'name', '-l', selector]);
+    await eventually('kubectl refused once', 30_000, async () => (await refusals() >= before + 2 ? true : undefined));
+    for (const socket of held.splice(0)) socket.destroy();
+    const listed = await listing;
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout.trim(), `pod/${pod}`);
   });
 
   it('limits - a flood of oversized requests gets 431 each and bounded audit rows', async () => {
