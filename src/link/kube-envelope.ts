@@ -1,12 +1,12 @@
 // Request heads too long for one HTTP/2 header block. The API server takes up
 // to 1 MiB of request line and headers (exec commands and selectors travel
-// in the query), but on the link every header field is one HPACK string:
-// nghttp2 refuses a header list over the receiver's SETTINGS (64 KiB here)
-// by resetting the stream, and a single field of about 128 KiB with a
-// COMPRESSION_ERROR that ends the whole session, every stream of the cluster
-// with it. So a head above KUBE_ENVELOPE_THRESHOLD_BYTES never travels as
-// headers: the hub sends POST AGENT_PATHS.kubeEnvelope with no head of its
-// own, and the stream's body starts with the envelope,
+// in the query), but on the link the head is one HTTP/2 header list, which
+// both ends accept up to MAX_HEADER_LIST_BYTES (64 KiB): measured here, a
+// 70,000-character `:path` reset its stream and closed the link, every
+// stream of the cluster with it. So a head above
+// KUBE_ENVELOPE_THRESHOLD_BYTES never travels as headers: the hub sends
+// POST AGENT_PATHS.kubeEnvelope with no head of its own, and the stream's
+// body starts with the envelope,
 //
 //   4 bytes  length N of the head, unsigned big-endian, 1..MAX_KUBE_ENVELOPE_HEAD_BYTES
 //   N bytes  the head: UTF-8 JSON {"method", "target", "headers"}
