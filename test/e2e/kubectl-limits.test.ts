@@ -149,6 +149,12 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
     assert.equal(hub.code, 0, hub.stderr);
     assert.equal(hub.stdout, direct.stdout);
     assert.ok(await envelopesSent() > envelopes, 'the request head went in an envelope');
+    // With stdin: the client's bytes follow the envelope on the same stream.
+    const withInput = ['-n', namespace, 'exec', '-i', pod, '--', 'sh', '-c', 'read line; echo "got:$line"; exit 3', argument];
+    const directInput = await kubectlVia(directKubeconfig, withInput, 'hello through the envelope\n');
+    const hubInput = await kubectlVia(env.adminKubeconfig, withInput, 'hello through the envelope\n');
+    assert.equal(directInput.stdout, 'got:hello through the envelope\n', directInput.stderr);
+    assert.deepEqual([hubInput.code, hubInput.stdout], [directInput.code, directInput.stdout], hubInput.stderr);
   });
 
   it('limits - get with a 20,000-character label selector and field selector lists the same through the hub', async () => {
