@@ -8,7 +8,7 @@ import { LinkDialError } from '../link/dial.ts';
 import { dialLink, type LinkTransportChoice } from '../link/dial-h2.ts';
 import { H2LinkSocket } from '../link/h2-socket.ts';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
-import { LINK_CLOSE, type ClusterFacts } from '../link/protocol.ts';
+import { AGENT_FEATURES, LINK_CLOSE, type AgentFeature, type ClusterFacts } from '../link/protocol.ts';
 import { fetchPinnedCa } from '../link/ca-pin.ts';
 import { HubTlsError, caHashOf, parseCaHash } from '../link/tls.ts';
 import { background } from '../util/background.ts';
@@ -35,6 +35,8 @@ import type { AgentState, StateStore } from './state.ts';
 export const STABLE_LINK_MS = 30_000;
 /** How long shutdown waits for open streams after GOAWAY. */
 export const DRAIN_TIMEOUT_MS = 5_000;
+/** What this agent's link handler understands beyond the first link protocol, told to the hub on every link. */
+const AGENT_LINK_FEATURES: readonly AgentFeature[] = [AGENT_FEATURES.kubeEnvelope];
 /** The API server counts as reachable for this long after a successful call. */
 const API_FRESHNESS_MS = 60_000;
 
@@ -132,7 +134,7 @@ export class Agent {
     try {
       const ca = await this.hubCa();
       socket = await dialLink({
-        hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION,
+        hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION, features: AGENT_LINK_FEATURES,
         rejectUnauthorized: !this.options.settings.insecureSkipTlsVerify, ...(ca ? { ca } : {}),
         transport: this.transport,
         onFallback: (why) => {

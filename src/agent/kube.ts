@@ -9,6 +9,7 @@ import http from 'node:http';
 import { UplinkError } from '../util/errors.ts';
 import { readLimited } from '../util/read-limited.ts';
 import { parseKubeApiPath } from '../kube/api-path.ts';
+import { KUBE_MAX_HEAD_BYTES } from '../kube/limits.ts';
 import { KubeConfigSource } from './kubeconfig.ts';
 
 export const DEFAULT_KUBE_TIMEOUT_MS = 15_000;
@@ -91,6 +92,9 @@ export class KubeClient {
       port: this.server.port,
       path: `${this.server.pathname.replace(/\/+$/, '')}${checked.target}`,
       agent: streaming ? this.streamingAgent : this.agent,
+      // Node reads 16 KiB of response headers by default; the API server (and
+      // a service behind its proxy) may send more, which Go clients read.
+      maxHeaderSize: KUBE_MAX_HEAD_BYTES,
     };
   }
 

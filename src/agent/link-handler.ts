@@ -30,7 +30,7 @@ export interface LinkHandlerOptions {
   storeToken: (token: string) => Promise<void>;
   /** Registers an open events stream so shutdown can end it. */
   trackEventsStream: (end: () => void) => () => void;
-  /** kubectl passthrough (AGENT_PATHS.kube prefix). */
+  /** kubectl passthrough (AGENT_PATHS.kube prefix, and AGENT_PATHS.kubeEnvelope). */
   kubeProxy: LinkRequestHandler;
   /** Inventory queries and watches (RESOURCE_PATHS). */
   resources: ResourcesHandlerOptions;
@@ -197,6 +197,11 @@ function routeLinkRequest(options: LinkHandlerOptions): LinkRequestHandler {
     const path = req.url.split('?')[0] ?? '';
     if (path.startsWith(`${AGENT_PATHS.kube}/`)) {
       options.metrics.linkRequests.inc({ path: AGENT_PATHS.kube });
+      options.kubeProxy(req, res);
+      return;
+    }
+    if (req.url === AGENT_PATHS.kubeEnvelope && req.method === 'POST') {
+      options.metrics.linkRequests.inc({ path: AGENT_PATHS.kubeEnvelope });
       options.kubeProxy(req, res);
       return;
     }

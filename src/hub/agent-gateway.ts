@@ -10,7 +10,7 @@ import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
 import { HubSession } from '../link/hub-session.ts';
 import type { KeepaliveOptions, LinkWs } from '../link/keepalive.ts';
 import { HeartbeatError, parseHeartbeat } from '../link/heartbeat-schema.ts';
-import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, type HeartbeatEvent } from '../link/protocol.ts';
+import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, parseAgentFeatures, type HeartbeatEvent } from '../link/protocol.ts';
 import { background } from '../util/background.ts';
 import { throttledWarnings, type Logger } from '../util/logger.ts';
 import type { AddonStatusRecorder } from './addons/index.ts';
@@ -123,15 +123,16 @@ export class AgentGateway {
   private accept(ws: LinkWs, cluster: ClusterRecord, req: IncomingMessage): void {
     const { log, metrics, fleet, keepalive } = this.options;
     const clusterLog = log.child({ clusterId: cluster.id, cluster: cluster.name });
+    const features = parseAgentFeatures(req.headers[AGENT_HEADERS.features]);
     const session = new HubSession({
-      ws, log: clusterLog, keepalive,
+      ws, log: clusterLog, keepalive, features,
       onStreamCount: (delta) => { metrics.streamsOpen.inc(delta); },
     });
     const version = req.headers[AGENT_HEADERS.version];
     const agentVersion = typeof version === 'string' ? version.slice(0, MAX_AGENT_VERSION_LENGTH) : undefined;
     metrics.linksAccepted.inc();
     fleet.attach(cluster.id, session, agentVersion);
-    clusterLog.info({ agentVersion, transport: session.transport, remote: req.socket.remoteAddress }, 'agent linked');
+    clusterLog.info({ agentVersion, features: [...features], transport: session.transport, remote: req.socket.remoteAddress }, 'agent linked');
     const sinks: AgentEventSinks = {
       fleet, addonStatuses: this.options.addonStatuses,
       dropped: (type) => { metrics.agentEventsDropped.inc({ type }); },

@@ -62,6 +62,22 @@ describe('audit sink', () => {
     assert.equal(written.at(-1)?.name, '1 not stored one by one', 'closing writes what is pending');
   });
 
+  it('audit sink - refusals held back get one summary row per status, 401 and 431 apart', (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setInterval'], now: Date.parse('2026-01-01T00:00:00Z') });
+    const written: AuditRecord[] = [];
+    const sink = new AuditSink({ write: (r) => { written.push(r); }, onSuppressed: () => undefined });
+    for (let i = 0; i < ANONYMOUS_BURST; i += 1) sink.record(anonymous('/burst'));
+    for (let i = 0; i < 5; i += 1) sink.record(anonymous('/x'));
+    for (let i = 0; i < 7; i += 1) sink.record({ ...anonymous('(not readable)'), status: 431 });
+    written.length = 0;
+    t.mock.timers.tick(ANONYMOUS_SUMMARY_MS);
+    assert.deepEqual(written.map((r) => [r.verb, r.status, r.name]), [['summary', 401, '5 not stored one by one'], ['summary', 431, '7 not stored one by one']]);
+    assert.match(written[1]?.path ?? '', /^7 unauthenticated requests refused with 431 between /);
+    t.mock.timers.tick(ANONYMOUS_SUMMARY_MS);
+    assert.equal(written.length, 2, 'nothing new, no new summary');
+    sink.close();
+  });
+
   it('audit sink - no summary row when nothing was held back', (t) => {
     t.mock.timers.enable({ apis: ['Date', 'setInterval'] });
     const written: AuditRecord[] = [];

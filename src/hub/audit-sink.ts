@@ -3,8 +3,9 @@
 // (with a marker saying how much was cut), and refusals of unauthenticated
 // requests, which anyone can send, are stored one row each only while a token
 // bucket allows; beyond it they are counted, and one summary row per interval
-// says how many were not stored one by one. Attempts stay visible; a flood
-// cannot grow the database without bound.
+// and status (401 for missing tokens, 431 for oversized request heads) says
+// how many were not stored one by one. Attempts stay visible; a flood cannot
+// grow the database without bound.
 import type { AuditRecord } from './store/index.ts';
 
 /** The longest each text field of an audit row is stored, in characters (UTF-16 units). */
@@ -55,8 +56,8 @@ export class AuditSink {
   readonly #now: () => number;
   #tokens = ANONYMOUS_BURST;
   #refilledAt: number;
-  #suppressed = 0;
-  #suppressedSince = '';
+  /** Refusals not stored one by one since the last summary, by status: how many, and the time of the first. */
+  readonly #suppressed = new Map<number, { count: number; since: string }>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(options: AuditSinkOptions) {
@@ -70,26 +71,28 @@ export class AuditSink {
   /** Stores `record` (bounded), or counts it when it is an unauthenticated refusal beyond the bucket. */
   record(record: AuditRecord): void {
     if (record.userId === '' && record.userName === UNAUTHENTICATED_USER && !this.#take()) {
-      if (this.#suppressed === 0) this.#suppressedSince = record.at;
-      this.#suppressed += 1;
+      // Statuses come from the hub's own code (401, 431), so this map holds a handful of keys.
+      const held = this.#suppressed.get(record.status) ?? { count: 0, since: record.at };
+      held.count += 1;
+      this.#suppressed.set(record.status, held);
       this.#options.onSuppressed();
       return;
     }
     this.#options.write(boundAuditRecord(record));
   }
 
-  /** Writes the summary row of the refusals counted since the last one, if any. */
+  /** Writes a summary row per status of the refusals counted since the last summary, if any. */
   flush(): void {
-    if (this.#suppressed === 0) return;
-    const count = this.#suppressed;
     const now = new Date(this.#now()).toISOString();
-    this.#suppressed = 0;
-    this.#options.write({
-      at: this.#suppressedSince, userId: '', userName: UNAUTHENTICATED_USER, clusterId: '', clusterName: '', verb: 'summary',
-      resource: 'refusals', subresource: null, namespace: null, name: `${count} not stored one by one`,
-      path: `${count} unauthenticated requests refused between ${this.#suppressedSince} and ${now} beyond the audit log's rate for them`,
-      status: 401, bytesIn: 0, bytesOut: 0, durationMs: Date.parse(now) - Date.parse(this.#suppressedSince), command: null,
-    });
+    for (const [status, { count, since }] of this.#suppressed) {
+      this.#options.write({
+        at: since, userId: '', userName: UNAUTHENTICATED_USER, clusterId: '', clusterName: '', verb: 'summary',
+        resource: 'refusals', subresource: null, namespace: null, name: `${count} not stored one by one`,
+        path: `${count} unauthenticated requests refused with ${status} between ${since} and ${now} beyond the audit log's rate for them`,
+        status, bytesIn: 0, bytesOut: 0, durationMs: Date.parse(now) - Date.parse(since), command: null,
+      });
+    }
+    this.#suppressed.clear();
   }
 
   /** Writes what is pending and stops the timer. */

@@ -92,7 +92,7 @@ export const HUB_SETTINGS = {
   }),
   requestTimeout: setting({
     schema: SettingTypes.seconds(1, 3600), flag: 'request-timeout', env: 'UPLINK_HUB_REQUEST_TIMEOUT', default: 120,
-    help: 'seconds to receive a whole request, headers and body; answers (watches, logs -f) and upgrades (exec, agent links) are not limited',
+    help: 'seconds to receive a whole request, headers and body; answers (watches, logs -f), upgrades (exec, agent links) and the body of a kubectl request being forwarded are not limited',
   }),
   keepaliveTimeout: setting({
     schema: SettingTypes.seconds(1, 600), flag: 'keepalive-timeout', env: 'UPLINK_HUB_KEEPALIVE_TIMEOUT', default: 5,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressCounter, addressKey, checkConnectionLimits, openFileLimit, serverTimeoutOptions, type ConnectionLimits } from './connection-guard.ts';
+import { AddressCounter, addressKey, checkConnectionLimits, openFileLimit, serverCreationOptions, type ConnectionLimits } from './connection-guard.ts';
 
 const LIMITS: ConnectionLimits = {
   maxConnections: 100, maxConnectionsPerAddress: 10, tlsHandshakeTimeout: 10, headersTimeout: 20, requestTimeout: 120, keepaliveTimeout: 5,
@@ -42,8 +42,8 @@ describe('connection guard', () => {
   });
 
   it('sweeps for late headers often enough for short deadlines, and at most every 5 s', () => {
-    assert.deepEqual(serverTimeoutOptions({ ...LIMITS, headersTimeout: 2 }), { handshakeTimeout: 10_000, connectionsCheckingInterval: 500 });
-    assert.equal(serverTimeoutOptions({ ...LIMITS, headersTimeout: 300 }).connectionsCheckingInterval, 5000);
+    assert.deepEqual(serverCreationOptions({ ...LIMITS, headersTimeout: 2 }), { handshakeTimeout: 10_000, connectionsCheckingInterval: 500, maxHeaderSize: (1 << 20) + 4096 });
+    assert.equal(serverCreationOptions({ ...LIMITS, headersTimeout: 300 }).connectionsCheckingInterval, 5000);
   });
 
   it('reads the soft open-file limit from /proc/self/limits', () => {

@@ -1,7 +1,8 @@
 // Bounds on the hub's listening socket, so that idle or slow connections from
 // one client cannot use up the process's file descriptors and memory and lock
 // out agents and admins: a cap on open connections in all, a cap per remote
-// address, and short deadlines for the TLS handshake and the request headers.
+// address, and short deadlines for the TLS handshake and the request headers;
+// and the size of a request line and headers, which is the API server's.
 // Upgraded connections (agent links, exec, attach, port-forward) and long
 // responses (watches, logs -f, live feeds) are not cut by any of these: the
 // header and request deadlines end once a request has been read whole.
@@ -10,8 +11,18 @@ import type http from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type { HubSettings } from './config.ts';
 import type { HubMetrics } from './metrics.ts';
+import type { RequestHeads } from './request-heads.ts';
 import { ConfigError } from '../util/settings.ts';
+import { KUBE_MAX_HEAD_BYTES } from '../kube/limits.ts';
 
+/**
+ * Longest request line and headers the hub reads, as the API server (see
+ * KUBE_MAX_HEAD_BYTES) rather than Node's 16 KiB: exec commands and label
+ * and field selectors travel in the URL. A connection holds what it has
+ * received of a head until it is complete, so only a few may be inside a
+ * long one at a time (request-heads.ts).
+ */
+export const MAX_REQUEST_HEAD_BYTES = KUBE_MAX_HEAD_BYTES;
 /** File descriptors the hub needs besides client sockets (database, TLS files, the agent's helm children are elsewhere). */
 const RESERVED_DESCRIPTORS = 256;
 /** The most often Node checks for connections past their header or request deadline. */
@@ -24,9 +35,10 @@ export type ConnectionLimits = Pick<
 >;
 
 /** Server options that must be given at creation (https.createServer / http.createServer). */
-export function serverTimeoutOptions(limits: ConnectionLimits): { handshakeTimeout: number; connectionsCheckingInterval: number } {
+export function serverCreationOptions(limits: ConnectionLimits): { handshakeTimeout: number; connectionsCheckingInterval: number; maxHeaderSize: number } {
   const headersMs = limits.headersTimeout * 1000;
   return {
+    maxHeaderSize: MAX_REQUEST_HEAD_BYTES,
     handshakeTimeout: limits.tlsHandshakeTimeout * 1000,
     // The deadlines are enforced by a periodic sweep; a quarter of the header
     // deadline keeps the overshoot small without sweeping often at scale.
@@ -110,6 +122,8 @@ export interface GuardConnectionsOptions {
   server: http.Server;
   limits: ConnectionLimits;
   metrics: HubMetrics;
+  /** Watches request heads as they arrive, bounding the long ones (request-heads.ts). */
+  heads?: Pick<RequestHeads, 'attach'>;
   /** Called once with a warning when the connection cap is above what the file descriptor limit allows. */
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -147,10 +161,9 @@ export function guardConnections(options: GuardConnectionsOptions): void {
       metrics.connectionsOpen.dec();
     });
   });
+  options.heads?.attach(server);
   server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.connectionsTimedOut.inc({ phase: 'tls_handshake' });
   });
-  server.on('clientError', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.connectionsTimedOut.inc({ phase: 'request' });
-  });
+  // Requests cut by the header and request deadlines are answered and counted by client-errors.ts.
 }

@@ -102,6 +102,15 @@ export class HubMetrics {
     help: 'Connections closed on arrival, by the cap they met (max_connections, max_per_address)',
     labelNames: ['reason'] as const, registers: [this.registry],
   });
+  readonly requestHeadsRefused = new Counter({
+    name: 'uplink_hub_request_heads_refused_total',
+    help: 'Requests refused while their request line and headers arrived, before any route: too_large (431, over 1 MiB + 4 KiB, the API server\'s own bound), too_many_long (429, more long heads at once than the hub takes)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly longRequestHeads = new Gauge({
+    name: 'uplink_hub_long_request_heads', help: 'Connections receiving a request line and headers over 16 KiB now',
+    registers: [this.registry],
+  });
   readonly connectionsTimedOut = new Counter({
     name: 'uplink_hub_connections_timed_out_total',
     help: 'Connections closed for being too slow, by phase (tls_handshake, request: headers or body not received in time)',

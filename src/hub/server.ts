@@ -11,7 +11,9 @@ import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
-import { checkConnectionLimits, guardConnections, serverTimeoutOptions } from './connection-guard.ts';
+import { checkConnectionLimits, guardConnections, serverCreationOptions } from './connection-guard.ts';
+import { createClientErrorHandler, ForwardedBodies } from './client-errors.ts';
+import { RequestHeads } from './request-heads.ts';
 import type { Logger } from '../util/logger.ts';
 import { UplinkError } from '../util/errors.ts';
 import { parseListen } from '../util/settings.ts';
@@ -188,7 +190,9 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onRevoked: (kind, reason) => { metrics.streamsRevoked.inc({ kind, reason }); },
     onCheckFailed: (error) => { log.warn({ err: error }, 'could not re-check the access of open streams; they stay open until the next check'); },
   });
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, kubeDomain: settings.kubeDomain });
+  const forwardedBodies = new ForwardedBodies();
+  const requestHeads = new RequestHeads({ metrics, audit });
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
   const app = Fastify({
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
@@ -198,11 +202,12 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
         else handler(req, res);
       };
-      const { handshakeTimeout, connectionsCheckingInterval } = serverTimeoutOptions(settings);
+      const { handshakeTimeout, connectionsCheckingInterval, maxHeaderSize } = serverCreationOptions(settings);
       return tls
-        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval }, route)
-        : http.createServer({ connectionsCheckingInterval }, route);
+        ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval, maxHeaderSize }, route)
+        : http.createServer({ connectionsCheckingInterval, maxHeaderSize }, route);
     },
+    clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies, heads: requestHeads }),
     bodyLimit: MAX_BODY_BYTES,
     logger: false,
     return503OnClosing: true,
@@ -221,7 +226,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     }
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
-  guardConnections({ server: app.server, limits: settings, metrics, warn: (message, fields) => { log.warn(fields, message); } });
+  guardConnections({ server: app.server, limits: settings, metrics, heads: requestHeads, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     const url = req.url ?? '';
     // Before the agent endpoint: a cluster's host serves only that cluster's API.

@@ -3,9 +3,9 @@
 // or a proxy on the way does not upgrade to LINK_H2_UPGRADE).
 import http from 'node:http';
 import https from 'node:https';
-import { agentConnectUrl, dialHub, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions, type LinkSocket } from './dial.ts';
+import { agentConnectUrl, dialHub, linkUpgradeHeaders, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions, type LinkSocket } from './dial.ts';
 import { H2LinkSocket, markUpgradedToHttp2 } from './h2-socket.ts';
-import { AGENT_HEADERS, LINK_H2_UPGRADE } from './protocol.ts';
+import { LINK_H2_UPGRADE } from './protocol.ts';
 
 export type LinkTransportChoice = 'auto' | 'h2' | 'websocket';
 export const LINK_TRANSPORTS: readonly LinkTransportChoice[] = ['auto', 'h2', 'websocket'];
@@ -22,8 +22,7 @@ export function dialHubH2(options: DialOptions): Promise<LinkSocket> {
       method: 'GET',
       agent: false,
       headers: {
-        connection: 'Upgrade', upgrade: LINK_H2_UPGRADE,
-        authorization: `Bearer ${options.token}`, [AGENT_HEADERS.version]: options.agentVersion,
+        connection: 'Upgrade', upgrade: LINK_H2_UPGRADE, ...linkUpgradeHeaders(options),
       },
       timeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       rejectUnauthorized: options.rejectUnauthorized,

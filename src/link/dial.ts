@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
-import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL } from './protocol.ts';
+import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL, type AgentFeature } from './protocol.ts';
 import type { LinkWs } from './keepalive.ts';
 import { createLinkStream } from './ws-stream.ts';
 
@@ -36,6 +36,18 @@ export interface DialOptions {
   /** Verify the hub's certificate; only an explicit operator opt-out turns this off. */
   rejectUnauthorized: boolean;
   handshakeTimeoutMs?: number;
+  /** What this agent's request handler understands (AGENT_FEATURES), told to the hub; none when absent. */
+  features?: readonly AgentFeature[];
+}
+
+/** The headers of the link upgrade request, over either transport. */
+export function linkUpgradeHeaders(options: DialOptions): Record<string, string> {
+  const features = options.features ?? [];
+  return {
+    authorization: `Bearer ${options.token}`,
+    [AGENT_HEADERS.version]: options.agentVersion,
+    ...(features.length > 0 ? { [AGENT_HEADERS.features]: features.join(', ') } : {}),
+  };
 }
 
 /** The WebSocket URL of the agent endpoint under a hub base URL. */
@@ -95,7 +107,7 @@ export function dialHub(options: DialOptions): Promise<LinkSocket> {
   const zeroMask = url.startsWith('wss:');
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, [LINK_SUBPROTOCOL], {
-      headers: { authorization: `Bearer ${options.token}`, [AGENT_HEADERS.version]: options.agentVersion },
+      headers: linkUpgradeHeaders(options),
       perMessageDeflate: false,
       ...(zeroMask ? { generateMask: (mask: Buffer) => { mask.fill(0); } } : {}),
       maxPayload: MAX_WS_MESSAGE_BYTES,

@@ -12,7 +12,7 @@ import {
 import { H2LinkSocket } from './h2-socket.ts';
 import { startKeepalive, type KeepaliveOptions, type LinkWs } from './keepalive.ts';
 import { NdjsonDecoder } from './ndjson.ts';
-import { AGENT_PATHS, LINK_CLOSE, MAX_EVENT_LINE_BYTES } from './protocol.ts';
+import { AGENT_PATHS, LINK_CLOSE, MAX_EVENT_LINE_BYTES, type AgentFeature } from './protocol.ts';
 import { createLinkStream } from './ws-stream.ts';
 
 /** Default limit for a unary request to the agent. */
@@ -36,6 +36,8 @@ export interface HubSessionOptions {
   keepalive: KeepaliveOptions;
   /** Called for each open and close of a stream, for the streams-open gauge. */
   onStreamCount?: (delta: 1 | -1) => void;
+  /** What the agent said it understands on its upgrade request (parseAgentFeatures); none when absent. */
+  features?: ReadonlySet<AgentFeature>;
 }
 
 export class HubSession {
@@ -44,6 +46,7 @@ export class HubSession {
   private readonly session: http2.ClientHttp2Session;
   private readonly log: Logger;
   private readonly onStreamCount: (delta: 1 | -1) => void;
+  private readonly features: ReadonlySet<AgentFeature>;
   /** Set once the agent sent GOAWAY: what follows is a drain, not a fault. */
   private draining = false;
   /** Why the hub closed the link, when it was the hub that did. */
@@ -54,6 +57,7 @@ export class HubSession {
     this.ws = ws;
     this.log = log;
     this.onStreamCount = options.onStreamCount ?? (() => undefined);
+    this.features = options.features ?? new Set();
     // Resolves with the hub's own close code when the hub closed the link
     // (what the peer echoes back is not to be trusted), else the agent's.
     this.closed = new Promise((resolve) => {
@@ -86,6 +90,11 @@ export class HubSession {
       this.closedBy = { code: LINK_CLOSE.peerTimeout, reason: 'keepalive timeout' };
       log.warn('agent stopped answering pings; dropping its link');
     });
+  }
+
+  /** Whether the agent on this link listed `feature` (AGENT_FEATURES) when it linked. */
+  supports(feature: AgentFeature): boolean {
+    return this.features.has(feature);
   }
 
   get isOpen(): boolean {

@@ -27,7 +27,30 @@ export const HUB_CA_PATH = '/api/v1/ca';
 export const AGENT_HEADERS = {
   /** The agent's own version, for the fleet view and compatibility checks. */
   version: 'x-uplink-agent-version',
+  /**
+   * What this agent understands beyond the first link protocol: a
+   * comma-separated list of AGENT_FEATURES values. The hub sends a request
+   * form only to agents that list it; an agent that predates the header
+   * lists nothing.
+   */
+  features: 'x-uplink-agent-features',
 } as const;
+
+/** Link features an agent can list in AGENT_HEADERS.features. */
+export const AGENT_FEATURES = {
+  /** Long kubectl request heads arrive in an envelope at AGENT_PATHS.kubeEnvelope (kube-envelope.ts). */
+  kubeEnvelope: 'kube-envelope',
+} as const;
+
+export type AgentFeature = (typeof AGENT_FEATURES)[keyof typeof AGENT_FEATURES];
+
+const KNOWN_FEATURES: ReadonlySet<string> = new Set(Object.values(AGENT_FEATURES));
+
+/** The known features an agent's AGENT_HEADERS.features value lists; anything else (a newer agent's) is ignored. */
+export function parseAgentFeatures(value: string | string[] | undefined): ReadonlySet<AgentFeature> {
+  const list = Array.isArray(value) ? value.join(',') : value ?? '';
+  return new Set(list.split(',').map((name) => name.trim()).filter((name): name is AgentFeature => KNOWN_FEATURES.has(name)));
+}
 
 /**
  * Close codes the hub uses on the WebSocket (4000-4999 is the application
@@ -67,6 +90,14 @@ export const AGENT_PATHS = {
    * the Impersonate-User/Group the hub set (the agent refuses any other).
    */
   kube: '/v1/kube',
+  /**
+   * POST: a kubectl request whose head is too long for HTTP/2 headers; the
+   * body is the envelope (kube-envelope.ts: a length-prefixed JSON head) and
+   * then the request's own body. Answered as a request under `kube`; 400
+   * when the envelope is cut, oversized or malformed. Sent only to agents
+   * listing AGENT_FEATURES.kubeEnvelope.
+   */
+  kubeEnvelope: '/v1/kube-envelope',
   /**
    * POST AgentUpgradeRequest: upgrade the agent's own Helm release to a chart
    * version. 202 AgentUpgradeAccepted once started in the background, the

@@ -1,6 +1,8 @@
 // An agent-like peer for attack and fuzz tests: it links to a real hub with a
 // real cluster token over the real link code, then sends whatever event lines
-// a test hands it, where a real agent would only send what it computed.
+// a test hands it, where a real agent would only send what it computed. It
+// lists no link features, as an agent from before them, and records the
+// requests the hub makes of it.
 import { readFileSync } from 'node:fs';
 import type { Http2ServerResponse } from 'node:http2';
 import { join } from 'node:path';
@@ -12,6 +14,9 @@ import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../../src/l
 import { ADDON_PATHS } from '../../src/link/addons.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import type { HubHandle } from './uplink.ts';
+
+/** Requests a raw agent remembers; fuzz tests send many more. */
+const MAX_RECORDED_REQUESTS = 1000;
 
 /** Facts as a real agent sends them (every field, including the optional ones). */
 export const REAL_FACTS: ClusterFacts = {
@@ -32,6 +37,8 @@ export function heartbeat(changes: Partial<ClusterFacts> = {}): HeartbeatEvent {
 export interface RawAgent {
   /** Writes one line on the events stream: a value as JSON, a string as it is. */
   send(event: unknown): void;
+  /** The requests the hub made on the link (the last MAX_RECORDED_REQUESTS), `:method` and `:path`, in order. */
+  readonly requests: readonly { method: string; path: string }[];
   /** True while the link is open. */
   readonly open: boolean;
   close(): void;
@@ -45,9 +52,12 @@ export async function linkRawAgent(t: Pick<TestContext, 'after'>, hub: HubHandle
   let eventsOpened: () => void = () => undefined;
   const opened = new Promise<void>((resolve) => { eventsOpened = resolve; });
   let open = true;
+  const requests: { method: string; path: string }[] = [];
   const session = new AgentSession({
     socket, log: createLogger({ name: 'raw-agent', level: 'silent' }), keepalive: DEFAULT_KEEPALIVE,
     handler: (req, res) => {
+      if (requests.length >= MAX_RECORDED_REQUESTS) requests.shift();
+      requests.push({ method: req.method, path: req.url });
       const path = req.url.split('?')[0];
       if (path === AGENT_PATHS.events) {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -66,6 +76,7 @@ export async function linkRawAgent(t: Pick<TestContext, 'after'>, hub: HubHandle
   await opened;
   return {
     send: (event) => { events?.write(`${typeof event === 'string' ? event : JSON.stringify(event)}\n`); },
+    requests,
     get open() { return open; },
     close: () => { session.destroy(); },
   };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { ensureHubCertificates } from '../../src/hub/tls-certificates.ts';
+import { KUBE_MAX_HEAD_BYTES } from '../../src/kube/limits.ts';
 import { kubectlJson, testTempDir } from './cluster.ts';
 
 /** One relayed request as the proxy received it. */
@@ -61,7 +62,8 @@ export async function startRecordingProxy(t: TestContext, token: string): Promis
     }
     return { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: req.url, headers, ca: upstreamCa, agent: false };
   };
-  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
+  // The API server's header size, not Node's 16 KiB: long selectors pass through as they would to it.
+  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem, maxHeaderSize: KUBE_MAX_HEAD_BYTES }, (req, res) => {
     const upstreamReq = https.request(forward(req), (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       upstreamRes.pipe(res);

@@ -5,9 +5,9 @@
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
-import { AGENT_PATHS } from '../../link/protocol.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { KubeTarget } from './proxy.ts';
+import { openLinkStream } from './link-head.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
 const NEWLINE = 0x0a;
@@ -46,10 +46,7 @@ export function forwardRequest(options: ForwardRequestOptions): (message: string
     || req.headers['transfer-encoding'] !== undefined;
   let stream: http2.ClientHttp2Stream;
   try {
-    stream = target.session.request(
-      { ':method': req.method ?? 'GET', ':path': `${AGENT_PATHS.kube}${target.apiPath}`, ...target.headers },
-      { endStream: !hasBody },
-    );
+    stream = openLinkStream(target, !hasBody);
   } catch {
     res.writeHead(503, { 'content-type': 'application/json' })
       .end(kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));

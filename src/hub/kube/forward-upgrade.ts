@@ -5,17 +5,16 @@
 // so kubectl can fall back to another protocol.
 import http from 'node:http';
 import type http2 from 'node:http2';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
-import { AGENT_PATHS, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
+import { KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { ForwardOutcome } from './forward-request.ts';
 import type { KubeTarget } from './proxy.ts';
+import { openLinkStream } from './link-head.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
 export interface ForwardUpgradeOptions {
-  req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
   target: KubeTarget;
@@ -34,16 +33,11 @@ export function http1Head(status: number, headers: Record<string, string | strin
 }
 
 export function forwardUpgrade(options: ForwardUpgradeOptions): void {
-  const { req, socket, head, target } = options;
+  const { socket, head, target } = options;
   const outcome: ForwardOutcome = { status: 0, bytesIn: 0, bytesOut: 0 };
   let stream: http2.ClientHttp2Stream;
   try {
-    stream = target.session.request({
-      ':method': req.method ?? 'GET',
-      ':path': `${AGENT_PATHS.kube}${target.apiPath}`,
-      ...target.headers,
-      [KUBE_UPGRADE_HEADERS.upgrade]: req.headers.upgrade ?? '',
-    }, { endStream: false }); // the stream carries the client's bytes after the 101
+    stream = openLinkStream(target, false); // the stream carries the client's bytes after the 101
   } catch {
     socket.end(http1Head(503, { 'content-type': 'application/json', connection: 'close' })
       + kubeStatus(503, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed`));

@@ -22,6 +22,9 @@ import { forwardRequest } from './forward-request.ts';
 import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
 import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
+import { AGENT_FEATURES, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
+import { planLinkHead, type LinkHead } from './link-head.ts';
+import { closeAfter, type ForwardedBodies } from '../client-errors.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
 import { clusterHostOf } from './cluster-host.ts';
 
@@ -42,6 +45,8 @@ export interface KubeProxyOptions {
   liveStreams: Pick<LiveStreams, 'register'>;
   /** With a kube domain, `<cluster>.<domain>` hosts are clusters' API servers (see cluster-host.ts). */
   kubeDomain?: string | undefined;
+  /** Where a forwarded request whose body is still arriving is noted, so --request-timeout leaves it to the API server. */
+  forwardedBodies?: ForwardedBodies;
 }
 
 /** A request that passed every check and holds a concurrency slot. */
@@ -53,7 +58,8 @@ export interface KubeTarget {
   /** The API server path and query, e.g. `/api/v1/pods?watch=1`. */
   apiPath: string;
   info: KubeRequestInfo;
-  headers: Record<string, string | string[] | number | undefined>;
+  /** How the head travels on the link; the envelope, if any, is dropped once written. */
+  link: LinkHead;
   release: () => void;
   started: number;
 }
@@ -140,7 +146,7 @@ export class KubeProxy {
 
   /** Handles a plain HTTP request for the kubectl endpoint (see serves). Never throws, never leaves a rejection unhandled. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.resolve(req).then((target) => {
+    this.resolve(req, undefined).then((target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
         res.writeHead(target.status, { 'content-type': 'application/json', ...target.headers }).end(kubeStatus(target.status, target.reason, target.message));
@@ -153,7 +159,8 @@ export class KubeProxy {
       }
       let end: (message: string) => void = () => undefined;
       const forget = this.track(target, (message) => { end(message); });
-      end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+      const untime = this.exemptBody(req, res);
+      end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); untime(); this.finish(target, outcome); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
       if (res.headersSent) {
@@ -173,7 +180,7 @@ export class KubeProxy {
         'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...refusal.headers, connection: 'close',
       }) + body);
     };
-    this.resolve(req).then((target) => {
+    this.resolve(req, req.headers.upgrade ?? '').then((target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
         refuse(target);
@@ -184,13 +191,32 @@ export class KubeProxy {
         return;
       }
       const forget = this.track(target, () => { socket.destroy(); });
-      forwardUpgrade({ req, socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+      forwardUpgrade({ socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
       // Bytes of a switched stream may be on the socket already: only a fresh one gets an answer.
       if (socket.destroyed || ((socket as Partial<Socket>).bytesWritten ?? 0) > 0) socket.destroy();
       else refuse(failure);
     });
+  }
+
+  /**
+   * Lets a body still arriving outlast --request-timeout (see
+   * ForwardedBodies); the returned function, called when the forward ends,
+   * closes the connection after the answer if the body is not in whole yet.
+   */
+  private exemptBody(req: IncomingMessage, res: ServerResponse): () => void {
+    const bodies = this.options.forwardedBodies;
+    if (bodies === undefined || req.complete) return () => undefined;
+    const socket = req.socket;
+    bodies.add(socket);
+    req.once('end', () => { bodies.delete(socket); });
+    return () => {
+      bodies.delete(socket);
+      if (req.complete) return;
+      if (res.writableFinished) closeAfter(socket);
+      else res.once('finish', () => { closeAfter(socket); });
+    };
   }
 
   /** Registers a forwarded request with the live streams; `cut` ends it when its access is revoked. */
@@ -219,7 +245,8 @@ export class KubeProxy {
     return { status: 500, reason: 'InternalError', message: 'the hub failed to handle this request; see its log' };
   }
 
-  private async resolve(req: IncomingMessage): Promise<KubeTarget | KubeRefusal> {
+  /** `upgrade` is the client's Upgrade value for an upgrade request, undefined for a plain one. */
+  private async resolve(req: IncomingMessage, upgrade: string | undefined): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
     const { ref, apiPath: requested } = kubeAddressOf(req, this.options.kubeDomain);
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
@@ -247,6 +274,15 @@ export class KubeProxy {
     }
     const info = parseKubeRequest(req.method ?? 'GET', apiPath);
     const kind = info.streaming || req.headers.upgrade !== undefined ? 'streaming' : 'unary';
+    const headers = forwardedRequestHeaders(req.headers, { user: principal.userName, role });
+    if (upgrade !== undefined) headers[KUBE_UPGRADE_HEADERS.upgrade] = upgrade;
+    const link = planLinkHead({
+      method: req.method ?? 'GET', apiPath, headers, envelopes: session.supports(AGENT_FEATURES.kubeEnvelope), clusterName: cluster.name,
+    });
+    if ('tooLong' in link) {
+      metrics.kubeRequests.inc({ class: kind, outcome: 'too_long' });
+      return { status: 431, reason: 'RequestHeaderFieldsTooLarge', message: link.tooLong, principal, cluster };
+    }
     const release = limiter.tryAcquire(cluster.id, kind, principal.userId);
     if (!release) {
       const yours = limiter.refusal(cluster.id, kind, principal.userId) === 'user';
@@ -260,10 +296,8 @@ export class KubeProxy {
       };
     }
     metrics.kubeInFlight.inc({ class: kind });
-    const headers = forwardedRequestHeaders(req.headers, { user: principal.userName, role });
     return {
-      principal, cluster, role, session, apiPath, info, started: performance.now(),
-      headers: headers as KubeTarget['headers'],
+      principal, cluster, role, session, apiPath, info, link, started: performance.now(),
       release: () => {
         release();
         metrics.kubeInFlight.dec({ class: kind });

@@ -1,6 +1,7 @@
 // Fuzzing the agent from the hub's side: a hub-like peer holds a real agent's
 // link (the agent on the real test cluster) and sends it mutated requests on
-// every path it serves: kubectl passthrough, resources, logs, desired add-ons,
+// every path it serves: kubectl passthrough (long heads in envelopes, whole
+// and damaged, included), resources, logs, desired add-ons,
 // operations, token rotation, self-upgrade. The agent must stay up and answer,
 // and its credentials must go nowhere but its API server: a listener named in
 // the requests must never be dialled.
@@ -10,6 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ADDON_PATHS } from '../../../src/link/addons.ts';
+import { encodeKubeEnvelope } from '../../../src/link/kube-envelope.ts';
 import { AGENT_PATHS, IMPERSONATION } from '../../../src/link/protocol.ts';
 import { RESOURCE_PATHS } from '../../../src/link/resources.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../../helpers/cluster.ts';
@@ -24,8 +26,11 @@ interface AgentRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
 }
+
+/** What is done to an envelope's bytes before they are sent. */
+type EnvelopeDamage = 'none' | 'truncate' | 'flip' | 'length';
 
 describe('fuzz - the agent over its link', () => {
   let hub: FakeHub;
@@ -73,6 +78,16 @@ describe('fuzz - the agent over its link', () => {
     });
     const query = mutatedText(fc.constantFrom('?kind=pods&namespace=default&limit=5', '?kind=deployments.apps&name=x', '?namespace=default&pod=p&container=c&tailLines=10&follow=false',
       '?kind=nodes&labelSelector=a%3Db', '?kind=secrets&namespace=kube-system'), 4);
+    // Long heads in an envelope: whole, cut short, with a byte flipped or a false length, and a body after it.
+    const envelopeHead = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'POST', 'DELETE', 'PATCH', 'G E T', ''),
+      target: mutatedText(fc.constantFrom(...apiPaths), 4), headers,
+    });
+    const damage = fc.constantFrom<EnvelopeDamage>('none', 'none', 'truncate', 'flip', 'length');
+    const envelope = fc.record({
+      method: fc.constantFrom('POST', 'POST', 'POST', 'GET'), path: fc.constant(AGENT_PATHS.kubeEnvelope), headers: fc.constant({}),
+      body: fc.tuple(envelopeHead, damage, fc.nat(), fc.string({ maxLength: 40 })).map(([head, how, at, rest]) => damaged(encodeKubeEnvelope(head), how, at, rest)),
+    });
     const resources = fc.record({
       method: fc.constantFrom('GET', 'GET', 'POST'),
       path: fc.tuple(fc.constantFrom(...Object.values(RESOURCE_PATHS)), query).map(([path, q]) => `${path}${q}`),
@@ -88,6 +103,7 @@ describe('fuzz - the agent over its link', () => {
     });
     const request: fc.Arbitrary<AgentRequest> = fc.oneof(
       { weight: 4, arbitrary: kube },
+      { weight: 2, arbitrary: envelope },
       { weight: 3, arbitrary: resources },
       { weight: 1, arbitrary: json(ADDON_PATHS.desired, 'PUT', { generation: 1, addons: [] }) },
       { weight: 1, arbitrary: json(ADDON_PATHS.desired, 'PUT', { generation: 2, addons: [{ name: 'web', generation: 2, deleted: true, spec: { source: { repo: { url: 'https://charts.invalid', chart: 'web' } }, version: '1.2.3', namespace: 'web' } }] }) },
@@ -97,21 +113,36 @@ describe('fuzz - the agent over its link', () => {
       { weight: 1, arbitrary: other },
     );
     const statuses = new Map<number, number>();
+    const envelopeStatuses = new Map<number, number>();
     const summary = await fuzz(t, 'agent link requests', request, async (input) => {
       const status = await send(await hub.session(), input);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (input.path === AGENT_PATHS.kubeEnvelope) envelopeStatuses.set(status, (envelopeStatuses.get(status) ?? 0) + 1);
       assert.equal(agent.process.child.exitCode, null, 'the agent is running');
       // 500 from the kubectl passthrough can be the API server's own answer; elsewhere it is the agent failing.
-      assert.ok(input.path.startsWith(`${AGENT_PATHS.kube}/`) || status !== 500, `${input.method} ${input.path}: answered 500`);
+      const passthrough = input.path.startsWith(`${AGENT_PATHS.kube}/`) || input.path === AGENT_PATHS.kubeEnvelope;
+      assert.ok(passthrough || status !== 500, `${input.method} ${input.path}: answered 500`);
       assert.equal(trapped, 0, `${input.method} ${input.path}: the agent dialled a host named in the request`);
     });
-    t.diagnostic(`fuzz agent statuses seen (0: cancelled or refused by HTTP/2): ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    const counts = (map: Map<number, number>): string => JSON.stringify(Object.fromEntries([...map].sort(([a], [b]) => a - b)));
+    t.diagnostic(`fuzz agent statuses seen (0: cancelled or refused by HTTP/2): ${counts(statuses)}`);
+    t.diagnostic(`of them, envelopes: ${counts(envelopeStatuses)}`);
     const health = await fetch(`${agent.healthUrl}/livez`);
     assert.equal(health.status, 200, 'the agent answers its health check');
     assert.equal(trapped, 0);
     assert.ok(summary.runs > 0);
   });
 });
+
+/** An envelope's bytes with `how` done to them at offset `at`, then `rest` as the request body. */
+function damaged(envelope: Buffer, how: EnvelopeDamage, at: number, rest: string): Buffer {
+  const bytes = Buffer.from(envelope);
+  const offset = at % bytes.length;
+  if (how === 'truncate') return bytes.subarray(0, offset);
+  if (how === 'flip') bytes[offset] = (bytes[offset] ?? 0) ^ 0xff;
+  if (how === 'length') bytes.writeUInt32BE(at % 0x1_0000_0000);
+  return Buffer.concat([bytes, Buffer.from(rest)]);
+}
 
 /** Sends one request over the link; resolves with its status, or 0 when it was cancelled, refused or timed out. */
 async function send(session: Awaited<ReturnType<FakeHub['session']>>, input: AgentRequest): Promise<number> {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { ClusterView } from '../../../src/hub/fleet.ts';
+import { KUBE_ENVELOPE_THRESHOLD_BYTES } from '../../../src/link/kube-envelope.ts';
 import { createTestNamespace, mintServiceAccountToken, uniqueName } from '../../helpers/cluster.ts';
 import { startRecordingProxy, type RecordingProxy } from '../../helpers/recording-proxy.ts';
 import { eventually, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../../helpers/uplink.ts';
@@ -107,6 +108,21 @@ describe('hub edge: headers reaching the API server', () => {
     assert.equal(first.headers.accept, 'application/json', 'what kubectl needs still passes');
     assert.equal(first.headers['kubectl-command'], 'kubectl get');
     assert.equal(first.headers['kubectl-session'], undefined, 'a header named in Connection is for the hub alone');
+  });
+
+  it('hub edge - identity headers smuggled with a head long enough to travel in an envelope never reach the API server', async () => {
+    const marker = uniqueName('enveloped');
+    const selector = encodeURIComponent(`m=${marker},absent notin (${Array.from({ length: 4000 }, (_, i) => `v${i}`).join(',')})`);
+    const status = await rawRequest([
+      `GET /k8s/clusters/${clusterId}/api/v1/namespaces/${namespace}/configmaps?labelSelector=${selector} HTTP/1.1`, 'Host: localhost',
+      `Authorization: Bearer ${hub.adminToken}`, 'Accept: application/json', 'Connection: close, Kubectl-Session', 'Kubectl-Session: hop-only',
+      ...smuggledLines(),
+    ]);
+    assert.match(status, /^HTTP\/1\.1 200 /);
+    const requests = await relayed(marker);
+    assertClean(requests);
+    assert.ok((requests[0]?.path.length ?? 0) > KUBE_ENVELOPE_THRESHOLD_BYTES, 'the head was long enough for an envelope');
+    assert.equal(requests[0]?.headers['kubectl-session'], undefined);
   });
 
   it('hub edge - identity headers smuggled into raw upgrades (exec over WebSocket and over SPDY) never reach the API server', async () => {
