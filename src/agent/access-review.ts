@@ -5,8 +5,8 @@
 // a SubjectAccessReview per verb, resource and namespace, cached briefly.
 import type { IncomingHttpHeaders } from 'node:http';
 import { impersonationProblem } from '../kube/headers.ts';
-import { UplinkError } from '../util/errors.ts';
 import { apiError, type KubeClient } from './kube.ts';
+import { CodedError } from '../domain/error-codes.ts';
 
 /** How long an answer of the API server is reused: revoking a RoleBinding takes effect within this. */
 export const ACCESS_REVIEW_TTL_MS = 10_000;
@@ -38,9 +38,7 @@ export interface AccessQuestion {
 export type AccessReviewOutcome = 'allowed' | 'denied' | 'cached' | 'failed';
 
 /** The API server could not answer a review; the request is refused rather than answered unchecked. */
-export class AccessReviewError extends UplinkError {
-  readonly status = 503;
-
+export class AccessReviewError extends CodedError {
   constructor(message: string, options?: ErrorOptions) {
     super('ACCESS_REVIEW_FAILED', message, options);
   }

@@ -14,6 +14,7 @@ import { serveLogs, type LogsOptions } from './logs.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
 import { serveAgentUpgrade, type AgentSelfUpgrade } from './self-upgrade.ts';
+import { sendError } from './answers.ts';
 
 /** Largest request body the agent reads from the hub on a unary call. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -113,19 +114,19 @@ async function requestOperation(options: LinkHandlerOptions, req: Http2ServerReq
   try {
     body = JSON.parse(await readLimited(req, MAX_REQUEST_BODY_BYTES));
   } catch {
-    sendJson(res, 400, { error: { code: 'ADDON_OPERATION_INVALID', message: 'the body must be JSON {addon, action, revision?, requestedBy}' } });
+    sendError(res, 'ADDON_OPERATION_INVALID', 'the body must be JSON {addon, action, revision?, requestedBy}');
     return;
   }
   const problem = operationProblem(body);
   if (problem !== undefined) {
-    sendJson(res, 400, { error: { code: 'ADDON_OPERATION_INVALID', message: problem } });
+    sendError(res, 'ADDON_OPERATION_INVALID', problem);
     return;
   }
   try {
     sendJson(res, 202, options.addons.request(body as AddonOperationRequest));
   } catch (error) {
     if (!(error instanceof AddonOperationError)) throw error;
-    sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+    sendError(res, error.code, error.message);
   }
 }
 
@@ -145,18 +146,18 @@ async function storeToken(options: LinkHandlerOptions, req: Http2ServerRequest, 
   try {
     token = (JSON.parse(await readLimited(req, MAX_REQUEST_BODY_BYTES)) as { token?: unknown }).token;
   } catch {
-    sendJson(res, 400, { error: 'body must be JSON {"token": "..."}' });
+    sendError(res, 'BAD_REQUEST', 'the body must be JSON {"token": "..."}');
     return;
   }
   if (typeof token !== 'string' || !CLUSTER_TOKEN.test(token)) {
-    sendJson(res, 400, { error: 'token is not a cluster token' });
+    sendError(res, 'BAD_REQUEST', 'token is not a cluster token');
     return;
   }
   try {
     await options.storeToken(token);
   } catch (error) {
     options.log.error({ err: error }, 'could not store the rotated token');
-    sendJson(res, 500, { error: 'could not store the token' });
+    sendError(res, 'TOKEN_STORE_FAILED', 'could not store the token');
     return;
   }
   options.log.info('stored the rotated cluster token');
@@ -172,7 +173,7 @@ function failed(error: unknown, log: Logger, res: Http2ServerResponse): void {
   log.error({ err: error }, 'a link request failed inside the agent');
   if (res.stream.destroyed) return;
   if (res.headersSent) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  else sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the agent failed to handle this request; see its log' } });
+  else sendError(res, 'INTERNAL', 'the agent failed to handle this request; see its log');
 }
 
 /** Waits for a route's answer in the background; a rejection goes to `failed`. */
@@ -225,7 +226,7 @@ function routeLinkRequest(options: LinkHandlerOptions): LinkRequestHandler {
     } else if (path === AGENT_PATHS.agentUpgrade && req.method === 'POST') {
       answering(serveAgentUpgrade(options.selfUpgrade, req, res), options.log, res);
     } else {
-      sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
+      sendError(res, 'NOT_FOUND', `no route for ${req.method} ${path}`);
     }
   };
 }

@@ -13,8 +13,10 @@ import { identityFromHeaders } from './access-review.ts';
 import type { KubeClient } from './kube.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { ResourceAccess } from './resource-access.ts';
-import { queryParams, sendError } from './resources-handler.ts';
+import { sendError } from './answers.ts';
+import { queryParams } from './resources-handler.ts';
 import { isDnsLabel, isDnsSubdomain } from '../domain/kube-names.ts';
+import { CodedError, isErrorCode, type ErrorCode } from '../domain/error-codes.ts';
 
 /** Time allowed for the API server to start answering a log request. */
 export const LOG_CONNECT_TIMEOUT_MS = 15_000;
@@ -55,40 +57,44 @@ export interface LogsOptions {
   podsMatching: (namespace: string, labelSelector: string) => { name: string; containers: string[]; defaultContainer: string }[];
 }
 
-class LogRequestError extends UplinkError {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super('BAD_LOG_REQUEST', message);
-    this.status = status;
+class LogRequestError extends CodedError {
+  constructor(message: string, code: 'BAD_LOG_REQUEST' | 'NO_MATCHING_POD' | 'KUBE_UNREACHABLE' = 'BAD_LOG_REQUEST') {
+    super(code, message);
   }
+}
+
+/** The catalogue's code for an API server's refusal of a log read; its message goes with it. */
+function codeOfApiStatus(status: number): ErrorCode {
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  return status >= 400 && status < 500 ? 'BAD_LOG_REQUEST' : 'KUBE_UNREACHABLE';
 }
 
 function flag(params: Map<string, string>, key: string): boolean {
   const value = params.get(key);
   if (value === undefined || value === '' || value === 'false' || value === '0') return false;
   if (value === 'true' || value === '1') return true;
-  throw new LogRequestError(400, `${key} must be true or false, got '${value}'`);
+  throw new LogRequestError(`${key} must be true or false, got '${value}'`);
 }
 
 function integer(params: Map<string, string>, key: string, min: number, max: number): number | undefined {
   const value = params.get(key);
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new LogRequestError(400, `${key} must be an integer from ${min} to ${max}, got '${value}'`);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new LogRequestError(`${key} must be an integer from ${min} to ${max}, got '${value}'`);
   return n;
 }
 
 /** Validates the hub's query into a LogRequest; throws LogRequestError naming the bad parameter. */
 export function parseLogRequest(params: Map<string, string>): LogRequest {
   const namespace = params.get('namespace') ?? 'default';
-  if (!isDnsLabel(namespace)) throw new LogRequestError(400, `namespace '${namespace}' is not a valid namespace name`);
+  if (!isDnsLabel(namespace)) throw new LogRequestError(`namespace '${namespace}' is not a valid namespace name`);
   const pod = params.get('pod') || undefined;
   const labelSelector = params.get('labelSelector') || undefined;
-  if ((pod === undefined) === (labelSelector === undefined)) throw new LogRequestError(400, 'give exactly one of pod and labelSelector');
-  if (pod !== undefined && !isDnsSubdomain(pod)) throw new LogRequestError(400, `pod '${pod}' is not a valid pod name`);
+  if ((pod === undefined) === (labelSelector === undefined)) throw new LogRequestError('give exactly one of pod and labelSelector');
+  if (pod !== undefined && !isDnsSubdomain(pod)) throw new LogRequestError(`pod '${pod}' is not a valid pod name`);
   const container = params.get('container') || undefined;
-  if (container !== undefined && !isDnsLabel(container)) throw new LogRequestError(400, `container '${container}' is not a valid container name`);
+  if (container !== undefined && !isDnsLabel(container)) throw new LogRequestError(`container '${container}' is not a valid container name`);
   const request: LogRequest = {
     namespace, follow: flag(params, 'follow'), previous: flag(params, 'previous'), timestamps: flag(params, 'timestamps'),
     maxPods: integer(params, 'maxPods', 1, LOG_LIMITS.maxPods) ?? LOG_LIMITS.defaultMaxPods,
@@ -167,7 +173,7 @@ async function openLog(logs: LogsOptions, path: string, identity: http.OutgoingH
   try {
     res = await logs.kube.open(path, { headers: { accept: 'text/plain, application/json', ...identity }, signal: controller.signal });
   } catch (error) {
-    throw new LogRequestError(502, `the API server did not answer the log request: ${(error as Error).message}`);
+    throw new LogRequestError(`the API server did not answer the log request: ${(error as Error).message}`, 'KUBE_UNREACHABLE');
   } finally {
     clearTimeout(timer);
   }
@@ -189,7 +195,7 @@ async function apiMessage(opened: OpenedLog): Promise<string> {
 async function streamOne(options: LogsOptions, request: LogRequest, identity: http.OutgoingHttpHeaders, res: Http2ServerResponse): Promise<void> {
   const opened = await openLog(options, logPath(request, { pod: request.pod ?? '', container: request.container }), identity);
   if (opened.status !== 200) {
-    sendError(res, opened.status, 'KUBE_API_ERROR', await apiMessage(opened));
+    sendError(res, codeOfApiStatus(opened.status), await apiMessage(opened));
     return;
   }
   res.on('close', opened.abort);
@@ -204,11 +210,11 @@ function selectTargets(options: LogsOptions, request: LogRequest): LogTarget[] {
   try {
     pods = options.podsMatching(request.namespace, request.labelSelector ?? '');
   } catch (error) {
-    throw new LogRequestError(400, (error as Error).message);
+    throw new LogRequestError((error as Error).message);
   }
-  if (pods.length === 0) throw new LogRequestError(404, `no pod in namespace '${request.namespace}' matches '${request.labelSelector ?? ''}'`);
+  if (pods.length === 0) throw new LogRequestError(`no pod in namespace '${request.namespace}' matches '${request.labelSelector ?? ''}'`, 'NO_MATCHING_POD');
   if (pods.length > request.maxPods) {
-    throw new LogRequestError(400, `${pods.length} pods match '${request.labelSelector ?? ''}', more than the limit of ${request.maxPods} log streams (maxPods, at most ${LOG_LIMITS.maxPods})`);
+    throw new LogRequestError(`${pods.length} pods match '${request.labelSelector ?? ''}', more than the limit of ${request.maxPods} log streams (maxPods, at most ${LOG_LIMITS.maxPods})`);
   }
   return pods.map((pod) => ({ pod: pod.name, container: request.container ?? pod.defaultContainer }));
 }
@@ -271,7 +277,7 @@ async function streamMany(options: LogsOptions, request: LogRequest, identity: h
 export function serveLogs(options: LogsOptions, req: Http2ServerRequest, res: Http2ServerResponse): void {
   const refusal = impersonationProblem(req.headers);
   if (refusal !== undefined) {
-    sendError(res, 403, 'FORBIDDEN', refusal);
+    sendError(res, 'FORBIDDEN', refusal);
     return;
   }
   const identity: http.OutgoingHttpHeaders = {
@@ -289,8 +295,6 @@ export function serveLogs(options: LogsOptions, req: Http2ServerRequest, res: Ht
     await streamMany(options, request, identity, res);
   };
   run().catch((error: unknown) => {
-    const status = (error as { status?: number }).status ?? 500;
-    const code = error instanceof UplinkError ? error.code : 'BAD_LOG_REQUEST';
-    sendError(res, status, code, (error as Error).message);
+    sendError(res, error instanceof UplinkError && isErrorCode(error.code) ? error.code : 'INTERNAL', (error as Error).message);
   });
 }

@@ -5,8 +5,8 @@
 // the namespaces the user may read; with none, it is refused like the API
 // server would refuse it.
 import type { KindInfo } from '../link/resources.ts';
-import { UplinkError } from '../util/errors.ts';
 import type { AccessIdentity, AccessQuestion, AccessReviewer } from './access-review.ts';
+import { CodedError } from '../domain/error-codes.ts';
 
 /** Namespaces reviewed one by one for a list over all namespaces; beyond this, the caller must name one. */
 export const MAX_NAMESPACE_REVIEWS = 1000;
@@ -14,9 +14,7 @@ export const MAX_NAMESPACE_REVIEWS = 1000;
 const REVIEW_CONCURRENCY = 16;
 
 /** A read the cluster's RBAC refuses to the identity: 403, worded like the API server's refusal. */
-export class AccessDeniedError extends UplinkError {
-  readonly status = 403;
-
+export class AccessDeniedError extends CodedError {
   constructor(message: string) {
     super('FORBIDDEN', message);
   }

@@ -11,8 +11,10 @@ import {
   type ResourceListResponse, type ResourceObjectResponse,
 } from '../link/resources.ts';
 import { UplinkError } from '../util/errors.ts';
-import { AccessReviewError, identityFromHeaders, type AccessIdentity } from './access-review.ts';
-import { AccessDeniedError, type ResourceAccess } from './resource-access.ts';
+import { identityFromHeaders, type AccessIdentity } from './access-review.ts';
+import type { ResourceAccess } from './resource-access.ts';
+import { CodedError, isErrorCode } from '../domain/error-codes.ts';
+import { sendError } from './answers.ts';
 
 /**
  * A watch whose reader (the hub) lets this much pile up in the stream's
@@ -64,31 +66,10 @@ export interface ResourcesHandlerOptions {
   access: ResourceAccess;
 }
 
-/** A query the agent refuses: status and a message naming the problem. */
-class QueryError extends UplinkError {
-  readonly status: number;
+/** A query the agent refuses: a code from the catalogue and a message naming the problem. */
+class QueryError extends CodedError {}
 
-  constructor(status: number, code: string, message: string) {
-    super(code, message);
-    this.status = status;
-  }
-}
 
-const STATUS_BY_CODE: Record<string, number> = {
-  UNKNOWN_KIND: 404,
-  BAD_SELECTOR: 400,
-  BAD_CONTINUE: 400,
-  BAD_LIMIT: 400,
-  TOO_MANY_WATCHES: 429,
-};
-
-export function sendError(res: Http2ServerResponse, status: number, code: string, message: string): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
-}
 
 function sendJson(res: Http2ServerResponse, body: unknown): void {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -99,8 +80,8 @@ export function queryParams(req: Http2ServerRequest): Map<string, string> {
   const params = new Map<string, string>();
   const search = new URLSearchParams(req.url.split('?')[1] ?? '');
   for (const [key, value] of search) {
-    if (params.has(key)) throw new QueryError(400, 'BAD_QUERY', `query parameter '${key}' is given twice`);
-    if (value.length > MAX_PARAM_LENGTH) throw new QueryError(400, 'BAD_QUERY', `query parameter '${key}' is longer than ${MAX_PARAM_LENGTH} characters`);
+    if (params.has(key)) throw new QueryError('BAD_QUERY', `query parameter '${key}' is given twice`);
+    if (value.length > MAX_PARAM_LENGTH) throw new QueryError('BAD_QUERY', `query parameter '${key}' is longer than ${MAX_PARAM_LENGTH} characters`);
     params.set(key, value);
   }
   return params;
@@ -108,7 +89,7 @@ export function queryParams(req: Http2ServerRequest): Map<string, string> {
 
 function required(params: Map<string, string>, key: string): string {
   const value = params.get(key);
-  if (value === undefined || value === '') throw new QueryError(400, 'BAD_QUERY', `query parameter '${key}' is required`);
+  if (value === undefined || value === '') throw new QueryError('BAD_QUERY', `query parameter '${key}' is required`);
   return value;
 }
 
@@ -126,7 +107,7 @@ function listQuery(params: Map<string, string>): ListQuery {
   const query: ListQuery = { kind: required(params, 'kind'), ...optional(params, ['namespace', 'labelSelector', 'name', 'continue'] as const) };
   const limit = params.get('limit');
   if (limit !== undefined) {
-    if (!/^\d{1,7}$/.test(limit)) throw new QueryError(400, 'BAD_LIMIT', `limit must be a positive integer, got '${limit}'`);
+    if (!/^\d{1,7}$/.test(limit)) throw new QueryError('BAD_LIMIT', `limit must be a positive integer, got '${limit}'`);
     query.limit = Number(limit);
   }
   return query;
@@ -139,7 +120,7 @@ function objectQuery(params: Map<string, string>): ObjectQuery {
 /** The kind asked for; 404 when the inventory does not cache it. */
 function kindOf(inventory: InventoryQueries, name: string): KindInfo {
   const info = inventory.resolveKind(name);
-  if (!info) throw new QueryError(404, 'UNKNOWN_KIND', `unknown kind ${JSON.stringify(name)}: not one the inventory caches`);
+  if (!info) throw new QueryError('UNKNOWN_KIND', `unknown kind ${JSON.stringify(name)}: not one the inventory caches`);
   return info;
 }
 
@@ -159,7 +140,7 @@ async function serveObject(options: ResourcesHandlerOptions, identity: AccessIde
   const kind = kindOf(options.inventory, query.kind);
   await options.access.require(identity, kind, ['get'], objectNamespace(kind, query.namespace));
   const found = options.inventory.get(query);
-  if (!found) throw new QueryError(404, 'NOT_FOUND', `${query.kind} '${query.name}'${query.namespace ? ` in namespace '${query.namespace}'` : ''} is not in the inventory`);
+  if (!found) throw new QueryError('NOT_FOUND', `${query.kind} '${query.name}'${query.namespace ? ` in namespace '${query.namespace}'` : ''} is not in the inventory`);
   sendJson(res, found);
 }
 
@@ -216,9 +197,8 @@ async function serveWatch(options: ResourcesHandlerOptions, identity: AccessIden
 
 /** Answers one request under RESOURCE_PATHS; returns false when the path is not one of them. */
 function sendFailure(res: Http2ServerResponse, error: unknown): void {
-  if (error instanceof QueryError || error instanceof AccessDeniedError || error instanceof AccessReviewError) sendError(res, error.status, error.code, error.message);
-  else if (error instanceof UplinkError && STATUS_BY_CODE[error.code] !== undefined) sendError(res, STATUS_BY_CODE[error.code] ?? 400, error.code, error.message);
-  else sendError(res, 500, 'INTERNAL', `the agent failed to answer: ${(error as Error).message}`);
+  if (error instanceof UplinkError && isErrorCode(error.code)) sendError(res, error.code, error.message);
+  else sendError(res, 'INTERNAL', `the agent failed to answer: ${(error as Error).message}`);
 }
 
 type Route = (identity: AccessIdentity, params: Map<string, string>) => void | Promise<void>;
@@ -241,12 +221,12 @@ export function handleResourceRequest(options: ResourcesHandlerOptions, req: Htt
   const route = routes[path];
   if (!route) return false;
   if (req.method !== 'GET') {
-    sendError(res, 405, 'METHOD_NOT_ALLOWED', `${path} answers GET only`);
+    sendError(res, 'METHOD_NOT_ALLOWED', `${path} answers GET only`);
     return true;
   }
   const identity = identityFromHeaders(req.headers);
   if (typeof identity === 'string') {
-    sendError(res, 403, 'FORBIDDEN', identity);
+    sendError(res, 'FORBIDDEN', identity);
     return true;
   }
   void (async () => { await route(identity, queryParams(req)); })().catch((error: unknown) => {

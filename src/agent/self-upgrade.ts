@@ -14,11 +14,11 @@ import { randomUUID } from 'node:crypto';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentUpgradeVersionProblem, type AgentUpgradeAccepted, type AgentUpgradeReport, type AgentUpgradeRequest } from '../link/protocol.ts';
-import { UplinkError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { readLimited } from '../util/read-limited.ts';
 import { ConfigError } from '../util/settings.ts';
 import type { HelmRunner } from './addons/index.ts';
+import { CodedError } from '../domain/error-codes.ts';
 
 /** What `helm get metadata` says of a release (labels included). */
 type ReleaseMetadata = Awaited<ReturnType<HelmRunner['metadata']>>;
@@ -53,14 +53,7 @@ export interface SelfUpgradeTarget {
 export type SelfUpgradeSetup = { target: SelfUpgradeTarget } | { unavailable: string };
 
 /** A refused upgrade request, with the status to answer. */
-export class SelfUpgradeError extends UplinkError {
-  readonly status: number;
-
-  constructor(status: number, code: string, message: string) {
-    super(code, message);
-    this.status = status;
-  }
-}
+export class SelfUpgradeError extends CodedError {}
 
 export interface AgentSelfUpgradeOptions {
   setup: SelfUpgradeSetup;
@@ -129,10 +122,10 @@ export class AgentSelfUpgrade {
   /** Starts an upgrade in the background; throws SelfUpgradeError when it cannot. */
   request(input: AgentUpgradeRequest): AgentUpgradeAccepted {
     const { setup, log } = this.options;
-    if ('unavailable' in setup) throw new SelfUpgradeError(409, 'SELF_UPGRADE_UNAVAILABLE', setup.unavailable);
-    if (this.closing) throw new SelfUpgradeError(503, 'AGENT_STOPPING', 'the agent is shutting down');
+    if ('unavailable' in setup) throw new SelfUpgradeError('SELF_UPGRADE_UNAVAILABLE', setup.unavailable);
+    if (this.closing) throw new SelfUpgradeError('AGENT_STOPPING', 'the agent is shutting down');
     if (this.last?.state === 'running') {
-      throw new SelfUpgradeError(409, 'AGENT_UPGRADE_RUNNING', `the agent is already upgrading to chart version ${this.last.version} (operation ${this.last.operationId}); ask again once it has finished`);
+      throw new SelfUpgradeError('AGENT_UPGRADE_RUNNING', `the agent is already upgrading to chart version ${this.last.version} (operation ${this.last.operationId}); ask again once it has finished`);
     }
     const { target } = setup;
     const report: AgentUpgradeReport = {
@@ -231,7 +224,7 @@ async function readUpgradeRequest(req: Http2ServerRequest): Promise<AgentUpgrade
     body = undefined;
   }
   const problem = body === undefined ? 'the body must be JSON {version, requestedBy}' : upgradeRequestProblem(body);
-  if (problem !== undefined) throw new SelfUpgradeError(400, 'AGENT_UPGRADE_INVALID', problem);
+  if (problem !== undefined) throw new SelfUpgradeError('AGENT_UPGRADE_INVALID', problem);
   return body as AgentUpgradeRequest;
 }
 
@@ -244,7 +237,7 @@ export async function serveAgentUpgrade(upgrade: AgentSelfUpgrade, req: Http2Ser
   } catch (error) {
     if (!(error instanceof SelfUpgradeError)) throw error;
     status = error.status;
-    answer = { error: { code: error.code, message: error.message } };
+    answer = { error: { code: error.code, message: error.message } }; // the catalogue's shape and status (CodedError)
   }
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
 }

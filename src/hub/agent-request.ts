@@ -5,8 +5,7 @@
 // with: 503 when the agent is not linked, the agent's own 4xx (code and
 // message), 504 when it did not answer in time, 502 for anything else.
 import { LinkRequestError, type LinkResponse } from '../link/hub-session.ts';
-import { UplinkError } from '../util/errors.ts';
-import { HttpError } from './errors.ts';
+import { agentAnswerError, HttpError, linkFailureCode } from './errors.ts';
 
 /** Longest operation id, error code and agent message passed on to the caller. */
 const MAX_OPERATION_ID_CHARS = 253;
@@ -44,27 +43,26 @@ export interface AgentOperationRequest {
 export async function startAgentOperation(request: AgentOperationRequest): Promise<{ operationId: string }> {
   const { link, cluster, words, timeoutMs } = request;
   if (link?.isOpen !== true) {
-    throw new HttpError(503, 'CLUSTER_OFFLINE', `cluster '${cluster}' is offline: its agent is not linked to the hub, and ${words.offline}`);
+    throw new HttpError('CLUSTER_OFFLINE', `cluster '${cluster}' is offline: its agent is not linked to the hub, and ${words.offline}`);
   }
   let answer: LinkResponse<unknown>;
   try {
     answer = await link.requestJson<unknown>('POST', request.path, request.body, timeoutMs);
   } catch (error) {
     if (error instanceof LinkRequestError && error.code === 'LINK_TIMEOUT') {
-      throw new HttpError(504, 'LINK_TIMEOUT', `cluster '${cluster}': the agent did not accept ${words.timedOut} within ${timeoutMs / 1000} s`, { cause: error });
+      throw new HttpError('LINK_TIMEOUT', `cluster '${cluster}': the agent did not accept ${words.timedOut} within ${timeoutMs / 1000} s`, { cause: error });
     }
-    const code = error instanceof UplinkError ? error.code : 'LINK_CLOSED';
-    throw new HttpError(502, code, `cluster '${cluster}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new HttpError(linkFailureCode(error), `cluster '${cluster}': ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const body = answer.body as { operationId?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
   if (answer.status === 202) {
     const id = body?.operationId;
     if (typeof id === 'string' && id !== '' && id.length <= MAX_OPERATION_ID_CHARS) return { operationId: id };
-    throw new HttpError(502, 'LINK_BAD_RESPONSE', `cluster '${cluster}': the agent accepted ${words.accepted} without a usable operationId`);
+    throw new HttpError('LINK_BAD_RESPONSE', `cluster '${cluster}': the agent accepted ${words.accepted} without a usable operationId`);
   }
-  const code = typeof body?.error?.code === 'string' ? body.error.code.slice(0, MAX_CODE_CHARS) : 'AGENT_ERROR';
+  const code = typeof body?.error?.code === 'string' ? body.error.code.slice(0, MAX_CODE_CHARS) : undefined;
   const message = typeof body?.error?.message === 'string' ? body.error.message.slice(0, MAX_AGENT_MESSAGE_CHARS)
     : `the agent of cluster '${cluster}' answered ${answer.status}`;
-  if (answer.status >= 400 && answer.status < 500) throw new HttpError(answer.status, code, message);
-  throw new HttpError(502, code, `the agent of cluster '${cluster}' could not ${words.failed}: ${message}`);
+  if (answer.status >= 400 && answer.status < 500) throw agentAnswerError(code, message);
+  throw agentAnswerError(code, `the agent of cluster '${cluster}' could not ${words.failed}: ${message}`);
 }

@@ -25,7 +25,7 @@ declare module 'fastify' {
 const TOUCH_INTERVAL_MS = 60_000;
 
 export const unauthorized = (): HttpError =>
-  new HttpError(401, 'UNAUTHORIZED', 'an API token is required: Authorization: Bearer <token> (see uplink login)');
+  new HttpError('UNAUTHORIZED', 'an API token is required: Authorization: Bearer <token> (see uplink login)');
 
 /**
  * The principal behind an API token, or null when the token is malformed,
@@ -76,6 +76,6 @@ export function principalOf(req: FastifyRequest): Principal {
 /** Refuses callers without a fleet-wide admin grant. */
 export function requireFleetAdmin(req: FastifyRequest): void {
   if (!req.principal || !isFleetAdmin(req.principal)) {
-    throw new HttpError(403, 'FORBIDDEN', 'this needs a fleet-wide admin grant (uplink users grant NAME admin)');
+    throw new HttpError('FORBIDDEN', 'this needs a fleet-wide admin grant (uplink users grant NAME admin)');
   }
 }

@@ -1,47 +1,48 @@
-// One place that maps error codes to HTTP statuses for the hub's API.
+// The hub's errors and the one place that turns any error into its HTTP
+// answer. Codes and their statuses come from the catalogue
+// (src/domain/error-codes.ts); the body is always `{ error: { code, message } }`.
+import { CodedError, ERROR_CODES, isErrorCode, type ErrorCode } from '../domain/error-codes.ts';
 import { UplinkError } from '../util/errors.ts';
 
-/** A request the hub refuses, with the status to answer. */
-export class HttpError extends UplinkError {
-  readonly status: number;
-
-  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.status = status;
-  }
-}
-
-const STATUS_BY_CODE: Record<string, number> = {
-  STORE_CONFLICT: 409,
-  // The write did not happen: never a success, and the message says so.
-  STORE_FULL: 507,
-  STORE_UNAVAILABLE: 503,
-  CONFIG_INVALID: 400,
-  ADDON_SPEC_INVALID: 400,
-  LINK_CLOSED: 502,
-  LINK_TIMEOUT: 504,
-  LINK_BAD_RESPONSE: 502,
-};
+/** A request the hub refuses; its status is the code's, from the catalogue. */
+export class HttpError extends CodedError {}
 
 export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-/** The status and JSON body for any error; unknown errors become a 500 that reveals nothing. */
-export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof HttpError) return { status: error.status, body: { error: { code: error.code, message: error.message } } };
-  if (error instanceof UplinkError && STATUS_BY_CODE[error.code] !== undefined) {
-    return { status: STATUS_BY_CODE[error.code] ?? 500, body: { error: { code: error.code, message: error.message } } };
-  }
-  const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-  if (fastifyError.validation !== undefined || (fastifyError.statusCode !== undefined && fastifyError.statusCode < 500)) {
-    return {
-      status: fastifyError.statusCode ?? 400,
-      body: { error: { code: fastifyError.code ?? 'BAD_REQUEST', message: fastifyError.message ?? 'bad request' } },
-    };
-  }
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; see the hub log' } } };
+/**
+ * An agent's error answer, passed on: its code when the catalogue knows it
+ * (an agent of this version answers no other), else AGENT_ERROR, so the hub
+ * never answers a code that is not in the catalogue.
+ */
+export function agentAnswerError(code: unknown, message: string, options?: ErrorOptions): HttpError {
+  return new HttpError(typeof code === 'string' && isErrorCode(code) ? code : 'AGENT_ERROR', message, options);
 }
 
-export const notFound = (what: string): HttpError => new HttpError(404, 'NOT_FOUND', `${what} not found`);
-export const badRequest = (message: string): HttpError => new HttpError(400, 'BAD_REQUEST', message);
+/** The code of a failed link request: its own when the catalogue has it (LINK_TIMEOUT, LINK_BAD_RESPONSE), else LINK_CLOSED. */
+export function linkFailureCode(error: unknown): ErrorCode {
+  return error instanceof UplinkError && isErrorCode(error.code) && error.code.startsWith('LINK_') ? error.code : 'LINK_CLOSED';
+}
+
+/** Fastify's own refusals (validation, body size, media type), by status. */
+const CODE_BY_FASTIFY_STATUS: Record<number, ErrorCode> = {
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'BODY_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** The status and JSON body for any error; unknown errors become a 500 that reveals nothing. */
+export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
+  const answer = (code: ErrorCode, message: string): { status: number; body: ErrorBody } => ({ status: ERROR_CODES[code].status, body: { error: { code, message } } });
+  if (error instanceof UplinkError && isErrorCode(error.code)) return answer(error.code, error.message);
+  const fastifyError = error as { statusCode?: number; message?: string; validation?: unknown };
+  if (fastifyError.validation !== undefined || (fastifyError.statusCode !== undefined && fastifyError.statusCode < 500)) {
+    return answer(CODE_BY_FASTIFY_STATUS[fastifyError.statusCode ?? 400] ?? 'BAD_REQUEST', fastifyError.message ?? 'bad request');
+  }
+  return answer('INTERNAL', 'internal error; see the hub log');
+}
+
+export const notFound = (what: string): HttpError => new HttpError('NOT_FOUND', `${what} not found`);
+export const badRequest = (message: string): HttpError => new HttpError('BAD_REQUEST', message);

@@ -7,6 +7,7 @@ import type { Logger } from '../../util/logger.ts';
 import { BodyTooLargeError, readLimited } from '../../util/read-limited.ts';
 import { DesiredAddonsError, describeDesiredAddons, parseDesiredAddonSet } from './desired-set.ts';
 import type { DesiredAddonsStore } from './desired-store.ts';
+import { sendError } from '../answers.ts';
 
 /** What a replace did: stored it, had it already, or refused it as older than the held set. */
 export type ReplaceOutcome = { result: 'stored' | 'unchanged' } | { result: 'stale'; held: number };
@@ -66,9 +67,6 @@ export class DesiredAddons {
   }
 }
 
-function sendError(res: Http2ServerResponse, status: number, code: string, message: string, extra: object = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message }, ...extra }));
-}
 
 /** PUT ADDON_PATHS.desired: the hub's push (answers documented at ADDON_PATHS). */
 export async function receiveDesiredAddons(addons: DesiredAddons, log: Logger, req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
@@ -76,22 +74,22 @@ export async function receiveDesiredAddons(addons: DesiredAddons, log: Logger, r
   try {
     set = parseDesiredAddonSet(JSON.parse(await readLimited(req, MAX_DESIRED_ADDONS_BYTES)));
   } catch (error) {
-    if (error instanceof BodyTooLargeError) sendError(res, 413, 'DESIRED_ADDONS_TOO_LARGE', error.message);
-    else if (error instanceof DesiredAddonsError) sendError(res, 400, error.code, error.message);
-    else sendError(res, 400, 'DESIRED_ADDONS_INVALID', 'the body is not JSON');
+    if (error instanceof BodyTooLargeError) sendError(res, 'DESIRED_ADDONS_TOO_LARGE', error.message);
+    else if (error instanceof DesiredAddonsError) sendError(res, 'DESIRED_ADDONS_INVALID', error.message);
+    else sendError(res, 'DESIRED_ADDONS_INVALID', 'the body is not JSON');
     return;
   }
   try {
     const outcome = await addons.replace(set);
     if (outcome.result === 'stale') {
       log.warn({ pushed: set.generation, held: outcome.held }, 'ignored desired add-ons older than the ones held');
-      sendError(res, 409, 'DESIRED_ADDONS_STALE', `the agent holds generation ${outcome.held}, newer than ${set.generation}`, { generation: outcome.held });
+      sendError(res, 'DESIRED_ADDONS_STALE', `the agent holds generation ${outcome.held}, newer than ${set.generation}`, { generation: outcome.held });
       return;
     }
     res.writeHead(204).end();
   } catch (error) {
     log.error({ err: error, generation: set.generation }, 'could not store desired add-ons');
-    sendError(res, 500, 'DESIRED_ADDONS_STORE_FAILED', 'could not store the desired add-ons');
+    sendError(res, 'DESIRED_ADDONS_STORE_FAILED', 'could not store the desired add-ons');
   }
 }
 
@@ -99,7 +97,7 @@ export async function receiveDesiredAddons(addons: DesiredAddons, log: Logger, r
 export function serveDesiredAddons(addons: DesiredAddons, res: Http2ServerResponse): void {
   const set = addons.current;
   if (!set) {
-    sendError(res, 404, 'NO_DESIRED_ADDONS', 'the agent holds no desired add-ons yet');
+    sendError(res, 'NO_DESIRED_ADDONS', 'the agent holds no desired add-ons yet');
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(set));

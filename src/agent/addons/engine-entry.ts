@@ -8,6 +8,7 @@ import type {
 import { MAX_STATUS_MESSAGE_CHARS } from '../../link/addons.ts';
 import { HelmError, type HelmReleaseMetadata } from './helm-runner.ts';
 import { retryDelayMs, specDigest } from './release-plan.ts';
+import { CodedError } from '../../domain/error-codes.ts';
 
 /** A manual operation waiting for its add-on's turn. */
 export interface ManualOperation {
@@ -63,16 +64,7 @@ export interface Entry<Refs> {
 }
 
 /** A manual operation the engine refused; `status` is the HTTP status to answer with. */
-export class AddonOperationError extends Error {
-  readonly status: number;
-  readonly code: string;
-
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export class AddonOperationError extends CodedError {}
 
 export function truncate(text: string): string {
   return text.length > MAX_STATUS_MESSAGE_CHARS ? `${text.slice(0, MAX_STATUS_MESSAGE_CHARS - 1)}…` : text;
@@ -220,13 +212,13 @@ export function finishOperation<Refs>(
 export function checkOperation<Refs>(
   entry: Entry<Refs> | undefined, input: { addon: string; action: 'rollback' | 'sync'; revision?: number },
 ): asserts entry is Entry<Refs> {
-  if (!entry) throw new AddonOperationError(404, 'ADDON_NOT_FOUND', `the agent holds no add-on '${input.addon}'`);
-  if (entry.desired.deleted) throw new AddonOperationError(409, 'ADDON_DELETED', `add-on '${input.addon}' is deleted and being uninstalled`);
+  if (!entry) throw new AddonOperationError('ADDON_NOT_FOUND', `the agent holds no add-on '${input.addon}'`);
+  if (entry.desired.deleted) throw new AddonOperationError('ADDON_DELETED', `add-on '${input.addon}' is deleted and being uninstalled`);
   if (input.action !== 'rollback') return;
-  if (entry.release === null) throw new AddonOperationError(409, 'REVISION_NOT_FOUND', `add-on '${input.addon}' has no release to roll back`);
+  if (entry.release === null) throw new AddonOperationError('REVISION_NOT_FOUND', `add-on '${input.addon}' has no release to roll back`);
   if (!entry.history.some((r) => r.revision === input.revision)) {
     const known = entry.history.map((r) => r.revision).join(', ');
-    throw new AddonOperationError(409, 'REVISION_NOT_FOUND', `release '${input.addon}' has no revision ${String(input.revision)} (it keeps ${known})`);
+    throw new AddonOperationError('REVISION_NOT_FOUND', `release '${input.addon}' has no revision ${String(input.revision)} (it keeps ${known})`);
   }
 }
 

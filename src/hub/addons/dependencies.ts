@@ -4,7 +4,7 @@
 import { HttpError } from '../errors.ts';
 
 /** A 400 about `dependsOn`, coded like the spec's own errors. */
-const dependsOnError = (message: string): HttpError => new HttpError(400, 'ADDON_SPEC_INVALID', message);
+const dependsOnError = (message: string): HttpError => new HttpError('ADDON_SPEC_INVALID', message);
 
 /** The add-ons of one cluster by name, each with the names it depends on. */
 export type DependencyGraph = ReadonlyMap<string, readonly string[]>;
@@ -69,6 +69,6 @@ export function checkNoDependents(graph: DependencyGraph, name: string): void {
   const dependents = dependentsOf(graph, name);
   if (dependents.length === 0) return;
   const list = dependents.map((d) => `'${d}'`).join(', ');
-  throw new HttpError(409, 'ADDON_HAS_DEPENDENTS',
+  throw new HttpError('ADDON_HAS_DEPENDENTS',
     `add-on '${name}' cannot be deleted: ${list} ${dependents.length === 1 ? 'depends' : 'depend'} on it; remove it from their dependsOn first`);
 }

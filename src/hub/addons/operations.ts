@@ -28,7 +28,7 @@ export interface ForwardOperation {
   timeoutMs?: number;
 }
 
-const invalid = (message: string): HttpError => new HttpError(400, 'ADDON_OPERATION_INVALID', message);
+const invalid = (message: string): HttpError => new HttpError('ADDON_OPERATION_INVALID', message);
 
 /** The revision of a rollback body `{"revision": N}`; a 400 naming the field otherwise. */
 export function parseRollbackBody(body: unknown): number {

@@ -91,10 +91,10 @@ async function findRoleOn(store: Store, req: FastifyRequest): Promise<{ record: 
 /** 403 unless the role may read (any role), operate on (edit, admin) or write (admin) add-ons. */
 function requireAccess(record: ClusterRecord, role: Role, access: Access): void {
   if (access === 'write' && role !== 'admin') {
-    throw new HttpError(403, 'FORBIDDEN', `changing add-ons needs the admin role on cluster '${record.name}' (yours is ${role})`);
+    throw new HttpError('FORBIDDEN', `changing add-ons needs the admin role on cluster '${record.name}' (yours is ${role})`);
   }
   if (access === 'operate' && role === 'view') {
-    throw new HttpError(403, 'FORBIDDEN', `rolling back or syncing add-ons needs the edit or admin role on cluster '${record.name}' (yours is ${role})`);
+    throw new HttpError('FORBIDDEN', `rolling back or syncing add-ons needs the edit or admin role on cluster '${record.name}' (yours is ${role})`);
   }
 }
 
@@ -178,7 +178,7 @@ export function registerAddonRoutes(app: FastifyInstance, options: AddonRoutesOp
     const { record, outcome } = await writes.run(cluster.id, async () => {
       const addons = await store.listAddons(cluster.id);
       if (addons.length >= maxAddons && !addons.some((a) => a.name === name)) {
-        throw new HttpError(409, 'ADDON_LIMIT', `cluster '${cluster.name}' has ${addons.length} add-ons (deleted ones awaiting uninstall included), the most allowed`);
+        throw new HttpError('ADDON_LIMIT', `cluster '${cluster.name}' has ${addons.length} add-ons (deleted ones awaiting uninstall included), the most allowed`);
       }
       checkDependencies({ name, dependsOn: spec.dependsOn, siblings: graphOf(addons), cluster: cluster.name });
       return store.putAddon({ clusterId: cluster.id, name, spec, at: new Date().toISOString() });
@@ -252,7 +252,7 @@ async function forwardOperation(options: AddonRoutesOptions, req: FastifyRequest
   const revision = action === 'rollback' ? parseRollbackBody(req.body) : undefined;
   const allowOutsideWindow = action === 'sync' && checkSyncBody(req.body);
   if (addon.deletedAt !== null) {
-    throw new HttpError(409, 'ADDON_DELETED', `add-on '${addon.name}' of cluster '${record.name}' is deleted and being uninstalled; put it again before a ${action}`);
+    throw new HttpError('ADDON_DELETED', `add-on '${addon.name}' of cluster '${record.name}' is deleted and being uninstalled; put it again before a ${action}`);
   }
   const request: AddonOperationRequest = {
     addon: addon.name, action, requestedBy: principalOf(req).userName, ...(revision === undefined ? {} : { revision }),

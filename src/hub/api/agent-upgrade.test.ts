@@ -120,7 +120,7 @@ describe('agent upgrade route', () => {
     for (const version of ['0.2.0', '1.4.0-rc.1', '1.4.0+build.7', '10.20.30-alpha.1+sha.5114f85']) assert.equal(parseAgentUpgradeBody({ version }), version);
   });
 
-  it('agent upgrade route - an unlinked cluster is 503 CLUSTER_OFFLINE; the agent\'s 4xx is relayed as it is, its timeout is 504 and anything else 502', async () => {
+  it('agent upgrade route - an unlinked cluster is 503 CLUSTER_OFFLINE; the agent\'s errors are relayed with their catalogue status, its timeout is 504, a bad answer 502', async () => {
     const cases: [OperationLink | undefined, number, string, RegExp][] = [
       [undefined, 503, 'CLUSTER_OFFLINE', /cluster 'prod' is offline: its agent is not linked/],
       [fakeLink({ status: 202, body: {} }, [], false), 503, 'CLUSTER_OFFLINE', /offline/],
@@ -128,7 +128,7 @@ describe('agent upgrade route', () => {
       [fakeLink({ status: 409, body: { error: { code: 'AGENT_UPGRADE_RUNNING', message: 'already upgrading' } } }, []), 409, 'AGENT_UPGRADE_RUNNING', /already upgrading/],
       [fakeLink(new LinkRequestError('LINK_TIMEOUT', 'timed out'), []), 504, 'LINK_TIMEOUT', /did not accept the upgrade within 15 s/],
       [fakeLink(new LinkRequestError('LINK_CLOSED', 'the agent link is closed'), []), 502, 'LINK_CLOSED', /the agent link is closed/],
-      [fakeLink({ status: 503, body: { error: { code: 'AGENT_STOPPING', message: 'the agent is shutting down' } } }, []), 502, 'AGENT_STOPPING', /could not start the upgrade: the agent is shutting down/],
+      [fakeLink({ status: 503, body: { error: { code: 'AGENT_STOPPING', message: 'the agent is shutting down' } } }, []), 503, 'AGENT_STOPPING', /could not start the upgrade: the agent is shutting down/],
       [fakeLink({ status: 202, body: { operationId: '' } }, []), 502, 'LINK_BAD_RESPONSE', /without a usable operationId/],
     ];
     for (const [link, status, code, message] of cases) {

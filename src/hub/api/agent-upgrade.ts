@@ -35,7 +35,7 @@ export interface AgentUpgradeRoutesOptions {
 
 /** The version of a body `{"version": "1.4.0"}`; a 400 naming the field otherwise. */
 export function parseAgentUpgradeBody(body: unknown): string {
-  const invalid = (message: string): HttpError => new HttpError(400, 'AGENT_UPGRADE_INVALID', message);
+  const invalid = (message: string): HttpError => new HttpError('AGENT_UPGRADE_INVALID', message);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be {"version": "X.Y.Z"}, the agent chart version to upgrade to');
   const unknown = Object.keys(body).find((key) => key !== 'version');
   if (unknown !== undefined) throw invalid(`unknown field '${unknown.slice(0, 80)}' (known: version)`);
@@ -52,7 +52,7 @@ async function clusterToUpgrade(store: Store, req: FastifyRequest): Promise<Clus
   const role = effectiveRole(principalOf(req), record.id);
   // Not 403: a caller without a role on the cluster must not learn that it exists.
   if (!role) throw notFound(`cluster '${cluster}'`);
-  if (role !== 'admin') throw new HttpError(403, 'FORBIDDEN', `upgrading the agent of cluster '${record.name}' needs the admin role on it (yours is ${role})`);
+  if (role !== 'admin') throw new HttpError('FORBIDDEN', `upgrading the agent of cluster '${record.name}' needs the admin role on it (yours is ${role})`);
   return record;
 }
 

@@ -160,7 +160,7 @@ async function rotateToken(options: ClusterRoutesOptions, record: ClusterRecord)
   await store.updateClusterTokens(record.id, { tokenHash: record.tokenHash, nextTokenHash: hash });
   try {
     const response = await session.requestJson('POST', AGENT_PATHS.token, { token });
-    if (response.status !== 204) throw new HttpError(502, 'TOKEN_NOT_STORED', `the agent answered ${response.status}`);
+    if (response.status !== 204) throw new HttpError('TOKEN_NOT_STORED', `the agent answered ${response.status}`);
   } catch (error) {
     options.log.warn({ err: error, clusterId: record.id }, 'the agent did not confirm the rotated token');
     return { token, delivered: false, message: 'the agent did not confirm the new token; both tokens work until it connects with the new one' };

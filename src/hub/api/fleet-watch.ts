@@ -39,18 +39,18 @@ export function registerFleetWatchRoute(app: FastifyInstance, options: FleetWatc
     const principal = principalOf(req);
     if (principal.grants.length === 0) {
       metrics.fleetWatchRefused.inc({ reason: 'no_grant' });
-      throw new HttpError(403, 'FORBIDDEN', 'the fleet feed needs a grant on at least one cluster');
+      throw new HttpError('FORBIDDEN', 'the fleet feed needs a grant on at least one cluster');
     }
     const held = perUser.get(principal.userId) ?? 0;
     if (held >= maxPerUser) {
       metrics.fleetWatchRefused.inc({ reason: 'user_limit' });
       void reply.header('retry-after', '5');
-      throw new HttpError(429, 'TOO_MANY_WATCHERS', `a user may hold at most ${maxPerUser} fleet watches at once; close one first`);
+      throw new HttpError('TOO_MANY_WATCHERS', `a user may hold at most ${maxPerUser} fleet watches at once; close one first`);
     }
     if (Math.max(open, feed.subscriberCount) >= MAX_FLEET_WATCHERS) {
       metrics.fleetWatchRefused.inc({ reason: 'hub_limit' });
       void reply.header('retry-after', '5');
-      throw new HttpError(429, 'TOO_MANY_WATCHERS', `this hub serves at most ${MAX_FLEET_WATCHERS} fleet watches at once; retry later`);
+      throw new HttpError('TOO_MANY_WATCHERS', `this hub serves at most ${MAX_FLEET_WATCHERS} fleet watches at once; retry later`);
     }
     perUser.set(principal.userId, held + 1);
     open += 1;

@@ -26,7 +26,7 @@ export async function findUser(store: Store, ref: string): Promise<UserRecord> {
 /** 400 for a new name that has the form of a record id (`c`, `t` or `u` and 12 lowercase letters or digits). */
 export function checkNotIdShaped(what: 'cluster' | 'user', name: string): void {
   if (looksLikeId(name)) {
-    throw new HttpError(400, 'NAME_LOOKS_LIKE_ID',
+    throw new HttpError('NAME_LOOKS_LIKE_ID',
       `${what} name '${name}' has the form of a record id (c, t or u followed by 12 lowercase letters or digits), which lookups by name or id could confuse; choose another name`);
   }
 }

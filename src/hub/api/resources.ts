@@ -55,7 +55,7 @@ function checkSecretAccess(target: ResourceTarget, kind: string | KindInfo): voi
   if (target.role !== 'view') return;
   if (typeof kind === 'string' ? namesSecrets(kind) : isSecretKind(kind)) {
     throw new ResourceAnswerError({
-      status: 403, code: 'FORBIDDEN', outcome: 'forbidden', cluster: target.summary(),
+      code: 'FORBIDDEN', outcome: 'forbidden', cluster: target.summary(),
       message: `reading secrets needs the edit or admin role on cluster '${target.record.name}' (yours is view)`,
     });
   }

@@ -87,7 +87,7 @@ async function isLastFleetAdmin(store: Store, userId: string): Promise<boolean> 
 }
 
 const lastAdmin = (what: string): HttpError =>
-  new HttpError(409, 'LAST_ADMIN', `${what}: it is the last fleet-wide admin; grant admin to another user first (uplink users grant NAME admin)`);
+  new HttpError('LAST_ADMIN', `${what}: it is the last fleet-wide admin; grant admin to another user first (uplink users grant NAME admin)`);
 
 function describeGrant(grant: { role: Role; cluster?: string | undefined }): string {
   return `${grant.role} on ${grant.cluster === undefined ? 'every cluster' : `cluster '${grant.cluster}'`}`;

@@ -7,6 +7,8 @@ import { LinkRequestError } from '../../link/hub-session.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { readLimited } from '../../util/read-limited.ts';
 import { ResourceAnswerError, identityHeaders, type ClusterSummary, type ResourceTarget } from './target.ts';
+import { isErrorCode } from '../../domain/error-codes.ts';
+import { linkFailureCode } from '../errors.ts';
 
 /** Limit for a unary inventory query; the agent answers from memory, so this is generous. */
 export const UNARY_TIMEOUT_MS = 15_000;
@@ -22,13 +24,12 @@ export class ClientGoneError extends UplinkError {
   }
 }
 
-/** The agent's error answer (`{ error: { code, message } }`) with its status, or a 502 for anything else. */
+/** The agent's error answer (`{ error: { code, message } }`) passed on with its code's status; a code the catalogue lacks is AGENT_ERROR (502). */
 export function agentError(status: number, body: unknown, cluster: ClusterSummary): ResourceAnswerError {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof error?.code === 'string' ? error.code : 'AGENT_ERROR';
+  const code = typeof error?.code === 'string' && isErrorCode(error.code) ? error.code : 'AGENT_ERROR';
   const message = typeof error?.message === 'string' ? error.message : `the agent of cluster '${cluster.name}' answered ${status}`;
-  const relayable = status >= 400 && status <= 599;
-  return new ResourceAnswerError({ status: relayable ? status : 502, code, message, outcome: 'agent_error', cluster });
+  return new ResourceAnswerError({ code, message, outcome: 'agent_error', cluster });
 }
 
 /** A failed link request as an answer: 504 for a timeout, 502 otherwise. */
@@ -36,7 +37,7 @@ export function linkFailure(error: unknown, target: ResourceTarget): ResourceAns
   const timeout = error instanceof LinkRequestError && error.code === 'LINK_TIMEOUT';
   const detail = error instanceof Error ? error.message : String(error);
   return new ResourceAnswerError({
-    status: timeout ? 504 : 502, code: error instanceof UplinkError ? error.code : 'LINK_CLOSED', outcome: 'link_failed',
+    code: timeout ? 'LINK_TIMEOUT' : linkFailureCode(error), outcome: 'link_failed',
     message: `cluster '${target.record.name}': ${detail}`, cluster: target.summary(), cause: error,
   });
 }

@@ -8,6 +8,7 @@ import type { HubSession } from '../../link/hub-session.ts';
 import { findCluster } from '../api/lookup.ts';
 import { principalOf, type Principal } from '../auth.ts';
 import { HttpError, notFound, type ErrorBody } from '../errors.ts';
+import type { ErrorCode } from '../../domain/error-codes.ts';
 import type { ClusterStatus, ClusterView, Fleet } from '../fleet.ts';
 import type { ClusterLimiter, RequestClass } from '../kube/limiter.ts';
 import type { ResourceOutcome } from '../metrics.ts';
@@ -35,8 +36,8 @@ export function summarizeCluster(view: ClusterView): ClusterSummary {
 }
 
 export interface ResourceAnswerErrorOptions {
-  status: number;
-  code: string;
+  /** From the catalogue, which gives the status. */
+  code: ErrorCode;
   message: string;
   outcome: ResourceOutcome;
   cluster: ClusterSummary;
@@ -55,7 +56,7 @@ export class ResourceAnswerError extends HttpError {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(options: ResourceAnswerErrorOptions) {
-    super(options.status, options.code, options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.code, options.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.outcome = options.outcome;
     this.cluster = options.cluster;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -115,7 +116,7 @@ export function linkTo(deps: TargetDeps, cluster: ReadableCluster): ResourceTarg
     const now = summary();
     const why = now.status === 'never-connected' ? 'its agent has never connected to the hub' : 'its agent is not linked to the hub';
     throw new ResourceAnswerError({
-      status: 503, code: 'CLUSTER_OFFLINE', message: `cluster '${record.name}' is offline: ${why}`,
+      code: 'CLUSTER_OFFLINE', message: `cluster '${record.name}' is offline: ${why}`,
       outcome: 'offline', cluster: now, retryAfterSeconds: OFFLINE_RETRY_AFTER_SECONDS,
     });
   }
@@ -134,7 +135,7 @@ export function acquireSlot(limiter: ClusterLimiter, target: ResourceTarget, kin
   if (release) return release;
   const yours = limiter.refusal(target.record.id, kind, userId) === 'user';
   throw new ResourceAnswerError({
-    status: 429, code: 'TOO_MANY_REQUESTS', outcome: 'limited', cluster: target.summary(), retryAfterSeconds: LIMITED_RETRY_AFTER_SECONDS,
+    code: 'TOO_MANY_REQUESTS', outcome: 'limited', cluster: target.summary(), retryAfterSeconds: LIMITED_RETRY_AFTER_SECONDS,
     message: yours
       ? `you hold your share of ${limiter.userLimit(kind)} concurrent ${kind} requests to cluster '${target.record.name}'; end one or retry shortly`
       : `too many concurrent ${kind} requests to cluster '${target.record.name}'; retry shortly`,
