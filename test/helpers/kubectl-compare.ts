@@ -168,15 +168,54 @@ export function assertSame(what: string, pair: { api: Outcome; hub: Outcome }, c
   return pair;
 }
 
-/** Runs a setup command on both sides and fails unless both succeed (nothing compared). */
-export async function onBoth(env: Compat, args: Args, options: RunOptions = {}): Promise<void> {
-  await Promise.all([env.api, env.hub].map(async (side) => {
-    const result = await runSide(side, args, options);
-    assert.equal(result.code, 0, `setup on the ${side.name} side: kubectl ${argsFor(args, side).join(' ')}: ${result.stderr}`);
-  }));
+/** One step of a sequence run in turn: a kubectl command to compare, or an action on one side's objects. */
+export type Step = { args: Args; options?: CompareOptions } | ((side: Side) => Promise<void>);
+
+/**
+ * Runs every step on the API server side, then all of them again on the hub
+ * side, and compares each command's outcomes: for an object both sides share
+ * and change (a node's cordon), where running at once would let one side see
+ * the other's change. Returns the compared outcomes, one per command.
+ */
+export async function compareInTurn(env: Compat, steps: readonly Step[]): Promise<{ api: Outcome; hub: Outcome }[]> {
+  const outcomes: Record<SideName, Outcome[]> = { api: [], hub: [] };
+  for (const side of [env.api, env.hub]) {
+    for (const step of steps) {
+      if (typeof step === 'function') {
+        await step(side);
+        continue;
+      }
+      const result = outcome(await runSide(side, step.args, step.options), side, env, step.options?.normalise);
+      assert.equal(result.code, step.options?.code ?? 0, `${describeArgs(step.args)} on the ${side.name} side exited ${result.code}: ${result.stderr}`);
+      outcomes[side.name].push(result);
+    }
+  }
+  const commands = steps.filter((step) => typeof step !== 'function');
+  return commands.map((step, i) => assertSame(describeArgs(step.args), { api: outcomes.api[i] as Outcome, hub: outcomes.hub[i] as Outcome }, step.options?.code ?? 0));
 }
 
-/** A long-running kubectl on one side (watch, logs -f, attach, port-forward), its output collected. */
+/** Runs `fn` for both sides at once; the API server side's result first. */
+export function eachSide<T>(env: Compat, fn: (side: Side) => Promise<T>): Promise<[T, T]> {
+  return Promise.all([fn(env.api), fn(env.hub)]);
+}
+
+export interface StreamOptions {
+  /** Extra environment. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Runs kubectl on a terminal of this size (util-linux `script` makes it),
+   * as from a user's shell, for `exec -t`; stdout and stderr then arrive
+   * together on stdout, as on a screen.
+   */
+  terminal?: { columns: number; rows: number };
+}
+
+/** Quotes one word for sh. */
+function shellWord(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** A long-running kubectl on one side (watch, logs -f, attach, port-forward), its output collected; stdin stays open. */
 export class SideStream {
   readonly child: ChildProcess;
   stdout = '';
@@ -184,17 +223,22 @@ export class SideStream {
   readonly closed: Promise<number | null>;
   readonly side: Side;
 
-  private constructor(file: string, side: Side, args: Args, env: NodeJS.ProcessEnv) {
+  private constructor(kubectlFile: string, side: Side, args: Args, options: StreamOptions) {
     this.side = side;
-    this.child = spawn(file, argsFor(args, side), { env: { ...side.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = [kubectlFile, ...argsFor(args, side)];
+    const size = options.terminal;
+    const [file = kubectlFile, ...rest] = size === undefined
+      ? argv
+      : ['script', '-qec', `stty cols ${size.columns} rows ${size.rows}; exec ${argv.map(shellWord).join(' ')}`, '/dev/null'];
+    this.child = spawn(file, rest, { env: { ...side.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (chunk: Buffer) => { this.stdout += chunk.toString(); });
     this.child.stderr?.on('data', (chunk: Buffer) => { this.stderr += chunk.toString(); });
     // 'close', not 'exit': only then has all of the output been read.
     this.closed = once(this.child, 'close').then(([code]) => code as number | null);
   }
 
-  static async start(t: TestContext, side: Side, args: Args, env: NodeJS.ProcessEnv = {}): Promise<SideStream> {
-    const stream = new SideStream(join(await clusterBinDir(), 'kubectl'), side, args, env);
+  static async start(t: TestContext, side: Side, args: Args, options: StreamOptions = {}): Promise<SideStream> {
+    const stream = new SideStream(join(await clusterBinDir(), 'kubectl'), side, args, options);
     t.after(() => { stream.child.kill('SIGKILL'); });
     return stream;
   }
@@ -218,8 +262,8 @@ export class StreamPair {
     this.hub = hub;
   }
 
-  static async start(t: TestContext, env: Compat, args: Args, extraEnv: NodeJS.ProcessEnv = {}): Promise<StreamPair> {
-    const [api, hub] = await Promise.all([SideStream.start(t, env.api, args, extraEnv), SideStream.start(t, env.hub, args, extraEnv)]);
+  static async start(t: TestContext, env: Compat, args: Args, options: StreamOptions = {}): Promise<StreamPair> {
+    const [api, hub] = await Promise.all([SideStream.start(t, env.api, args, options), SideStream.start(t, env.hub, args, options)]);
     return new StreamPair(env, api, hub);
   }
 

@@ -48,10 +48,10 @@ export const addresses: Normaliser = (text) => text.replace(/\b10\.(?:244|96)\.\
  */
 export const klog: Normaliser = (text) => text.replace(/^([IWEF])\d{4} \d\d:\d\d:\d\d\.\d{6}\s+\d+ [\w.-]+:\d+\] /gm, '$1 ');
 
-/** Local ports kubectl picked itself (`port-forward :8080`, `Handling connection for N`). */
+/** Local ports kubectl picked itself (`port-forward :8080`): `Forwarding from`, `Handling connection for`, errors. */
 export const localPorts: Normaliser = (text) => text
   .replace(/(127\.0\.0\.1|\[::1\]):\d+/g, '$1:<port>')
-  .replace(/Handling connection for \d+/g, 'Handling connection for <port>');
+  .replace(/(Handling connection for|error occurred forwarding) \d+/g, '$1 <port>');
 
 /** Only the lines that match: for output that also carries lines other tests write (kwok's shared pod log). */
 export function linesMatching(pattern: RegExp): Normaliser {
@@ -69,4 +69,21 @@ export function withoutLines(pattern: RegExp): Normaliser {
 /** A fixed string of one side, replaced by the same placeholder on both. */
 export function sideValue(values: { api: string; hub: string }, placeholder: string): Normaliser {
   return (text, side) => text.replaceAll(values[side.name], placeholder);
+}
+
+/**
+ * The lines in sorted order: kubectl reads the logs of several pods or
+ * containers in an order of its own choosing (a Go map's, or in parallel
+ * with -f), different from one run to the next even straight at the API server.
+ */
+export const sortedLines: Normaliser = (text) => text.split('\n').filter((line) => line !== '').sort().join('\n');
+
+/** The text up to the end of the last line containing `marker`: a follow stopped later may have read more. */
+export function upToLast(marker: string): Normaliser {
+  return (text) => {
+    const at = text.lastIndexOf(marker);
+    if (at < 0) return text;
+    const end = text.indexOf('\n', at);
+    return end < 0 ? text : text.slice(0, end + 1);
+  };
 }

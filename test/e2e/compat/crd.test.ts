@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { kubectl } from '../../helpers/cluster.ts';
-import { compare, runSide, startCompat, twinName, type Compat, type Side } from '../../helpers/kubectl-compare.ts';
+import { compare, eachSide, runSide, startCompat, twinName, type Compat, type Side } from '../../helpers/kubectl-compare.ts';
 import { ages, identity } from '../../helpers/kubectl-normalise.ts';
 import { eventually, suiteContext } from '../../helpers/uplink.ts';
 
@@ -77,7 +77,7 @@ describe('kubectl compared: custom resources', () => {
     // is established: explain waits for that on both sides, then compares.
     const explain = (side: Side): string[] => ['explain', `${widgets(side)}.spec.replicas`];
     await eventually('the CRDs\' OpenAPI', 60_000, async () =>
-      ((await Promise.all([env.api, env.hub].map((side) => runSide(side, explain(side))))).every((r) => r.code === 0) ? true : undefined));
+      ((await eachSide(env, (side) => runSide(side, explain(side)))).every((r) => r.code === 0) ? true : undefined));
     const explained = await compare(env, explain);
     assert.match(explained.api.stdout, /How many widgets\./);
   });

@@ -76,6 +76,11 @@ describe('kubectl compared: reads', () => {
       compare(env, ['get', 'pods', '-A', '-l', 'app=web', '-o', 'wide'], table),
       compare(env, (side) => ['get', '--raw', `/api/v1/namespaces/${side.namespace}/configmaps/one`]),
       compare(env, ['get', '--raw', '/version']),
+      compare(env, ['get', '--raw', '/readyz?verbose']),
+      compare(env, ['get', '--raw', '/livez?exclude=etcd']),
+      compare(env, ['get', 'deployment', 'web', '--subresource=scale', '-o', 'yaml']),
+      compare(env, ['get', 'deployment', 'web', '--subresource=status'], table),
+      compare(env, ['get', 'pods,services', '--server-print=false'], table),
     ]);
     const missing = await compare(env, ['get', 'configmap', 'absent'], { code: 1 });
     assert.match(missing.api.stderr, /NotFound.*configmaps "absent" not found/);
@@ -83,6 +88,20 @@ describe('kubectl compared: reads', () => {
     assert.match(unknown.api.stderr, /the server doesn't have a resource type "gizmos"/);
     const empty = await compare(env, ['get', 'configmaps', '-l', 'set=none']);
     assert.match(empty.api.stderr, /No resources found in .* namespace\./);
+  });
+
+  it('compat - a list of several MiB, whole and in pages', async () => {
+    // 150 ConfigMaps of 20 KiB: 3 MiB in one answer, or 30 pages of 5.
+    const big = 'x'.repeat(20 * 1024);
+    const items = Array.from({ length: 150 }, (_, i) => ({
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `bulk-${String(i).padStart(3, '0')}`, labels: { compat: 'bulk' } }, data: { big },
+    }));
+    await kubectl(['-n', env.api.namespace, 'apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+    const whole = await compare(env, ['get', 'configmaps', '-l', 'compat=bulk', '-o', 'json']);
+    assert.ok(whole.api.stdout.length > 3 * 1024 * 1024, `${whole.api.stdout.length} bytes`);
+    const paged = await compare(env, ['get', 'configmaps', '-l', 'compat=bulk', '--chunk-size=5', '-o', 'jsonpath={.items[*].metadata.name}']);
+    assert.equal(paged.api.stdout.split(' ').length, 150);
+    await compare(env, ['get', 'configmaps', '-l', 'compat=bulk', '--chunk-size=7'], { normalise: [ages] });
   });
 
   it('compat - get -w with --output-watch-events in several formats sees the same events', async (t) => {

@@ -133,6 +133,19 @@ describe('kubectl compared: writes', () => {
     await compare(env, ['get', 'configmaps', '-l', 'bulk=yes', '-o', 'name']);
   });
 
+  it('compat - the API server\'s warnings reach kubectl', async () => {
+    const pod = JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'warned' },
+      spec: {
+        nodeSelector: { 'beta.kubernetes.io/arch': 'amd64' },
+        containers: [{ name: 'a', image: 'registry.invalid/a:1', ports: [{ containerPort: 80 }, { containerPort: 80 }] }],
+      },
+    });
+    const warned = await compare(env, ['create', '-f', '-', '--dry-run=server'], { input: pod });
+    assert.equal(warned.api.stderr, 'Warning: spec.nodeSelector[beta.kubernetes.io/arch]: deprecated since v1.14; use "kubernetes.io/arch" instead\n'
+      + 'Warning: spec.containers[0].ports[1]: duplicate port definition with spec.containers[0].ports[0]\n');
+  });
+
   it('compat - dry-run=server for create, apply, delete and replace changes nothing', async () => {
     await Promise.all([
       compare(env, ['create', 'deployment', 'dry', '--image=registry.invalid/d:1', '--dry-run=server', '-o', 'yaml'], { normalise: [identity] }),
