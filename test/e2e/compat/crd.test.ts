@@ -70,7 +70,7 @@ describe('kubectl compared: custom resources', () => {
     assert.match(created.api.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io\/widgets\.k17-cmp-crd-\w+-<twin>\.example\.com created\n$/);
     await compare(env, (side) => ['wait', '--for=condition=Established', `crd/${widgets(side)}`, '--timeout=60s']);
     await compare(env, (side) => ['get', 'crd', widgets(side), '-o', 'yaml'], { normalise: [identity] });
-    await compare(env, (side) => ['get', 'crd', widgets(side)], { normalise: [ages] });
+    await compare(env, (side) => ['get', 'crd', widgets(side)], { normalise: [identity, ages] });
     const resources = await compare(env, (side) => ['api-resources', `--api-group=${group(env, side)}`]);
     assert.match(resources.api.stdout, /widgets\s+k17-cmp-crd-\w+-<twin>\.example\.com\/v1\s+true\s+Widget/);
     // The API server publishes a new group's OpenAPI a moment after the CRD
