@@ -47,6 +47,13 @@ describe('kubectl passthrough headers', () => {
     assert.deepEqual(allowedRequestHeaders(kubectlHeaders), kubectlHeaders);
   });
 
+  it('headers - an upgrade\'s Content-Length never reaches the link, whose stream carries the upgraded bytes', () => {
+    const spdy = { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'content-length': '0', 'x-stream-protocol-version': 'v4.channel.k8s.io' };
+    const out = forwardedRequestHeaders(spdy, { user: 'alice', role: 'view' });
+    assert.deepEqual(out, { 'x-stream-protocol-version': 'v4.channel.k8s.io', 'impersonate-user': 'uplink:alice', 'impersonate-group': 'uplink:view' });
+    assert.equal(forwardedRequestHeaders({ 'content-length': '7' }, { user: 'alice', role: 'view' })['content-length'], '7', 'a body keeps its length');
+  });
+
   it('headers - a header the Connection header names is dropped even if allowed', () => {
     const out = allowedRequestHeaders({ connection: 'keep-alive, Kubectl-Session,  audit-id', 'kubectl-session': 's', 'audit-id': 'a', accept: '*/*' });
     assert.deepEqual(out, { accept: '*/*' });

@@ -65,9 +65,16 @@ export type HubRole = keyof typeof IMPERSONATION.groups;
  * (allowedRequestHeaders; credentials, cookies, client impersonation and
  * proxy identity headers are not among them), and the user's identity set as
  * `Impersonate-User: uplink:<user>` and `Impersonate-Group: uplink:<role>`.
+ *
+ * An upgrade (an `Upgrade` header) loses its Content-Length: kubectl's SPDY
+ * upgrade is a POST with `Content-Length: 0`, and after the 101 its link
+ * stream carries the upgraded connection's bytes, not a body of that length.
+ * HTTP/2 (nghttp2) takes DATA beyond a declared content-length as a protocol
+ * error of the whole session, which is the cluster's link.
  */
 export function forwardedRequestHeaders(headers: IncomingHttpHeaders, identity: { user: string; role: HubRole }): OutgoingHttpHeaders {
   const out = allowedRequestHeaders(headers);
+  if (headers.upgrade !== undefined) delete out['content-length'];
   out['impersonate-user'] = `${IMPERSONATION.userPrefix}${identity.user}`;
   out['impersonate-group'] = IMPERSONATION.groups[identity.role];
   return out;
