@@ -106,7 +106,7 @@ function crdOfBytes(group: string, bytes: number): string {
   return json;
 }
 
-const { t: suite, runCleanups } = suiteContext('k17-lim');
+const { t: suite, runCleanups } = suiteContext('limits');
 
 describe('kubectl at the API server\'s limits, directly and through the hub', () => {
   let env: HubCluster;
@@ -117,7 +117,7 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
 
   before(async () => {
     env = await startHubCluster(suite, 'limits-e2e');
-    namespace = await createTestNamespace(suite, 'k17-lim');
+    namespace = await createTestNamespace(suite, 'limits');
     directKubeconfig = await kubeconfigPath();
     workDir = testTempDir(suite, 'uplink-limits-');
     await kubectl(['-n', namespace, 'create', 'deployment', 'app', '--image=registry.invalid/app:1', '--replicas=1']);
@@ -171,7 +171,7 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
   });
 
   it('limits - apply --server-side of a CustomResourceDefinition over 2 MiB works through the hub', async (t) => {
-    const group = `${uniqueName('k17-lim')}.uplink.test`;
+    const group = `${uniqueName('limits')}.uplink.test`;
     const crd = bigCrd(group, { groups: 5, fields: 6, descriptionChars: 100, depth: 3 });
     const yaml = stringify(crd);
     const file = join(workDir, 'big-crd.yaml');
@@ -192,7 +192,7 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
   it('limits - a body just under the API server\'s 3 MiB passes and one over gets its own 413, the same through the hub', async () => {
     const run = async (bytes: number): Promise<Awaited<ReturnType<typeof both>>> => {
       const file = join(workDir, `crd-${bytes}.json`);
-      writeFileSync(file, crdOfBytes(`${uniqueName('k17-lim')}.uplink.test`, bytes));
+      writeFileSync(file, crdOfBytes(`${uniqueName('limits')}.uplink.test`, bytes));
       return both(['create', '--dry-run=server', '-o', 'name', '-f', file]);
     };
     const under = await run(MAX_BODY_BYTES - 64 * 1024);
@@ -284,7 +284,7 @@ describe('kubectl at the API server\'s limits, directly and through the hub', ()
 });
 
 describe('kubectl heads at an agent that does not read envelopes', () => {
-  const { t: setup, runCleanups: cleanup } = suiteContext('k17-lim-old-agent');
+  const { t: setup, runCleanups: cleanup } = suiteContext('limits-old-agent');
   let hub: HubHandle;
   let clusterId: string;
   let agent: Awaited<ReturnType<typeof linkRawAgent>>;
@@ -319,7 +319,7 @@ describe('kubectl heads at an agent that does not read envelopes', () => {
 });
 
 describe('a slow upload through the hub, past --request-timeout', () => {
-  const { t: setup, runCleanups: cleanup } = suiteContext('k17-lim-slow');
+  const { t: setup, runCleanups: cleanup } = suiteContext('limits-slow');
   /** Seconds the body takes to arrive: twice the hub's --request-timeout here. */
   const UPLOAD_SECONDS = 8;
   let env: HubCluster;
@@ -328,7 +328,7 @@ describe('a slow upload through the hub, past --request-timeout', () => {
 
   before(async () => {
     env = await startHubCluster(setup, 'slow-e2e', ['--headers-timeout', '2', '--request-timeout', String(UPLOAD_SECONDS / 2)]);
-    namespace = await createTestNamespace(setup, 'k17-lim');
+    namespace = await createTestNamespace(setup, 'limits');
     caPem = readFileSync(join(env.hub.dataDir, 'tls', 'ca.crt'), 'utf8');
   });
 

@@ -59,7 +59,7 @@ describe('kubectl proxy and host-routed kubeconfigs', () => {
 
   before(async () => {
     kubectlBin = join(await clusterBinDir(), 'kubectl');
-    const agentNamespace = await createTestNamespace(suite, 'k17-host-agent');
+    const agentNamespace = await createTestNamespace(suite, 'hostroute-agent');
     const { kubeconfig: agentKubeconfig } = await mintServiceAccountToken(suite, { namespace: agentNamespace, clusterRole: 'cluster-admin' });
     // First without a kube domain: the CLI refuses the host form, and the certificate generated lacks *.<domain>.
     const dataDir = testTempDir(suite, 'uplink-hub-');
@@ -74,7 +74,7 @@ describe('kubectl proxy and host-routed kubeconfigs', () => {
     await startAgent(suite, { hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig: agentKubeconfig });
     proxy = await startConnectProxy(suite, { domain: DOMAIN, hubPort: hub.port });
 
-    namespace = await createTestNamespace(suite, 'k17-host-work');
+    namespace = await createTestNamespace(suite, 'hostroute-work');
     await kubectl(['-n', namespace, 'create', 'deployment', 'app', '--image=registry.invalid/app:1', '--replicas=1']);
     await kubectl(['-n', namespace, 'create', 'configmap', 'keep', '--from-literal=a=1']);
     await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 });

@@ -16,7 +16,7 @@ import { createUserLogin, kubeconfigThroughHub, startHubCluster, type HubCluster
 import { eventually } from './uplink.ts';
 
 /** Every namespace and cluster-scoped object of the comparison suite starts with this. */
-export const COMPAT_PREFIX = 'k17-cmp';
+export const COMPAT_PREFIX = 'compat';
 /** The hub user of the hub side: the hub impersonates `uplink:alice` in group `uplink:admin`. */
 export const HUB_USER = 'alice';
 /** Bound on one kubectl run; commands that wait (rollout status, wait, drain) get their own shorter --timeout. */

@@ -67,12 +67,12 @@ describe('kubectl compared: custom resources', () => {
 
   it('compat - create a CRD, wait until it is established, read it and its API', async () => {
     const created = await compare(env, ['apply', '-f', '-'], { input: (side) => definition(env, side) });
-    assert.match(created.api.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io\/widgets\.k17-cmp-crd-\w+-<twin>\.example\.com created\n$/);
+    assert.match(created.api.stdout, /^customresourcedefinition\.apiextensions\.k8s\.io\/widgets\.compat-crd-\w+-<twin>\.example\.com created\n$/);
     await compare(env, (side) => ['wait', '--for=condition=Established', `crd/${widgets(side)}`, '--timeout=60s']);
     await compare(env, (side) => ['get', 'crd', widgets(side), '-o', 'yaml'], { normalise: [identity] });
     await compare(env, (side) => ['get', 'crd', widgets(side)], { normalise: [identity, ages] });
     const resources = await compare(env, (side) => ['api-resources', `--api-group=${group(env, side)}`]);
-    assert.match(resources.api.stdout, /widgets\s+k17-cmp-crd-\w+-<twin>\.example\.com\/v1\s+true\s+Widget/);
+    assert.match(resources.api.stdout, /widgets\s+compat-crd-\w+-<twin>\.example\.com\/v1\s+true\s+Widget/);
     // The API server publishes a new group's OpenAPI a moment after the CRD
     // is established: explain waits for that on both sides, then compares.
     const explain = (side: Side): string[] => ['explain', `${widgets(side)}.spec.replicas`];
@@ -84,7 +84,7 @@ describe('kubectl compared: custom resources', () => {
 
   it('compat - custom resources: create, printer columns, validation, each patch type, status and scale, delete', async () => {
     const created = await compare(env, ['create', '-f', '-'], { input: (side) => widget(env, side, 'w1', { colour: 'red', replicas: 1 }) });
-    assert.match(created.api.stdout, /^widget\.k17-cmp-crd-\w+-<twin>\.example\.com\/w1 created\n$/);
+    assert.match(created.api.stdout, /^widget\.compat-crd-\w+-<twin>\.example\.com\/w1 created\n$/);
     const invalid = await compare(env, ['create', '-f', '-'], { input: (side) => widget(env, side, 'w2', { colour: 'pink' }), code: 1 });
     assert.match(invalid.api.stderr, /spec\.colour: Unsupported value: "pink"/);
     const table = await compare(env, (side) => ['get', widgets(side)], { normalise: [ages] });
@@ -97,18 +97,18 @@ describe('kubectl compared: custom resources', () => {
     assert.match(strategic.api.stderr, /application\/strategic-merge-patch\+json is not supported by/);
     await compare(env, (side) => ['patch', widgets(side), 'w1', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Ready","replicas":2}}']);
     const scaled = await compare(env, (side) => ['scale', widgets(side), 'w1', '--replicas=4']);
-    assert.match(scaled.api.stdout, /^widget\.k17-cmp-crd-\w+-<twin>\.example\.com\/w1 scaled\n$/);
+    assert.match(scaled.api.stdout, /^widget\.compat-crd-\w+-<twin>\.example\.com\/w1 scaled\n$/);
     const after = await compare(env, (side) => ['get', widgets(side), 'w1', '-o', 'custom-columns=COLOUR:.spec.colour,WANT:.spec.replicas,HAVE:.status.replicas,PHASE:.status.phase']);
     assert.match(after.api.stdout, /^COLOUR\s+WANT\s+HAVE\s+PHASE\ngreen\s+4\s+2\s+Ready\n$/);
     await compare(env, ['apply', '--server-side', '-f', '-'], { input: (side) => widget(env, side, 'w3', { colour: 'blue', replicas: 0 }) });
     await compare(env, (side) => ['describe', widgets(side), 'w3'], { normalise: [identity] });
     const deleted = await compare(env, (side) => ['delete', widgets(side), 'w1', 'w3', '--wait=true', '--timeout=60s']);
-    assert.match(deleted.api.stdout, /widget\.k17-cmp-crd-\w+-<twin>\.example\.com "w1" deleted/);
+    assert.match(deleted.api.stdout, /widget\.compat-crd-\w+-<twin>\.example\.com "w1" deleted/);
   });
 
   it('compat - delete the CRD with --wait', async () => {
     const deleted = await compare(env, (side) => ['delete', 'crd', widgets(side), '--wait=true', '--timeout=120s']);
-    assert.match(deleted.api.stdout, /customresourcedefinition\.apiextensions\.k8s\.io "widgets\.k17-cmp-crd-\w+-<twin>\.example\.com" deleted/);
+    assert.match(deleted.api.stdout, /customresourcedefinition\.apiextensions\.k8s\.io "widgets\.compat-crd-\w+-<twin>\.example\.com" deleted/);
     const gone = await compare(env, (side) => ['get', widgets(side)], { code: 1 });
     assert.match(gone.api.stderr, /the server doesn't have a resource type/);
   });

@@ -119,7 +119,7 @@ describe('kubectl compared: nodes and identity', () => {
     assert.equal(dryRun?.stdout, `node/${NODE} cordoned (server dry run)\n`);
     assert.match(refused?.stderr ?? '', /cannot delete Pods that declare no controller \(use --force to override\): .*\/drainee/);
     assert.match(blocked?.stderr ?? '', /Cannot evict pod as it would violate the pod's disruption budget/);
-    assert.match(done?.stdout ?? '', /evicting pod .*\/keeper-[\s\S]*node\/k17-cmp-node drained/);
+    assert.match(done?.stdout ?? '', /evicting pod .*\/keeper-[\s\S]*node\/compat-node drained/);
     assert.match(listed?.stdout ?? '', /Ready,SchedulingDisabled/);
   });
 
@@ -167,7 +167,7 @@ describe('kubectl compared: nodes and identity', () => {
     assert.deepEqual(hub, api);
     assert.equal(api.lifetime, 600);
     assert.deepEqual(api.aud, ['compat']);
-    assert.match(String(api.sub), /^system:serviceaccount:k17-cmp-nodes-\w+-<twin>:robot$/);
+    assert.match(String(api.sub), /^system:serviceaccount:compat-nodes-\w+-<twin>:robot$/);
     const missing = await compare(env, ['create', 'token', 'nobody'], { code: 1 });
     assert.match(missing.api.stderr, /serviceaccounts "nobody" not found/);
   });
@@ -186,7 +186,7 @@ describe('kubectl compared: nodes and identity', () => {
       }
     });
     const created = await compare(env, ['create', '-f', '-'], { input: (side) => csr(side, 'csr-ok') });
-    assert.match(created.api.stdout, /^certificatesigningrequest\.certificates\.k8s\.io\/k17-cmp-csr-ok-\w+-<twin> created\n$/);
+    assert.match(created.api.stdout, /^certificatesigningrequest\.certificates\.k8s\.io\/compat-csr-ok-\w+-<twin> created\n$/);
     await compare(env, ['create', '-f', '-'], { input: (side) => csr(side, 'csr-no') });
     // The API server records who asked: each side's own user (see `who`).
     const pending = await compare(env, (side) => ['get', 'csr', twinName(env, side, 'csr-ok')], { normalise: [who, ages] });
