@@ -39,6 +39,17 @@ export function generated(prefix: string): Normaliser {
   return (text) => text.replace(pattern, '$1<random>');
 }
 
+/**
+ * A Deployment's ReplicaSet names, `<prefix><pod template hash>`: after
+ * `rollout restart` the template holds the restart's time, so the twins'
+ * newest ReplicaSets get different hashes (and sort differently).
+ */
+export function templateHashes(prefix: string): Normaliser {
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`\\b${escaped}[a-z0-9]{6,10}\\b`, 'g');
+  return (text) => text.replace(pattern, `${prefix}<template-hash>`);
+}
+
 /** Addresses the cluster hands out (pod IPs from kwok, ClusterIPs): twin objects get different ones. */
 export const addresses: Normaliser = (text) => text.replace(/\b10\.(?:244|96)\.\d{1,3}\.\d{1,3}\b/g, '<address>');
 

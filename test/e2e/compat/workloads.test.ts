@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compare, startCompat, type Compat } from '../../helpers/kubectl-compare.ts';
-import { ages, generated, identity, withoutLines } from '../../helpers/kubectl-normalise.ts';
+import { ages, generated, identity, templateHashes, withoutLines } from '../../helpers/kubectl-normalise.ts';
 import { suiteContext } from '../../helpers/uplink.ts';
 
 const { t: suite, runCleanups } = suiteContext('compat-workloads');
@@ -84,14 +84,14 @@ describe('kubectl compared: workloads', () => {
     await rolledOut();
     // The twins' events (how each controller stepped through the rollout, how
     // many it combined) are their own; events are compared on shared objects in read.test.ts.
-    await compare(env, ['describe', 'deployment', 'web', '--show-events=false'], { normalise: [identity, ages] });
+    await compare(env, ['describe', 'deployment', 'web', '--show-events=false'], { normalise: [identity, ages, templateHashes('web-')] });
   });
 
   it('compat - delete with cascade orphan, foreground (waiting) and background', async () => {
     const ns = env.api.namespace.replace(/api$/, '<twin>');
     const orphaned = await compare(env, ['delete', 'deployment', 'web', '--cascade=orphan']);
     assert.equal(orphaned.api.stdout, `deployment.apps "web" deleted from ${ns} namespace\n`);
-    const left = await compare(env, ['get', 'replicasets', '-l', 'app=web', '-o', 'name'], { normalise: [generated('web-')] });
+    const left = await compare(env, ['get', 'replicasets', '-l', 'app=web', '-o', 'name'], { normalise: [templateHashes('web-')] });
     assert.ok(left.api.stdout.includes('replicaset.apps/web-'), 'the orphaned ReplicaSets stay');
     await compare(env, ['delete', 'replicasets', '-l', 'app=web', '--cascade=foreground', '--wait=true', '--timeout=150s'], { timeoutMs: 170_000 });
     const none = await compare(env, ['get', 'replicasets,pods', '-l', 'app=web']);
