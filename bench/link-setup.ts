@@ -21,6 +21,7 @@ import { AGENT_CONNECT_PATH, LINK_H2_UPGRADE, LINK_SUBPROTOCOL } from '../src/li
 import { createLogger } from '../src/util/logger.ts';
 import type { Requester } from './link-measure.ts';
 import type { AgentReady, AgentStart } from './link-shared.ts';
+import { h2Transport, webSocketTransport } from '../src/link/transport.ts';
 
 const log = createLogger({ name: 'bench-link', level: 'warn' });
 
@@ -53,10 +54,10 @@ async function startHubSide(cert: { certPem: string; keyPem: string }): Promise<
       return;
     }
     if (req.headers.upgrade === LINK_H2_UPGRADE) {
-      void acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { sessions.push(new HubSession({ ws, log, keepalive: DEFAULT_KEEPALIVE })); });
+      void acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((h2) => { sessions.push(new HubSession({ transport: h2Transport(h2), log, keepalive: DEFAULT_KEEPALIVE })); });
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => { sessions.push(new HubSession({ ws, log, keepalive: DEFAULT_KEEPALIVE })); });
+    wss.handleUpgrade(req, socket, head, (ws) => { sessions.push(new HubSession({ transport: webSocketTransport(ws), log, keepalive: DEFAULT_KEEPALIVE })); });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

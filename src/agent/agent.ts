@@ -6,7 +6,6 @@ import { AgentSession } from '../link/agent-session.ts';
 import { Backoff } from '../link/backoff.ts';
 import { LinkDialError } from '../link/dial.ts';
 import { dialLink, type LinkTransportChoice } from '../link/dial-h2.ts';
-import { H2LinkSocket } from '../link/h2-socket.ts';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_FEATURES, LINK_CLOSE, type AgentFeature, type ClusterFacts } from '../link/protocol.ts';
 import { fetchPinnedCa } from '../link/ca-pin.ts';
@@ -152,7 +151,7 @@ export class Agent {
     const session = new AgentSession({ socket, handler: this.handler(), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
     this.session = session;
     this.options.metrics.linkUp.set(1);
-    this.log.info({ hub: this.options.settings.hubUrl, transport: socket.ws instanceof H2LinkSocket ? 'h2' : 'websocket' }, 'linked to the hub');
+    this.log.info({ hub: this.options.settings.hubUrl, transport: socket.kind }, 'linked to the hub');
     const onAbort = (): void => {
       background(session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); }), this.log, 'could not drain the link');
     };

@@ -8,7 +8,8 @@ import { WebSocketServer } from 'ws';
 import { acceptH2Upgrade } from '../link/h2-socket.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
 import { HubSession } from '../link/hub-session.ts';
-import type { KeepaliveOptions, LinkWs } from '../link/keepalive.ts';
+import type { KeepaliveOptions } from '../link/keepalive.ts';
+import { h2Transport, webSocketTransport, type LinkTransport } from '../link/transport.ts';
 import { HeartbeatError, parseHeartbeat } from '../link/heartbeat-schema.ts';
 import { AGENT_HEADERS, LINK_CLOSE, LINK_H2_UPGRADE, LINK_SUBPROTOCOL, parseAgentFeatures, type HeartbeatEvent } from '../link/protocol.ts';
 import { background } from '../util/background.ts';
@@ -85,9 +86,9 @@ export class AgentGateway {
           return;
         }
         if (h2) {
-          acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(ws, cluster, req); }, () => { socket.destroy(); });
+          acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(h2Transport(ws), cluster, req); }, () => { socket.destroy(); });
         } else {
-          this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(ws, cluster, req); });
+          this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(webSocketTransport(ws), cluster, req); });
         }
       })
       .catch((error: unknown) => {
@@ -120,12 +121,12 @@ export class AgentGateway {
     return undefined;
   }
 
-  private accept(ws: LinkWs, cluster: ClusterRecord, req: IncomingMessage): void {
+  private accept(transport: LinkTransport, cluster: ClusterRecord, req: IncomingMessage): void {
     const { log, metrics, fleet, keepalive } = this.options;
     const clusterLog = log.child({ clusterId: cluster.id, cluster: cluster.name });
     const features = parseAgentFeatures(req.headers[AGENT_HEADERS.features]);
     const session = new HubSession({
-      ws, log: clusterLog, keepalive, features,
+      transport, log: clusterLog, keepalive, features,
       onStreamCount: (delta) => { metrics.streamsOpen.inc(delta); },
     });
     const version = req.headers[AGENT_HEADERS.version];

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
@@ -29,7 +29,6 @@ import { registerResourceRoutes } from './api/resources.ts';
 import { registerUserRoutes } from './api/users.ts';
 import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
-import { toHttpError } from './errors.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
 import { ClusterLocator } from './geo/locate.ts';
@@ -37,7 +36,8 @@ import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
 import { certificateCoversKubeDomain, checkKubeDomain } from './kube/cluster-host.ts';
 import { KubeProxy } from './kube/proxy.ts';
-import { isStrayKubeRequest, strayKubeRequestBody, strayKubeRequestWarning, strayKubeUpgradeAnswer } from './kube/stray-request.ts';
+import { isStrayKubeRequest, strayKubeUpgradeAnswer } from './kube/stray-request.ts';
+import { buildApiApp } from './api/app.ts';
 import { registerKubectlEndpointRoute } from './api/kubectl-endpoint.ts';
 import { LiveStreams } from './live-streams.ts';
 import { HubMetrics } from './metrics.ts';
@@ -48,8 +48,6 @@ import { registerDashboard } from './web/dashboard.ts';
 
 /** Where the first admin token is written, inside the data directory. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
-/** Largest API request body; cluster specs are small. */
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface RunningHub {
   /** The URL agents and users reach the hub at. */
@@ -194,7 +192,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const requestHeads = new RequestHeads({ metrics, audit });
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
-  const app = Fastify({
+  let publicUrl = settings.publicUrl ?? '';
+  const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
+  const app = buildApiApp({
+    log, strayHint,
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
     // a watch lives and their bodies belong to the API server, not to us.
     serverFactory: (handler) => {
@@ -208,23 +209,6 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         : http.createServer({ connectionsCheckingInterval, maxHeaderSize }, route);
     },
     clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies, heads: requestHeads }),
-    bodyLimit: MAX_BODY_BYTES,
-    logger: false,
-    return503OnClosing: true,
-  });
-  app.setErrorHandler((error, req, reply) => {
-    const { status, body } = toHttpError(error);
-    if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
-    void reply.status(status).send(body);
-  });
-  let publicUrl = settings.publicUrl ?? '';
-  const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
-  app.setNotFoundHandler((req, reply) => {
-    if (isStrayKubeRequest(req.url)) {
-      void reply.status(404).type('application/json').header('warning', strayKubeRequestWarning(strayHint())).send(strayKubeRequestBody(strayHint(), req.method, req.url));
-      return;
-    }
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
   });
   guardConnections({ server: app.server, limits: settings, metrics, heads: requestHeads, warn: (message, fields) => { log.warn(fields, message); } });
   app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {

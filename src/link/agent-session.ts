@@ -1,12 +1,11 @@
 // The agent's end of a link: an HTTP/2 server on the WebSocket byte stream.
 import http2 from 'node:http2';
 import type { Logger } from '../util/logger.ts';
-import type { LinkSocket } from './dial.ts';
 import {
   LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES, STREAM_RESET_BURST, STREAM_RESET_RATE,
 } from './http2-settings.ts';
-import { H2LinkSocket } from './h2-socket.ts';
-import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
+import { startKeepalive, type KeepaliveOptions, type LinkWs } from './keepalive.ts';
+import type { LinkTransport } from './transport.ts';
 
 /** How often a drain looks whether the last stream has finished. */
 const DRAIN_POLL_MS = 20;
@@ -19,7 +18,8 @@ export interface LinkClosed {
 }
 
 export interface AgentSessionOptions {
-  socket: LinkSocket;
+  /** The link's transport (transport.ts), as dialLink returns it. */
+  socket: LinkTransport;
   handler: LinkRequestHandler;
   log: Logger;
   keepalive: KeepaliveOptions;
@@ -29,13 +29,15 @@ export interface AgentSessionOptions {
 export class AgentSession {
   /** Resolves when the WebSocket has closed, with the hub's close code. */
   readonly closed: Promise<LinkClosed>;
-  private readonly ws: LinkSocket['ws'];
+  private readonly link: LinkTransport;
+  private readonly ws: LinkWs;
   private readonly server: http2.Http2Server;
   private session: http2.ServerHttp2Session | undefined;
 
   constructor(options: AgentSessionOptions) {
     const { log } = options;
     const { ws, stream: duplex } = options.socket;
+    this.link = options.socket;
     this.ws = ws;
     this.closed = new Promise((resolve) => {
       ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }); });
@@ -49,7 +51,7 @@ export class AgentSession {
     }, options.handler);
     this.server.on('session', (session) => {
       this.session = session;
-      if (ws instanceof H2LinkSocket) ws.attachSession(session);
+      options.socket.attach(session);
       session.setLocalWindowSize(SESSION_WINDOW_BYTES);
       session.on('error', (error) => { log.warn({ err: error }, 'link HTTP/2 session error'); });
       session.on('close', () => { ws.close(1000, 'http2 session closed'); });
@@ -87,7 +89,7 @@ export class AgentSession {
     } else {
       afterGoaway();
     }
-    this.ws.close(1000, 'agent shutting down');
+    this.link.close(this.session, 1000, 'agent shutting down');
     const timer = setTimeout(() => { this.ws.terminate(); }, 1000);
     await this.closed;
     clearTimeout(timer);

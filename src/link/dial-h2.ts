@@ -3,9 +3,10 @@
 // or a proxy on the way does not upgrade to LINK_H2_UPGRADE).
 import http from 'node:http';
 import https from 'node:https';
-import { agentConnectUrl, dialHub, linkUpgradeHeaders, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions, type LinkSocket } from './dial.ts';
+import { agentConnectUrl, dialHub, linkUpgradeHeaders, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions } from './dial.ts';
 import { H2LinkSocket, markUpgradedToHttp2 } from './h2-socket.ts';
 import { LINK_H2_UPGRADE } from './protocol.ts';
+import { h2Transport, type LinkTransport } from './transport.ts';
 
 export type LinkTransportChoice = 'auto' | 'h2' | 'websocket';
 export const LINK_TRANSPORTS: readonly LinkTransportChoice[] = ['auto', 'h2', 'websocket'];
@@ -14,7 +15,7 @@ export const LINK_TRANSPORTS: readonly LinkTransportChoice[] = ['auto', 'h2', 'w
 const NOT_UPGRADED = new Set([400, 404, 405, 426, 501, 502]);
 
 /** Opens the link over HTTP/2 on the TLS socket; resolves once the hub answered 101. */
-export function dialHubH2(options: DialOptions): Promise<LinkSocket> {
+export function dialHubH2(options: DialOptions): Promise<LinkTransport> {
   const url = new URL(agentConnectUrl(options.hubUrl).replace(/^ws/, 'http'));
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -38,7 +39,7 @@ export function dialHubH2(options: DialOptions): Promise<LinkSocket> {
       socket.setNoDelay(true);
       if (head.length > 0) socket.unshift(head);
       markUpgradedToHttp2(socket);
-      resolve({ ws: new H2LinkSocket(socket), stream: socket });
+      resolve(h2Transport(new H2LinkSocket(socket)));
     });
     req.once('response', (res) => {
       reject(refusal(res));
@@ -59,7 +60,7 @@ export function dialHubH2(options: DialOptions): Promise<LinkSocket> {
  * something else), dials WebSocket and reports that `onFallback`, so the
  * caller can stay on WebSocket.
  */
-export async function dialLink(options: DialOptions & { transport: LinkTransportChoice; onFallback?: (why: string) => void }): Promise<LinkSocket> {
+export async function dialLink(options: DialOptions & { transport: LinkTransportChoice; onFallback?: (why: string) => void }): Promise<LinkTransport> {
   if (options.transport === 'websocket') return dialHub(options);
   if (options.transport === 'h2') return dialHubH2(options);
   try {

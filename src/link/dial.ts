@@ -1,13 +1,11 @@
 // The agent's side of opening a link: one WebSocket upgrade to the hub, with
 // the cluster token in a header (never in the URL) and TLS verified.
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
 import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL, type AgentFeature } from './protocol.ts';
-import type { LinkWs } from './keepalive.ts';
-import { createLinkStream } from './ws-stream.ts';
+import { webSocketTransport, type LinkTransport } from './transport.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
 
@@ -85,11 +83,6 @@ export function refusal(res: IncomingMessage): LinkDialError {
   return new LinkDialError('LINK_REFUSED', `the hub answered HTTP ${status} instead of upgrading`, details);
 }
 
-/** An open link socket: the WebSocket (or the HTTP/2-upgraded socket that acts as one) and the byte stream HTTP/2 runs on. */
-export interface LinkSocket {
-  ws: LinkWs;
-  stream: Duplex;
-}
 
 /**
  * Opens the link's WebSocket; resolves once the upgrade succeeded. The byte
@@ -97,7 +90,7 @@ export interface LinkSocket {
  * can arrive in the same read as the 101 response, and ws emits them before
  * any awaiting code would run, so a later attach would lose them.
  */
-export function dialHub(options: DialOptions): Promise<LinkSocket> {
+export function dialHub(options: DialOptions): Promise<LinkTransport> {
   const url = agentConnectUrl(options.hubUrl);
   // Client-to-server masking (RFC 6455 §10.3) protects proxies that cannot
   // parse WebSocket from bytes a browser script chose. Inside TLS no
@@ -129,10 +122,10 @@ export function dialHub(options: DialOptions): Promise<LinkSocket> {
         reject(new LinkDialError('LINK_REFUSED', `the hub chose subprotocol '${ws.protocol}', not ${LINK_SUBPROTOCOL}`, { status: 101 }));
         return;
       }
-      const stream = createLinkStream(ws);
+      const transport = webSocketTransport(ws);
       // Later errors surface as 'close', which the session handles.
       ws.on('error', () => undefined);
-      resolve({ ws, stream });
+      resolve(transport);
     });
   });
 }

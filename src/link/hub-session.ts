@@ -1,19 +1,16 @@
-// The hub's end of a link: an HTTP/2 client on the WebSocket byte stream.
+// The hub's end of a link: an HTTP/2 client on the link's transport.
 // Every request the hub makes of a cluster is a stream on this session.
 import http2 from 'node:http2';
-import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { LinkClosed } from './agent-session.ts';
 import {
   LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES,
 } from './http2-settings.ts';
-import { H2LinkSocket } from './h2-socket.ts';
 import { startKeepalive, type KeepaliveOptions, type LinkWs } from './keepalive.ts';
 import { NdjsonDecoder } from './ndjson.ts';
 import { AGENT_PATHS, LINK_CLOSE, MAX_EVENT_LINE_BYTES, type AgentFeature } from './protocol.ts';
-import { createLinkStream } from './ws-stream.ts';
+import type { LinkTransport } from './transport.ts';
 
 /** Default limit for a unary request to the agent. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -30,8 +27,8 @@ export interface LinkResponse<T> {
 }
 
 export interface HubSessionOptions {
-  /** A WebSocket, or an H2LinkSocket for a link upgraded to HTTP/2 on the socket itself. */
-  ws: LinkWs;
+  /** The link's transport (transport.ts): h2 on the socket itself, or WebSocket. */
+  transport: LinkTransport;
   log: Logger;
   keepalive: KeepaliveOptions;
   /** Called for each open and close of a stream, for the streams-open gauge. */
@@ -42,6 +39,7 @@ export interface HubSessionOptions {
 
 export class HubSession {
   readonly closed: Promise<LinkClosed>;
+  private readonly link: LinkTransport;
   private readonly ws: LinkWs;
   private readonly session: http2.ClientHttp2Session;
   private readonly log: Logger;
@@ -53,7 +51,9 @@ export class HubSession {
   private closedBy: LinkClosed | undefined;
 
   constructor(options: HubSessionOptions) {
-    const { ws, log } = options;
+    const { transport, log } = options;
+    const ws = transport.ws;
+    this.link = transport;
     this.ws = ws;
     this.log = log;
     this.onStreamCount = options.onStreamCount ?? (() => undefined);
@@ -65,14 +65,14 @@ export class HubSession {
     });
     // Over h2 the socket itself carries HTTP/2 (node:http2 reads it natively);
     // over WebSocket a byte stream reads and writes the messages.
-    const duplex = linkStreamOf(ws);
+    const duplex = transport.stream;
     duplex.on('error', (error) => { log.debug({ err: error }, 'link byte stream error'); });
     this.session = http2.connect('http://uplink-agent', {
       createConnection: () => duplex,
       settings: LINK_HTTP2_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
     });
-    if (ws instanceof H2LinkSocket) ws.attachSession(this.session);
+    transport.attach(this.session);
     this.session.on('connect', () => { this.session.setLocalWindowSize(SESSION_WINDOW_BYTES); });
     // The byte stream only sees EOF when the WebSocket closes; destroy the
     // session at once so every open stream ends now, not at some timeout.
@@ -162,23 +162,13 @@ export class HubSession {
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
     this.closedBy = { code, reason };
-    if (this.ws instanceof H2LinkSocket) this.ws.close(code, reason);
-    if (!this.session.closed) this.session.close();
-    this.ws.close(code, reason);
-    setTimeout(() => { this.ws.terminate(); }, 2000).unref();
+    this.link.close(this.session, code, reason);
   }
 
   /** `h2` or `websocket`, for logs. */
   get transport(): 'h2' | 'websocket' {
-    return this.ws instanceof H2LinkSocket ? 'h2' : 'websocket';
+    return this.link.kind;
   }
-}
-
-/** The byte stream HTTP/2 runs on for either kind of link socket. */
-function linkStreamOf(ws: LinkWs): Duplex {
-  if (ws instanceof H2LinkSocket) return ws.stream;
-  if (ws instanceof WebSocket) return createLinkStream(ws);
-  throw new TypeError('a link runs on a WebSocket or an H2LinkSocket');
 }
 
 function readJsonResponse<T>(stream: http2.ClientHttp2Stream, what: string): Promise<LinkResponse<T>> {

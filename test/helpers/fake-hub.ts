@@ -9,6 +9,7 @@ import { HubSession } from '../../src/link/hub-session.ts';
 import { DEFAULT_KEEPALIVE } from '../../src/link/keepalive.ts';
 import { AGENT_CONNECT_PATH, LINK_H2_UPGRADE } from '../../src/link/protocol.ts';
 import { createLogger } from '../../src/util/logger.ts';
+import { h2Transport } from '../../src/link/transport.ts';
 
 export interface FakeHub {
   /** http:// URL for the agent's --hub-url. */
@@ -29,7 +30,7 @@ export async function startFakeHub(t: Pick<TestContext, 'after'>): Promise<FakeH
       return;
     }
     acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => {
-      const session = new HubSession({ ws, log, keepalive: DEFAULT_KEEPALIVE });
+      const session = new HubSession({ transport: h2Transport(ws), log, keepalive: DEFAULT_KEEPALIVE });
       // As the hub does: the agent's events are read (and dropped here), so its stream never stalls.
       session.openEvents(() => undefined);
       current = session;

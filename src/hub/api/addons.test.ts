@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ADDON_PATHS, type AddonOperationRequest } from '../../link/addons.ts';
 import { LinkRequestError } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
@@ -11,11 +11,11 @@ import type { AddonAction, AddonOperationOutcome, OperationLink } from '../addon
 import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { sampleStatus } from '../addons/status.test-helper.ts';
 import { requireApiToken } from '../auth.ts';
-import { toHttpError } from '../errors.ts';
 import type { AuditRecord, Role, Store } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { issueApiToken } from '../users.ts';
 import { registerAddonRoutes, type AddonView } from './addons.ts';
+import { buildApiApp } from './app.ts';
 
 type Caller = 'root' | 'admin' | 'editor' | 'viewer' | 'stranger';
 /** Each caller's grant: fleet-wide admin, or a role on cluster prod, or none. */
@@ -92,11 +92,7 @@ describe('add-on routes', () => {
       if (grant) await store().addGrant({ userId: user.id, role: grant.role, clusterId: grant.fleetWide ? null : cluster.id });
       tokens.set(caller, (await issueApiToken(store(), { userId: user.id, name: caller })).token);
     }
-    const app: FastifyInstance = Fastify();
-    app.setErrorHandler((error, _req, reply) => {
-      const { status, body } = toHttpError(error);
-      void reply.status(status).send(body);
-    });
+    const app: FastifyInstance = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     await app.register((api, _opts, done) => {
       requireApiToken(api, store());
       registerAddonRoutes(api, {

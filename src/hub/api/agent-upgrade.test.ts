@@ -2,15 +2,14 @@
 // agent's answers are relayed, and the audit row every request leaves.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Fastify from 'fastify';
 import { LinkRequestError } from '../../link/hub-session.ts';
 import { AGENT_PATHS } from '../../link/protocol.ts';
 import { createLogger } from '../../util/logger.ts';
 import type { OperationLink } from '../addons/index.ts';
-import { toHttpError } from '../errors.ts';
 import type { AuditRecord, Role } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { AGENT_UPGRADE_TIMEOUT_MS, parseAgentUpgradeBody, registerAgentUpgradeRoutes } from './agent-upgrade.ts';
+import { buildApiApp } from './app.ts';
 
 /** The caller's grant, from a test header: `admin@prod`, `edit@*`, or none. */
 const GRANT_HEADER = 'x-test-grant';
@@ -44,17 +43,13 @@ describe('agent upgrade route', () => {
 
   function setupApp(link: OperationLink | undefined): { call: (grant: string | null, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>; audits: AuditRecord[] } {
     const audits: AuditRecord[] = [];
-    const app = Fastify();
+    const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (req) => {
       const [role, on] = String(req.headers[GRANT_HEADER] ?? '').split('@');
       const grants = role === '' ? [] : [{ userId: 'u_1', role: role as Role, clusterId: on === '*' ? null : 'c_prod' }];
       req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants };
       return Promise.resolve();
-    });
-    app.setErrorHandler((error, _req, reply) => {
-      const { status, body } = toHttpError(error);
-      void reply.status(status).send(body);
     });
     registerAgentUpgradeRoutes(app, {
       store: store(), log: createLogger({ name: 'test', level: 'silent' }),

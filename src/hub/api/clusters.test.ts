@@ -1,15 +1,15 @@
 // The cluster routes' add-on sweep: shown in the view, and gone with a deleted cluster.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { HubSession } from '../../link/hub-session.ts';
 import type { AgentUpgradeReport, ClusterFacts } from '../../link/protocol.ts';
 import { createLogger } from '../../util/logger.ts';
-import { toHttpError } from '../errors.ts';
 import { Fleet } from '../fleet.ts';
 import { HubMetrics } from '../metrics.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { registerClusterRoutes, type CallerClusterView } from './clusters.ts';
+import { buildApiApp } from './app.ts';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const SWEEP = { lastSweepAt: '2026-03-04T10:00:00.000Z', sweepDurationSeconds: 0.5, addonsInspected: 4, intervalSeconds: 30 };
@@ -33,15 +33,11 @@ describe('cluster routes', () => {
     const record = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date(clock.now).toISOString() });
     fleet.attach(record.id, openSession(), '1.0.0');
     fleet.addonSweep(record, SWEEP, log);
-    const app = Fastify();
+    const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (req) => {
       req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants: [{ userId: 'u_1', role: 'admin', clusterId: null }] };
       return Promise.resolve();
-    });
-    app.setErrorHandler((error, _req, reply) => {
-      const { status, body } = toHttpError(error);
-      void reply.status(status).send(body);
     });
     registerClusterRoutes(app, { store: store(), fleet, log, install: () => ({ chart: 'c', hubUrl: 'https://hub', caHash: undefined }) });
     return { app, fleet, metrics, clock };

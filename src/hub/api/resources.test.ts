@@ -2,16 +2,16 @@
 // look, and that every answer carries the cluster's state.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { HubSession } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
-import { toHttpError } from '../errors.ts';
 import { Fleet } from '../fleet.ts';
 import { ClusterLimiter } from '../kube/limiter.ts';
 import { HubMetrics } from '../metrics.ts';
 import type { AuditRecord, Role } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { registerResourceRoutes } from './resources.ts';
+import { buildApiApp } from './app.ts';
 
 const INVENTORY = { synced: true, kinds: 2, syncedKinds: 2, objects: 3, stalenessSeconds: 1, startedAt: 't', syncedAt: 't' };
 const CONFIGMAPS = { resource: 'configmaps', kind: 'ConfigMap', group: '', version: 'v1', namespaced: true, shortNames: ['cm'] };
@@ -61,15 +61,11 @@ describe('resource routes', () => {
     const { session, paths } = fakeSession(agentAnswers);
     if (options.linked !== false) fleet.attach(cluster.id, session, '1.0.0');
     const audits: AuditRecord[] = [];
-    const app = Fastify();
+    const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (req) => {
       req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants: role ? [{ userId: 'u_1', role, clusterId: cluster.id }] : [] };
       return Promise.resolve();
-    });
-    app.setErrorHandler((error, _req, reply) => {
-      const { status, body } = toHttpError(error);
-      void reply.status(status).send(body);
     });
     registerResourceRoutes(app, {
       store: store(), fleet, log, metrics, audit: (record) => { audits.push(record); },

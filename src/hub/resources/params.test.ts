@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Fastify from 'fastify';
-import { toHttpError } from '../errors.ts';
 import {
   ListQuery, LogsQuery, MAX_SELECTOR_LENGTH, WatchQuery, agentPath, checkLogsQuery, checkedQuery, isSecretKind, namesSecrets, validationMessage,
 } from './params.ts';
+import { createLogger } from '../../util/logger.ts';
+import { buildApiApp } from '../api/app.ts';
 
 /** Runs a query string through fastify's validation of `schema`, as the routes do; returns the error message or the query. */
 async function validate(schema: Parameters<typeof checkedQuery>[1], query: string, extra?: (q: never) => void): Promise<{ status: number; body: unknown }> {
-  const app = Fastify();
-  app.setErrorHandler((error, _req, reply) => {
-    const { status, body } = toHttpError(error);
-    void reply.status(status).send(body);
-  });
+  const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
   app.get('/q', { schema: { querystring: schema }, attachValidation: true }, async (req) => {
     const checked = checkedQuery(req, schema);
     extra?.(checked as never);

@@ -1,0 +1,46 @@
+// The hub's fastify application as every route runs in it: its body limit,
+// the one error handler (toHttpError: the catalogue's code and status, 5xx
+// logged) and the not-found answer (a Kubernetes-shaped hint for a stray
+// kubectl request). The hub builds its app with this, and so do the route
+// tests, so they test the wiring the hub runs.
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyServerFactory } from 'fastify';
+import type { Logger } from '../../util/logger.ts';
+import { toHttpError } from '../errors.ts';
+import { isStrayKubeRequest, strayKubeRequestBody, strayKubeRequestWarning, type StrayHintOptions } from '../kube/stray-request.ts';
+
+/** Largest API request body; cluster specs are small. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ApiAppOptions {
+  log: Logger;
+  /** What a stray kubectl request is told (the hub's URL and kube domain, read when one comes). */
+  strayHint?: () => StrayHintOptions;
+  /** The hub's own HTTP(S) server; tests leave it to fastify. */
+  serverFactory?: FastifyServerFactory;
+  clientErrorHandler?: FastifyServerOptions['clientErrorHandler'];
+}
+
+export function buildApiApp(options: ApiAppOptions): FastifyInstance {
+  const { log } = options;
+  const app = Fastify({
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    ...(options.clientErrorHandler ? { clientErrorHandler: options.clientErrorHandler } : {}),
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((error, req, reply) => {
+    const { status, body } = toHttpError(error);
+    if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
+    void reply.status(status).send(body);
+  });
+  const strayHint = options.strayHint ?? ((): StrayHintOptions => ({ publicUrl: '', kubeDomain: undefined }));
+  app.setNotFoundHandler((req, reply) => {
+    if (isStrayKubeRequest(req.url)) {
+      void reply.status(404).type('application/json').header('warning', strayKubeRequestWarning(strayHint())).send(strayKubeRequestBody(strayHint(), req.method, req.url));
+      return;
+    }
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0] ?? ''}` } });
+  });
+  return app;
+}
