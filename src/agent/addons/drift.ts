@@ -26,10 +26,11 @@ import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { truncate } from '../inventory/summary.ts';
 import { PARTIAL_OBJECT_METADATA } from '../kube.ts';
 import {
-  applyIgnoreRules, compileIgnoreRules, formatPointer, ignoresWholeObject,
+  applyIgnoreRules, compileIgnoreRules, ignoresWholeObject,
   type CompiledIgnoreRule, type ObjectIdentity,
 } from './ignore-rules.ts';
 import type { PathSegment } from '../../domain/addon-spec/jq-path.ts';
+import { formatPointer } from '../../domain/json-pointer.ts';
 import {
   applyObject, callApi, isObject, limiterFor, parseManifestObjects, prepareObject, refusal,
   type DriftCallOptions, type ManifestObject, type PreparedObject,

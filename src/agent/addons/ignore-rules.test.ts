@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import {
-  applyIgnoreRules, compileIgnoreRules, formatPointer, IgnoreRuleError, ignoresWholeObject, keepIgnoredFields, parsePointer, removePath, removePaths,
+  applyIgnoreRules, compileIgnoreRules, IgnoreRuleError, ignoresWholeObject, keepIgnoredFields, removePath, removePaths,
   ruleCovers, type ObjectIdentity,
 } from './ignore-rules.ts';
+import { formatPointer, parsePointer } from '../../domain/json-pointer.ts';
 
 const WEB: ObjectIdentity = { kind: 'Deployment', name: 'web', namespace: 'apps' };
 

@@ -10,6 +10,7 @@
 import type { IgnoreRule } from '../../domain/addon-spec/policy.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { compileJqPath, type JqPath, type PathSegment } from '../../domain/addon-spec/jq-path.ts';
+import { formatPointer, parsePointer } from '../../domain/json-pointer.ts';
 import { fieldSetsOf, matchingIndices, removeOwnedFields, type FieldSet } from './managed-fields.ts';
 
 /** Which object a rule is applied to; namespace is absent for cluster-scoped kinds. */
@@ -33,21 +34,6 @@ export interface CompiledIgnoreRule {
   readonly index: number;
   readonly pointer?: readonly string[];
   readonly jq?: JqPath;
-}
-
-/** RFC 6901: `''` is the whole document; each `/`-separated token unescapes `~1` to `/`, then `~0` to `~`. */
-export function parsePointer(pointer: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new Error(`${JSON.stringify(pointer)} does not start with "/"`);
-  return pointer.slice(1).split('/').map((token) => {
-    if (/~(?![01])/.test(token)) throw new Error(`${JSON.stringify(pointer)} has "~" that is not "~0" or "~1"`);
-    return token.replaceAll('~1', '/').replaceAll('~0', '~');
-  });
-}
-
-/** The JSON pointer of a path: the inverse of parsePointer. */
-export function formatPointer(path: readonly PathSegment[]): string {
-  return path.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
 /** Compiles every rule; throws IgnoreRuleError naming the first that cannot be used. */

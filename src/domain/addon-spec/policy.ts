@@ -5,6 +5,7 @@
 import { cronProblem, durationSeconds, isTimeZone } from './cron.ts';
 import { AddonSpecError, quote, SpecObject } from './fields.ts';
 import { compileJqPath, JqPathError } from './jq-path.ts';
+import { isPointer } from '../json-pointer.ts';
 
 export interface SyncPolicy {
   /** Apply changes as they come; when false only a manual sync applies them. */
@@ -65,7 +66,6 @@ const MAX_MANAGER_LENGTH = 128;
 const IGNORE_KINDS = ['pointer', 'jq', 'manager'] as const;
 const IGNORE_TARGET_FIELDS = ['kind', 'name', 'namespace'] as const;
 /** RFC 6901: empty (the whole object) or '/'-prefixed, with '~' only as ~0 or ~1. */
-const JSON_POINTER = /^(\/([^~/]|~[01])*)*$/;
 /** A Kubernetes Kind: PascalCase letters and digits. */
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
 
@@ -93,7 +93,7 @@ function parseIgnoreRule(entry: SpecObject): IgnoreRule {
   if (given[0] === 'pointer') {
     // Empty is a valid pointer (the whole object), so it is not read as a non-empty string.
     const pointer = entry.raw('pointer');
-    if (typeof pointer !== 'string' || pointer.length > MAX_EXPRESSION_LENGTH || !JSON_POINTER.test(pointer)) {
+    if (typeof pointer !== 'string' || pointer.length > MAX_EXPRESSION_LENGTH || !isPointer(pointer)) {
       throw new AddonSpecError(entry.field('pointer'), `${entry.field('pointer')} ${quote(pointer)} is not a JSON pointer like /spec/replicas`);
     }
     rule.pointer = pointer;
