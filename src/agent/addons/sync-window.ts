@@ -17,6 +17,7 @@
 // day's starts, merged into intervals once per schedule, are shifted by one
 // UTC offset. So a call costs one Intl lookup per matching day it walks
 // (about 3 µs each), a year of daily windows about 1 ms.
+import { CronError, parseCron, type CronFieldMatch, type CronSchedule } from '../../domain/addon-spec/cron.ts';
 import type { SyncWindow } from '../../domain/addon-spec/policy.ts';
 import { durationSeconds } from '../../domain/duration.ts';
 import { UplinkError } from '../../util/errors.ts';
@@ -74,33 +75,18 @@ export function windowState(window: SyncWindow | null, now: Date): WindowState {
 
 // ---- the schedule ----
 
-/** One cron field: which values match, and whether it was written as unrestricted (`*…`). */
-interface FieldMatch {
-  values: boolean[];
-  star: boolean;
-}
-
 /** A parsed schedule with a duration: everything that does not depend on the date. */
 interface Plan {
   durationMs: number;
   months: boolean[];
-  daysOfMonth: FieldMatch;
+  daysOfMonth: CronFieldMatch;
   /** Index 0-6, Sunday 0 (7 folded onto it). */
-  daysOfWeek: FieldMatch;
+  daysOfWeek: CronFieldMatch;
   /** Milliseconds after local midnight of each start on a matching day, ascending. */
   starts: number[];
   /** The same starts each widened by the duration, merged: [from, to) in ms after local midnight. */
   intervals: [number, number][];
 }
-
-const FIELD_RANGES = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 },
-  { name: 'day of week', min: 0, max: 7 },
-] as const;
-const ITEM = /^(?:\*|(\d{1,2})(?:-(\d{1,2}))?)(?:\/(\d{1,2}))?$/;
 
 const plans = new Map<string, Plan>();
 
@@ -115,11 +101,14 @@ function planOf(schedule: string, durationMs: number): Plan {
 }
 
 function parsePlan(schedule: string, durationMs: number): Plan {
-  const texts = schedule.trim().split(/\s+/);
-  if (texts.length !== FIELD_RANGES.length) throw new SyncWindowError('schedule', `schedule '${schedule}' must have 5 fields, got ${texts.length}`);
-  const [minutes, hours, daysOfMonth, months, daysOfWeek] = FIELD_RANGES.map((range, index) => parseField(texts[index] ?? '', range, schedule)) as
-    [FieldMatch, FieldMatch, FieldMatch, FieldMatch, FieldMatch];
-  if (daysOfWeek.values[7]) daysOfWeek.values[0] = true;
+  let parsed: CronSchedule;
+  try {
+    parsed = parseCron(schedule);
+  } catch (error) {
+    if (!(error instanceof CronError)) throw error;
+    throw new SyncWindowError('schedule', `schedule '${schedule}': ${error.message}`, { cause: error });
+  }
+  const { minutes, hours, daysOfMonth, months, daysOfWeek } = parsed;
   const starts: number[] = [];
   for (let hour = 0; hour < 24; hour += 1) {
     for (let minute = 0; minute < 60; minute += 1) {
@@ -127,24 +116,6 @@ function parsePlan(schedule: string, durationMs: number): Plan {
     }
   }
   return { durationMs, months: months.values, daysOfMonth, daysOfWeek, starts, intervals: mergeIntervals(starts, durationMs) };
-}
-
-function parseField(text: string, range: (typeof FIELD_RANGES)[number], schedule: string): FieldMatch {
-  const values = new Array<boolean>(range.max + 1).fill(false);
-  const wrong = (why: string): SyncWindowError => new SyncWindowError('schedule', `schedule '${schedule}': ${range.name} '${text}' ${why}`);
-  for (const item of text.split(',')) {
-    const match = ITEM.exec(item);
-    if (!match) throw wrong('is not numbers, ranges, steps and * (no names or macros)');
-    const [, first, last, stepText] = match;
-    const from = first === undefined ? range.min : Number(first);
-    // `n/step` runs to the field's end, as in most cron implementations.
-    const to = last !== undefined ? Number(last) : first === undefined || stepText !== undefined ? range.max : from;
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (from < range.min || to > range.max || from > to) throw wrong(`is outside ${range.min}-${range.max} or runs backwards`);
-    if (step < 1 || step > range.max) throw wrong(`has a step outside 1-${range.max}`);
-    for (let value = from; value <= to; value += step) values[value] = true;
-  }
-  return { values, star: text.startsWith('*') };
 }
 
 /** [start, start + duration) for each start, overlapping and touching ones merged. */

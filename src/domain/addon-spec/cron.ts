@@ -1,8 +1,8 @@
-// Shape checks for the time values of a spec: 5-field cron expressions,
-// Go-style durations and IANA time zones. Only the shape is checked here; the
-// agent evaluates the schedule (its sync windows), so what passes must be a subset of
-// what any cron library reads: numbers, ranges, steps, lists and `*`, no
-// names (MON, JAN) and no macros (@daily).
+// The time values of a spec: 5-field cron expressions, Go-style durations
+// and IANA time zones. parseCron is the one reader of a schedule: the hub
+// checks a spec with it, the agent evaluates its sync windows from what it
+// returns. It takes what any cron library reads: numbers, ranges, steps,
+// lists and `*`, no names (MON, JAN) and no macros (@daily).
 export { durationSeconds } from '../duration.ts';
 
 /** A cron field's name and its inclusive range. */
@@ -24,24 +24,63 @@ const CRON_FIELDS: readonly CronField[] = [
 /** `*`, `n` or `n-m`, then an optional `/step`. */
 const CRON_ITEM = /^(\*|(\d{1,2})(?:-(\d{1,2}))?)(?:\/(\d{1,2}))?$/;
 
+/** One field of a schedule: which values match, and whether it was written as unrestricted (starting with `*`). */
+export interface CronFieldMatch {
+  values: boolean[];
+  star: boolean;
+}
+
+/** A schedule read field by field: minute, hour, day of month, month, day of week (Sunday is 0; 7 is folded onto it). */
+export interface CronSchedule {
+  minutes: CronFieldMatch;
+  hours: CronFieldMatch;
+  daysOfMonth: CronFieldMatch;
+  months: CronFieldMatch;
+  daysOfWeek: CronFieldMatch;
+}
+
+/** A schedule parseCron cannot read; the message says which field and why. */
+export class CronError extends Error {}
+
 /**
- * Why `expression` is not a 5-field cron schedule, or undefined when it is.
- * E.g. "minute '61' is out of range 0-59".
+ * Reads a 5-field cron schedule; throws CronError naming the field, e.g.
+ * "minute '61' is out of range 0-59". `n/step` runs to the field's end, as
+ * in most cron implementations.
  */
+export function parseCron(expression: string): CronSchedule {
+  const texts = expression.trim().split(/\s+/);
+  if (texts.length !== CRON_FIELDS.length) {
+    throw new CronError(`must have 5 fields (minute hour day-of-month month day-of-week), got ${texts.length}`);
+  }
+  const [minutes, hours, daysOfMonth, months, daysOfWeek] = CRON_FIELDS.map((field, index) => parseField(texts[index] ?? '', field)) as
+    [CronFieldMatch, CronFieldMatch, CronFieldMatch, CronFieldMatch, CronFieldMatch];
+  if (daysOfWeek.values[7]) daysOfWeek.values[0] = true;
+  return { minutes, hours, daysOfMonth, months, daysOfWeek };
+}
+
+/** Why `expression` is not a 5-field cron schedule, or undefined when it is. */
 export function cronProblem(expression: string): string | undefined {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== CRON_FIELDS.length) {
-    return `must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  try {
+    parseCron(expression);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CronError) return error.message;
+    throw error;
   }
-  for (const [index, text] of fields.entries()) {
-    const field = CRON_FIELDS[index];
-    if (field === undefined) break;
-    for (const item of text.split(',')) {
-      const problem = cronItemProblem(item, field);
-      if (problem !== undefined) return `${field.name} ${problem}`;
-    }
+}
+
+function parseField(text: string, field: CronField): CronFieldMatch {
+  const values = new Array<boolean>(field.max + 1).fill(false);
+  for (const item of text.split(',')) {
+    const problem = cronItemProblem(item, field);
+    if (problem !== undefined) throw new CronError(`${field.name} ${problem}`);
+    const [, , first, last, stepText] = CRON_ITEM.exec(item) ?? [];
+    const from = first === undefined ? field.min : Number(first);
+    const to = last !== undefined ? Number(last) : first === undefined || stepText !== undefined ? field.max : from;
+    const step = stepText === undefined ? 1 : Number(stepText);
+    for (let value = from; value <= to; value += step) values[value] = true;
   }
-  return undefined;
+  return { values, star: text.startsWith('*') };
 }
 
 function cronItemProblem(item: string, field: CronField): string | undefined {
