@@ -192,7 +192,8 @@ describe('reflector', () => {
     const { source, run, reflector, logged } = setup();
     source.listErrors.set('configmaps', [new KubeApiError(404, 'list /api/v1/configmaps: HTTP 404: the server could not find the requested resource')]);
     void run();
-    await until('unavailable', 1000, () => reflector.unavailable || undefined);
+    await until('unavailable', 30_000, () => reflector.unavailable || undefined);
+    // Only a retry sooner than UNAVAILABLE_RETRY_MS (a minute) could show within this pause; a slow machine sees fewer, never more.
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(source.lists.length, 1, 'no quick retry');
     assert.match(reflector.error ?? '', /configmaps is not served by the API server/);
