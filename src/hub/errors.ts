@@ -17,7 +17,12 @@ export interface ErrorBody {
  * never answers a code that is not in the catalogue.
  */
 export function agentAnswerError(code: unknown, message: string, options?: ErrorOptions): HttpError {
-  return new HttpError(typeof code === 'string' && isErrorCode(code) ? code : 'AGENT_ERROR', message, options);
+  return new HttpError(agentCode(code), message, options);
+}
+
+/** The code to pass an agent's answer on with: its own when the catalogue has it, else AGENT_ERROR. */
+export function agentCode(code: unknown): ErrorCode {
+  return typeof code === 'string' && isErrorCode(code) ? code : 'AGENT_ERROR';
 }
 
 /** The code of a failed link request: its own when the catalogue has it (LINK_TIMEOUT, LINK_BAD_RESPONSE), else LINK_CLOSED. */

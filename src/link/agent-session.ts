@@ -4,7 +4,7 @@ import type { Logger } from '../util/logger.ts';
 import {
   LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES, STREAM_RESET_BURST, STREAM_RESET_RATE,
 } from './http2-settings.ts';
-import { startKeepalive, type KeepaliveOptions, type LinkWs } from './keepalive.ts';
+import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
 import type { LinkTransport } from './transport.ts';
 
 /** How often a drain looks whether the last stream has finished. */
@@ -30,7 +30,6 @@ export class AgentSession {
   /** Resolves when the WebSocket has closed, with the hub's close code. */
   readonly closed: Promise<LinkClosed>;
   private readonly link: LinkTransport;
-  private readonly ws: LinkWs;
   private readonly server: http2.Http2Server;
   private session: http2.ServerHttp2Session | undefined;
 
@@ -38,7 +37,6 @@ export class AgentSession {
     const { log } = options;
     const { ws, stream: duplex } = options.socket;
     this.link = options.socket;
-    this.ws = ws;
     this.closed = new Promise((resolve) => {
       ws.once('close', (code, reason) => { resolve({ code, reason: reason.toString() }); });
     });
@@ -90,7 +88,7 @@ export class AgentSession {
       afterGoaway();
     }
     this.link.close(this.session, 1000, 'agent shutting down');
-    const timer = setTimeout(() => { this.ws.terminate(); }, 1000);
+    const timer = setTimeout(() => { this.link.ws.terminate(); }, 1000);
     await this.closed;
     clearTimeout(timer);
   }
@@ -98,7 +96,7 @@ export class AgentSession {
   /** Ends the link at once. */
   destroy(): void {
     // The socket first: over h2 a destroyed session would end it gracefully and wait for the hub.
-    this.ws.terminate();
+    this.link.ws.terminate();
     this.session?.destroy();
   }
 }

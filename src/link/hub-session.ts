@@ -7,7 +7,7 @@ import type { LinkClosed } from './agent-session.ts';
 import {
   LINK_HTTP2_SETTINGS, MAX_SESSION_MEMORY_MB, SESSION_WINDOW_BYTES,
 } from './http2-settings.ts';
-import { startKeepalive, type KeepaliveOptions, type LinkWs } from './keepalive.ts';
+import { startKeepalive, type KeepaliveOptions } from './keepalive.ts';
 import { NdjsonDecoder } from './ndjson.ts';
 import { AGENT_PATHS, LINK_CLOSE, MAX_EVENT_LINE_BYTES, type AgentFeature } from './protocol.ts';
 import type { LinkTransport } from './transport.ts';
@@ -40,7 +40,6 @@ export interface HubSessionOptions {
 export class HubSession {
   readonly closed: Promise<LinkClosed>;
   private readonly link: LinkTransport;
-  private readonly ws: LinkWs;
   private readonly session: http2.ClientHttp2Session;
   private readonly log: Logger;
   private readonly onStreamCount: (delta: 1 | -1) => void;
@@ -54,7 +53,6 @@ export class HubSession {
     const { transport, log } = options;
     const ws = transport.ws;
     this.link = transport;
-    this.ws = ws;
     this.log = log;
     this.onStreamCount = options.onStreamCount ?? (() => undefined);
     this.features = options.features ?? new Set();
@@ -98,7 +96,7 @@ export class HubSession {
   }
 
   get isOpen(): boolean {
-    return !this.session.closed && !this.session.destroyed && this.ws.readyState === this.ws.OPEN;
+    return !this.session.closed && !this.session.destroyed && this.link.ws.readyState === this.link.ws.OPEN;
   }
 
   /** Opens a stream to the agent. The caller owns it (and must end or cancel it). */
@@ -160,7 +158,8 @@ export class HubSession {
    * code rides on the GOAWAY itself, so that one goes first.
    */
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.CLOSED || this.ws.readyState === this.ws.CLOSING) return;
+    const { ws } = this.link;
+    if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return;
     this.closedBy = { code, reason };
     this.link.close(this.session, code, reason);
   }

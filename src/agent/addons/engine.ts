@@ -118,7 +118,7 @@ export class AddonEngine<Refs> {
       helm: this.helm, writes: this.writes, resolveChart: options.resolveChart,
       prepareValues: options.prepareValues ?? ((values) => Promise.resolve(values)), metrics: options.metrics, log: this.log,
       helmTimeoutSeconds: this.helmTimeoutSeconds, signal: this.stopping.signal, now: this.now,
-      readRelease: (entry) => this.readRelease(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
+      readRelease: (entry) => this.releases.read(entry), emit: (entry) => { this.emit(entry); }, later: (entry, ms) => { this.later(entry, ms); },
     });
     this.releases = new ReleaseReader<Refs>({
       helm: this.helm, reads: this.reads, objectReads: this.objectReads, objects: options.objects, signal: this.stopping.signal, now: this.now,
@@ -293,20 +293,20 @@ export class AddonEngine<Refs> {
     const manual = entry.manual;
     if (manual?.action === 'rollback') {
       entry.manual = undefined;
-      await this.readRelease(entry);
+      await this.releases.read(entry);
       await this.operations.rollback(entry, manual);
       await this.refresh(entry);
       return;
     }
     const waiting = waitingFor(desired.spec.dependsOn.map((name) => this.dependencyState(name)));
     if (waiting !== undefined) {
-      await this.readRelease(entry);
+      await this.releases.read(entry);
       setPhase(entry, 'Waiting', waiting);
       return;
     }
-    await this.readRelease(entry);
+    await this.releases.read(entry);
     const stuck = await this.reconciler.unlockStuck(entry);
-    if (stuck.unlocked) await this.readRelease(entry);
+    if (stuck.unlocked) await this.releases.read(entry);
     if (stuck.dueInMs !== undefined) this.later(entry, stuck.dueInMs);
     const decision = decide(entry, this.now());
     if ('phase' in decision) setPhase(entry, decision.phase, decision.message);
@@ -321,7 +321,7 @@ export class AddonEngine<Refs> {
     }
     // The release's manifest, read once for the health, the namespace move and the drift check alike.
     let manifest = await this.refresh(entry);
-    const currentManifest = async (): Promise<string> => (manifest ??= await this.readManifest(entry));
+    const currentManifest = async (): Promise<string> => (manifest ??= await this.releases.manifest(entry));
     if (entry.movedFrom.size > 0 && isReady(entry)) await this.retireMoved(entry, await currentManifest());
     if (entry.sweepDue || reason !== undefined) await this.checkDrift(entry, window.open, currentManifest);
     if (isReady(entry)) this.wakeDependents(entry.desired.name);
@@ -362,15 +362,6 @@ export class AddonEngine<Refs> {
     }
     const healDue = await this.reconciler.reconcileDrift(entry, await manifest(), windowOpen);
     if (healDue !== undefined) this.later(entry, healDue);
-  }
-
-  /** Reads the release's current revision and labels; no release leaves `release` null. */
-  private readRelease(entry: Entry<Refs>): Promise<void> {
-    return this.releases.read(entry);
-  }
-
-  private readManifest(entry: Entry<Refs>): Promise<string> {
-    return this.releases.manifest(entry);
   }
 
   /** Reads the health of the release's objects; returns the manifest when it read it. */

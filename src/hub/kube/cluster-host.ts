@@ -6,7 +6,7 @@
 // only selects a cluster; the token still decides whether the caller may use
 // it, as with the path form.
 import { X509Certificate } from 'node:crypto';
-import { CLUSTER_NAME_PATTERN } from '../api/clusters.ts';
+import { DNS_LABEL_PATTERN } from '../../domain/kube-names.ts';
 import { ConfigError } from '../../util/settings.ts';
 
 /**
@@ -16,7 +16,7 @@ import { ConfigError } from '../../util/settings.ts';
  */
 export const MAX_HOST_CHARS = 253 + ':65535'.length;
 /** A cluster name (or id): one DNS label, as cluster names are. */
-const CLUSTER_LABEL = new RegExp(CLUSTER_NAME_PATTERN);
+const CLUSTER_LABEL = new RegExp(DNS_LABEL_PATTERN);
 const PORT = /^[0-9]{0,5}$/;
 
 /** What a Host header says about the kube domain. */

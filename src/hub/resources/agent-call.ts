@@ -7,8 +7,7 @@ import { LinkRequestError } from '../../link/hub-session.ts';
 import { UplinkError } from '../../util/errors.ts';
 import { readLimited } from '../../util/read-limited.ts';
 import { ResourceAnswerError, identityHeaders, type ClusterSummary, type ResourceTarget } from './target.ts';
-import { isErrorCode } from '../../domain/error-codes.ts';
-import { linkFailureCode } from '../errors.ts';
+import { agentCode, linkFailureCode } from '../errors.ts';
 
 /** Limit for a unary inventory query; the agent answers from memory, so this is generous. */
 export const UNARY_TIMEOUT_MS = 15_000;
@@ -27,7 +26,7 @@ export class ClientGoneError extends UplinkError {
 /** The agent's error answer (`{ error: { code, message } }`) passed on with its code's status; a code the catalogue lacks is AGENT_ERROR (502). */
 export function agentError(status: number, body: unknown, cluster: ClusterSummary): ResourceAnswerError {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof error?.code === 'string' && isErrorCode(error.code) ? error.code : 'AGENT_ERROR';
+  const code = agentCode(error?.code);
   const message = typeof error?.message === 'string' ? error.message : `the agent of cluster '${cluster.name}' answered ${status}`;
   return new ResourceAnswerError({ code, message, outcome: 'agent_error', cluster });
 }
