@@ -102,6 +102,31 @@ export const HUB_SETTINGS = {
     schema: Type.Number({ minimum: 1, maximum: 3650 }), flag: 'audit-retention-days', env: 'UPLINK_HUB_AUDIT_RETENTION_DAYS', default: 30,
     help: 'days to keep audit records of proxied requests',
   }),
+  databaseUrl: setting({
+    schema: SettingTypes.url(['postgres', 'postgresql']), flag: 'database-url', env: 'UPLINK_DATABASE_URL', optional: true,
+    help: 'keep state in this PostgreSQL database (postgres://user@host:5432/db) instead of SQLite in --data-dir; '
+      + 'needed to run several hub replicas. Put the password in --database-password-file rather than in the URL',
+  }),
+  databasePasswordFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'database-password-file', env: 'UPLINK_DATABASE_PASSWORD_FILE', optional: true,
+    help: 'file holding the PostgreSQL password (e.g. a mounted Secret); read at start and on every new connection',
+  }),
+  replicaId: setting({
+    schema: Type.String({ pattern: '^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$' }), flag: 'replica-id', env: 'UPLINK_HUB_REPLICA_ID', optional: true,
+    help: 'this replica\'s name among the hub\'s replicas (default: the host name); with --database-url only',
+  }),
+  peerListen: setting({
+    schema: SettingTypes.listen(), flag: 'peer-listen', env: 'UPLINK_HUB_PEER_LISTEN', default: ':8444',
+    help: 'address the other hub replicas relay requests to (mutual TLS with a certificate from the hub\'s CA); with --database-url only',
+  }),
+  peerUrl: setting({
+    schema: SettingTypes.url(['https']), flag: 'peer-url', env: 'UPLINK_HUB_PEER_URL', optional: true,
+    help: 'the URL the other replicas reach --peer-listen at (default: https://<host name>:<peer port>)',
+  }),
+  drainTimeout: setting({
+    schema: SettingTypes.seconds(0, 3600), flag: 'drain-timeout', env: 'UPLINK_HUB_DRAIN_TIMEOUT', default: 30,
+    help: 'seconds a stopping hub (SIGTERM) waits for requests in flight after it stopped taking new ones and sent its agents away',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),
