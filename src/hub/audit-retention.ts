@@ -14,6 +14,11 @@ export interface AuditRetentionOptions {
   retentionDays: number;
   log: Logger;
   intervalMs?: number;
+  /**
+   * Whether this hub prunes this round; replicas sharing a database take
+   * turns so the log is pruned once per interval across them. Always, unless set.
+   */
+  takeTurn?: () => Promise<boolean>;
   /** The clock; tests replace it. */
   now?: () => number;
 }
@@ -33,6 +38,7 @@ export function startAuditRetention(options: AuditRetentionOptions): () => void 
     running = true;
     const olderThan = new Date(now() - retentionDays * DAY_MS).toISOString();
     try {
+      if (options.takeTurn !== undefined && !(await options.takeTurn())) return;
       const removed = await store.pruneAudit(olderThan);
       if (removed > 0) log.info({ removed, olderThan, retentionDays }, 'pruned the audit log');
       else log.debug({ olderThan }, 'audit log: nothing to prune');

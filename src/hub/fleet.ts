@@ -9,6 +9,10 @@ import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
 import { LinkReplacements } from './link-replacements.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
+import { soloTier, type ReplicaTier } from './tier/replica-tier.ts';
+
+/** How often a draining hub looks whether its links' requests in flight have finished. */
+const HANDOVER_POLL_MS = 100;
 
 export type ClusterStatus = 'online' | 'offline' | 'never-connected';
 
@@ -48,6 +52,8 @@ export interface FleetOptions {
   metrics: HubMetrics;
   /** A linked cluster whose last heartbeat is older than this is offline. */
   offlineAfterMs: number;
+  /** The hub's replicas; a tier of one unless set. */
+  tier?: ReplicaTier;
   now?: () => number;
 }
 
@@ -58,13 +64,20 @@ export class Fleet {
   private readonly now: () => number;
   private readonly addonSweeps: AddonSweeps;
   private readonly replacements: LinkReplacements;
+  private readonly tier: ReplicaTier;
+  private handingOver = false;
 
   constructor(options: FleetOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.tier = options.tier ?? soloTier('solo');
     this.addonSweeps = new AddonSweeps({ now: this.now });
     this.replacements = new LinkReplacements(this.now);
     options.metrics.observeAddonSweeps(() => this.addonSweeps.samples());
+    // The agent linked again through another replica: this link is stale (its agent has moved on or is gone).
+    this.tier.onClaimsLost((clusterIds) => {
+      for (const id of clusterIds) this.links.get(id)?.session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
+    });
   }
 
   get connectedCount(): number {
@@ -72,7 +85,23 @@ export class Fleet {
   }
 
   session(clusterId: string): HubSession | undefined {
-    return this.links.get(clusterId)?.session;
+    return this.handingOver ? undefined : this.links.get(clusterId)?.session;
+  }
+
+  /**
+   * Hands every link over to the other replicas (the hub is draining): no
+   * new request is sent over them, their claims are dropped so the others
+   * wait for the agents, requests in flight get until `graceMs` to finish,
+   * then each link closes with hubShutdown and its agent links again elsewhere.
+   */
+  async handOver(graceMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+    this.handingOver = true;
+    const links = [...this.links];
+    await Promise.allSettled(links.map(([id]) => this.tier.releaseLink(id)));
+    const deadline = this.now() + graceMs;
+    // One stream per link is its events stream; anything beyond is a request in flight.
+    while (links.some(([, live]) => live.session.isOpen && live.session.openStreams > 1) && this.now() < deadline) await sleep(HANDOVER_POLL_MS);
+    for (const [, live] of links) live.session.close(LINK_CLOSE.hubShutdown, 'hub replica draining; link to another');
   }
 
   /** Calls `listener` after each new link is registered (e.g. to push the cluster's desired add-ons). */
@@ -102,6 +131,12 @@ export class Fleet {
     this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
+    // A link the tier cannot record would be unreachable from the other replicas: the agent is sent to try again.
+    this.tier.claimLink(clusterId).catch((error: unknown) => {
+      this.options.metrics.linkError('store');
+      this.options.log.error({ err: error, clusterId }, 'could not record which replica holds the link; closing it so the agent links again');
+      session.close(LINK_CLOSE.hubShutdown, 'the hub cannot record the link now');
+    });
     background(session.closed.then(() => { this.detach(clusterId, session); }), this.options.log, 'could not record a closed link');
     for (const listener of this.linkedListeners) listener(clusterId);
   }
@@ -111,6 +146,7 @@ export class Fleet {
     this.links.delete(clusterId);
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: false, at: new Date(this.now()).toISOString() }));
+    this.persist(clusterId, this.tier.releaseLink(clusterId));
   }
 
   /** Takes a heartbeat from a linked agent. */
@@ -176,19 +212,21 @@ export class Fleet {
   private linkState(record: ClusterSummary, live: LiveLink | undefined): Omit<ClusterView, 'facts' | 'addonSweep'> {
     const lastHeartbeatAt = live?.lastHeartbeatAt ?? record.lastHeartbeatAt;
     const age = lastHeartbeatAt === null ? null : Math.max(0, (this.now() - Date.parse(lastHeartbeatAt)) / 1000);
+    // Linked through another replica: what that replica stored is the live state.
+    const linked = live !== undefined || this.tier.heldElsewhere(record.id);
     let status: ClusterStatus = 'offline';
-    if (live && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
-    else if (!live && record.connectedAt === null) status = 'never-connected';
+    if (linked && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
+    else if (!linked && record.connectedAt === null) status = 'never-connected';
     return {
       id: record.id,
       name: record.name,
       labels: record.labels,
       createdAt: record.createdAt,
       status,
-      connected: live !== undefined,
+      connected: linked,
       agentVersion: record.agentVersion,
       connectedAt: live?.connectedAt ?? record.connectedAt,
-      disconnectedAt: live ? null : record.disconnectedAt,
+      disconnectedAt: linked ? null : record.disconnectedAt,
       lastHeartbeatAt,
       lastHeartbeatAgeSeconds: age === null ? null : Math.round(age * 10) / 10,
     };

@@ -1,6 +1,6 @@
 // Users and their API tokens: the first admin on a fresh hub, and issuing a
 // token (shown once, stored as a hash).
-import type { Store } from './store/index.ts';
+import { StoreConflictError, type Store, type UserRecord } from './store/index.ts';
 import { issueToken, newId } from './tokens.ts';
 
 // server.ts imports the audit retention from here; it lives in audit-retention.ts.
@@ -32,7 +32,14 @@ export async function issueApiToken(store: Store, options: { userId: string; nam
  */
 export async function bootstrapAdminUser(store: Store): Promise<string | undefined> {
   if ((await store.listUsers()).length > 0) return undefined;
-  const user = await store.createUser({ id: newId('u'), name: BOOTSTRAP_ADMIN_NAME, createdAt: new Date().toISOString() });
+  let user: UserRecord;
+  try {
+    user = await store.createUser({ id: newId('u'), name: BOOTSTRAP_ADMIN_NAME, createdAt: new Date().toISOString() });
+  } catch (error) {
+    // Another replica starting on the same empty database made it first.
+    if (error instanceof StoreConflictError) return undefined;
+    throw error;
+  }
   await store.addGrant({ userId: user.id, role: 'admin', clusterId: null });
   return (await issueApiToken(store, { userId: user.id, name: BOOTSTRAP_ADMIN_NAME })).token;
 }

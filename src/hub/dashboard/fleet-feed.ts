@@ -128,6 +128,11 @@ export class FleetFeed {
     };
   }
 
+  /** Re-reads the stored records at the next tick (another replica's link opened or closed). */
+  refreshSoon(): void {
+    this.refreshedAt = 0;
+  }
+
   /** Ends every subscription (hub shutdown). */
   close(): void {
     for (const { subscriber } of [...this.subscriptions]) subscriber.close();

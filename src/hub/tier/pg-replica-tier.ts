@@ -1,0 +1,244 @@
+// The tier of hub replicas sharing one PostgreSQL database. Claims on
+// cluster links are rows with an expiry (taken with the database's clock, so
+// replicas' clocks do not matter), renewed in one statement per round; news
+// goes out as NOTIFY on one channel and comes in on a dedicated LISTEN
+// connection that reconnects by itself; jobs that must run once across the
+// tier take turns through a row per job.
+import pg from 'pg';
+import { Backoff } from '../../link/backoff.ts';
+import { background } from '../../util/background.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { LinkOwner, ReplicaTier, TierNews, TierTopic } from './replica-tier.ts';
+import { decodeNews, encodeNews, NewsBatcher, TIER_CHANNEL } from './tier-news.ts';
+
+/** A claim not renewed for this long is void: its replica is gone or cut off from the database. */
+export const CLAIM_TTL_MS = 20_000;
+/** Claims are renewed, and other replicas' claims re-read, this often. */
+export const RENEW_EVERY_MS = 5_000;
+/** News is sent at most this often, batched. */
+const NEWS_EVERY_MS = 100;
+const NEWS_MAX_PENDING = 5_000;
+/** After news of claims, other replicas' claims are re-read within this. */
+const RELOAD_DEBOUNCE_MS = 100;
+const LISTEN_RETRY = { initialMs: 500, maxMs: 5_000 };
+
+export interface TierMetrics {
+  claims(outcome: 'ok' | 'failed'): void;
+  renewals(outcome: 'ok' | 'failed'): void;
+  newsSent(count: number): void;
+  newsReceived(topic: string): void;
+  listenerConnected(up: boolean): void;
+  heldElsewhere(count: number): void;
+}
+
+export interface PgReplicaTierOptions {
+  replicaId: string;
+  /** https://host:port of this replica's peer listener. */
+  peerUrl: string;
+  /** For claims, news and turns: a few connections are enough. */
+  pool: pg.Pool;
+  /** A new client for the LISTEN connection (the pool's clients come and go). */
+  newClient: () => pg.Client;
+  log: Logger;
+  metrics: TierMetrics;
+  claimTtlMs?: number;
+  renewEveryMs?: number;
+}
+
+export class PgReplicaTier implements ReplicaTier {
+  readonly replicaId: string;
+  readonly shared = true;
+  readonly #options: PgReplicaTierOptions;
+  readonly #ttlMs: number;
+  /** Clusters whose links this replica holds (claimed, not released). */
+  readonly #held = new Set<string>();
+  /** Other replicas' live claims, by cluster id, as last read. */
+  #elsewhere = new Map<string, string>();
+  readonly #newsListeners: ((news: TierNews) => void)[] = [];
+  readonly #lostListeners: ((clusterIds: string[]) => void)[] = [];
+  readonly #batcher: NewsBatcher;
+  readonly #renewTimer: NodeJS.Timeout;
+  #reloadTimer: NodeJS.Timeout | undefined;
+  #listener: pg.Client | undefined;
+  readonly #listenBackoff = new Backoff(LISTEN_RETRY);
+  #closed = false;
+
+  constructor(options: PgReplicaTierOptions) {
+    this.replicaId = options.replicaId;
+    this.#options = options;
+    this.#ttlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+    this.#batcher = new NewsBatcher({
+      everyMs: NEWS_EVERY_MS, maxPending: NEWS_MAX_PENDING,
+      flush: (topic, ids) => { background(this.#send(topic, ids), options.log, 'could not send news to the other hub replicas'); },
+    });
+    this.#renewTimer = setInterval(() => { background(this.#round(), options.log, 'tier round failed'); }, options.renewEveryMs ?? RENEW_EVERY_MS);
+    this.#renewTimer.unref();
+    this.#listen();
+    background(this.#reload(), options.log, 'could not read the other replicas\' claims');
+  }
+
+  async claimLink(clusterId: string): Promise<void> {
+    try {
+      await this.#options.pool.query(
+        `INSERT INTO link_owners (cluster_id, replica_id, peer_url, claimed_at, expires_at)
+         VALUES ($1, $2, $3, now(), now() + $4 * interval '1 millisecond')
+         ON CONFLICT (cluster_id) DO UPDATE SET replica_id = EXCLUDED.replica_id, peer_url = EXCLUDED.peer_url,
+           claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at`,
+        [clusterId, this.replicaId, this.#options.peerUrl, this.#ttlMs],
+      );
+    } catch (error) {
+      this.#options.metrics.claims('failed');
+      throw error;
+    }
+    this.#options.metrics.claims('ok');
+    this.#held.add(clusterId);
+    this.#elsewhere.delete(clusterId);
+    this.publish('claimed', clusterId);
+  }
+
+  async releaseLink(clusterId: string): Promise<void> {
+    this.#held.delete(clusterId);
+    await this.#options.pool.query('DELETE FROM link_owners WHERE cluster_id = $1 AND replica_id = $2', [clusterId, this.replicaId]);
+    this.publish('released', clusterId);
+  }
+
+  async ownerByName(clusterName: string): Promise<LinkOwner | undefined> {
+    const { rows } = await this.#options.pool.query<{ replica_id: string; peer_url: string }>(
+      `SELECT o.replica_id, o.peer_url FROM link_owners o JOIN clusters c ON c.id = o.cluster_id
+       WHERE c.name = $1 AND o.expires_at > now()`,
+      [clusterName],
+    );
+    const row = rows[0];
+    if (row === undefined || row.replica_id === this.replicaId) return undefined;
+    return { replicaId: row.replica_id, peerUrl: row.peer_url };
+  }
+
+  heldElsewhere(clusterId: string): boolean {
+    return this.#elsewhere.has(clusterId);
+  }
+
+  publish(topic: TierTopic, clusterId: string): void {
+    if (!this.#closed) this.#batcher.add(topic, clusterId);
+  }
+
+  subscribe(listener: (news: TierNews) => void): void {
+    this.#newsListeners.push(listener);
+  }
+
+  onClaimsLost(listener: (clusterIds: string[]) => void): void {
+    this.#lostListeners.push(listener);
+  }
+
+  async takeTurn(job: string, everyMs: number): Promise<boolean> {
+    const { rowCount } = await this.#options.pool.query(
+      `INSERT INTO tier_jobs (name, replica_id, ran_at) VALUES ($1, $2, now())
+       ON CONFLICT (name) DO UPDATE SET replica_id = EXCLUDED.replica_id, ran_at = EXCLUDED.ran_at
+       WHERE tier_jobs.ran_at <= now() - $3 * interval '1 millisecond'`,
+      [job, this.replicaId, everyMs],
+    );
+    return rowCount === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#renewTimer);
+    clearTimeout(this.#reloadTimer);
+    this.#batcher.flushAll();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  /** One renewal round: extend this replica's claims, then re-read everyone's. */
+  async #round(): Promise<void> {
+    await this.#renew();
+    await this.#reload();
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const ids = [...this.#held];
+    let kept: Set<string>;
+    try {
+      const { rows } = await this.#options.pool.query<{ cluster_id: string }>(
+        `UPDATE link_owners SET expires_at = now() + $3 * interval '1 millisecond'
+         WHERE replica_id = $1 AND cluster_id = ANY($2::text[]) RETURNING cluster_id`,
+        [this.replicaId, ids, this.#ttlMs],
+      );
+      kept = new Set(rows.map((row) => row.cluster_id));
+    } catch (error) {
+      this.#options.metrics.renewals('failed');
+      throw error;
+    }
+    this.#options.metrics.renewals('ok');
+    // A claim gone since (another replica took the link, or the cluster was deleted) ends the link here.
+    const lost = ids.filter((id) => !kept.has(id) && this.#held.delete(id));
+    if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
+  }
+
+  async #reload(): Promise<void> {
+    const { rows } = await this.#options.pool.query<{ cluster_id: string; replica_id: string }>(
+      'SELECT cluster_id, replica_id FROM link_owners WHERE expires_at > now() AND replica_id <> $1',
+      [this.replicaId],
+    );
+    this.#elsewhere = new Map(rows.map((row) => [row.cluster_id, row.replica_id]));
+    this.#options.metrics.heldElsewhere(this.#elsewhere.size);
+  }
+
+  #scheduleReload(): void {
+    if (this.#closed || this.#reloadTimer !== undefined) return;
+    this.#reloadTimer = setTimeout(() => {
+      this.#reloadTimer = undefined;
+      background(this.#reload(), this.#options.log, 'could not read the other replicas\' claims');
+    }, RELOAD_DEBOUNCE_MS);
+  }
+
+  async #send(topic: TierTopic, ids: string[]): Promise<void> {
+    const payloads = encodeNews(this.replicaId, topic, ids);
+    for (const payload of payloads) await this.#options.pool.query('SELECT pg_notify($1, $2)', [TIER_CHANNEL, payload]);
+    this.#options.metrics.newsSent(payloads.length);
+  }
+
+  #receive(payload: string | undefined): void {
+    const news = decodeNews(payload);
+    if (news === undefined || news.from === this.replicaId) return;
+    this.#options.metrics.newsReceived(news.topic);
+    if (news.topic === 'claimed') {
+      for (const id of news.clusterIds) this.#elsewhere.set(id, news.from);
+      // Links another replica took from this one end here now rather than at the next renewal.
+      const lost = news.clusterIds.filter((id) => this.#held.delete(id));
+      if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
+    } else if (news.topic === 'released') {
+      this.#scheduleReload();
+    }
+    for (const listener of this.#newsListeners) listener(news);
+  }
+
+  /** Keeps one LISTEN connection up; after a reconnect, claims are re-read because news may have been missed. */
+  #listen(): void {
+    if (this.#closed) return;
+    const client = this.#options.newClient();
+    this.#listener = client;
+    let failed = false;
+    const retry = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      this.#options.metrics.listenerConnected(false);
+      if (this.#closed) return;
+      this.#options.log.warn({ err: error }, 'lost the LISTEN connection to the database; reconnecting');
+      client.end().catch(() => undefined);
+      setTimeout(() => { this.#listen(); }, this.#listenBackoff.next()).unref();
+    };
+    client.on('error', retry);
+    client.on('end', () => { retry(new Error('connection ended')); });
+    client.on('notification', (message) => { if (message.channel === TIER_CHANNEL) this.#receive(message.payload); });
+    client.connect()
+      .then(() => client.query(`LISTEN ${TIER_CHANNEL}`))
+      .then(() => {
+        this.#listenBackoff.reset();
+        this.#options.metrics.listenerConnected(true);
+        this.#scheduleReload();
+      }, retry);
+  }
+}

@@ -1,0 +1,76 @@
+// The hub's replicas as one tier: which replica holds each cluster's link,
+// news between replicas, and work that must run once across the tier. A hub
+// on SQLite is a tier of one (soloTier); a hub on PostgreSQL shares it with
+// its sibling replicas through the database (pg-replica-tier.ts).
+
+/** Where another replica takes relayed requests for the clusters it holds. */
+export interface LinkOwner {
+  replicaId: string;
+  /** https://host:port of its peer listener. */
+  peerUrl: string;
+}
+
+/**
+ * What replicas tell each other:
+ * - `claimed`: a replica now holds these clusters' links (an older link elsewhere is stale);
+ * - `released`: a replica no longer holds them;
+ * - `addons`: these clusters' desired add-ons changed (the holder pushes them).
+ */
+export type TierTopic = 'claimed' | 'released' | 'addons';
+
+export interface TierNews {
+  /** The replica that published it. */
+  from: string;
+  topic: TierTopic;
+  clusterIds: string[];
+}
+
+export interface ReplicaTier {
+  readonly replicaId: string;
+  /** False for a tier of one: nothing to relay, nobody to tell. */
+  readonly shared: boolean;
+  /**
+   * Records that this replica holds the cluster's link, taking it from any
+   * other; renewed while held. Rejects when the database cannot record it:
+   * the caller must then not keep the link.
+   */
+  claimLink(clusterId: string): Promise<void>;
+  /** Drops this replica's claim (the link closed); a claim another replica made since stays. */
+  releaseLink(clusterId: string): Promise<void>;
+  /** The other replica holding the link of the cluster named so, read from the database now; undefined when none (or this one). */
+  ownerByName(clusterName: string): Promise<LinkOwner | undefined>;
+  /** Whether another replica holds the cluster's link, as last read (refreshed every few seconds and on news). */
+  heldElsewhere(clusterId: string): boolean;
+  /** Tells the other replicas; batched, best effort (claims are renewed and re-read anyway). */
+  publish(topic: TierTopic, clusterId: string): void;
+  /** Calls `listener` with news from the other replicas. */
+  subscribe(listener: (news: TierNews) => void): void;
+  /**
+   * Calls `listener` with the clusters whose claims this replica lost to
+   * another one (found at renewal), so their local links can close.
+   */
+  onClaimsLost(listener: (clusterIds: string[]) => void): void;
+  /**
+   * True when this replica should run the job now: no replica has run it
+   * within `everyMs`. Recorded as run by this one.
+   */
+  takeTurn(job: string, everyMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The tier of a hub alone on its database (SQLite): it holds every link it has. */
+export function soloTier(replicaId: string): ReplicaTier {
+  return {
+    replicaId,
+    shared: false,
+    claimLink: () => Promise.resolve(),
+    releaseLink: () => Promise.resolve(),
+    ownerByName: () => Promise.resolve(undefined),
+    heldElsewhere: () => false,
+    publish: () => undefined,
+    subscribe: () => undefined,
+    onClaimsLost: () => undefined,
+    takeTurn: () => Promise.resolve(true),
+    close: () => Promise.resolve(),
+  };
+}
