@@ -46,6 +46,7 @@ export class HubSession {
   private readonly features: ReadonlySet<AgentFeature>;
   /** Set once the agent sent GOAWAY: what follows is a drain, not a fault. */
   private draining = false;
+  private streams = 0;
   /** Why the hub closed the link, when it was the hub that did. */
   private closedBy: LinkClosed | undefined;
 
@@ -95,6 +96,11 @@ export class HubSession {
     return this.features.has(feature);
   }
 
+  /** Streams open to the agent now, the events stream included. */
+  get openStreams(): number {
+    return this.streams;
+  }
+
   get isOpen(): boolean {
     return !this.session.closed && !this.session.destroyed && this.link.ws.readyState === this.link.ws.OPEN;
   }
@@ -103,8 +109,9 @@ export class HubSession {
   request(headers: http2.OutgoingHttpHeaders, options?: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
     if (!this.isOpen) throw new LinkRequestError('LINK_CLOSED', 'the agent link is closed');
     const stream = this.session.request(headers, options);
+    this.streams++;
     this.onStreamCount(1);
-    stream.once('close', () => { this.onStreamCount(-1); });
+    stream.once('close', () => { this.streams--; this.onStreamCount(-1); });
     return stream;
   }
 

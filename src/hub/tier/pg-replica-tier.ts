@@ -4,7 +4,7 @@
 // goes out as NOTIFY on one channel and comes in on a dedicated LISTEN
 // connection that reconnects by itself; jobs that must run once across the
 // tier take turns through a row per job.
-import pg from 'pg';
+import type pg from 'pg';
 import { Backoff } from '../../link/backoff.ts';
 import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
