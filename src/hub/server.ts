@@ -44,7 +44,16 @@ import { HubMetrics } from './metrics.ts';
 import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
 import { AuditSink } from './audit-sink.ts';
+import { AUDIT_PRUNE_INTERVAL_MS } from './audit-retention.ts';
+import { drainHub } from './drain.ts';
+import type { ReplicaTier } from './tier/replica-tier.ts';
+import { adoptSharedCa } from './tier/shared-ca.ts';
+import { peerUrlOf, postgresConnectionOf, startTier } from './tier/start-tier.ts';
+import { tierMetrics } from './tier/tier-metrics.ts';
 import { registerDashboard } from './web/dashboard.ts';
+
+/** What a draining replica answers an agent that tries to link: go to another one. */
+const DRAINING_ANSWER = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** Where the first admin token is written, inside the data directory. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -59,6 +68,8 @@ export interface RunningHub {
   caPem: string | undefined;
   /** Set when this start created the first admin token. */
   adminTokenFile: string | undefined;
+  /** Stops taking work and hands agents to the other replicas (SIGTERM); close() after it. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,7 +87,9 @@ interface TlsMaterial {
   caHash: string;
 }
 
-async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial | undefined> {
+async function loadTls(settings: HubSettings, log: Logger, tier: ReplicaTier): Promise<TlsMaterial | undefined> {
+  // Replicas authenticate each other with the generated CA even when TLS is someone else's.
+  const generated = settings.insecureHttp && !tier.shared ? undefined : await generatedTls(settings, log, tier);
   if (settings.insecureHttp) return undefined;
   if (settings.tlsCertFile !== undefined || settings.tlsKeyFile !== undefined) {
     if (settings.tlsCertFile === undefined || settings.tlsKeyFile === undefined) {
@@ -91,16 +104,26 @@ async function loadTls(settings: HubSettings, log: Logger): Promise<TlsMaterial 
     }
     return { key: readFileSync(settings.tlsKeyFile, 'utf8'), cert, caPem, caHash: caHashOf(caPem) };
   }
+  return generated;
+}
+
+/** The hub's generated CA and server certificate; replicas share the CA through the tier. */
+async function generatedTls(settings: HubSettings, log: Logger, tier: ReplicaTier): Promise<TlsMaterial> {
   const names = [...settings.tlsSan];
   if (settings.publicUrl !== undefined) names.push(new URL(settings.publicUrl).hostname.replace(/^\[|\]$/g, ''));
   // Host-routed kubectl reaches <cluster>.<domain>; a certificate without the name is re-issued (see ensureHubCertificates).
   if (settings.kubeDomain !== undefined) names.push(`*.${settings.kubeDomain}`);
-  const certs = await ensureHubCertificates({
-    dir: join(settings.dataDir, 'tls'),
-    dnsNames: names.filter((n) => isIP(n) === 0),
-    ipAddresses: names.filter((n) => isIP(n) !== 0),
+  const dir = join(settings.dataDir, 'tls');
+  const ensure = (): ReturnType<typeof ensureHubCertificates> => ensureHubCertificates({
+    dir, dnsNames: names.filter((n) => isIP(n) === 0), ipAddresses: names.filter((n) => isIP(n) !== 0),
   });
-  if (certs.created) log.info({ dir: join(settings.dataDir, 'tls') }, 'generated TLS certificates');
+  let certs = await ensure();
+  if (tier.shared && await adoptSharedCa(dir, tier)) {
+    certs = await ensure();
+    log.info({ caHash: certs.caHash }, 'adopted the CA the other hub replicas share');
+  } else if (certs.created) {
+    log.info({ dir }, 'generated TLS certificates');
+  }
   return { key: certs.keyPem, cert: certs.certPem, caPem: certs.caPem, caHash: certs.caHash };
 }
 
@@ -121,9 +144,19 @@ function defaultPublicUrl(settings: HubSettings, port: number): string {
   return `${scheme}://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
 }
 
-function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: HubMetrics, caPem: string | undefined): void {
+interface SystemRoutesOptions {
+  store: Store;
+  metrics: HubMetrics;
+  caPem: string | undefined;
+  /** True once the replica drains: not ready, so load balancers send elsewhere. */
+  draining: () => boolean;
+}
+
+function registerSystemRoutes(app: FastifyInstance, options: SystemRoutesOptions): void {
+  const { store, metrics, caPem } = options;
   app.get('/livez', (_req, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
+    if (options.draining()) return reply.status(503).send({ status: 'draining', code: 'HUB_DRAINING', message: 'this hub replica is stopping' });
     try {
       await store.ping();
       return { status: 'ok' };
@@ -149,10 +182,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
   await store.migrate();
   await clearMalformedFacts(store, log);
-  const tls = await loadTls(settings, log);
-  const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
   const metrics = new HubMetrics();
-  const fleet = new Fleet({ store, log, metrics, offlineAfterMs: settings.offlineAfter * 1000 });
+  const replicaMetrics = tierMetrics(metrics.registry);
+  const tier = startTier({ settings, connection: postgresConnectionOf(settings), peerUrl: peerUrlOf(settings), log, metrics: replicaMetrics });
+  const tls = await loadTls(settings, log, tier);
+  const adminTokenFile = await bootstrapAdminToken(store, settings.dataDir);
+  const fleet = new Fleet({ store, log, metrics, tier, offlineAfterMs: settings.offlineAfter * 1000 });
+  let draining = false;
   const addonPusher = new AddonPusher({
     listAddons: (clusterId) => store.listAddons(clusterId),
     sessionOf: (clusterId) => fleet.session(clusterId),
@@ -191,7 +227,11 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const forwardedBodies = new ForwardedBodies();
   const requestHeads = new RequestHeads({ metrics, audit });
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
-  const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
+  const stopRetention = startAuditRetention({
+    store, retentionDays: settings.auditRetentionDays, log,
+    // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
+    ...(tier.shared ? { takeTurn: () => tier.takeTurn('audit-retention', AUDIT_PRUNE_INTERVAL_MS * 0.9) } : {}),
+  });
   let publicUrl = settings.publicUrl ?? '';
   const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
   const app = buildApiApp({
@@ -215,13 +255,19 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     const url = req.url ?? '';
     // Before the agent endpoint: a cluster's host serves only that cluster's API.
     if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
+    else if (url.split('?')[0] === AGENT_CONNECT_PATH && draining) socket.end(DRAINING_ANSWER);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
     else if (isStrayKubeRequest(url)) socket.end(strayKubeUpgradeAnswer(strayHint(), req.method ?? 'GET', url));
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  registerSystemRoutes(app, store, metrics, tls?.caPem);
+  registerSystemRoutes(app, { store, metrics, caPem: tls?.caPem, draining: () => draining });
   registerDashboard(app);
   const fleetFeed = new FleetFeed({ store, fleet, log, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
+  // News from the other replicas: add-ons changed there are pushed by whoever holds the link; links moved show at once.
+  tier.subscribe((news) => {
+    if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
+    else fleetFeed.refreshSoon();
+  });
   await app.register((api, _options, done) => {
     requireApiToken(api, store);
     registerClusterRoutes(api, {
@@ -233,7 +279,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     registerKubectlEndpointRoute(api, { kubeDomain: settings.kubeDomain, publicUrl: () => publicUrl });
     registerAddonRoutes(api, {
       store, log, audit,
-      onChange: (clusterId) => { addonPusher.notify(clusterId); },
+      onChange: (clusterId) => { addonPusher.notify(clusterId); tier.publish('addons', clusterId); },
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
     });
@@ -256,6 +302,14 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     caHash: tls?.caHash,
     caPem: tls?.caPem,
     adminTokenFile,
+    async drain(): Promise<void> {
+      // A hub alone has nobody to hand its agents to: it just closes.
+      if (!tier.shared) return;
+      await drainHub({
+        servers: [app.server], fleet, log, graceMs: settings.drainTimeout * 1000,
+        onDraining: () => { draining = true; replicaMetrics.draining.set(1); },
+      });
+    },
     async close(): Promise<void> {
       stopRetention();
       liveStreams.close();
@@ -265,6 +319,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await app.close();
+      await tier.close();
       await store.close();
     },
   };

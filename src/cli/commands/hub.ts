@@ -14,7 +14,7 @@ export function registerHubCommand(program: Command): void {
       if (hub.adminTokenFile !== undefined) {
         log.info({ file: hub.adminTokenFile }, 'first start: wrote an admin API token to this file (mode 0600); use it with uplink login');
       }
-      return { stop: () => hub.close() };
+      return { stop: async () => { await hub.drain(); await hub.close(); } };
     },
   });
 }

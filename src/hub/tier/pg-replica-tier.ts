@@ -43,6 +43,8 @@ export interface PgReplicaTierOptions {
   metrics: TierMetrics;
   claimTtlMs?: number;
   renewEveryMs?: number;
+  /** close() ends the pool too. */
+  ownsPool?: boolean;
 }
 
 export class PgReplicaTier implements ReplicaTier {
@@ -139,6 +141,14 @@ export class PgReplicaTier implements ReplicaTier {
     return rowCount === 1;
   }
 
+  async shareSecret(name: string, offer: string): Promise<string> {
+    await this.#options.pool.query('INSERT INTO hub_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, offer]);
+    const { rows } = await this.#options.pool.query<{ value: string }>('SELECT value FROM hub_secrets WHERE name = $1', [name]);
+    const value = rows[0]?.value;
+    if (value === undefined) throw new Error(`the shared value ${name} vanished while it was read`);
+    return value;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -148,6 +158,7 @@ export class PgReplicaTier implements ReplicaTier {
     const listener = this.#listener;
     this.#listener = undefined;
     await listener?.end().catch(() => undefined);
+    if (this.#options.ownsPool === true) await this.#options.pool.end();
   }
 
   /** One renewal round: extend this replica's claims, then re-read everyone's. */

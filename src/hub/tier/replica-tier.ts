@@ -55,6 +55,11 @@ export interface ReplicaTier {
    * within `everyMs`. Recorded as run by this one.
    */
   takeTurn(job: string, everyMs: number): Promise<boolean>;
+  /**
+   * The value every replica shares under `name`: the first `offer` made
+   * wins and later ones get it back (a tier of one keeps its own).
+   */
+  shareSecret(name: string, offer: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export function soloTier(replicaId: string): ReplicaTier {
     subscribe: () => undefined,
     onClaimsLost: () => undefined,
     takeTurn: () => Promise.resolve(true),
+    shareSecret: (_name, offer) => Promise.resolve(offer),
     close: () => Promise.resolve(),
   };
 }

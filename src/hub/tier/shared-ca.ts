@@ -6,7 +6,7 @@
 // belongs to the CA).
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type pg from 'pg';
+import type { ReplicaTier } from './replica-tier.ts';
 import { StoreError } from '../store/index.ts';
 
 const SECRET_NAME = 'hub-ca';
@@ -23,14 +23,12 @@ interface CaPair {
  * writes the stored one over it when they differ. Returns whether the local
  * CA was replaced.
  */
-export async function adoptSharedCa(dir: string, pool: Pick<pg.Pool, 'query'>): Promise<boolean> {
+export async function adoptSharedCa(dir: string, tier: Pick<ReplicaTier, 'shareSecret'>): Promise<boolean> {
   const local: CaPair = {
     certPem: await readFile(join(dir, CA_FILES.cert), 'utf8'),
     keyPem: await readFile(join(dir, CA_FILES.key), 'utf8'),
   };
-  await pool.query('INSERT INTO hub_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [SECRET_NAME, JSON.stringify(local)]);
-  const { rows } = await pool.query<{ value: string }>('SELECT value FROM hub_secrets WHERE name = $1', [SECRET_NAME]);
-  const shared = parsePair(rows[0]?.value);
+  const shared = parsePair(await tier.shareSecret(SECRET_NAME, JSON.stringify(local)));
   if (shared.certPem === local.certPem && shared.keyPem === local.keyPem) return false;
   await writeFile(join(dir, CA_FILES.key), shared.keyPem, { mode: KEY_FILE_MODE });
   await chmod(join(dir, CA_FILES.key), KEY_FILE_MODE);
@@ -38,9 +36,8 @@ export async function adoptSharedCa(dir: string, pool: Pick<pg.Pool, 'query'>): 
   return true;
 }
 
-function parsePair(value: string | undefined): CaPair {
+function parsePair(value: string): CaPair {
   const fail = (): never => { throw new StoreError('the hub CA stored in the database is unreadable; restore it from a backup'); };
-  if (value === undefined) return fail();
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
