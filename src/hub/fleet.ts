@@ -24,6 +24,8 @@ export interface ClusterView {
   createdAt: string;
   status: ClusterStatus;
   connected: boolean;
+  /** The hub replica holding the link, while linked. */
+  replica: string | null;
   agentVersion: string | null;
   connectedAt: string | null;
   disconnectedAt: string | null;
@@ -213,7 +215,8 @@ export class Fleet {
     const lastHeartbeatAt = live?.lastHeartbeatAt ?? record.lastHeartbeatAt;
     const age = lastHeartbeatAt === null ? null : Math.max(0, (this.now() - Date.parse(lastHeartbeatAt)) / 1000);
     // Linked through another replica: what that replica stored is the live state.
-    const linked = live !== undefined || this.tier.heldElsewhere(record.id);
+    const holder = live === undefined ? this.tier.holderElsewhere(record.id) : this.tier.replicaId;
+    const linked = holder !== undefined;
     let status: ClusterStatus = 'offline';
     if (linked && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
     else if (!linked && record.connectedAt === null) status = 'never-connected';
@@ -224,6 +227,7 @@ export class Fleet {
       createdAt: record.createdAt,
       status,
       connected: linked,
+      replica: holder ?? null,
       agentVersion: record.agentVersion,
       connectedAt: live?.connectedAt ?? record.connectedAt,
       disconnectedAt: linked ? null : record.disconnectedAt,

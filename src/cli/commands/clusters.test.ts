@@ -12,7 +12,7 @@ const SWEEP = {
 };
 
 const VIEW: CallerClusterView = {
-  id: 'c_prod', name: 'prod', labels: { env: 'prod' }, createdAt: '2026-03-01T00:00:00.000Z', status: 'online', connected: true,
+  id: 'c_prod', name: 'prod', labels: { env: 'prod' }, createdAt: '2026-03-01T00:00:00.000Z', status: 'online', connected: true, replica: 'hub-a',
   agentVersion: '1.0.0', connectedAt: '2026-03-04T09:00:00.000Z', disconnectedAt: null, lastHeartbeatAt: '2026-03-04T10:00:00.000Z',
   lastHeartbeatAgeSeconds: 3, facts: null, addonSweep: SWEEP, role: 'admin',
 };

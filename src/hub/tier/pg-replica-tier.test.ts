@@ -67,7 +67,7 @@ describe('PgReplicaTier', () => {
     await a.claimLink('c1');
     assert.equal(await a.ownerByName('one'), undefined, 'its own claim is not "elsewhere"');
     assert.deepEqual(await b.ownerByName('one'), { replicaId: 'a', peerUrl: 'https://a.test:8444' });
-    await until('b to see a\'s claim', () => b.heldElsewhere('c1'));
+    await until('b to see a\'s claim', () => b.holderElsewhere('c1') === 'a');
 
     await b.claimLink('c1');
     await until('a to lose c1', () => lostOnA.includes('c1'));

@@ -115,8 +115,8 @@ export class PgReplicaTier implements ReplicaTier {
     return { replicaId: row.replica_id, peerUrl: row.peer_url };
   }
 
-  heldElsewhere(clusterId: string): boolean {
-    return this.#elsewhere.has(clusterId);
+  holderElsewhere(clusterId: string): string | undefined {
+    return this.#elsewhere.get(clusterId);
   }
 
   publish(topic: TierTopic, clusterId: string): void {

@@ -39,8 +39,8 @@ export interface ReplicaTier {
   releaseLink(clusterId: string): Promise<void>;
   /** The other replica holding the link of the cluster named so, read from the database now; undefined when none (or this one). */
   ownerByName(clusterName: string): Promise<LinkOwner | undefined>;
-  /** Whether another replica holds the cluster's link, as last read (refreshed every few seconds and on news). */
-  heldElsewhere(clusterId: string): boolean;
+  /** The other replica holding the cluster's link, as last read (refreshed every few seconds and on news). */
+  holderElsewhere(clusterId: string): string | undefined;
   /** Tells the other replicas; batched, best effort (claims are renewed and re-read anyway). */
   publish(topic: TierTopic, clusterId: string): void;
   /** Calls `listener` with news from the other replicas. */
@@ -71,7 +71,7 @@ export function soloTier(replicaId: string): ReplicaTier {
     claimLink: () => Promise.resolve(),
     releaseLink: () => Promise.resolve(),
     ownerByName: () => Promise.resolve(undefined),
-    heldElsewhere: () => false,
+    holderElsewhere: () => undefined,
     publish: () => undefined,
     subscribe: () => undefined,
     onClaimsLost: () => undefined,

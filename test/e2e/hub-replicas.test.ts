@@ -1,0 +1,218 @@
+// Three hub replicas on one real PostgreSQL behind a real HAProxy, one agent
+// linked to replica C, the real kubectl and CLI through every replica and the
+// load balancer; then replica C killed, a replica drained under load, and the
+// database stopped.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request as httpsRequest } from 'node:https';
+import { connect, createServer, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, mintServiceAccountToken, writePodLogLine } from '../helpers/cluster.ts';
+import { startHubTier, type HubTier, type Replica } from '../helpers/hub-tier.ts';
+import { KubectlStream, kubeconfigThroughHub, kubectlVia } from '../helpers/kubectl-hub.ts';
+import { eventually, startAgent, suiteContext, uplink, type AgentHandle } from '../helpers/uplink.ts';
+
+const { t: suite, runCleanups } = suiteContext('hub-replicas');
+
+interface ClusterView { name: string; status: string; connected: boolean; replica: string | null }
+
+/** /readyz of one replica directly: its status code, 0 when it does not answer. */
+function readyz(replica: Replica): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: replica.port, path: '/readyz', rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => { resolve(0); });
+    req.on('timeout', () => { req.destroy(); });
+    req.end();
+  });
+}
+
+describe('hub replicas', () => {
+  let tier: HubTier;
+  let agent: AgentHandle;
+  let namespace: string;
+  let pod: string;
+  const cluster = 'replicated';
+  /** kubeconfigs through the load balancer and through each replica directly. */
+  const kubeconfigs = new Map<string, string>();
+
+  before(async () => {
+    tier = await startHubTier(suite, 3);
+    namespace = await createTestNamespace(suite, 'replicas');
+    const { kubeconfig } = await mintServiceAccountToken(suite, { namespace, clusterRole: 'cluster-admin' });
+    const created = await tier.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: cluster });
+    const c = tier.replicas[2] as Replica;
+    agent = await startAgent(suite, { hubUrl: c.url, caHash: tier.caHash, token: created.token, kubeconfig });
+    kubeconfigs.set('lb', await kubeconfigThroughHub(tier.cliConfig, cluster));
+    for (const replica of tier.replicas) kubeconfigs.set(replica.id, await kubeconfigThroughHub(await tier.cliConfigOf(replica), cluster));
+    await kubectl(['-n', namespace, 'create', 'deployment', 'app', '--image=registry.invalid/app:1', '--replicas=1']);
+    await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 });
+    pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+  });
+
+  after(async () => {
+    await runCleanups();
+  });
+
+  it('replicas - started together on an empty database: one schema, one admin, one CA, no error', async () => {
+    const client = new pg.Client({ connectionString: tier.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: number; n: string }>('SELECT version, count(*) AS n FROM schema_migrations GROUP BY version');
+      assert.ok(rows.length > 0);
+      assert.ok(rows.every((row) => row.n === '1'), 'each version applied once');
+      const users = await client.query<{ name: string }>('SELECT name FROM users');
+      assert.deepEqual(users.rows.map((row) => row.name), ['admin']);
+    } finally {
+      await client.end();
+    }
+    for (const replica of tier.replicas) {
+      assert.deepEqual(replica.process.lines.filter((l) => l.level === 'error' || l.level === 'fatal' || (typeof l.level === 'number' && l.level >= 50)), [], `${replica.id} logged no error`);
+    }
+  });
+
+  it('replicas - every replica and the load balancer show the cluster online', async () => {
+    for (const replica of tier.replicas) {
+      const view = await eventually(`${replica.id} to show the cluster online`, 30_000, async () => {
+        const found = await tier.clientOf(replica).request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+        return found.status === 'online' ? found : undefined;
+      });
+      assert.equal(view.connected, true);
+      assert.equal(view.replica, 'hub-c', 'every replica knows C holds the link');
+    }
+    const list = await uplink(['clusters', 'list'], tier.cliConfig);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /replicated\s+online/);
+  });
+
+  it('replicas - kubectl get, exec and port-forward through every replica and the load balancer', async (t) => {
+    const accepted: Socket[] = [];
+    const server = createServer((socket) => {
+      accepted.push(socket);
+      socket.on('data', (chunk: Buffer) => { socket.write(`pong:${chunk.toString()}`); });
+    });
+    server.listen(POD_FORWARD_TARGET_PORT, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => { for (const s of accepted) s.destroy(); server.close(); });
+    for (const [via, kubeconfig] of kubeconfigs) {
+      const got = await kubectlVia(kubeconfig, ['-n', namespace, 'get', 'pod', pod, '-o', 'name']);
+      assert.equal(got.code, 0, `${via}: ${got.stderr}`);
+      assert.equal(got.stdout.trim(), `pod/${pod}`);
+      const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', '-i', pod, '--', 'sh', '-c', 'read line; echo "got:$line"; exit 3'], `via ${via}\n`);
+      assert.equal(exec.stdout.trim(), `got:via ${via}`, `${via}: ${exec.stderr}`);
+      assert.equal(exec.code, 3, `${via}: exec exit code`);
+      const forward = await KubectlStream.start(t, kubeconfig, ['-n', namespace, 'port-forward', `pod/${pod}`, ':8080']);
+      await eventually(`${via}: port-forward to listen`, 15_000, () => (/Forwarding from 127\.0\.0\.1:\d+/.test(forward.output) ? true : undefined));
+      const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(forward.output)?.[1]);
+      const client = connect(port, '127.0.0.1');
+      t.after(() => { client.destroy(); });
+      await once(client, 'connect');
+      let received = '';
+      client.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+      client.write(`ping-${via}`);
+      await eventually(`${via}: the answer through port-forward`, 15_000, () => (received === `pong:ping-${via}` ? true : undefined));
+      forward.child.kill('SIGTERM');
+    }
+  });
+
+  it('replicas - uplink get and an add-on set through one replica reach the agent linked to another', async () => {
+    const a = tier.replicas[0] as Replica;
+    const got = await uplink(['get', cluster, 'pods', '-n', namespace], await tier.cliConfigOf(a));
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok(got.stdout.includes(pod));
+    // The add-on is stored through A; C, which holds the link, pushes it.
+    await tier.clientOf(a).request('PUT', `/api/v1/clusters/${cluster}/addons/missing-chart`, {
+      chart: { repository: 'http://127.0.0.1:1/charts', name: 'nothing', version: '1.0.0' }, namespace,
+    });
+    await agent.process.waitForLog((l) => typeof l.msg === 'string' && /desired add-ons/i.test(l.msg) && JSON.stringify(l).includes('missing-chart'), 30_000);
+  });
+
+  it('replicas - kill -9 the replica holding the link: watch and logs -f through A go on, the cluster is back within seconds, nothing stored is lost', async (t) => {
+    const [a, , c] = tier.replicas as [Replica, Replica, Replica];
+    const viaA = kubeconfigs.get(a.id) as string;
+    const watch = await KubectlStream.start(t, viaA, ['-n', namespace, 'get', 'configmaps', '-w', '-o', 'name']);
+    await eventually('the watch to list', 20_000, () => (watch.output.includes('configmap/kube-root-ca.crt') ? true : undefined));
+    const logs = await KubectlStream.start(t, viaA, ['-n', namespace, 'logs', '-f', pod]);
+    const before = `before-kill-${Date.now()}`;
+    const writer = setInterval(() => { void writePodLogLine(before); }, 300);
+    t.after(() => { clearInterval(writer); });
+    await eventually('the log line before the kill', 20_000, () => (logs.output.includes(before) ? true : undefined));
+    clearInterval(writer);
+
+    c.process.child.kill('SIGKILL');
+    await eventually('the cluster online again through A', 60_000, async () => {
+      const view = await tier.clientOf(a).request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+      return view.status === 'online' && view.connected ? true : undefined;
+    });
+    const got = await kubectlVia(viaA, ['-n', namespace, 'get', 'pod', pod, '-o', 'name']);
+    assert.equal(got.code, 0, got.stderr);
+
+    await kubectl(['-n', namespace, 'create', 'configmap', 'after-kill', '--from-literal=x=1']);
+    await eventually('the watch through A to see a change made after the kill', 60_000, () => (watch.output.includes('configmap/after-kill') ? true : undefined));
+    assert.equal(watch.child.exitCode, null, 'the watch is still open');
+    const afterKill = `after-kill-${Date.now()}`;
+    const writer2 = setInterval(() => { void writePodLogLine(afterKill); }, 300);
+    t.after(() => { clearInterval(writer2); });
+    await eventually('logs -f through A to go on after the kill', 60_000, () => (logs.output.includes(afterKill) ? true : undefined));
+    assert.equal(logs.child.exitCode, null, 'logs -f is still following');
+
+    const users = await tier.clientOf(a).request<{ items: { name: string }[] }>('GET', '/api/v1/users');
+    assert.ok(users.items.some((u) => u.name === 'admin'));
+    const addon = await tier.clientOf(a).request<{ name: string }>('GET', `/api/v1/clusters/${cluster}/addons/missing-chart`);
+    assert.equal(addon.name, 'missing-chart');
+    const { items } = await tier.clientOf(a).request<{ items: { verb: string; subresource: string | null }[] }>('GET', `/api/v1/audit?cluster=${cluster}&limit=1000`);
+    assert.ok(items.some((r) => r.verb === 'watch'));
+    assert.ok(items.some((r) => r.subresource === 'exec'));
+    assert.ok(items.some((r) => r.subresource === 'portforward'));
+    await c.restart();
+  });
+
+  it('replicas - SIGTERM on a replica under steady kubectl get through the load balancer: no request fails', async () => {
+    const lb = kubeconfigs.get('lb') as string;
+    const failures: string[] = [];
+    let done = 0;
+    const stop = new AbortController();
+    const load = (async () => {
+      while (!stop.signal.aborted) {
+        const got = await kubectlVia(lb, ['-n', namespace, 'get', 'pod', pod, '-o', 'name']);
+        if (got.code !== 0) failures.push(got.stderr);
+        done++;
+      }
+    })();
+    await eventually('the load to run', 30_000, () => (done >= 3 ? true : undefined));
+    // The replica holding the link, so its agent has to move too.
+    const holderId = await eventually('the replica holding the link', 30_000, async () => {
+      const view = await tier.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+      return view.replica ?? undefined;
+    });
+    const holder = tier.replicas.find((replica) => replica.id === holderId) as Replica;
+    const before = done;
+    holder.process.child.kill('SIGTERM');
+    const [code] = await once(holder.process.child, 'exit') as [number | null];
+    assert.equal(code, 0, 'the drained replica exits cleanly');
+    await eventually('more requests after the drain', 60_000, () => (done >= before + 10 ? true : undefined));
+    stop.abort();
+    await load;
+    assert.deepEqual(failures, [], `${failures.length} of ${done} requests failed`);
+    await holder.restart();
+  });
+
+  it('replicas - stopping PostgreSQL: every replica not ready within seconds, ready again by itself when it returns', async () => {
+    await tier.postgres.stop();
+    for (const replica of tier.replicas) {
+      await eventually(`${replica.id} not ready`, 30_000, async () => ((await readyz(replica)) === 503 ? true : undefined));
+    }
+    await tier.postgres.start();
+    for (const replica of tier.replicas) {
+      await eventually(`${replica.id} ready again`, 60_000, async () => ((await readyz(replica)) === 200 ? true : undefined));
+      assert.equal(replica.process.child.exitCode, null, `${replica.id} is still running`);
+    }
+    await eventually('the cluster online again', 60_000, async () => {
+      const view = await tier.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+      return view.status === 'online' ? true : undefined;
+    });
+  });
+});
