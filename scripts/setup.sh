@@ -23,13 +23,28 @@ install_apt_packages() {
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   [ "$with_browser" = 0 ] || [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  # The tests run their own PostgreSQL and HAProxy; Debian puts the server
+  # binaries in /usr/lib/postgresql/<version>/bin and haproxy in /usr/sbin,
+  # neither of them on an ordinary user's PATH.
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+  [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
   [ ${#missing[@]} -eq 0 ] && return
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and there is no apt-get to install them"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   say "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
+  [[ " ${missing[*]} " != *" postgresql "* ]] || no_system_postgres_cluster "$sudo"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Debian's postgresql package creates and starts a "main" cluster on port
+# 5432 unless postgresql-common is told not to (as the official postgres
+# image does): the tests start their own servers, so none is made.
+no_system_postgres_cluster() {
+  local sudo=$1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
+  $sudo sed -ri 's/^#?[[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
 }
 
 registry() {
