@@ -41,7 +41,7 @@ import { buildApiApp } from './api/app.ts';
 import { registerKubectlEndpointRoute } from './api/kubectl-endpoint.ts';
 import { LiveStreams } from './live-streams.ts';
 import { HubMetrics } from './metrics.ts';
-import { openSqliteStore, type AuditRecord, type Store } from './store/index.ts';
+import { openStore, type AuditRecord, type Store } from './store/index.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
 import { AuditSink } from './audit-sink.ts';
 import { registerDashboard } from './web/dashboard.ts';
@@ -146,7 +146,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   checkConnectionLimits(settings);
   checkKubeDomain(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore({ path: join(settings.dataDir, 'hub.db') });
+  const store = openStore(settings, log);
   await store.migrate();
   await clearMalformedFacts(store, log);
   const tls = await loadTls(settings, log);
