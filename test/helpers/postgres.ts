@@ -130,10 +130,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const start = async (): Promise<void> => {
     await runAs(join(bin, 'pg_ctl'), ['start', '-D', dataDir, '-w', '-t', String(START_TIMEOUT_S), '-l', join(root, 'server.log'), '-o', serverOptions], root);
   };
-  const stop = async (): Promise<void> => {
+  const stop = async (mode = 'fast'): Promise<void> => {
     const pid = postmasterPid(dataDir);
     if (pid === undefined || !alive(pid)) return;
-    await runAs(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S)], root);
+    await runAs(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', mode, '-w', '-t', String(START_TIMEOUT_S)], root);
   };
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
@@ -162,10 +162,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw error;
   }
   return {
-    url, port, dataDir, start, stop,
+    url, port, dataDir, start,
+    stop: () => stop(),
     passwordRole: { user: PASSWORD_ROLE, password },
     destroy: async () => {
-      await stop().catch(() => undefined);
+      // Immediate: no shutdown checkpoint for data about to be removed.
+      await stop('immediate').catch(() => undefined);
       killAndRemove(root);
       running.delete(root);
     },

@@ -199,7 +199,8 @@ export function applyMigrations(db: DatabaseSync, migrations: readonly Migration
   }
 }
 
-function checkOrder(migrations: readonly Migration[]): void {
+/** Throws unless versions run 1, 2, 3, ... in order. */
+export function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) {
       throw new StoreError(`migration "${migration.name}" has version ${migration.version}, expected ${index + 1}`);
@@ -207,10 +208,13 @@ function checkOrder(migrations: readonly Migration[]): void {
   });
 }
 
-/** An older hub must not run against a schema a newer hub has changed. */
 function refuseNewerSchema(db: DatabaseSync, migrations: readonly Migration[]): void {
   const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get();
-  const applied = typeof row?.version === 'number' ? row.version : 0;
+  checkNotNewer(typeof row?.version === 'number' ? row.version : 0, migrations);
+}
+
+/** An older hub must not run against a schema a newer hub has changed. */
+export function checkNotNewer(applied: number, migrations: readonly Migration[]): void {
   if (applied > migrations.length) {
     throw new StoreError(
       `database schema is at version ${applied} but this hub knows only up to ${migrations.length}; upgrade the hub`,

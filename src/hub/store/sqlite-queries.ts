@@ -1,7 +1,6 @@
 // The SQLite store's statements, by name, bound by named parameters only
 // (objects listing exactly the parameters: the driver rejects unknown names).
-import { CLUSTER_SUMMARY_COLUMNS } from './sqlite-rows.ts';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditQuery } from './store.ts';
+import { CLUSTER_SUMMARY_COLUMNS } from './rows.ts';
 
 export const SQL = {
   insertCluster: `INSERT INTO clusters (id, name, labels, token_hash, created_at)
@@ -73,35 +72,3 @@ export const SQL = {
 } as const;
 
 export type StatementName = keyof typeof SQL;
-
-/** Columns of AuditQuery's filters; each one present adds its condition. */
-const AUDIT_FILTERS = [
-  ['clusterId', 'cluster_id = :clusterId'],
-  ['userName', 'user_name = :userName'],
-  ['since', 'at >= :since'],
-  ['until', 'at < :until'],
-] as const;
-
-/**
- * The listAudit query for the filters present. The WHERE clause lists only
- * those (rather than `:x IS NULL OR col = :x`) so SQLite can use the
- * (cluster_id, at) and (user_name, at) indexes; there are 16 variants at most.
- */
-export function auditListQuery(query: AuditQuery): { sql: string; params: Record<string, string | number> } {
-  const conditions: string[] = [];
-  const params: Record<string, string | number> = { limit: clampAuditLimit(query.limit) };
-  for (const [key, condition] of AUDIT_FILTERS) {
-    const value = query[key];
-    if (value === undefined) continue;
-    conditions.push(condition);
-    params[key] = value;
-  }
-  const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-  // id breaks ties between rows of the same millisecond: later insert first.
-  return { sql: `SELECT * FROM audit_log ${where} ORDER BY at DESC, id DESC LIMIT :limit`, params };
-}
-
-function clampAuditLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return AUDIT_DEFAULT_LIMIT;
-  return Math.min(AUDIT_MAX_LIMIT, Math.max(1, Math.floor(limit)));
-}

@@ -4,11 +4,12 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { applyMigrations } from './migrations.ts';
 import { describe, makePrivate, returning, toStoreError, type ConflictMessages } from './sqlite-driver.ts';
-import { auditListQuery, SQL, type StatementName } from './sqlite-queries.ts';
+import { auditListQuery } from './audit-query.ts';
+import { SQL, type StatementName } from './sqlite-queries.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
   toGrantRecord, toUserRecord,
-} from './sqlite-rows.ts';
+} from './rows.ts';
 import {
   type AddonDeletion,
   type AddonPut,
@@ -317,7 +318,11 @@ class SqliteStore implements Store {
 
   listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
     return this.#run('list audit rows', () => {
-      const { sql, params } = auditListQuery(query);
+      const params: Record<string, string | number> = {};
+      const sql = auditListQuery(query, (name, value) => {
+        params[name] = value;
+        return `:${name}`;
+      });
       return this.#prepareCached(sql).all(params).map(toAuditRecord);
     });
   }

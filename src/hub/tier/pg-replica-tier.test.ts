@@ -7,7 +7,7 @@ import { startPostgres, type RunningPostgres } from '../../../test/helpers/postg
 import { createLogger } from '../../util/logger.ts';
 import { PgReplicaTier, type TierMetrics } from './pg-replica-tier.ts';
 import type { TierNews } from './replica-tier.ts';
-import { TIER_SCHEMA_SQL } from './tier-schema.ts';
+import { applyPostgresMigrations } from '../store/postgres-migrations.ts';
 
 const log = createLogger({ name: 'tier-test', level: 'silent' });
 const metrics: TierMetrics = {
@@ -32,10 +32,11 @@ describe('PgReplicaTier', () => {
   before(async () => {
     server = await startPostgres();
     url = await server.createDatabase('tier');
+    await applyPostgresMigrations({ connectionString: url });
     const setup = new pg.Client({ connectionString: url });
     await setup.connect();
-    await setup.query(`CREATE TABLE clusters (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE); ${TIER_SCHEMA_SQL}`);
-    await setup.query("INSERT INTO clusters VALUES ('c1', 'one'), ('c2', 'two')");
+    await setup.query(`INSERT INTO clusters (id, name, labels, token_hash, created_at)
+      VALUES ('c1', 'one', '{}', 'h1', now()), ('c2', 'two', '{}', 'h2', now())`);
     await setup.end();
   });
   after(async () => {
@@ -44,54 +45,63 @@ describe('PgReplicaTier', () => {
     await server.destroy();
   });
 
-  function replica(id: string, renewEveryMs = 200): PgReplicaTier {
+  /** A replica whose LISTEN connection is up: news sent before that is not for it. */
+  async function replica(id: string, renewEveryMs = 200): Promise<PgReplicaTier> {
+    let listening = false;
     const pool = new pg.Pool({ connectionString: url, max: 3 });
     pool.on('error', () => undefined);
     pools.push(pool);
     const tier = new PgReplicaTier({
-      replicaId: id, peerUrl: `https://${id}.test:8444`, pool, log, metrics, renewEveryMs, claimTtlMs: 2_000,
+      replicaId: id, peerUrl: `https://${id}.test:8444`, pool, log, renewEveryMs, claimTtlMs: 2_000,
+      metrics: { ...metrics, listenerConnected: (up) => { listening = up; } },
       newClient: () => new pg.Client({ connectionString: url }),
     });
     tiers.push(tier);
+    await until(`${id} to listen`, () => listening);
     return tier;
   }
 
   test('tier - a claim moves to the replica that linked last, and the loser hears of it', async () => {
-    const a = replica('a');
-    const b = replica('b');
+    const a = await replica('a');
+    const b = await replica('b');
     const lostOnA: string[] = [];
     a.onClaimsLost((ids) => { lostOnA.push(...ids); });
     const newsOnA: TierNews[] = [];
     a.subscribe((news) => { newsOnA.push(news); });
 
     await a.claimLink('c1');
-    assert.equal(await a.ownerByName('one'), undefined, 'its own claim is not "elsewhere"');
-    assert.deepEqual(await b.ownerByName('one'), { replicaId: 'a', peerUrl: 'https://a.test:8444' });
+    assert.equal((await a.locateLink('one'))?.holder?.replicaId, 'a', 'by name');
+    assert.equal((await a.locateLink('c1'))?.holder?.replicaId, 'a', 'by id');
+    assert.deepEqual((await b.locateLink('one'))?.holder, { replicaId: 'a', peerUrl: 'https://a.test:8444' });
     await until('b to see a\'s claim', () => b.holderElsewhere('c1') === 'a');
 
     await b.claimLink('c1');
     await until('a to lose c1', () => lostOnA.includes('c1'));
-    assert.deepEqual(await a.ownerByName('one'), { replicaId: 'b', peerUrl: 'https://b.test:8444' });
-    assert.ok(newsOnA.some((news) => news.from === 'b' && news.topic === 'claimed' && news.clusterIds.includes('c1')));
+    assert.deepEqual((await a.locateLink('one'))?.holder, { replicaId: 'b', peerUrl: 'https://b.test:8444' });
+    // At the renewal or by news, whichever comes first; the news comes too.
+    await until('a to hear b\'s claim', () => newsOnA.some((news) => news.from === 'b' && news.topic === 'claimed' && news.clusterIds.includes('c1')));
 
     // a's link closing afterwards must not drop b's claim.
     await a.releaseLink('c1');
-    assert.deepEqual(await a.ownerByName('one'), { replicaId: 'b', peerUrl: 'https://b.test:8444' });
+    assert.deepEqual((await a.locateLink('one'))?.holder, { replicaId: 'b', peerUrl: 'https://b.test:8444' });
     await b.releaseLink('c1');
-    assert.equal(await a.ownerByName('one'), undefined);
+    assert.equal((await a.locateLink('one'))?.holder, undefined);
+    assert.equal(b.recentlyReleased('c1'), true);
+    await until('a to hear the link is moving', () => a.recentlyReleased('c1'));
+    assert.equal(a.recentlyReleased('c2'), false);
   });
 
   test('tier - a claim not renewed expires', async () => {
-    const c = replica('c', 60_000);
-    const d = replica('d');
+    const c = await replica('c', 60_000);
+    const d = await replica('d');
     await c.claimLink('c2');
-    assert.equal((await d.ownerByName('two'))?.replicaId, 'c');
-    await until('c\'s claim to expire', async () => (await d.ownerByName('two')) === undefined);
+    assert.equal((await d.locateLink('two'))?.holder?.replicaId, 'c');
+    await until('c\'s claim to expire', async () => (await d.locateLink('two'))?.stale === true);
   });
 
   test('tier - a job runs once per interval across replicas', async () => {
-    const e = replica('e');
-    const f = replica('f');
+    const e = await replica('e');
+    const f = await replica('f');
     const turns = await Promise.all([e.takeTurn('prune', 60_000), f.takeTurn('prune', 60_000)]);
     assert.deepEqual(turns.filter(Boolean).length, 1);
     assert.equal(await e.takeTurn('prune', 60_000), false);
@@ -99,8 +109,8 @@ describe('PgReplicaTier', () => {
   });
 
   test('tier - news survives the database going away and coming back', async () => {
-    const g = replica('g');
-    const h = replica('h');
+    const g = await replica('g');
+    const h = await replica('h');
     const heard: string[] = [];
     h.subscribe((news) => { if (news.topic === 'addons') heard.push(...news.clusterIds); });
     g.publish('addons', 'c1');

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { Backoff } from '../../link/backoff.ts';
 import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { LinkOwner, ReplicaTier, TierNews, TierTopic } from './replica-tier.ts';
+import type { LinkLocation, ReplicaTier, TierNews, TierTopic } from './replica-tier.ts';
 import { decodeNews, encodeNews, NewsBatcher, TIER_CHANNEL } from './tier-news.ts';
 
 /** A claim not renewed for this long is void: its replica is gone or cut off from the database. */
@@ -21,6 +21,9 @@ const NEWS_MAX_PENDING = 5_000;
 /** After news of claims, other replicas' claims are re-read within this. */
 const RELOAD_DEBOUNCE_MS = 100;
 const LISTEN_RETRY = { initialMs: 500, maxMs: 5_000 };
+/** A link released this recently is probably moving to another replica: requests for it wait rather than fail. */
+const MOVING_FOR_MS = 30_000;
+const MAX_RELEASED = 100_000;
 
 export interface TierMetrics {
   claims(outcome: 'ok' | 'failed'): void;
@@ -56,6 +59,8 @@ export class PgReplicaTier implements ReplicaTier {
   readonly #held = new Set<string>();
   /** Other replicas' live claims, by cluster id, as last read. */
   #elsewhere = new Map<string, string>();
+  /** When a cluster's link was last released or lost anywhere in the tier (by cluster id), for the moving window. */
+  readonly #released = new Map<string, number>();
   readonly #newsListeners: ((news: TierNews) => void)[] = [];
   readonly #lostListeners: ((clusterIds: string[]) => void)[] = [];
   readonly #batcher: NewsBatcher;
@@ -100,19 +105,40 @@ export class PgReplicaTier implements ReplicaTier {
 
   async releaseLink(clusterId: string): Promise<void> {
     this.#held.delete(clusterId);
+    this.#noteReleased([clusterId]);
     await this.#options.pool.query('DELETE FROM link_owners WHERE cluster_id = $1 AND replica_id = $2', [clusterId, this.replicaId]);
     this.publish('released', clusterId);
   }
 
-  async ownerByName(clusterName: string): Promise<LinkOwner | undefined> {
-    const { rows } = await this.#options.pool.query<{ replica_id: string; peer_url: string }>(
-      `SELECT o.replica_id, o.peer_url FROM link_owners o JOIN clusters c ON c.id = o.cluster_id
-       WHERE c.name = $1 AND o.expires_at > now()`,
-      [clusterName],
+  async locateLink(clusterRef: string): Promise<LinkLocation | undefined> {
+    const { rows } = await this.#options.pool.query<{ id: string; replica_id: string | null; peer_url: string | null; live: boolean | null }>(
+      `SELECT c.id, o.replica_id, o.peer_url, o.expires_at > now() AS live
+       FROM clusters c LEFT JOIN link_owners o ON o.cluster_id = c.id
+       WHERE c.name = $1 OR c.id = $1 LIMIT 1`,
+      [clusterRef],
     );
     const row = rows[0];
-    if (row === undefined || row.replica_id === this.replicaId) return undefined;
-    return { replicaId: row.replica_id, peerUrl: row.peer_url };
+    if (row === undefined) return undefined;
+    const holder = row.live === true && row.replica_id !== null && row.peer_url !== null ? { replicaId: row.replica_id, peerUrl: row.peer_url } : undefined;
+    return { clusterId: row.id, holder, stale: row.live === false };
+  }
+
+  recentlyReleased(clusterId: string): boolean {
+    const at = this.#released.get(clusterId);
+    return at !== undefined && Date.now() - at < MOVING_FOR_MS;
+  }
+
+  #noteReleased(ids: readonly string[]): void {
+    const now = Date.now();
+    for (const id of ids) {
+      this.#released.delete(id);
+      this.#released.set(id, now);
+    }
+    // Oldest first (Map order): drop what is past the window, and the oldest past the bound.
+    for (const [id, at] of this.#released) {
+      if (now - at < MOVING_FOR_MS && this.#released.size <= MAX_RELEASED) break;
+      this.#released.delete(id);
+    }
   }
 
   holderElsewhere(clusterId: string): string | undefined {
@@ -185,6 +211,7 @@ export class PgReplicaTier implements ReplicaTier {
     this.#options.metrics.renewals('ok');
     // A claim gone since (another replica took the link, or the cluster was deleted) ends the link here.
     const lost = ids.filter((id) => !kept.has(id) && this.#held.delete(id));
+    this.#noteReleased(lost);
     if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
   }
 
@@ -221,6 +248,7 @@ export class PgReplicaTier implements ReplicaTier {
       const lost = news.clusterIds.filter((id) => this.#held.delete(id));
       if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
     } else if (news.topic === 'released') {
+      this.#noteReleased(news.clusterIds);
       this.#scheduleReload();
     }
     for (const listener of this.#newsListeners) listener(news);

@@ -16,6 +16,14 @@ export interface LinkOwner {
  * - `released`: a replica no longer holds them;
  * - `addons`: these clusters' desired add-ons changed (the holder pushes them).
  */
+export interface LinkLocation {
+  clusterId: string;
+  /** The replica holding the link (this one included), while its claim is live. */
+  holder: LinkOwner | undefined;
+  /** A claim past its expiry is left: its replica stopped renewing (killed, or cut off from the database). */
+  stale: boolean;
+}
+
 export type TierTopic = 'claimed' | 'released' | 'addons';
 
 export interface TierNews {
@@ -37,8 +45,13 @@ export interface ReplicaTier {
   claimLink(clusterId: string): Promise<void>;
   /** Drops this replica's claim (the link closed); a claim another replica made since stays. */
   releaseLink(clusterId: string): Promise<void>;
-  /** The other replica holding the link of the cluster named so, read from the database now; undefined when none (or this one). */
-  ownerByName(clusterName: string): Promise<LinkOwner | undefined>;
+  /**
+   * Where the link of the cluster with this name or id is, read from the
+   * database now; undefined when there is no such cluster.
+   */
+  locateLink(clusterRef: string): Promise<LinkLocation | undefined>;
+  /** Whether the cluster's link was released or lost within the last few seconds (it is probably moving). */
+  recentlyReleased(clusterId: string): boolean;
   /** The other replica holding the cluster's link, as last read (refreshed every few seconds and on news). */
   holderElsewhere(clusterId: string): string | undefined;
   /** Tells the other replicas; batched, best effort (claims are renewed and re-read anyway). */
@@ -70,7 +83,8 @@ export function soloTier(replicaId: string): ReplicaTier {
     shared: false,
     claimLink: () => Promise.resolve(),
     releaseLink: () => Promise.resolve(),
-    ownerByName: () => Promise.resolve(undefined),
+    locateLink: () => Promise.resolve(undefined),
+    recentlyReleased: () => false,
     holderElsewhere: () => undefined,
     publish: () => undefined,
     subscribe: () => undefined,

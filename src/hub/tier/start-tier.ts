@@ -2,7 +2,6 @@
 // tier shared with every replica on that database, over a small pool of its
 // own (claims, news and turns must not queue behind API queries) and one
 // LISTEN connection.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from '../../util/logger.ts';
@@ -12,7 +11,6 @@ import { PgReplicaTier, type TierMetrics } from './pg-replica-tier.ts';
 import { soloTier, type ReplicaTier } from './replica-tier.ts';
 
 const TIER_POOL_SIZE = 4;
-const CONNECT_TIMEOUT_MS = 5_000;
 /** A tier query that takes longer is cancelled: claims and turns must fail fast when the database is sick. */
 const STATEMENT_TIMEOUT_MS = 5_000;
 
@@ -29,20 +27,6 @@ export function peerUrlOf(settings: Pick<HubSettings, 'peerUrl' | 'peerListen'>,
   return `https://${hostname()}:${boundPort ?? parseListen(settings.peerListen).port}`;
 }
 
-/**
- * The pg connection settings of --database-url and --database-password-file,
- * or undefined on SQLite. The password file is read for every new
- * connection, so a rotated Secret needs no restart.
- */
-export function postgresConnectionOf(settings: Pick<HubSettings, 'databaseUrl' | 'databasePasswordFile'>): pg.ClientConfig | undefined {
-  if (settings.databaseUrl === undefined) return undefined;
-  const file = settings.databasePasswordFile;
-  return {
-    connectionString: settings.databaseUrl,
-    ...(file === undefined ? {} : { password: () => readFileSync(file, 'utf8').replace(/\r?\n$/, '') }),
-  };
-}
-
 export interface StartTierOptions {
   settings: HubSettings;
   /** The pg connection settings the store uses (URL and password), when the hub is on PostgreSQL. */
@@ -57,8 +41,8 @@ export function startTier(options: StartTierOptions): ReplicaTier {
   if (options.connection === undefined) return soloTier(replicaId);
   const config: pg.ClientConfig = {
     ...options.connection,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS + 1_000,
     application_name: `uplink-hub-tier ${replicaId}`.slice(0, 63),
   };
   const pool = new pg.Pool({ ...config, max: TIER_POOL_SIZE });

@@ -1,4 +1,5 @@
-// Row mapping for the SQLite store: the only code that knows column names.
+// Row mapping for both stores: the only code that knows column names. The
+// PostgreSQL store reads values in the same shapes (postgres-driver.ts STORE_TYPES).
 // JSON columns hold only what the store wrote, so their parsed shape is trusted.
 import type { SQLOutputValue } from 'node:sqlite';
 import type { AddonStatus } from '../../link/addons.ts';
@@ -86,7 +87,7 @@ export function toUserRecord(row: Row): UserRecord {
 export function toGrantRecord(row: Row): GrantRecord {
   const role = text(row, 'role');
   // The table's CHECK constraint allows only these; this narrows the type.
-  if (!ROLES.includes(role)) throw new StoreError(`sqlite store: column role holds '${role}', expected admin, edit or view`);
+  if (!ROLES.includes(role)) throw new StoreError(`store: column role holds '${role}', expected admin, edit or view`);
   return { userId: text(row, 'user_id'), role: role as Role, clusterId: textOrNull(row, 'cluster_id') };
 }
 
@@ -138,7 +139,7 @@ export function mapOptional<T, R>(value: T | undefined, map: (value: T) => R): R
 }
 
 export function required(row: Row | undefined): Row {
-  if (row === undefined) throw new StoreError('sqlite store: expected a row, the query returned none');
+  if (row === undefined) throw new StoreError('store: expected a row, the query returned none');
   return row;
 }
 
@@ -173,5 +174,5 @@ export function integer(row: Row, column: string): number {
 
 function columnTypeError(column: string, expected: string, value: SQLOutputValue | undefined): StoreError {
   const actual = value === null ? 'null' : typeof value;
-  return new StoreError(`sqlite store: column ${column} holds ${actual}, expected ${expected}`);
+  return new StoreError(`store: column ${column} holds ${actual}, expected ${expected}`);
 }

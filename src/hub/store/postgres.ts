@@ -1,0 +1,371 @@
+// The Store on PostgreSQL through node-postgres, for hubs that run several
+// replicas on one database. Same records and rules as the SQLite store
+// (sqlite.ts); every commit is durable (PostgreSQL's synchronous_commit is on
+// by default), heartbeats are written in batches (heartbeat-batcher.ts), and
+// a lost database fails calls with STORE_UNAVAILABLE until it is back.
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { Logger } from '../../util/logger.ts';
+import { throttledWarnings } from '../../util/logger.ts';
+import { auditListQuery } from './audit-query.ts';
+import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
+import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
+import { createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, toPostgresStoreError, withClient } from './postgres-driver.ts';
+import { applyPostgresMigrations } from './postgres-migrations.ts';
+import { PG_SQL } from './postgres-queries.ts';
+import {
+  integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
+  toGrantRecord, toUserRecord, type Row,
+} from './rows.ts';
+import type { ConflictMessages } from './sqlite-driver.ts';
+import {
+  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
+  type AuditRecord, type ClusterRecord, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
+  type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
+} from './store.ts';
+
+/** Heartbeats arriving within this window go to the database in one statement. */
+const HEARTBEAT_WINDOW_MS = 250;
+/** Clusters in one heartbeat statement at most (four array parameters, whatever the count). */
+const HEARTBEAT_MAX_BATCH = 1_000;
+/** Heartbeats waiting beyond this are refused: two full rounds of a 10,000-agent fleet. */
+const HEARTBEAT_MAX_QUEUED = 20_000;
+/** Rows forEachCluster reads per round trip, so a fleet list never holds the whole table. */
+const CURSOR_BATCH_ROWS = 500;
+/** A database error warned about at most this often (an outage makes one per call). */
+const WARN_INTERVAL_MS = 10_000;
+
+export interface PostgresStoreOptions extends PostgresConnectionOptions {
+  /** Where failures of idle connections are warned about (at most one line per 10 s). */
+  log: Logger;
+}
+
+/** The pool's and the heartbeat queue's state, for metrics. */
+export interface PostgresStoreStats {
+  pool: { total: number; idle: number; waiting: number };
+  heartbeats: HeartbeatBatcherStats;
+}
+
+/**
+ * Opens a pool on the database at `url` (no connection is made yet; a bad URL
+ * or an unreadable password file throws a StoreError now). Call `migrate()`
+ * before anything else.
+ */
+export function openPostgresStore(options: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(options);
+}
+
+export class PostgresStore implements Store {
+  /**
+   * The store's pool, for other users of the same database (replica
+   * coordination): borrow connections with `pool.connect()` and release them.
+   * Closed by close().
+   */
+  readonly pool: pg.Pool;
+  /**
+   * The settings of the store's connections (URL, password file, timeouts),
+   * for a dedicated connection outside the pool, e.g. one that LISTENs:
+   * `new pg.Client(store.clientConfig)`.
+   */
+  readonly clientConfig: pg.ClientConfig;
+  readonly #where: string;
+  readonly #heartbeats: HeartbeatBatcher<Heartbeat>;
+  /** Set when a write failed for a full disk; cleared by the next write that succeeds. SELECT 1 alone cannot tell. */
+  #full: StoreUnavailableError | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#where = redactUrl(options.url);
+    this.clientConfig = { ...postgresClientConfig(options), types: STORE_TYPES };
+    this.pool = createPool(postgresPoolConfig(options), throttledWarnings(options.log, WARN_INTERVAL_MS), this.#where);
+    this.#heartbeats = new HeartbeatBatcher({
+      write: (batch) => this.#writeHeartbeats(batch),
+      windowMs: HEARTBEAT_WINDOW_MS, maxBatch: HEARTBEAT_MAX_BATCH, maxQueued: HEARTBEAT_MAX_QUEUED,
+    });
+  }
+
+  stats(): PostgresStoreStats {
+    const { totalCount: total, idleCount: idle, waitingCount: waiting } = this.pool;
+    return { pool: { total, idle, waiting }, heartbeats: this.#heartbeats.stats() };
+  }
+
+  migrate(): Promise<void> {
+    return this.#run('migrate', () => applyPostgresMigrations(this.clientConfig));
+  }
+
+  ping(): Promise<void> {
+    if (this.#full !== undefined) return Promise.reject(this.#full);
+    return this.#run('ping', async () => { await this.pool.query('SELECT 1'); });
+  }
+
+  /** Writes the heartbeats queued, then closes the pool. */
+  async close(): Promise<void> {
+    await this.#heartbeats.close();
+    if (!this.pool.ended && !this.pool.ending) await this.pool.end();
+  }
+
+  createCluster(input: NewCluster): Promise<ClusterRecord> {
+    const conflict = {
+      primaryKey: `a cluster with id "${input.id}" already exists`,
+      unique: `a cluster named "${input.name}" already exists`,
+    };
+    const { id, name, tokenHash, createdAt } = input;
+    return this.#write(`create cluster "${name}"`, async () =>
+      toClusterRecord(required(await this.#first(PG_SQL.insertCluster, [id, name, JSON.stringify(input.labels), tokenHash, createdAt]))), conflict);
+  }
+
+  getCluster(id: string): Promise<ClusterRecord | undefined> {
+    return this.#run(`get cluster ${id}`, async () => mapOptional(await this.#first(PG_SQL.selectCluster, [id]), toClusterRecord));
+  }
+
+  getClusterByName(name: string): Promise<ClusterRecord | undefined> {
+    return this.#run(`get cluster "${name}"`, async () => mapOptional(await this.#first(PG_SQL.selectClusterByName, [name]), toClusterRecord));
+  }
+
+  listClusters(): Promise<ClusterRecord[]> {
+    return this.#run('list clusters', async () => (await this.#rows(PG_SQL.selectClusters, [])).map(toClusterRecord));
+  }
+
+  async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    await this.#run('list clusters', () => withClient(this.pool, async (client) => {
+      const cursor = client.query(new Cursor<Row>(PG_SQL.selectClusterSummaries, [], { types: STORE_TYPES }));
+      try {
+        for (let rows = await cursor.read(CURSOR_BATCH_ROWS); rows.length > 0; rows = await cursor.read(CURSOR_BATCH_ROWS)) {
+          for (const row of rows) {
+            try {
+              visit(toClusterSummary(row));
+            } catch (error) {
+              failure = { error };
+              return;
+            }
+          }
+        }
+      } finally {
+        await cursor.close().catch(() => undefined);
+      }
+    }));
+    // The visitor's own error, as it threw it: it is not a store failure.
+    if (failure) throw failure.error;
+  }
+
+  deleteCluster(id: string): Promise<boolean> {
+    return this.#write(`delete cluster ${id}`, async () => (await this.#count(PG_SQL.deleteCluster, [id])) > 0);
+  }
+
+  updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void> {
+    return this.#write(`update tokens of cluster ${id}`, async () => {
+      await this.#count(PG_SQL.updateClusterTokens, [id, hashes.tokenHash, hashes.nextTokenHash]);
+    });
+  }
+
+  recordConnection(id: string, change: ConnectionChange): Promise<void> {
+    const sql = change.connected ? PG_SQL.recordConnected : PG_SQL.recordDisconnected;
+    return this.#write(`record connection of cluster ${id}`, async () => {
+      await this.#count(sql, [id, change.at, change.agentVersion ?? null]);
+    });
+  }
+
+  /** Queued and written with other clusters' heartbeats (see HEARTBEAT_WINDOW_MS); resolves once committed. */
+  recordHeartbeat(id: string, beat: Heartbeat): Promise<void> {
+    return this.#write(`record heartbeat of cluster ${id}`, () => this.#heartbeats.add(id, beat));
+  }
+
+  createUser(input: UserRecord): Promise<UserRecord> {
+    const conflict = {
+      primaryKey: `a user with id "${input.id}" already exists`,
+      unique: `a user named "${input.name}" already exists`,
+    };
+    return this.#write(`create user "${input.name}"`, async () =>
+      toUserRecord(required(await this.#first(PG_SQL.insertUser, [input.id, input.name, input.createdAt]))), conflict);
+  }
+
+  getUser(id: string): Promise<UserRecord | undefined> {
+    return this.#run(`get user ${id}`, async () => mapOptional(await this.#first(PG_SQL.selectUser, [id]), toUserRecord));
+  }
+
+  getUserByName(name: string): Promise<UserRecord | undefined> {
+    return this.#run(`get user "${name}"`, async () => mapOptional(await this.#first(PG_SQL.selectUserByName, [name]), toUserRecord));
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#run('list users', async () => (await this.#rows(PG_SQL.selectUsers, [])).map(toUserRecord));
+  }
+
+  deleteUser(id: string): Promise<boolean> {
+    return this.#write(`delete user ${id}`, async () => (await this.#count(PG_SQL.deleteUser, [id])) > 0);
+  }
+
+  addGrant(grant: GrantRecord): Promise<void> {
+    return this.#write(`add grant ${grant.role} to user ${grant.userId}`, async () => {
+      await this.#count(PG_SQL.insertGrant, [grant.userId, grant.role, grant.clusterId]);
+    });
+  }
+
+  removeGrant(grant: GrantRecord): Promise<boolean> {
+    return this.#write(`remove grant ${grant.role} from user ${grant.userId}`, async () =>
+      (await this.#count(PG_SQL.deleteGrant, [grant.userId, grant.role, grant.clusterId])) > 0);
+  }
+
+  listGrants(userId: string): Promise<GrantRecord[]> {
+    return this.#run(`list grants of user ${userId}`, async () => (await this.#rows(PG_SQL.selectGrants, [userId])).map(toGrantRecord));
+  }
+
+  listAllGrants(): Promise<GrantRecord[]> {
+    return this.#run('list all grants', async () => (await this.#rows(PG_SQL.selectAllGrants, [])).map(toGrantRecord));
+  }
+
+  createApiToken(input: NewApiToken): Promise<ApiTokenRecord> {
+    const conflict = { primaryKey: `an API token with id "${input.id}" already exists` };
+    const { id, userId, name, tokenHash, createdAt } = input;
+    return this.#write(`create API token "${name}"`, async () =>
+      toApiTokenRecord(required(await this.#first(PG_SQL.insertApiToken, [id, userId, name, tokenHash, createdAt]))), conflict);
+  }
+
+  getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    return this.#run(`get API token ${id}`, async () => mapOptional(await this.#first(PG_SQL.selectApiToken, [id]), toApiTokenRecord));
+  }
+
+  listApiTokens(userId: string): Promise<ApiTokenRecord[]> {
+    return this.#run(`list API tokens of user ${userId}`, async () =>
+      (await this.#rows(PG_SQL.selectApiTokensOfUser, [userId])).map(toApiTokenRecord));
+  }
+
+  deleteApiToken(id: string): Promise<boolean> {
+    return this.#write(`delete API token ${id}`, async () => (await this.#count(PG_SQL.deleteApiToken, [id])) > 0);
+  }
+
+  touchApiToken(id: string, at: string): Promise<void> {
+    return this.#write(`touch API token ${id}`, async () => { await this.#count(PG_SQL.touchApiToken, [id, at]); });
+  }
+
+  countApiTokens(): Promise<number> {
+    return this.#run('count API tokens', async () => integer(required(await this.#first(PG_SQL.countApiTokens, [])), 'count'));
+  }
+
+  /**
+   * In one transaction: the row is locked (FOR UPDATE) before it is compared,
+   * and a create that another replica won meanwhile (the insert does nothing)
+   * continues as a replace of its row.
+   */
+  putAddon(input: AddonPut): Promise<{ record: AddonRecord; outcome: AddonPutOutcome }> {
+    const { clusterId, name, at } = input;
+    const spec = JSON.stringify(input.spec);
+    return this.#write(`put add-on "${name}" of cluster ${clusterId}`, () => inTransaction(this.pool, async (client) => {
+      const first = async (sql: string, values: unknown[]): Promise<Row | undefined> => (await client.query<Row>(sql, values)).rows[0];
+      let existing = await first(PG_SQL.selectAddonForUpdate, [clusterId, name]);
+      if (existing === undefined) {
+        const inserted = await first(PG_SQL.insertAddon, [clusterId, name, spec, at]);
+        if (inserted !== undefined) return { record: toAddonRecord(inserted), outcome: 'created' };
+        existing = required(await first(PG_SQL.selectAddonForUpdate, [clusterId, name]));
+      }
+      const live = existing.deleted_at === null;
+      if (live && existing.spec === spec) return { record: toAddonRecord(existing), outcome: 'unchanged' };
+      const replaced = required(await first(PG_SQL.replaceAddon, [clusterId, name, spec, at]));
+      return { record: toAddonRecord(replaced), outcome: live ? 'updated' : 'created' };
+    }));
+  }
+
+  getAddon(clusterId: string, name: string): Promise<AddonRecord | undefined> {
+    return this.#run(`get add-on "${name}" of cluster ${clusterId}`, async () =>
+      mapOptional(await this.#first(PG_SQL.selectAddon, [clusterId, name]), toAddonRecord));
+  }
+
+  listAddons(clusterId: string): Promise<AddonRecord[]> {
+    return this.#run(`list add-ons of cluster ${clusterId}`, async () =>
+      (await this.#rows(PG_SQL.selectAddonsOfCluster, [clusterId])).map(toAddonRecord));
+  }
+
+  deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
+    const { clusterId, name, at } = input;
+    return this.#write(`delete add-on "${name}" of cluster ${clusterId}`, async () =>
+      mapOptional(await this.#first(PG_SQL.deleteAddon, [clusterId, name, at]), toAddonRecord));
+  }
+
+  putAddonStatus(record: AddonStatusRecord): Promise<boolean> {
+    const { clusterId, name, reportedAt } = record;
+    return this.#write(`put the status of add-on "${name}" of cluster ${clusterId}`, async () => {
+      try {
+        return (await this.#count(PG_SQL.upsertAddonStatus, [clusterId, name, JSON.stringify(record.status), reportedAt])) > 0;
+      } catch (error) {
+        // The add-on went (with its cluster, on another replica) between the check and the insert: as if it was never there.
+        if (isForeignKeyViolation(error)) return false;
+        throw error;
+      }
+    });
+  }
+
+  getAddonStatus(clusterId: string, name: string): Promise<AddonStatusRecord | undefined> {
+    return this.#run(`get the status of add-on "${name}" of cluster ${clusterId}`, async () =>
+      mapOptional(await this.#first(PG_SQL.selectAddonStatus, [clusterId, name]), toAddonStatusRecord));
+  }
+
+  listAddonStatuses(clusterId: string): Promise<AddonStatusRecord[]> {
+    return this.#run(`list add-on statuses of cluster ${clusterId}`, async () =>
+      (await this.#rows(PG_SQL.selectAddonStatusesOfCluster, [clusterId])).map(toAddonStatusRecord));
+  }
+
+  insertAudit(record: AuditRecord): Promise<void> {
+    const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
+    const { path, status, bytesIn, bytesOut, durationMs, command } = record;
+    const values = [at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name,
+      path, status, bytesIn, bytesOut, durationMs, command].map(withoutNul);
+    return this.#write('insert an audit row', async () => { await this.#count(PG_SQL.insertAudit, values); });
+  }
+
+  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
+    const values: (string | number)[] = [];
+    const sql = auditListQuery(query, (_name, value) => `$${values.push(value)}`);
+    return this.#run('list audit rows', async () => (await this.#rows(sql, values)).map(toAuditRecord));
+  }
+
+  pruneAudit(olderThan: string): Promise<number> {
+    return this.#write('prune the audit log', () => this.#count(PG_SQL.pruneAudit, [olderThan]));
+  }
+
+  /**
+   * One UPDATE for the batch. Rows are locked in id order, the same order in
+   * every replica's batches, so two replicas' batches cannot deadlock.
+   */
+  async #writeHeartbeats(batch: ReadonlyMap<string, Heartbeat>): Promise<void> {
+    const ids = [...batch.keys()].sort();
+    const beats = ids.map((id) => batch.get(id) as Heartbeat);
+    await this.pool.query(PG_SQL.recordHeartbeats, [
+      ids, beats.map((b) => b.at), beats.map((b) => b.intervalSeconds), beats.map((b) => b.factsJson ?? JSON.stringify(b.facts)),
+    ]);
+  }
+
+  async #rows(sql: string, values: unknown[]): Promise<Row[]> {
+    return (await this.pool.query<Row>(sql, values)).rows;
+  }
+
+  async #first(sql: string, values: unknown[]): Promise<Row | undefined> {
+    return (await this.#rows(sql, values))[0];
+  }
+
+  async #count(sql: string, values: unknown[]): Promise<number> {
+    return (await this.pool.query(sql, values)).rowCount ?? 0;
+  }
+
+  /** A write: like #run, and a full disk is remembered for ping(). */
+  #write<T>(action: string, work: () => Promise<T>, conflict?: ConflictMessages): Promise<T> {
+    const result = this.#run(action, work, conflict);
+    result.then(() => { this.#full = undefined; }, (error: unknown) => {
+      if (error instanceof StoreUnavailableError && error.code === 'STORE_FULL') this.#full = error;
+    });
+    return result;
+  }
+
+  /** Runs `work`; the one place driver errors are mapped. */
+  async #run<T>(action: string, work: () => Promise<T>, conflict?: ConflictMessages): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw toPostgresStoreError(action, error, conflict, this.#where);
+    }
+  }
+}
+
+/** PostgreSQL text cannot hold NUL; an audit row keeps what a request sent, with U+FFFD in its place. */
+function withoutNul(value: string | number | null): string | number | null {
+  return typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
+}
