@@ -66,7 +66,7 @@ async function startReplica(t: TestContext, r: Omit<Replica, 'process' | 'restar
 
 function haproxyConfig(lbPort: number, replicas: readonly Replica[], dir: string): string {
   return [
-    'global', `  pidfile ${join(dir, 'haproxy.pid')}`, '  maxconn 20000',
+    'global', `  pidfile ${join(dir, 'haproxy.pid')}`, '  maxconn 4000',
     'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h',
     '  option redispatch', '  retries 3',
     'frontend hub', `  bind 127.0.0.1:${lbPort}`, '  default_backend replicas',
