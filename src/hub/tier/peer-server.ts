@@ -168,10 +168,12 @@ async function closeServer(server: https.Server, sockets: Set<TLSSocket>, graceM
   const closed = new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
   server.closeIdleConnections();
   // Upgraded sockets are no longer the HTTP server's to close: they are cut with the rest.
-  const timer = setTimeout(() => {
+  const cut = (): void => {
     server.closeAllConnections();
     for (const socket of sockets) socket.destroy();
-  }, graceMs);
+  };
+  const timer = graceMs > 0 ? setTimeout(cut, graceMs) : undefined;
+  if (timer === undefined) cut();
   await closed;
   clearTimeout(timer);
 }
