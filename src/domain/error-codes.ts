@@ -69,12 +69,16 @@ export const ERROR_CODES = {
   LINK_BAD_RESPONSE: { status: 502, meaning: 'the agent\'s answer was not what the protocol says' },
   TOKEN_NOT_STORED: { status: 502, meaning: 'a rotated cluster token was minted but the agent did not store it' },
   KUBE_UNREACHABLE: { status: 502, meaning: 'agent: its API server did not answer' },
+  PEER_UNREACHABLE: { status: 502, meaning: 'the hub replica holding the cluster\'s link refused the relay, closed it before answering, or is not a replica of this hub' },
   // 503, 504, 507
   CLUSTER_OFFLINE: { status: 503, meaning: 'the cluster\'s agent is not linked to the hub' },
   STORE_UNAVAILABLE: { status: 503, meaning: 'the hub\'s store cannot be reached; nothing was written' },
   ACCESS_REVIEW_FAILED: { status: 503, meaning: 'agent: the API server could not say whether the caller may read this' },
   AGENT_STOPPING: { status: 503, meaning: 'agent: it is shutting down' },
+  PEER_BUSY: { status: 503, meaning: 'the hub relays the most requests it allows to the replica holding the cluster\'s link; retry after Retry-After' },
+  CLUSTER_MOVED: { status: 503, meaning: 'the cluster\'s link moved off the replica a request was relayed to; retry' },
   LINK_TIMEOUT: { status: 504, meaning: 'the agent did not answer in time' },
+  PEER_TIMEOUT: { status: 504, meaning: 'the hub replica holding the cluster\'s link did not take the relay\'s connection in time' },
   STORE_FULL: { status: 507, meaning: 'the hub\'s disk is full; nothing was written' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -124,6 +124,22 @@ export class HubMetrics {
   readonly auditWriteFailures = new Counter({
     name: 'uplink_hub_audit_write_failures_total', help: 'Audit rows the store failed to write (e.g. disk full)', registers: [this.registry],
   });
+  readonly peerRelays = new Counter({
+    name: 'uplink_hub_peer_relays_total', help: 'Requests relayed to the hub replica holding the cluster\'s link, by kind (request, upgrade) and outcome',
+    labelNames: ['kind', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly peerRelayStreams = new Gauge({ name: 'uplink_hub_peer_relay_streams_open', help: 'Requests and upgrades being relayed to other replicas now', registers: [this.registry] });
+  readonly peerRelayBytes = new Counter({
+    name: 'uplink_hub_peer_relay_bytes_total', help: 'Bytes relayed between replicas, by direction (to_peer, from_peer)', labelNames: ['direction'] as const, registers: [this.registry],
+  });
+  readonly peerRelayResumes = new Counter({
+    name: 'uplink_hub_peer_relay_watch_resumes_total', help: 'Relayed watches whose replica died, by outcome (resumed, expired, no_holder, busy)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+  readonly peerConnectionsRefused = new Counter({
+    name: 'uplink_hub_peer_connections_refused_total', help: 'Connections to the peer port refused, by reason (tls, not_peer, max_connections)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

@@ -127,6 +127,14 @@ export function kubeAddressOf(req: Pick<IncomingMessage, 'url' | 'headers'>, kub
   return { ref: host.label, apiPath: checkedApiUrl(req.url ?? '/') };
 }
 
+/**
+ * Whether a request is for the kubectl endpoint: on a cluster's host (with a
+ * kube domain), or under KUBE_PATH_PREFIX on any other. Never throws.
+ */
+export function isKubeRequest(req: Pick<IncomingMessage, 'url' | 'headers'>, kubeDomain: string | undefined): boolean {
+  return (kubeDomain !== undefined && clusterHostOf(req.headers.host, kubeDomain) !== undefined) || (req.url ?? '').startsWith(KUBE_PATH_PREFIX);
+}
+
 /** Audit user for requests whose token was missing or invalid. */
 const UNAUTHENTICATED = '(unauthenticated)';
 
@@ -138,10 +146,9 @@ export class KubeProxy {
     this.options = options;
   }
 
-  /** Whether a request is for the kubectl endpoint: on a cluster's host, or under KUBE_PATH_PREFIX on any other. */
+  /** Whether a request is for the kubectl endpoint (isKubeRequest). */
   serves(req: Pick<IncomingMessage, 'url' | 'headers'>): boolean {
-    const { kubeDomain } = this.options;
-    return (kubeDomain !== undefined && clusterHostOf(req.headers.host, kubeDomain) !== undefined) || (req.url ?? '').startsWith(KUBE_PATH_PREFIX);
+    return isKubeRequest(req, this.options.kubeDomain);
   }
 
   /** Handles a plain HTTP request for the kubectl endpoint (see serves). Never throws, never leaves a rejection unhandled. */

@@ -1,0 +1,187 @@
+// The relaying side of the tier: a request that reached this replica for a
+// cluster whose link another replica holds is passed to that replica's peer
+// port (peer-server.ts) with everything the direct path carries, and its
+// answer streamed back. The hub decides where a request goes (relay-route.ts
+// and the link records); this class only moves bytes, bounds how many
+// streams are relayed to each peer, and counts them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../util/logger.ts';
+import { kubeAddressOf } from '../kube/proxy.ts';
+import type { HubMetrics } from '../metrics.ts';
+import type { PeerCredentials } from './peer-certificates.ts';
+import { PeerConnections, type PeerTarget } from './peer-connections.ts';
+import { clientAddressOf } from './peer-server.ts';
+import { refuseRequest, refuseUpgrade, type RelayRefusal } from './relay-answers.ts';
+import { relayRequestHeaders } from './relay-headers.ts';
+import { relayPlainRequest, type RelayOutcome } from './relay-request.ts';
+import { RESUME_WITHIN_MS, type LocateCluster } from './relay-resume.ts';
+import { relayRouteOf } from './relay-route.ts';
+import { relayUpgradeRequest } from './relay-upgrade.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './relay-upstream.ts';
+import { watchPlanOf, type WatchPlan } from './relay-watch.ts';
+
+/** Requests and upgrades relayed to one peer at once; each holds a connection to it. */
+export const DEFAULT_MAX_STREAMS_PER_PEER = 10_000;
+/** Seconds a client refused for a full peer is asked to wait. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+export type PeerRelayMetrics = Pick<HubMetrics, 'peerRelays' | 'peerRelayStreams' | 'peerRelayBytes' | 'peerRelayResumes'>;
+
+export interface PeerRelayOptions {
+  /** This replica's peer certificate (peer-certificates.ts). */
+  credentials: PeerCredentials;
+  log: Logger;
+  /** The hub's --kube-domain, to read host-form kubectl requests. */
+  kubeDomain?: string | undefined;
+  metrics?: PeerRelayMetrics;
+  maxStreamsPerPeer?: number;
+  connectTimeoutMs?: number;
+  /**
+   * Finds the replica holding a cluster's link once it is linked again
+   * (relay-resume.ts). With it, a kubectl watch whose peer dies goes on
+   * through the next holder instead of ending.
+   */
+  locate?: LocateCluster;
+  /** How long a broken watch waits for its cluster to be linked again. */
+  resumeWithinMs?: number;
+}
+
+export class PeerRelay {
+  readonly #options: PeerRelayOptions;
+  readonly #connections: PeerConnections;
+  readonly #streams = new Map<string, number>();
+  readonly #maxStreams: number;
+
+  constructor(options: PeerRelayOptions) {
+    this.#options = options;
+    this.#maxStreams = options.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER;
+    // One spare socket per peer: a stream's slot is released just before its connection is.
+    this.#connections = new PeerConnections({ credentials: options.credentials, maxSocketsPerPeer: this.#maxStreams + 1 });
+  }
+
+  /**
+   * Relays a plain request (a kubectl request, or an agent-bound API route)
+   * to `target`; call it before anything reads the request's body. Answers
+   * the client itself in every case; never throws.
+   */
+  relayRequest(req: IncomingMessage, res: ServerResponse, target: PeerTarget): void {
+    const route = relayRouteOf(req, this.#options.kubeDomain);
+    const form = route?.form ?? 'api';
+    if (!this.#acquire(target.replicaId)) {
+      this.#count('request', 'busy');
+      refuseRequest(res, this.#busy(target), form);
+      return;
+    }
+    // The peer whose slot the request holds: a resumed watch moves to the next holder, or lets go.
+    let holder: string | undefined = target.replicaId;
+    const plan = route?.form === 'kube' ? this.#watchPlan(req) : undefined;
+    const { locate } = this.#options;
+    relayPlainRequest({
+      req, res, target, form, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
+      headers: this.#headers(req, target, false),
+      ...(plan === undefined ? {} : {
+        watch: {
+          plan,
+          ...(locate === undefined || route === undefined ? {} : {
+            resume: {
+              cluster: route.cluster, path: req.url ?? '/', locate, withinMs: this.#options.resumeWithinMs ?? RESUME_WITHIN_MS,
+              log: this.#options.log,
+              onOutcome: (outcome) => { this.#options.metrics?.peerRelayResumes.inc({ outcome }); },
+              moveSlot: (next) => {
+                if (holder !== undefined) this.#release(holder);
+                holder = this.#acquire(next.replicaId) ? next.replicaId : undefined;
+                return holder !== undefined;
+              },
+            },
+          }),
+        },
+      }),
+      onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
+      done: (outcome) => {
+        if (holder !== undefined) this.#release(holder);
+        this.#count('request', outcome);
+      },
+    });
+  }
+
+  /** Relays an upgrade (exec, attach, port-forward) to `target`. Answers the client itself in every case; never throws. */
+  relayUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: PeerTarget): void {
+    if (!this.#acquire(target.replicaId)) {
+      this.#count('upgrade', 'busy');
+      refuseUpgrade(socket, this.#busy(target));
+      return;
+    }
+    relayUpgradeRequest({
+      req, socket, head, target, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
+      headers: this.#headers(req, target, true),
+      onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
+      done: (outcome) => {
+        this.#release(target.replicaId);
+        this.#count('upgrade', outcome);
+      },
+    });
+  }
+
+  /** Requests and upgrades being relayed now, to one peer or to all. */
+  openStreams(replicaId?: string): number {
+    if (replicaId !== undefined) return this.#streams.get(replicaId) ?? 0;
+    let total = 0;
+    for (const count of this.#streams.values()) total += count;
+    return total;
+  }
+
+  /** New connections to peers use these credentials (a renewed peer certificate). */
+  setCredentials(credentials: PeerCredentials): void {
+    this.#connections.setCredentials(credentials);
+  }
+
+  /** Closes idle connections to peers; relayed streams end with their clients or peers. */
+  close(): void {
+    this.#connections.close();
+  }
+
+  #headers(req: IncomingMessage, target: PeerTarget, upgrade: boolean): string[] {
+    return relayRequestHeaders({
+      rawHeaders: req.rawHeaders, headers: req.headers, clientAddress: clientAddressOf(req), fallbackHost: new URL(target.peerUrl).host, upgrade,
+    });
+  }
+
+  #watchPlan(req: IncomingMessage): WatchPlan | undefined {
+    try {
+      return watchPlanOf(req.method ?? 'GET', kubeAddressOf(req, this.#options.kubeDomain).apiPath);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #connectTimeoutMs(): number {
+    return this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  }
+
+  #busy(target: PeerTarget): RelayRefusal {
+    return {
+      code: 'PEER_BUSY', retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+      message: `this hub replica relays ${this.#maxStreams} requests to hub replica "${target.replicaId}", which holds the cluster's link, the most it allows; retry shortly`,
+    };
+  }
+
+  #acquire(replicaId: string): boolean {
+    const open = this.#streams.get(replicaId) ?? 0;
+    if (open >= this.#maxStreams) return false;
+    this.#streams.set(replicaId, open + 1);
+    this.#options.metrics?.peerRelayStreams.inc();
+    return true;
+  }
+
+  #release(replicaId: string): void {
+    const open = (this.#streams.get(replicaId) ?? 0) - 1;
+    if (open <= 0) this.#streams.delete(replicaId);
+    else this.#streams.set(replicaId, open);
+    this.#options.metrics?.peerRelayStreams.dec();
+  }
+
+  #count(kind: 'request' | 'upgrade', outcome: RelayOutcome): void {
+    this.#options.metrics?.peerRelays.inc({ kind, outcome });
+  }
+}

@@ -1,0 +1,170 @@
+// A plain request relayed to the replica holding the cluster's link: the
+// body streams to the peer and the answer back, each through pipe() so a
+// slow side slows the other instead of filling memory, with no deadline once
+// the peer answered. The client leaving destroys the peer request, and the
+// peer's connection breaking ends the client's answer: a kubectl watch with
+// the ERROR event the API server ends a failed watch with (always between
+// events, since a watch is handed on in whole lines), anything else by
+// cutting the connection so the client sees an error, not a clean end. A
+// watch whose peer dies can instead go on through the cluster's next replica
+// (relay-resume.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PeerConnections, PeerTarget } from './peer-connections.ts';
+import { refuseRequest } from './relay-answers.ts';
+import { relayResponseHeaders } from './relay-headers.ts';
+import { WatchResume, type ResumeOptions } from './relay-resume.ts';
+import { openUpstream, upstreamRefusal, type Upstream } from './relay-upstream.ts';
+import { watchErrorLine, WatchLines, type WatchPlan } from './relay-watch.ts';
+
+/** How a relayed request or upgrade ended; a closed set for metric labels. */
+export type RelayOutcome = 'ok' | 'client_gone' | 'peer_broke' | 'unreachable' | 'timeout' | 'busy';
+
+export interface RequestRelayOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: PeerTarget;
+  /** The request's answer form (relay-route.ts). */
+  form: 'kube' | 'api';
+  /** The request's headers for the peer (relay-headers.ts). */
+  headers: string[];
+  connections: PeerConnections;
+  connectTimeoutMs: number;
+  /** Set for a kubectl watch: handed on in whole lines; with `resume`, it goes on through the next replica when its peer dies. */
+  watch?: { plan: WatchPlan; resume?: Omit<ResumeOptions, 'lines' | 'send' | 'end'> };
+  onBytes: (direction: 'to_peer' | 'from_peer', bytes: number) => void;
+  done: (outcome: RelayOutcome) => void;
+}
+
+/** Relays one plain request; never throws, and calls `done` exactly once. */
+export function relayPlainRequest(options: RequestRelayOptions): void {
+  new RequestRelay(options).start();
+}
+
+class RequestRelay {
+  readonly #options: RequestRelayOptions;
+  #upstream: Upstream | undefined;
+  #finished = false;
+  #lines: WatchLines | undefined;
+  #resume: WatchResume | undefined;
+
+  constructor(options: RequestRelayOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    const { req, res } = this.#options;
+    // Writes racing the end of the response fail quietly: how it ended is decided here, not by an error event.
+    res.on('error', () => undefined);
+    res.on('close', () => {
+      if (!res.writableFinished) this.#finish('client_gone');
+    });
+    req.on('data', (chunk: Buffer) => { this.#options.onBytes('to_peer', chunk.length); });
+    const upstream = this.#send(this.#options.target, req.url ?? '/', req.method ?? 'GET');
+    req.pipe(upstream.request);
+  }
+
+  /** Sends the request (or a resumed watch) to `target`; its answer continues the client's response. */
+  #send(target: PeerTarget, path: string, method: string): Upstream {
+    const upstream = openUpstream({ connections: this.#options.connections, target, method, path, headers: this.#options.headers, connectTimeoutMs: this.#options.connectTimeoutMs });
+    this.#upstream = upstream;
+    const { request } = upstream;
+    let answered = false;
+    request.on('response', (answer) => {
+      answered = true;
+      answer.once('close', upstream.done);
+      this.#answer(answer, target);
+    });
+    request.on('error', (error) => {
+      upstream.done();
+      // After the answer began, its own 'close' tells how it ended.
+      if (answered || this.#finished) return;
+      if (this.#resume !== undefined) this.#resume.attemptFailed(target, error);
+      else this.#refuse(error, target);
+    });
+    request.on('close', () => { if (!answered) upstream.done(); });
+    return upstream;
+  }
+
+  #answer(answer: IncomingMessage, target: PeerTarget): void {
+    const { res } = this.#options;
+    if (this.#finished) {
+      answer.destroy();
+      return;
+    }
+    if (this.#resume === undefined) {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, relayResponseHeaders(answer.rawHeaders));
+      // A watch may not write its first event for minutes: the client should know it is answered.
+      if (answer.headers['content-length'] === undefined) res.flushHeaders();
+      const json = (answer.headers['content-type'] ?? '').includes('json');
+      if (this.#options.watch !== undefined && answer.statusCode === 200 && json) this.#lines = new WatchLines(this.#options.watch.plan.resourceVersion);
+    } else if (!this.#resume.accepts(answer, target)) {
+      return; // the resume reads the refusal itself
+    }
+    answer.on('error', () => undefined); // a broken connection: handled at 'close'
+    answer.on('data', (chunk: Buffer) => { this.#options.onBytes('from_peer', chunk.length); });
+    answer.on('end', () => {
+      const rest = this.#lines?.rest();
+      res.end(rest);
+      this.#finish('ok');
+    });
+    answer.on('close', () => { if (!answer.complete) this.#broke(target); });
+    if (this.#lines === undefined) {
+      answer.pipe(res, { end: false });
+      return;
+    }
+    const lines = this.#lines;
+    answer.on('data', (chunk: Buffer) => {
+      const ready = lines.push(chunk);
+      if (ready !== undefined && !res.write(ready)) {
+        answer.pause();
+        res.once('drain', () => { answer.resume(); });
+      }
+    });
+  }
+
+  /** The peer failed before answering the client's own request. */
+  #refuse(error: Error, target: PeerTarget): void {
+    const refusal = upstreamRefusal(error, target);
+    refuseRequest(this.#options.res, refusal, this.#options.form);
+    this.#finish(refusal.code === 'PEER_TIMEOUT' ? 'timeout' : 'unreachable');
+  }
+
+  /** The peer's connection broke during its answer. */
+  #broke(target: PeerTarget): void {
+    if (this.#finished) return;
+    const { res, watch } = this.#options;
+    const lines = this.#lines;
+    if (lines === undefined) {
+      res.destroy();
+      this.#finish('peer_broke');
+      return;
+    }
+    lines.discardPartial();
+    if (watch?.resume !== undefined && lines.resumable) {
+      this.#resume ??= new WatchResume({
+        ...watch.resume, lines,
+        send: (next, path) => { this.#send(next, path, 'GET').request.end(); },
+        end: (line) => {
+          res.end(line);
+          this.#finish('peer_broke');
+        },
+      });
+      this.#resume.broke(target);
+      return;
+    }
+    res.end(watchErrorLine(503, 'ServiceUnavailable', `hub replica "${target.replicaId}", which held the cluster's link, closed the watch`));
+    this.#finish('peer_broke');
+  }
+
+  #finish(outcome: RelayOutcome): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#resume?.cancel();
+    // After a whole answer the connection goes back to the agent for the next request.
+    const request = this.#upstream?.request;
+    if (outcome !== 'ok' && request !== undefined && !request.destroyed) request.destroy();
+    this.#upstream?.done();
+    if (outcome === 'client_gone') this.#options.req.unpipe();
+    this.#options.done(outcome);
+  }
+}

@@ -1,0 +1,162 @@
+// A relayed kubectl watch read as it passes: JSON watch events, one per line,
+// handed on whole lines only, with the resourceVersion of the last event
+// seen. When the replica holding the cluster's link dies mid-watch, the
+// client has received complete events only, and the watch can go on from the
+// last one seen through whichever replica holds the link next: the API server
+// sends every change after that resourceVersion, or 410 Gone when it no
+// longer has them, which the client (kubectl, an informer) handles by
+// listing again, as after any expired watch.
+import { parseKubeRequest } from '../../kube/request-info.ts';
+import { kubeStatus } from '../../kube/headers.ts';
+
+/** The longest watch event read: larger than any object etcd stores (1.5 MiB) with its JSON framing. */
+export const MAX_WATCH_EVENT_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 0x0a;
+/** resourceVersions are opaque strings; a longer one is not one the API server sent. */
+const MAX_RESOURCE_VERSION_CHARS = 128;
+
+/**
+ * Splits a watch's body into whole lines and remembers the last
+ * resourceVersion. After a line longer than MAX_WATCH_EVENT_BYTES, it
+ * passes bytes on as they come and the watch can no longer be resumed
+ * (`resumable` false): its position is not known.
+ */
+export class WatchLines {
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #lastResourceVersion: string | undefined;
+  #resumable = true;
+  #gone = false;
+
+  constructor(initialResourceVersion: string | undefined) {
+    this.#lastResourceVersion = initialResourceVersion;
+  }
+
+  /** The resourceVersion to resume after: the last event's, else the one the watch started from. */
+  get lastResourceVersion(): string | undefined {
+    return this.#lastResourceVersion;
+  }
+
+  /** Whether the watch can go on from lastResourceVersion: no event was lost track of, and none said the watch failed. */
+  get resumable(): boolean {
+    return this.#resumable && !this.#gone;
+  }
+
+  /** Takes a chunk of the body; returns the bytes to hand on now (whole lines), if any. */
+  push(chunk: Buffer): Buffer | undefined {
+    // Lost track: bytes pass on as they come, after whatever was held.
+    if (!this.#resumable) return this.#heldBytes === 0 ? chunk : Buffer.concat([this.#release(), chunk]);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last === -1) return this.#hold(chunk) ? undefined : this.#release();
+    const ready = Buffer.concat([...this.#held, chunk.subarray(0, last + 1)]);
+    this.#held = [];
+    this.#heldBytes = 0;
+    const tracking = this.#hold(chunk.subarray(last + 1)) && this.#read(ready);
+    return tracking || this.#heldBytes === 0 ? ready : Buffer.concat([ready, this.#release()]);
+  }
+
+  /** What is held of an unfinished last line, handed on at a clean end of the body. */
+  rest(): Buffer | undefined {
+    return this.#heldBytes === 0 ? undefined : this.#release();
+  }
+
+  /** What is held of an unfinished line, dropped: the stream broke inside an event. */
+  discardPartial(): void {
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** Holds the start of an unfinished line; false once that is more than an event can be (track lost). */
+  #hold(bytes: Buffer): boolean {
+    if (bytes.length === 0) return this.#resumable;
+    this.#held.push(bytes);
+    this.#heldBytes += bytes.length;
+    if (this.#heldBytes > MAX_WATCH_EVENT_BYTES) this.#resumable = false;
+    return this.#resumable;
+  }
+
+  #release(): Buffer {
+    const out = Buffer.concat(this.#held);
+    this.#held = [];
+    this.#heldBytes = 0;
+    return out;
+  }
+
+  /** Reads each whole line of `lines` for its event type and resourceVersion; false once the track is lost. */
+  #read(lines: Buffer): boolean {
+    let start = 0;
+    while (start < lines.length) {
+      const end = lines.indexOf(NEWLINE, start);
+      const stop = end === -1 ? lines.length : end;
+      if (stop > start) this.#readEvent(lines.toString('utf8', start, stop));
+      start = stop + 1;
+    }
+    return this.#resumable;
+  }
+
+  #readEvent(line: string): void {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      this.#resumable = false; // not a JSON event stream after all: its position is unknown
+      return;
+    }
+    if (fieldOf(event, 'type') === 'ERROR') {
+      this.#gone = true; // the API server ended the watch itself (410 Gone, say): nothing to resume
+      return;
+    }
+    const version = fieldOf(fieldOf(fieldOf(event, 'object'), 'metadata'), 'resourceVersion');
+    if (typeof version === 'string' && version !== '' && version.length <= MAX_RESOURCE_VERSION_CHARS) this.#lastResourceVersion = version;
+  }
+}
+
+/** A field of a parsed JSON value, when it is an object that has it. */
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** What a kubectl-endpoint request needs for its watch to be resumable. */
+export interface WatchPlan {
+  /** The resourceVersion the watch starts from, if any. */
+  resourceVersion: string | undefined;
+}
+
+/**
+ * Whether a request on the kubectl endpoint is a watch that can be resumed:
+ * a GET with `watch=true|1` (or a legacy /watch/ path) that does not ask for
+ * initial events (those restart from a snapshot, which a resume would
+ * repeat). `apiPath` is the API server path and query. Never throws.
+ */
+export function watchPlanOf(method: string, apiPath: string): WatchPlan | undefined {
+  if (method !== 'GET') return undefined;
+  let query: URLSearchParams;
+  try {
+    if (parseKubeRequest(method, apiPath).verb !== 'watch') return undefined;
+    query = new URL(apiPath, 'http://kube.invalid').searchParams;
+  } catch {
+    return undefined;
+  }
+  if (query.has('sendInitialEvents')) return undefined;
+  const version = query.get('resourceVersion') ?? '';
+  // "" and "0" mean "from any point": nothing is known of where the client is until an event passes.
+  return { resourceVersion: version === '' || version === '0' ? undefined : version };
+}
+
+/**
+ * The request path (as sent to the hub, either form) to go on with a watch
+ * from `resourceVersion`: the same path and query, with only that parameter
+ * set. Without a version (no event seen, none given), the original path.
+ */
+export function resumedPath(path: string, resourceVersion: string | undefined): string {
+  if (resourceVersion === undefined) return path;
+  const mark = path.indexOf('?');
+  const query = new URLSearchParams(mark === -1 ? '' : path.slice(mark + 1));
+  query.set('resourceVersion', resourceVersion);
+  return `${mark === -1 ? path : path.slice(0, mark)}?${query.toString()}`;
+}
+
+/** A watch event line that ends a watch with a Status, as the API server ends a failed one (kubectl prints it; informers list again). */
+export function watchErrorLine(code: number, reason: string, message: string): string {
+  return `${JSON.stringify({ type: 'ERROR', object: JSON.parse(kubeStatus(code, reason, message)) as unknown })}\n`;
+}
