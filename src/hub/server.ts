@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
@@ -50,7 +51,12 @@ import type { ReplicaTier } from './tier/replica-tier.ts';
 import { adoptSharedCa } from './tier/shared-ca.ts';
 import { peerUrlOf, startTier } from './tier/start-tier.ts';
 import { tierMetrics } from './tier/tier-metrics.ts';
+import { stripRelayHeaders } from './tier/peer-server.ts';
+import { startReplicaNetwork, type ReplicaNetwork } from './tier/replica-network.ts';
 import { registerDashboard } from './web/dashboard.ts';
+
+/** After a drain, requests relayed here from other replicas get this long to finish. */
+const PEER_CLOSE_GRACE_MS = 1_000;
 
 /** What a draining replica answers an agent that tries to link: go to another one. */
 const DRAINING_ANSWER = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
@@ -233,16 +239,30 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     ...(tier.shared ? { takeTurn: () => tier.takeTurn('audit-retention', AUDIT_PRUNE_INTERVAL_MS * 0.9) } : {}),
   });
   let publicUrl = settings.publicUrl ?? '';
+  // Requests that need a cluster's link go through the router when the hub has sibling replicas (see network below).
+  let fastifyHandler: http.RequestListener | undefined;
+  let network: ReplicaNetwork | undefined;
+  const serveHere: http.RequestListener = (req, res) => {
+    if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
+    else fastifyHandler?.(req, res);
+  };
+  const serveRequest: http.RequestListener = (req, res) => {
+    if (network?.router.routes(req) === true) network.router.request(req, res, () => { serveHere(req, res); });
+    else serveHere(req, res);
+  };
+  const serveUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (network?.router.routes(req) === true) network.router.upgrade(req, socket, head, () => { serveUpgradeHere(req, socket, head); });
+    else serveUpgradeHere(req, socket, head);
+  };
   const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
   const app = buildApiApp({
     log, strayHint,
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
     // a watch lives and their bodies belong to the API server, not to us.
     serverFactory: (handler) => {
-      const route: http.RequestListener = (req, res) => {
-        if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
-        else handler(req, res);
-      };
+      fastifyHandler = handler;
+      // Only the peer port may say a request was relayed, and from whom.
+      const route: http.RequestListener = (req, res) => { stripRelayHeaders(req); serveRequest(req, res); };
       const { handshakeTimeout, connectionsCheckingInterval, maxHeaderSize } = serverCreationOptions(settings);
       return tls
         ? https.createServer({ key: tls.key, cert: tls.cert, handshakeTimeout, connectionsCheckingInterval, maxHeaderSize }, route)
@@ -251,7 +271,11 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     clientErrorHandler: createClientErrorHandler({ metrics, audit, forwardedBodies, heads: requestHeads }),
   });
   guardConnections({ server: app.server, limits: settings, metrics, heads: requestHeads, warn: (message, fields) => { log.warn(fields, message); } });
-  app.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+  app.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    stripRelayHeaders(req);
+    serveUpgrade(req, socket, head);
+  });
+  function serveUpgradeHere(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = req.url ?? '';
     // Before the agent endpoint: a cluster's host serves only that cluster's API.
     if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
@@ -259,7 +283,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
     else if (isStrayKubeRequest(url)) socket.end(strayKubeUpgradeAnswer(strayHint(), req.method ?? 'GET', url));
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  });
+  }
   registerSystemRoutes(app, { store, metrics, caPem: tls?.caPem, draining: () => draining });
   registerDashboard(app);
   const fleetFeed = new FleetFeed({ store, fleet, log, locator: new ClusterLocator(), offlineAfterSeconds: settings.offlineAfter });
@@ -289,6 +313,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     done();
   });
 
+  if (tier.shared) {
+    network = await startReplicaNetwork({
+      tier, caDir: join(settings.dataDir, 'tls'), peerListen: settings.peerListen, peerUrl: peerUrlOf(settings),
+      kubeDomain: settings.kubeDomain, log, metrics, holdsLink: (clusterId) => fleet.session(clusterId) !== undefined,
+      serveRequest, serveUpgrade,
+    });
+  }
   const { host, port } = parseListen(settings.listen);
   await app.listen({ host, port });
   const address = app.server.address();
@@ -309,6 +340,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
         servers: [app.server], fleet, log, graceMs: settings.drainTimeout * 1000,
         onDraining: () => { draining = true; replicaMetrics.draining.set(1); },
       });
+      // Its links are handed over: nothing is relayed here any more but what is still in flight.
+      await network?.close(PEER_CLOSE_GRACE_MS);
     },
     async close(): Promise<void> {
       stopRetention();
@@ -318,6 +351,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       addonPusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
+      await network?.close();
       await app.close();
       await tier.close();
       await store.close();

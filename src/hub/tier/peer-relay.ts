@@ -97,6 +97,16 @@ export class PeerRelay {
           }),
         },
       }),
+      ...(locate === undefined || route === undefined ? {} : {
+        // The holder was gone or had let the link go: the next holder, once the cluster is linked again.
+        retry: async (failed: PeerTarget) => {
+          const next = await locate(route.cluster, { signal: AbortSignal.timeout(this.#options.resumeWithinMs ?? RESUME_WITHIN_MS), failed });
+          if (next === undefined) return undefined;
+          if (holder !== undefined) this.#release(holder);
+          holder = this.#acquire(next.replicaId) ? next.replicaId : undefined;
+          return holder === undefined ? undefined : next;
+        },
+      }),
       onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
       done: (outcome) => {
         if (holder !== undefined) this.#release(holder);

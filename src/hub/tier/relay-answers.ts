@@ -9,6 +9,9 @@ import { statusOf, type ErrorCode } from '../../domain/error-codes.ts';
 import { kubeStatus } from '../../kube/headers.ts';
 import { statusAnswer } from '../client-errors.ts';
 
+/** The header a replica adds to its CLUSTER_MOVED refusal of a relayed request; relay-request.ts reads it. */
+export const CLUSTER_MOVED_HEADER = 'x-uplink-cluster-moved';
+
 /** A refusal of a relay: its code (status from the catalogue) and a sentence naming the replica. */
 export interface RelayRefusal {
   code: ErrorCode;
@@ -23,7 +26,11 @@ function kubeReason(status: number): string {
 }
 
 function extraHeaders(refusal: RelayRefusal): Record<string, string> {
-  return refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) };
+  return {
+    ...(refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) }),
+    // Tells the relaying replica to look for the cluster's new holder (relay-request.ts) instead of passing this on.
+    ...(refusal.code === 'CLUSTER_MOVED' ? { [CLUSTER_MOVED_HEADER]: '1' } : {}),
+  };
 }
 
 /** The body of a refusal in the request's form. */

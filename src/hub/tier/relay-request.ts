@@ -10,7 +10,7 @@
 // (relay-resume.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
-import { refuseRequest } from './relay-answers.ts';
+import { CLUSTER_MOVED_HEADER, refuseRequest } from './relay-answers.ts';
 import { relayResponseHeaders } from './relay-headers.ts';
 import { WatchResume, type ResumeOptions } from './relay-resume.ts';
 import { openUpstream, upstreamRefusal, type Upstream } from './relay-upstream.ts';
@@ -33,7 +33,17 @@ export interface RequestRelayOptions {
   watch?: { plan: WatchPlan; resume?: Omit<ResumeOptions, 'lines' | 'send' | 'end'> };
   onBytes: (direction: 'to_peer' | 'from_peer', bytes: number) => void;
   done: (outcome: RelayOutcome) => void;
+  /**
+   * For a request without a body: where to send it instead when `failed`
+   * could not be reached or no longer holds the link (the cluster is moving
+   * between replicas); undefined gives up. At most MAX_RETRIES times.
+   */
+  retry?: (failed: PeerTarget) => Promise<PeerTarget | undefined>;
 }
+
+/** Times a request without a body is sent to another holder after its holder failed before answering. */
+const MAX_RETRIES = 3;
+
 
 /** Relays one plain request; never throws, and calls `done` exactly once. */
 export function relayPlainRequest(options: RequestRelayOptions): void {
@@ -46,6 +56,7 @@ class RequestRelay {
   #finished = false;
   #lines: WatchLines | undefined;
   #resume: WatchResume | undefined;
+  #retries = 0;
 
   constructor(options: RequestRelayOptions) {
     this.#options = options;
@@ -72,6 +83,11 @@ class RequestRelay {
     request.on('response', (answer) => {
       answered = true;
       answer.once('close', upstream.done);
+      if (answer.headers[CLUSTER_MOVED_HEADER] !== undefined && this.#resume === undefined && this.#canRetry()) {
+        answer.resume();
+        this.#retry(target, new Error(`hub replica "${target.replicaId}" no longer holds the cluster's link`));
+        return;
+      }
       this.#answer(answer, target);
     });
     request.on('error', (error) => {
@@ -79,6 +95,7 @@ class RequestRelay {
       // After the answer began, its own 'close' tells how it ended.
       if (answered || this.#finished) return;
       if (this.#resume !== undefined) this.#resume.attemptFailed(target, error);
+      else if (this.#canRetry()) this.#retry(target, error);
       else this.#refuse(error, target);
     });
     request.on('close', () => { if (!answered) upstream.done(); });
@@ -120,6 +137,24 @@ class RequestRelay {
         res.once('drain', () => { answer.resume(); });
       }
     });
+  }
+
+  /** Whether the request can be sent again: it has no body, and retries are left. */
+  #canRetry(): boolean {
+    const { req, retry } = this.#options;
+    const bodiless = (req.headers['content-length'] === undefined || req.headers['content-length'] === '0') && req.headers['transfer-encoding'] === undefined;
+    return retry !== undefined && bodiless && this.#retries < MAX_RETRIES && !this.#finished;
+  }
+
+  /** Sends the request to the cluster's next holder, or refuses it when there is none in time. */
+  #retry(failed: PeerTarget, error: Error): void {
+    this.#retries++;
+    const { req, retry } = this.#options;
+    (retry?.(failed) ?? Promise.resolve(undefined)).then((next) => {
+      if (this.#finished) return;
+      if (next === undefined) this.#refuse(error, failed);
+      else this.#send(next, req.url ?? '/', req.method ?? 'GET').request.end();
+    }, () => { this.#refuse(error, failed); });
   }
 
   /** The peer failed before answering the client's own request. */
