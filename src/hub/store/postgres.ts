@@ -4,13 +4,12 @@
 // by default), heartbeats are written in batches (heartbeat-batcher.ts), and
 // a lost database fails calls with STORE_UNAVAILABLE until it is back.
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
 import type { Logger } from '../../util/logger.ts';
 import { throttledWarnings } from '../../util/logger.ts';
 import { auditListQuery } from './audit-query.ts';
 import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
 import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
-import { createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, toPostgresStoreError, withClient } from './postgres-driver.ts';
+import { createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, streamRows, toPostgresStoreError, withClient } from './postgres-driver.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
 import {
@@ -127,23 +126,18 @@ export class PostgresStore implements Store {
 
   async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
     let failure: { error: unknown } | undefined;
-    await this.#run('list clusters', () => withClient(this.pool, async (client) => {
-      const cursor = client.query(new Cursor<Row>(PG_SQL.selectClusterSummaries, [], { types: STORE_TYPES }));
-      try {
-        for (let rows = await cursor.read(CURSOR_BATCH_ROWS); rows.length > 0; rows = await cursor.read(CURSOR_BATCH_ROWS)) {
-          for (const row of rows) {
-            try {
-              visit(toClusterSummary(row));
-            } catch (error) {
-              failure = { error };
-              return;
-            }
+    await this.#run('list clusters', () => withClient(this.pool, (client) =>
+      streamRows(client, PG_SQL.selectClusterSummaries, CURSOR_BATCH_ROWS, (rows) => {
+        for (const row of rows) {
+          try {
+            visit(toClusterSummary(row));
+          } catch (error) {
+            failure = { error };
+            return false;
           }
         }
-      } finally {
-        await cursor.close().catch(() => undefined);
-      }
-    }));
+        return true;
+      })));
     // The visitor's own error, as it threw it: it is not a store failure.
     if (failure) throw failure.error;
   }
