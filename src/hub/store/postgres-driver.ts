@@ -120,6 +120,14 @@ export async function streamRows(client: pg.PoolClient, sql: string, batchRows: 
   if (!closed) throw new Error('Connection terminated: a cursor did not close in time');
 }
 
+/**
+ * PostgreSQL text cannot hold NUL, which a request's path or an older SQLite
+ * row can: U+FFFD takes its place, so the row is kept rather than refused.
+ */
+export function withoutNul<T>(value: T): T {
+  return (typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+}
+
 /** SQLSTATE classes and codes (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 const UNIQUE_VIOLATION = '23505';
 const DISK_FULL = '53100';

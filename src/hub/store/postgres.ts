@@ -9,7 +9,9 @@ import { throttledWarnings } from '../../util/logger.ts';
 import { auditListQuery } from './audit-query.ts';
 import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
 import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
-import { createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, streamRows, toPostgresStoreError, withClient } from './postgres-driver.ts';
+import {
+  createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, streamRows, toPostgresStoreError, withClient, withoutNul,
+} from './postgres-driver.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
 import {
@@ -359,7 +361,3 @@ export class PostgresStore implements Store {
   }
 }
 
-/** PostgreSQL text cannot hold NUL; an audit row keeps what a request sent, with U+FFFD in its place. */
-function withoutNul(value: string | number | null): string | number | null {
-  return typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
-}
