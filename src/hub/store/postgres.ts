@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../util/logger.ts';
 import { throttledWarnings } from '../../util/logger.ts';
-import { auditListQuery } from './audit-query.ts';
+import { auditListQueryPositional } from './audit-query.ts';
 import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
 import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
 import {
@@ -309,8 +309,7 @@ export class PostgresStore implements Store {
   }
 
   listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
-    const values: (string | number)[] = [];
-    const sql = auditListQuery(query, (_name, value) => `$${values.push(value)}`);
+    const { sql, values } = auditListQueryPositional(query);
     return this.#run('list audit rows', async () => (await this.#rows(sql, values)).map(toAuditRecord));
   }
 
