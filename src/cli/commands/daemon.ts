@@ -13,7 +13,7 @@ export interface Daemon {
 export function addDaemonCommand<T extends SettingsTable>(
   program: Command,
   spec: { name: string; description: string; table: T; start: (settings: SettingsOf<T>, log: Logger) => Promise<Daemon> },
-): void {
+): Command {
   const command = program.command(spec.name).description(spec.description);
   addSettingOptions(command, spec.table);
   command.action(async (flags: Record<string, unknown>) => {
@@ -48,4 +48,5 @@ export function addDaemonCommand<T extends SettingsTable>(
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  return command;
 }

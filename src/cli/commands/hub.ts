@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { HUB_SETTINGS } from '../../hub/config.ts';
 import { addDaemonCommand } from './daemon.ts';
+import { addMigrateStoreCommand } from './hub-migrate-store.ts';
 
 export function registerHubCommand(program: Command): void {
-  addDaemonCommand(program, {
+  const hub = addDaemonCommand(program, {
     name: 'hub',
     description: 'run the hub: the API, the agent endpoint, health and metrics on one port',
     table: HUB_SETTINGS,
@@ -17,4 +18,5 @@ export function registerHubCommand(program: Command): void {
       return { stop: async () => { await hub.drain(); await hub.close(); } };
     },
   });
+  addMigrateStoreCommand(hub);
 }

@@ -11,13 +11,13 @@ const AUDIT_FILTERS = [
   ['until', 'at', '<'],
 ] as const;
 
-export type AuditParameter = (typeof AUDIT_FILTERS)[number][0] | 'limit';
+type AuditParameter = (typeof AUDIT_FILTERS)[number][0] | 'limit';
 
 /**
  * The SQL for the filters present; `bind` records each value and returns its
  * placeholder in the driver's style (`:name` for SQLite, `$n` for PostgreSQL).
  */
-export function auditListQuery(query: AuditQuery, bind: (name: AuditParameter, value: string | number) => string): string {
+function auditListQuery(query: AuditQuery, bind: (name: AuditParameter, value: string | number) => string): string {
   const conditions: string[] = [];
   for (const [key, column, operator] of AUDIT_FILTERS) {
     const value = query[key];
@@ -26,6 +26,23 @@ export function auditListQuery(query: AuditQuery, bind: (name: AuditParameter, v
   const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
   // id breaks ties between rows of the same millisecond: later insert first.
   return `SELECT * FROM audit_log ${where} ORDER BY at DESC, id DESC LIMIT ${bind('limit', clampAuditLimit(query.limit))}`;
+}
+
+/** For SQLite: `:name` placeholders, and the parameters by name. */
+export function auditListQueryNamed(query: AuditQuery): { sql: string; params: Record<string, string | number> } {
+  const params: Record<string, string | number> = {};
+  const sql = auditListQuery(query, (name, value) => {
+    params[name] = value;
+    return `:${name}`;
+  });
+  return { sql, params };
+}
+
+/** For PostgreSQL: `$1`, `$2`, ... placeholders, and the parameters in that order. */
+export function auditListQueryPositional(query: AuditQuery): { sql: string; values: (string | number)[] } {
+  const values: (string | number)[] = [];
+  const sql = auditListQuery(query, (_name, value) => `$${values.push(value)}`);
+  return { sql, values };
 }
 
 function clampAuditLimit(limit: number | undefined): number {

@@ -4,13 +4,14 @@
 // by default), heartbeats are written in batches (heartbeat-batcher.ts), and
 // a lost database fails calls with STORE_UNAVAILABLE until it is back.
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
 import type { Logger } from '../../util/logger.ts';
 import { throttledWarnings } from '../../util/logger.ts';
-import { auditListQuery } from './audit-query.ts';
+import { auditListQueryPositional } from './audit-query.ts';
 import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
 import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
-import { createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, toPostgresStoreError, withClient } from './postgres-driver.ts';
+import {
+  createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, streamRows, toPostgresStoreError, withClient, withoutNul,
+} from './postgres-driver.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
 import {
@@ -127,23 +128,18 @@ export class PostgresStore implements Store {
 
   async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
     let failure: { error: unknown } | undefined;
-    await this.#run('list clusters', () => withClient(this.pool, async (client) => {
-      const cursor = client.query(new Cursor<Row>(PG_SQL.selectClusterSummaries, [], { types: STORE_TYPES }));
-      try {
-        for (let rows = await cursor.read(CURSOR_BATCH_ROWS); rows.length > 0; rows = await cursor.read(CURSOR_BATCH_ROWS)) {
-          for (const row of rows) {
-            try {
-              visit(toClusterSummary(row));
-            } catch (error) {
-              failure = { error };
-              return;
-            }
+    await this.#run('list clusters', () => withClient(this.pool, (client) =>
+      streamRows(client, PG_SQL.selectClusterSummaries, CURSOR_BATCH_ROWS, (rows) => {
+        for (const row of rows) {
+          try {
+            visit(toClusterSummary(row));
+          } catch (error) {
+            failure = { error };
+            return false;
           }
         }
-      } finally {
-        await cursor.close().catch(() => undefined);
-      }
-    }));
+        return true;
+      })));
     // The visitor's own error, as it threw it: it is not a store failure.
     if (failure) throw failure.error;
   }
@@ -313,8 +309,7 @@ export class PostgresStore implements Store {
   }
 
   listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
-    const values: (string | number)[] = [];
-    const sql = auditListQuery(query, (_name, value) => `$${values.push(value)}`);
+    const { sql, values } = auditListQueryPositional(query);
     return this.#run('list audit rows', async () => (await this.#rows(sql, values)).map(toAuditRecord));
   }
 
@@ -365,7 +360,3 @@ export class PostgresStore implements Store {
   }
 }
 
-/** PostgreSQL text cannot hold NUL; an audit row keeps what a request sent, with U+FFFD in its place. */
-function withoutNul(value: string | number | null): string | number | null {
-  return typeof value === 'string' && value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
-}

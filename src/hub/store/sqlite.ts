@@ -4,7 +4,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { applyMigrations } from './migrations.ts';
 import { describe, makePrivate, returning, toStoreError, type ConflictMessages } from './sqlite-driver.ts';
-import { auditListQuery } from './audit-query.ts';
+import { auditListQueryNamed } from './audit-query.ts';
 import { SQL, type StatementName } from './sqlite-queries.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
@@ -318,11 +318,7 @@ class SqliteStore implements Store {
 
   listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
     return this.#run('list audit rows', () => {
-      const params: Record<string, string | number> = {};
-      const sql = auditListQuery(query, (name, value) => {
-        params[name] = value;
-        return `:${name}`;
-      });
+      const { sql, params } = auditListQueryNamed(query);
       return this.#prepareCached(sql).all(params).map(toAuditRecord);
     });
   }

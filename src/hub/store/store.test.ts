@@ -59,6 +59,11 @@ for (const backend of ['sqlite-memory', 'sqlite-file', 'postgres'] as const) {
       assert.deepEqual(names, ['alpha', 'bravo', 'charlie']);
     });
 
+    it('store - orders names by their bytes, whatever the database\'s collation', async () => {
+      for (const name of ['b', 'a-1', 'B', 'a', 'a1', '_x']) await store().createCluster(newCluster(name));
+      assert.deepEqual((await store().listClusters()).map((cluster) => cluster.name), ['B', '_x', 'a', 'a-1', 'a1', 'b']);
+    });
+
     it('store - visits clusters one at a time in name order; a visitor error comes back as thrown', async () => {
       for (const name of ['charlie', 'alpha', 'bravo']) await store().createCluster(newCluster(name));
       const names: string[] = [];
