@@ -45,7 +45,9 @@ describe('hub replicas', () => {
     const { kubeconfig } = await mintServiceAccountToken(suite, { namespace, clusterRole: 'cluster-admin' });
     const created = await tier.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: cluster });
     const c = tier.replicas[2] as Replica;
-    agent = await startAgent(suite, { hubUrl: c.url, caHash: tier.caHash, token: created.token, kubeconfig });
+    // Through the agents' endpoint of the load balancer, which prefers C: the agent links to C, and to a survivor when C is gone.
+    agent = await startAgent(suite, { hubUrl: tier.agentUrl, caHash: tier.caHash, token: created.token, kubeconfig });
+    await eventually('the link on C', 30_000, async () => ((await tier.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`)).replica === c.id ? true : undefined));
     kubeconfigs.set('lb', await kubeconfigThroughHub(tier.cliConfig, cluster));
     for (const replica of tier.replicas) kubeconfigs.set(replica.id, await kubeconfigThroughHub(await tier.cliConfigOf(replica), cluster));
     await kubectl(['-n', namespace, 'create', 'deployment', 'app', '--image=registry.invalid/app:1', '--replicas=1']);
@@ -125,7 +127,7 @@ describe('hub replicas', () => {
     assert.ok(got.stdout.includes(pod));
     // The add-on is stored through A; C, which holds the link, pushes it.
     await tier.clientOf(a).request('PUT', `/api/v1/clusters/${cluster}/addons/missing-chart`, {
-      chart: { repository: 'http://127.0.0.1:1/charts', name: 'nothing', version: '1.0.0' }, namespace,
+      source: { repo: { url: 'http://127.0.0.1:1/charts', chart: 'nothing' } }, version: '1.0.0', namespace,
     });
     await agent.process.waitForLog((l) => typeof l.msg === 'string' && /desired add-ons/i.test(l.msg) && JSON.stringify(l).includes('missing-chart'), 30_000);
   });
@@ -172,6 +174,12 @@ describe('hub replicas', () => {
 
   it('replicas - SIGTERM on a replica under steady kubectl get through the load balancer: no request fails', async () => {
     const lb = kubeconfigs.get('lb') as string;
+    // The replica holding the link, so its agent has to move too.
+    const holderId = await eventually('the replica holding the link', 30_000, async () => {
+      const view = await tier.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
+      return view.replica ?? undefined;
+    });
+    const holder = tier.replicas.find((replica) => replica.id === holderId) as Replica;
     const failures: string[] = [];
     let done = 0;
     const stop = new AbortController();
@@ -182,20 +190,17 @@ describe('hub replicas', () => {
         done++;
       }
     })();
-    await eventually('the load to run', 30_000, () => (done >= 3 ? true : undefined));
-    // The replica holding the link, so its agent has to move too.
-    const holderId = await eventually('the replica holding the link', 30_000, async () => {
-      const view = await tier.client.request<ClusterView>('GET', `/api/v1/clusters/${cluster}`);
-      return view.replica ?? undefined;
-    });
-    const holder = tier.replicas.find((replica) => replica.id === holderId) as Replica;
-    const before = done;
-    holder.process.child.kill('SIGTERM');
-    const [code] = await once(holder.process.child, 'exit') as [number | null];
-    assert.equal(code, 0, 'the drained replica exits cleanly');
-    await eventually('more requests after the drain', 60_000, () => (done >= before + 10 ? true : undefined));
-    stop.abort();
-    await load;
+    try {
+      await eventually('the load to run', 60_000, () => (done >= 3 ? true : undefined));
+      const before = done;
+      holder.process.child.kill('SIGTERM');
+      const [code] = await once(holder.process.child, 'exit') as [number | null];
+      assert.equal(code, 0, 'the drained replica exits cleanly');
+      await eventually('more requests after the drain', 60_000, () => (done >= before + 10 ? true : undefined));
+    } finally {
+      stop.abort();
+      await load;
+    }
     assert.deepEqual(failures, [], `${failures.length} of ${done} requests failed`);
     await holder.restart();
   });

@@ -30,8 +30,13 @@ export interface HubTier {
   postgres: RunningPostgres;
   databaseUrl: string;
   replicas: Replica[];
-  /** HAProxy's URL: what agents, users and kubectl are given. */
+  /** HAProxy's URL: what users and kubectl are given. */
   lbUrl: string;
+  /**
+   * HAProxy's endpoint for agents: the last replica first, the others when it
+   * is down, so a test knows where its agent links and sees it move.
+   */
+  agentUrl: string;
   caHash: string;
   adminToken: string;
   /** CLI settings logged in through the load balancer. */
@@ -64,22 +69,24 @@ async function startReplica(t: TestContext, r: Omit<Replica, 'process' | 'restar
   return replica;
 }
 
-function haproxyConfig(lbPort: number, replicas: readonly Replica[], dir: string): string {
+function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string): string {
+  const servers = (list: readonly Replica[]): string[] => list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 500 fall 1 rise 2`);
   return [
     'global', `  pidfile ${join(dir, 'haproxy.pid')}`, '  maxconn 4000',
     'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h',
     '  option redispatch', '  retries 3',
-    'frontend hub', `  bind 127.0.0.1:${lbPort}`, '  default_backend replicas',
-    'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz',
-    ...replicas.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 500 fall 1 rise 2`),
+    'frontend hub', `  bind 127.0.0.1:${ports.lb}`, '  default_backend replicas',
+    'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', ...servers(replicas),
+    'frontend agents', `  bind 127.0.0.1:${ports.agents}`, '  default_backend agent-replicas',
+    'backend agent-replicas', '  balance first', '  option httpchk GET /readyz', ...servers([...replicas].reverse()),
     '',
   ].join('\n');
 }
 
-async function startHaproxy(t: TestContext, lbPort: number, replicas: readonly Replica[], dir: string): Promise<ChildProcess> {
+async function startHaproxy(t: TestContext, ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string): Promise<ChildProcess> {
   if (!existsSync(HAPROXY)) throw new Error(`${HAPROXY} not found: run scripts/setup.sh`);
   const config = join(dir, 'haproxy.cfg');
-  writeFileSync(config, haproxyConfig(lbPort, replicas, dir));
+  writeFileSync(config, haproxyConfig(ports, replicas, dir));
   const child = spawn(HAPROXY, ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -119,7 +126,8 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
   const tokenFile = replicas.map((r) => join(r.dataDir, 'admin-token')).find((file) => existsSync(file));
   if (tokenFile === undefined) throw new Error('no replica wrote the first admin token');
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
-  await startHaproxy(t, lbPort, replicas, testTempDir(t, 'uplink-haproxy-'));
+  const agentPort = await freePort();
+  await startHaproxy(t, { lb: lbPort, agents: agentPort }, replicas, testTempDir(t, 'uplink-haproxy-'));
   const login = async (url: string): Promise<string> => {
     const cliConfig = join(testTempDir(t, 'uplink-cli-'), 'cli.json');
     const result = await uplink(['login', url, '--token-file', tokenFile, '--ca-hash', caHash], cliConfig);
@@ -130,7 +138,7 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
   const caPem = (JSON.parse(readFileSync(cliConfig, 'utf8')) as { caPem: string }).caPem;
   const clientFor = (url: string): HubClient => new HubClient({ hubUrl: url, token: adminToken, caPem });
   return {
-    postgres, databaseUrl, replicas, lbUrl, caHash, adminToken, cliConfig,
+    postgres, databaseUrl, replicas, lbUrl, agentUrl: `https://127.0.0.1:${agentPort}`, caHash, adminToken, cliConfig,
     client: clientFor(lbUrl),
     clientOf: (replica) => clientFor(replica.url),
     cliConfigOf: (replica) => login(replica.url),
