@@ -19,7 +19,8 @@ import { RESUME_WITHIN_MS, type LocateCluster } from './relay-resume.ts';
 import { relayRouteOf } from './relay-route.ts';
 import { relayUpgradeRequest } from './relay-upgrade.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './relay-upstream.ts';
-import { watchPlanOf, type WatchPlan } from './relay-watch.ts';
+import { LogLines, logPlanOf, timestampedPath } from './relay-logs.ts';
+import { watchPlanOf, WatchLines, type ResumableTrack } from './relay-watch.ts';
 
 /** Requests and upgrades relayed to one peer at once; each holds a connection to it. */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 10_000;
@@ -75,14 +76,14 @@ export class PeerRelay {
     }
     // The peer whose slot the request holds: a resumed watch moves to the next holder, or lets go.
     let holder: string | undefined = target.replicaId;
-    const plan = route?.form === 'kube' ? this.#watchPlan(req) : undefined;
+    const stream = route?.form === 'kube' ? this.#streamOf(req) : undefined;
     const { locate } = this.#options;
     relayPlainRequest({
       req, res, target, form, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
       headers: this.#headers(req, target, false),
-      ...(plan === undefined ? {} : {
+      ...(stream === undefined ? {} : {
         watch: {
-          plan,
+          ...stream,
           ...(locate === undefined || route === undefined ? {} : {
             resume: {
               cluster: route.cluster, path: req.url ?? '/', locate, withinMs: this.#options.resumeWithinMs ?? RESUME_WITHIN_MS,
@@ -157,12 +158,20 @@ export class PeerRelay {
     });
   }
 
-  #watchPlan(req: IncomingMessage): WatchPlan | undefined {
+  /** How a kubectl watch or followed log is read as it passes, so it can go on through another replica; undefined for anything else. */
+  #streamOf(req: IncomingMessage): { track: (contentType: string) => ResumableTrack | undefined; upstreamPath?: string } | undefined {
+    let apiPath: string;
     try {
-      return watchPlanOf(req.method ?? 'GET', kubeAddressOf(req, this.#options.kubeDomain).apiPath);
+      ({ apiPath } = kubeAddressOf(req, this.#options.kubeDomain));
     } catch {
       return undefined;
     }
+    const method = req.method ?? 'GET';
+    const watch = watchPlanOf(method, apiPath);
+    if (watch !== undefined) return { track: (type) => (type.includes('json') ? new WatchLines(watch.resourceVersion) : undefined) };
+    const log = logPlanOf(method, apiPath);
+    if (log === undefined) return undefined;
+    return { track: () => new LogLines(log), upstreamPath: timestampedPath(req.url ?? '/') };
   }
 
   #connectTimeoutMs(): number {

@@ -14,7 +14,7 @@ import { CLUSTER_MOVED_HEADER, refuseRequest } from './relay-answers.ts';
 import { relayResponseHeaders } from './relay-headers.ts';
 import { WatchResume, type ResumeOptions } from './relay-resume.ts';
 import { openUpstream, upstreamRefusal, type Upstream } from './relay-upstream.ts';
-import { watchErrorLine, WatchLines, type WatchPlan } from './relay-watch.ts';
+import type { ResumableTrack } from './relay-watch.ts';
 
 /** How a relayed request or upgrade ended; a closed set for metric labels. */
 export type RelayOutcome = 'ok' | 'client_gone' | 'peer_broke' | 'unreachable' | 'timeout' | 'busy';
@@ -29,8 +29,17 @@ export interface RequestRelayOptions {
   headers: string[];
   connections: PeerConnections;
   connectTimeoutMs: number;
-  /** Set for a kubectl watch: handed on in whole lines; with `resume`, it goes on through the next replica when its peer dies. */
-  watch?: { plan: WatchPlan; resume?: Omit<ResumeOptions, 'lines' | 'send' | 'end'> };
+  /**
+   * Set for a kubectl watch or followed log: read as it passes (`track`
+   * makes the reader for a 200 answer of that content type, or says it is
+   * none), sent upstream as `upstreamPath`, and with `resume` it goes on
+   * through the next replica when its peer dies.
+   */
+  watch?: {
+    track: (contentType: string) => ResumableTrack | undefined;
+    upstreamPath?: string;
+    resume?: Omit<ResumeOptions, 'lines' | 'send' | 'end'>;
+  };
   onBytes: (direction: 'to_peer' | 'from_peer', bytes: number) => void;
   done: (outcome: RelayOutcome) => void;
   /**
@@ -54,7 +63,7 @@ class RequestRelay {
   readonly #options: RequestRelayOptions;
   #upstream: Upstream | undefined;
   #finished = false;
-  #lines: WatchLines | undefined;
+  #lines: ResumableTrack | undefined;
   #resume: WatchResume | undefined;
   #retries = 0;
 
@@ -70,7 +79,7 @@ class RequestRelay {
       if (!res.writableFinished) this.#finish('client_gone');
     });
     req.on('data', (chunk: Buffer) => { this.#options.onBytes('to_peer', chunk.length); });
-    const upstream = this.#send(this.#options.target, req.url ?? '/', req.method ?? 'GET');
+    const upstream = this.#send(this.#options.target, this.#options.watch?.upstreamPath ?? req.url ?? '/', req.method ?? 'GET');
     req.pipe(upstream.request);
   }
 
@@ -112,8 +121,7 @@ class RequestRelay {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, relayResponseHeaders(answer.rawHeaders));
       // A watch may not write its first event for minutes: the client should know it is answered.
       if (answer.headers['content-length'] === undefined) res.flushHeaders();
-      const json = (answer.headers['content-type'] ?? '').includes('json');
-      if (this.#options.watch !== undefined && answer.statusCode === 200 && json) this.#lines = new WatchLines(this.#options.watch.plan.resourceVersion);
+      if (this.#options.watch !== undefined && answer.statusCode === 200) this.#lines = this.#options.watch.track(answer.headers['content-type'] ?? '');
     } else if (!this.#resume.accepts(answer, target)) {
       return; // the resume reads the refusal itself
     }
@@ -153,7 +161,7 @@ class RequestRelay {
     (retry?.(failed) ?? Promise.resolve(undefined)).then((next) => {
       if (this.#finished) return;
       if (next === undefined) this.#refuse(error, failed);
-      else this.#send(next, req.url ?? '/', req.method ?? 'GET').request.end();
+      else this.#send(next, this.#options.watch?.upstreamPath ?? req.url ?? '/', req.method ?? 'GET').request.end();
     }, () => { this.#refuse(error, failed); });
   }
 
@@ -180,14 +188,17 @@ class RequestRelay {
         ...watch.resume, lines,
         send: (next, path) => { this.#send(next, path, 'GET').request.end(); },
         end: (line) => {
-          res.end(line);
+          if (line === undefined) res.destroy();
+          else res.end(line);
           this.#finish('peer_broke');
         },
       });
       this.#resume.broke(target);
       return;
     }
-    res.end(watchErrorLine(503, 'ServiceUnavailable', `hub replica "${target.replicaId}", which held the cluster's link, closed the watch`));
+    const line = lines.failure(503, `hub replica "${target.replicaId}", which held the cluster's link, closed the stream`);
+    if (line === undefined) res.destroy();
+    else res.end(line);
     this.#finish('peer_broke');
   }
 

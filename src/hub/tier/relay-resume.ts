@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../util/logger.ts';
 import type { PeerTarget } from './peer-connections.ts';
-import { resumedPath, watchErrorLine, type WatchLines } from './relay-watch.ts';
+import type { ResumableTrack } from './relay-watch.ts';
 
 /** How long a broken watch waits for its cluster to be linked again. */
 export const RESUME_WITHIN_MS = 30_000;
@@ -41,13 +41,13 @@ export interface ResumeOptions {
   path: string;
   locate: LocateCluster;
   withinMs: number;
-  lines: WatchLines;
+  lines: ResumableTrack;
   /** Moves the watch's concurrency slot to the new holder; false when that one is full. */
   moveSlot: (target: PeerTarget) => boolean;
   /** Sends the watch again to `target`, answer to come through accepts(). */
   send: (target: PeerTarget, path: string) => void;
-  /** Ends the client's response with a last line. */
-  end: (line: string) => void;
+  /** Ends the client's response with a last line, or by cutting it when there is none. */
+  end: (line: string | undefined) => void;
   onOutcome: (outcome: ResumeOutcome) => void;
   log: Logger;
 }
@@ -125,7 +125,7 @@ export class WatchResume {
         this.#give('busy', 503, `hub replica "${target.replicaId}" relays the most watches it allows; watch again`);
         return;
       }
-      this.#options.send(target, resumedPath(this.#options.path, this.#options.lines.lastResourceVersion));
+      this.#options.send(target, this.#options.lines.resumedPath(this.#options.path));
     }, (error: unknown) => {
       clearTimeout(this.#timer);
       if (this.#over) return;
@@ -148,18 +148,19 @@ export class WatchResume {
     let line: string | undefined;
     try {
       const parsed = JSON.parse(body.toString('utf8')) as { kind?: unknown };
-      if (parsed.kind === 'Status') line = `${JSON.stringify({ type: 'ERROR', object: parsed })}\n`;
+      // A watch passes the API server's own Status on as its ERROR event; a log stream has no such framing.
+      if (parsed.kind === 'Status' && this.#options.lines.failure(status, '') !== undefined) line = `${JSON.stringify({ type: 'ERROR', object: parsed })}\n`;
     } catch {
       // not a Status: made below
     }
-    this.#end(status === 410 ? 'expired' : 'no_holder', line ?? watchErrorLine(status, 'ServiceUnavailable', `the watch could not be resumed (status ${status}); watch again`));
+    this.#end(status === 410 ? 'expired' : 'no_holder', line ?? this.#options.lines.failure(status, `the stream could not be resumed (status ${status}); start it again`));
   }
 
   #give(outcome: ResumeOutcome, code: number, message: string): void {
-    this.#end(outcome, watchErrorLine(code, 'ServiceUnavailable', message));
+    this.#end(outcome, this.#options.lines.failure(code, message));
   }
 
-  #end(outcome: ResumeOutcome, line: string): void {
+  #end(outcome: ResumeOutcome, line: string | undefined): void {
     if (this.#over) return;
     this.#over = true;
     this.#options.onOutcome(outcome);

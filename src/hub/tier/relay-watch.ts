@@ -16,12 +16,32 @@ const NEWLINE = 0x0a;
 const MAX_RESOURCE_VERSION_CHARS = 128;
 
 /**
+ * A relayed stream read as it passes so that it can go on through another
+ * replica: a kubectl watch (WatchLines) or a followed pod log (LogLines in
+ * relay-logs.ts).
+ */
+export interface ResumableTrack {
+  /** Takes a chunk of the body; returns the bytes to hand on now, if any. */
+  push(chunk: Buffer): Buffer | undefined;
+  /** What is held, handed on at a clean end of the body. */
+  rest(): Buffer | undefined;
+  /** What is held of an unfinished line, dropped: the stream broke inside it. */
+  discardPartial(): void;
+  /** Whether the stream can go on from what the client received. */
+  readonly resumable: boolean;
+  /** The client's path (either form), changed to go on from what the client received. */
+  resumedPath(path: string): string;
+  /** The last bytes of a stream that cannot go on: a watch's ERROR event; undefined to cut the connection (the client sees an error). */
+  failure(code: number, message: string): string | undefined;
+}
+
+/**
  * Splits a watch's body into whole lines and remembers the last
  * resourceVersion. After a line longer than MAX_WATCH_EVENT_BYTES, it
  * passes bytes on as they come and the watch can no longer be resumed
  * (`resumable` false): its position is not known.
  */
-export class WatchLines {
+export class WatchLines implements ResumableTrack {
   #held: Buffer[] = [];
   #heldBytes = 0;
   #lastResourceVersion: string | undefined;
@@ -40,6 +60,14 @@ export class WatchLines {
   /** Whether the watch can go on from lastResourceVersion: no event was lost track of, and none said the watch failed. */
   get resumable(): boolean {
     return this.#resumable && !this.#gone;
+  }
+
+  resumedPath(path: string): string {
+    return resumedPath(path, this.#lastResourceVersion);
+  }
+
+  failure(code: number, message: string): string {
+    return watchErrorLine(code, 'ServiceUnavailable', message);
   }
 
   /** Takes a chunk of the body; returns the bytes to hand on now (whole lines), if any. */
