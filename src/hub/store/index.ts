@@ -9,6 +9,7 @@ export type {
   AuditQuery,
   AuditRecord,
   ClusterRecord,
+  ClusterScan,
   ClusterSummary,
   ClusterTokenHashes,
   ConnectionChange,
