@@ -31,6 +31,7 @@ import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
+import { startMemoryRelease } from './memory-release.ts';
 import { ClusterLocator } from './geo/locate.ts';
 import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
@@ -192,6 +193,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const requestHeads = new RequestHeads({ metrics, audit });
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({ store, retentionDays: settings.auditRetentionDays, log });
+  const stopMemoryRelease = startMemoryRelease({ connectedCount: () => fleet.connectedCount, log });
   let publicUrl = settings.publicUrl ?? '';
   const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
   const app = buildApiApp({
@@ -258,6 +260,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     adminTokenFile,
     async close(): Promise<void> {
       stopRetention();
+      stopMemoryRelease();
       liveStreams.close();
       auditSink.close();
       fleetFeed.close();
