@@ -9,7 +9,7 @@
 // BENCH_HUB_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles the hub (both of its runs).
 // See docs/benchmarks.md. Needs no Kubernetes cluster.
 import { parseArgs } from 'node:util';
-import { HubProcess, metricValue } from './sim/hub-process.ts';
+import { HubProcess, listAllClusters, metricValue } from './sim/hub-process.ts';
 import { count, mib, printTable, ratio, sleep, verdict } from './sim/measure.ts';
 import { coresBetween } from './sim/proc.ts';
 import type { FleetTotals } from './sim/fleet-sim.ts';
@@ -167,8 +167,8 @@ async function storm(rig: Rig, signal: NodeJS.Signals, rest: AtRest): Promise<vo
   const relinked = since.filter((s): s is number => s !== null && s > killedAt).map((s) => (s - killedAt) / 1000);
   let onlineAt: number | undefined;
   for (let i = 0; i < 20 && onlineAt === undefined; i++) {
-    const list = await hub.getJson<{ items: { status: string }[] }>('/api/v1/clusters');
-    if (list.items.filter((c) => c.status === 'online').length === AGENTS) onlineAt = elapsed();
+    const items = await listAllClusters<{ status: string }>(hub);
+    if (items.filter((c) => c.status === 'online').length === AGENTS) onlineAt = elapsed();
     else await sleep(1000);
   }
   const after = rig.fleet.totals();

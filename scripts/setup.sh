@@ -22,6 +22,8 @@ install_apt_packages() {
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  # The allocator bin/uplink runs the hub on (it gives back what closed links freed).
+  [ -f "/usr/lib/$(uname -m)-linux-gnu/libmimalloc.so.2" ] || missing+=(libmimalloc2.0)
   [ "$with_browser" = 0 ] || [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
   # The tests run their own PostgreSQL and HAProxy; Debian puts the server
   # binaries in /usr/lib/postgresql/<version>/bin and haproxy in /usr/sbin,

@@ -22,6 +22,8 @@ export interface HubStartOptions {
   args?: string[];
   /** Extra environment (e.g. NODE_OPTIONS=--cpu-prof to profile the hub). */
   env?: NodeJS.ProcessEnv;
+  /** Opens the Node inspector on a free loopback port, for inspector.ts to read the hub's memory. */
+  inspect?: boolean;
 }
 
 interface ListeningLine {
@@ -64,8 +66,8 @@ export class HubProcess {
     const args = ['hub', '--listen', `127.0.0.1:${options.port}`, '--data-dir', options.dataDir, ...(options.args ?? [])];
     // bin/uplink execs node, so the child's pid is the hub's own.
     // BENCH_HUB_NODE_OPTIONS reaches the hub alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (written when it stops).
-    const nodeOptions = process.env.BENCH_HUB_NODE_OPTIONS;
-    const env = { ...process.env, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }), ...options.env };
+    const nodeOptions = [process.env.BENCH_HUB_NODE_OPTIONS, options.inspect === true ? '--inspect=127.0.0.1:0' : undefined].filter(Boolean).join(' ');
+    const env = { ...process.env, ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }), ...options.env };
     const child = spawn(UPLINK_BIN, args, { stdio: ['ignore', log, log], env });
     closeSync(log);
     const reap = (): void => { child.kill('SIGKILL'); };
@@ -132,6 +134,19 @@ export class HubProcess {
   async metricsText(): Promise<string> {
     return (await this.request('GET', '/metrics')).body;
   }
+}
+
+/** Every cluster of the fleet list, following its pages (`metadata.continue`) to the last. */
+export async function listAllClusters<T>(hub: HubProcess): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | undefined;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await hub.getJson<{ items: T[]; metadata?: { continue?: string } }>(`/api/v1/clusters${next === undefined ? '' : `?continue=${next}`}`);
+    items.push(...page.items);
+    next = page.metadata?.continue;
+    if (next === undefined) break;
+  }
+  return items;
 }
 
 function sizeOf(file: string): number {

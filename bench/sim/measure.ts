@@ -51,9 +51,9 @@ export interface ListLatency {
 }
 
 /**
- * GET /api/v1/clusters `samples` times, one at a time, starting one every
- * `intervalMs` (at once after a slower answer), as a dashboard or script
- * polling the fleet would.
+ * GET /api/v1/clusters (its first page, as a client asking without a limit
+ * gets it) `samples` times, one at a time, starting one every `intervalMs`
+ * (at once after a slower answer), as a script polling the fleet would.
  */
 export async function sampleFleetList(hub: HubProcess, samples: number, intervalMs: number): Promise<ListLatency> {
   const ms: number[] = [];
@@ -62,15 +62,67 @@ export async function sampleFleetList(hub: HubProcess, samples: number, interval
   const before = hub.sample();
   for (let i = 0; i < samples; i++) {
     const started = Date.now();
-    const res = await hub.request('GET', '/api/v1/clusters');
-    if (res.status !== 200) throw new Error(`GET /api/v1/clusters: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const res = await hub.request('GET', FLEET_LIST);
+    if (res.status !== 200) throw new Error(`GET ${FLEET_LIST}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
     ms.push(res.ms);
     bytes = Buffer.byteLength(res.body);
-    if (i === 0) items = (JSON.parse(res.body) as { items: unknown[] }).items.length;
+    if (i === 0) items = (JSON.parse(res.body) as FleetPage).items.length;
     await sleep(Math.max(0, started + intervalMs - Date.now()));
   }
   const after = hub.sample();
   return { ms, bytes, items, cores: coresBetween(before, after), cpuSeconds: after.cpuSeconds - before.cpuSeconds, seconds: (after.at - before.at) / 1000 };
+}
+
+const FLEET_LIST = '/api/v1/clusters';
+
+interface FleetPage {
+  items: unknown[];
+  metadata?: { continue?: string };
+}
+
+/** The whole fleet read page by page, `walks` times. */
+export interface ListWalk {
+  /** Each walk's time, first request to last answer. */
+  ms: number[];
+  /** Pages in one walk. */
+  pages: number;
+  /** Clusters in one walk. */
+  items: number;
+  /** Bytes of one walk, all pages. */
+  bytes: number;
+  /** The largest single answer. */
+  largestPageBytes: number;
+}
+
+/**
+ * Reads the whole fleet `walks` times, following `metadata.continue` from
+ * page to page with `limit` clusters a page (none: the hub's default), as
+ * `uplink clusters list` does. A hub without pages answers it in one.
+ */
+export async function walkFleetList(hub: HubProcess, walks: number, limit?: number): Promise<ListWalk> {
+  const result: ListWalk = { ms: [], pages: 0, items: 0, bytes: 0, largestPageBytes: 0 };
+  for (let walk = 0; walk < walks; walk++) {
+    const started = performance.now();
+    let next: string | undefined;
+    let pages = 0;
+    let items = 0;
+    let bytes = 0;
+    do {
+      const query = new URLSearchParams({ ...(limit === undefined ? {} : { limit: String(limit) }), ...(next === undefined ? {} : { continue: next }) });
+      const res = await hub.request('GET', `${FLEET_LIST}${query.size > 0 ? `?${query.toString()}` : ''}`);
+      if (res.status !== 200) throw new Error(`GET ${FLEET_LIST}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      const page = JSON.parse(res.body) as FleetPage;
+      const size = Buffer.byteLength(res.body);
+      pages += 1;
+      items += page.items.length;
+      bytes += size;
+      result.largestPageBytes = Math.max(result.largestPageBytes, size);
+      next = page.metadata?.continue;
+    } while (next !== undefined && pages < 10_000);
+    result.ms.push(performance.now() - started);
+    Object.assign(result, { pages, items, bytes });
+  }
+  return result;
 }
 
 /** Hub CPU per fleet list: the CPU while listing, less what the hub spent at `baselineCores` meanwhile. */

@@ -12,7 +12,7 @@ const FD_HEADROOM = 1024;
 
 export interface Rig {
   dir: string;
-  hubOptions: { dataDir: string; logFile: string };
+  hubOptions: { dataDir: string; logFile: string; args: string[] };
   hub: HubProcess;
   clusters: SimCluster[];
   fleet: SimFleet;
@@ -33,11 +33,13 @@ export function describeMachine(): string {
   return `${cpus().length} cores (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.versions.node}`;
 }
 
-export async function startRig(options: { clusters: number; workers: number }): Promise<Rig> {
+/** `inspect` opens the hub's Node inspector on loopback, for its memory figures (inspector.ts). */
+export async function startRig(options: { clusters: number; workers: number; inspect?: boolean }): Promise<Rig> {
   checkOpenFiles(options.clusters);
   const dir = mkdtempSync(join(tmpdir(), 'uplink-bench-fleet-'));
-  const hubOptions = { dataDir: join(dir, 'hub'), logFile: join(dir, 'hub.log') };
-  const hub = await HubProcess.start({ ...hubOptions, port: 0 });
+  // Every simulated agent dials from 127.0.0.1, as agents behind one NAT would: no per-address cap.
+  const hubOptions = { dataDir: join(dir, 'hub'), logFile: join(dir, 'hub.log'), args: ['--max-connections-per-address', '0'] };
+  const hub = await HubProcess.start({ ...hubOptions, port: 0, inspect: options.inspect === true });
   console.log(`hub ${hub.url} (pid ${hub.pid}), logs and data in ${dir}`);
   const started = performance.now();
   const clusters = await createClusters(hub, options.clusters);

@@ -64,7 +64,8 @@ export async function runSoak(options: SoakOptions): Promise<void> {
       const proc = rig.hub.sample();
       const heapUsedBytes = await hubMetric(rig.hub, 'uplink_hub_nodejs_heap_size_used_bytes');
       samples.push({ t: proc.at - started, rssBytes: proc.rssBytes, heapUsedBytes });
-      const list = await rig.hub.request('GET', '/api/v1/clusters');
+      // One page of the largest size: the whole fleet of 1,000, as before the list had pages.
+      const list = await rig.hub.request('GET', '/api/v1/clusters?limit=1000');
       if (list.status !== 200) throw new Error(`GET /api/v1/clusters: HTTP ${list.status}`);
       listMs.push(list.ms);
       if (samples.length % 6 === 1) console.log(`  ${((proc.at - started) / 1000).toFixed(0).padStart(4)} s  RSS ${mib(proc.rssBytes)}  heap used ${mib(heapUsedBytes)}  linked ${rig.fleet.totals().linked}`);

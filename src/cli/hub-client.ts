@@ -9,6 +9,8 @@ export const API_TIMEOUT_MS = 30_000;
 /** How long a streaming request waits for the hub's answer to begin. */
 export const STREAM_CONNECT_TIMEOUT_MS = 30_000;
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Pages listAll follows at most: a million clusters at 1,000 a page, and no endless loop from a faulty answer. */
+const MAX_LIST_PAGES = 1000;
 
 /** The hub answered with an error, or could not be reached (status 0). */
 export class HubApiError extends UplinkError {
@@ -45,6 +47,27 @@ export class HubClient {
     const parsed = text === '' ? undefined : safeJson(text);
     if (status < 200 || status > 299) throw answerError(status, parsed, text);
     return parsed as T;
+  }
+
+  /**
+   * Every item of a paged list (`{ items, metadata: { continue } }`, as
+   * GET /api/v1/clusters answers), asking for `limit` items a page and
+   * following `metadata.continue` to the last page. A hub without pages
+   * answers everything at once, without a continue token.
+   */
+  async listAll<T>(path: string, limit: number): Promise<T[]> {
+    const items: T[] = [];
+    const seen = new Set<string>();
+    let next: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const answer = await this.request<{ items: T[]; metadata?: { continue?: string } }>('GET', withQuery(path, { limit, continue: next }));
+      items.push(...answer.items);
+      next = answer.metadata?.continue;
+      if (next === undefined || next === '') return items;
+      if (seen.has(next)) throw new HubApiError(0, 'HUB_ERROR', `the hub sent the same continue token twice while listing ${path}`);
+      seen.add(next);
+    }
+    throw new HubApiError(0, 'HUB_ERROR', `the list at ${path} went on for more than ${MAX_LIST_PAGES} pages`);
   }
 
   /**

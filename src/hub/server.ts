@@ -32,6 +32,7 @@ import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
 import { Fleet } from './fleet.ts';
+import { startMemoryRelease } from './memory-release.ts';
 import { ClusterLocator } from './geo/locate.ts';
 import { clearMalformedFacts } from './stored-facts.ts';
 import { ClusterLimiter } from './kube/limiter.ts';
@@ -238,6 +239,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
     ...(tier.shared ? { takeTurn: () => tier.takeTurn('audit-retention', AUDIT_PRUNE_INTERVAL_MS * 0.9) } : {}),
   });
+  const stopMemoryRelease = startMemoryRelease({ connectedCount: () => fleet.connectedCount, log });
   let publicUrl = settings.publicUrl ?? '';
   // Requests that need a cluster's link go through the router when the hub has sibling replicas (see network below).
   let fastifyHandler: http.RequestListener | undefined;
@@ -345,6 +347,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     },
     async close(): Promise<void> {
       stopRetention();
+      stopMemoryRelease();
       liveStreams.close();
       auditSink.close();
       fleetFeed.close();

@@ -1,9 +1,11 @@
 // The hub chart (charts/uplink-hub) against the real test cluster: helm lint
 // --strict; renders of its main value sets (default, TLS from a Secret, an
-// Ingress passing TLS through, one terminating it, an existing claim) that
-// the API server accepts in a server-side dry run; each pod template admitted
-// in a namespace that enforces the `restricted` Pod Security Standard; and
-// misconfigurations refused at render time with a message naming the value.
+// Ingress passing TLS through, one terminating it, an existing claim, one
+// and three replicas on PostgreSQL) that the API server accepts in a
+// server-side dry run; each pod template admitted in a namespace that
+// enforces the `restricted` Pod Security Standard; and misconfigurations
+// (several replicas without a database among them) refused at render time
+// with a message naming the value.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ const CHART = join(REPO_ROOT, 'charts/uplink-hub');
 const RELEASE = 'hub';
 const PUBLIC_URL = 'https://hub.example.com:8443';
 const DATA_DIR = '/var/lib/uplink';
+const DB_URL = 'postgres://uplink@db.example.com:5432/uplink';
 const PSA_LABELS = ['enforce', 'warn'].flatMap((mode) => [
   `pod-security.kubernetes.io/${mode}=restricted`, `pod-security.kubernetes.io/${mode}-version=latest`,
 ]);
@@ -29,20 +32,37 @@ interface Manifest {
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
   spec?: unknown;
 }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
 interface HubContainer {
   image: string;
-  env: { name: string; value?: string }[];
+  env: EnvVar[];
+  ports: { name: string; containerPort: number }[];
   volumeMounts: { name: string; mountPath: string }[];
   readinessProbe: { httpGet: { scheme: string; path: string } };
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
 interface PodSpec {
   serviceAccountName: string;
   securityContext: Record<string, unknown>;
+  terminationGracePeriodSeconds: number;
   containers: HubContainer[];
-  volumes: { name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string } }[];
+  volumes: { name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
+  topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; maxSkew: number }[];
+  affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: unknown[] } };
 }
 interface Deployment extends Manifest {
-  spec: { replicas: number; strategy: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+  spec: {
+    replicas: number;
+    strategy: { type: string; rollingUpdate?: { maxUnavailable: number; maxSurge: number } };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+interface PodDisruptionBudget extends Manifest {
+  spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
 }
 interface Ingress extends Manifest {
   spec: { rules: { host: string }[]; tls?: unknown[] };
@@ -64,6 +84,7 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
       assert.equal(env.get('UPLINK_HUB_DATA_DIR'), DATA_DIR);
       assert.equal(env.get('UPLINK_HUB_TLS_SAN')?.split(',').includes(`${RELEASE}-uplink-hub.${namespace}.svc`), true);
       assert.equal(env.has('UPLINK_HUB_TLS_CERT_FILE'), false);
+      checkSqlite(objects);
     },
   },
   {
@@ -117,7 +138,84 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
       assert.equal(podSpecOf(objects).volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, 'hub-data');
     },
   },
+  {
+    name: 'one replica on a database URL',
+    values: { publicUrl: PUBLIC_URL, database: { url: 'postgres://uplink@db.example.com:5432/uplink' } },
+    check: (objects) => {
+      checkDatabase(objects, 1);
+      assert.equal(envOf(objects).get('UPLINK_DATABASE_URL'), 'postgres://uplink@db.example.com:5432/uplink');
+      assert.equal(envOf(objects).has('UPLINK_DATABASE_PASSWORD_FILE'), false);
+      assert.equal(objects.some((o) => o.kind === 'PodDisruptionBudget'), false, 'one replica: nothing to budget');
+      assert.equal(podSpecOf(objects).topologySpreadConstraints, undefined);
+    },
+  },
+  {
+    name: 'three replicas on a database, URL and password from Secrets, soft anti-affinity',
+    values: {
+      publicUrl: PUBLIC_URL, replicas: 3, spread: { softAntiAffinity: true },
+      database: { existingSecret: 'hub-db', existingSecretKey: 'dsn', passwordSecret: 'hub-db-password' },
+    },
+    check: (objects) => {
+      checkDatabase(objects, 3);
+      const pod = podSpecOf(objects);
+      const url = pod.containers[0]?.env.find((e) => e.name === 'UPLINK_DATABASE_URL');
+      assert.deepEqual(url?.valueFrom?.secretKeyRef, { name: 'hub-db', key: 'dsn' });
+      assert.equal(envOf(objects).get('UPLINK_DATABASE_PASSWORD_FILE'), '/etc/uplink/database/password');
+      assert.deepEqual(pod.volumes.find((v) => v.name === 'database-password')?.secret, {
+        secretName: 'hub-db-password', defaultMode: 0o440, items: [{ key: 'password', path: 'password' }],
+      });
+      assert.equal(pod.containers[0]?.volumeMounts.find((m) => m.name === 'database-password')?.mountPath, '/etc/uplink/database');
+      const budget = find(objects, 'PodDisruptionBudget') as PodDisruptionBudget;
+      assert.equal(budget.spec.maxUnavailable, 1);
+      assert.deepEqual(budget.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'uplink-hub', 'app.kubernetes.io/instance': RELEASE });
+      assert.deepEqual(pod.topologySpreadConstraints?.map((c) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew]),
+        [['kubernetes.io/hostname', 'ScheduleAnyway', 1]]);
+      assert.equal(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length, 1);
+    },
+  },
 ];
+
+/** SQLite: one replica replaced (Recreate), no peer port, no database settings. */
+function checkSqlite(objects: Manifest[]): void {
+  const deployment = deploymentOf(objects);
+  assert.equal(deployment.spec.replicas, 1);
+  assert.equal(deployment.spec.strategy.type, 'Recreate');
+  assert.deepEqual(deployment.spec.template.spec.containers[0]?.ports.map((p) => p.name), ['https']);
+  for (const name of ['UPLINK_DATABASE_URL', 'UPLINK_HUB_REPLICA_ID', 'UPLINK_HUB_PEER_URL']) assert.equal(envOf(objects).has(name), false, name);
+  checkTermination(objects);
+}
+
+/** On a database: `replicas` rolled one at a time, the data directory an emptyDir, each replica named and reachable by its pod. */
+function checkDatabase(objects: Manifest[], replicas: number): void {
+  const deployment = deploymentOf(objects);
+  assert.equal(deployment.spec.replicas, replicas);
+  assert.deepEqual(deployment.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+  assert.equal(objects.some((o) => o.kind === 'PersistentVolumeClaim'), false, 'no claim: the state is in the database');
+  const pod = deployment.spec.template.spec;
+  assert.deepEqual(pod.volumes.find((v) => v.name === 'data')?.emptyDir, {});
+  assert.deepEqual(pod.containers[0]?.ports.map((p) => [p.name, p.containerPort]), [['https', 8443], ['peer', 8444]]);
+  const [container] = pod.containers;
+  assert.ok(container);
+  const env = container.env;
+  const at = (name: string): number => env.findIndex((e) => e.name === name);
+  assert.equal(env[at('POD_NAME')]?.valueFrom?.fieldRef?.fieldPath, 'metadata.name');
+  assert.equal(env[at('POD_IP')]?.valueFrom?.fieldRef?.fieldPath, 'status.podIP');
+  // $(VAR) expands only variables defined earlier in the list.
+  assert.ok(at('POD_NAME') < at('UPLINK_HUB_REPLICA_ID') && at('POD_IP') < at('UPLINK_HUB_PEER_URL'));
+  assert.equal(envOf(objects).get('UPLINK_HUB_REPLICA_ID'), '$(POD_NAME)');
+  assert.equal(envOf(objects).get('UPLINK_HUB_PEER_URL'), 'https://$(POD_IP):8444');
+  assert.equal(envOf(objects).get('UPLINK_HUB_PEER_LISTEN'), ':8444');
+  assert.equal(container.readinessProbe.httpGet.path, '/readyz');
+  checkTermination(objects);
+}
+
+/** A preStop sleep before SIGTERM, and a grace period covering it and the hub's drain. */
+function checkTermination(objects: Manifest[]): void {
+  const pod = podSpecOf(objects);
+  assert.deepEqual(pod.containers[0]?.lifecycle?.preStop?.exec?.command, ['sleep', '5']);
+  assert.equal(envOf(objects).get('UPLINK_HUB_DRAIN_TIMEOUT'), '30');
+  assert.equal(pod.terminationGracePeriodSeconds, 5 + 30 + 15);
+}
 
 const { t: suite, runCleanups } = suiteContext('hub-chart');
 let namespace: string;
@@ -225,7 +323,15 @@ describe('hub chart', () => {
     const set = new Set<string>();
     for (const variant of VARIANTS) for (const name of envOf(await render(variant.values)).keys()) set.add(name);
     const settings = Object.values(HUB_SETTINGS).map((s) => s.env);
-    assert.deepEqual([...set].sort(), [...settings].sort());
+    // POD_NAME and POD_IP are the downward API's, for the replica's id and peer URL.
+    assert.deepEqual([...set].filter((name) => name.startsWith('UPLINK_')).sort(), [...settings].sort());
+    assert.deepEqual([...set].filter((name) => !name.startsWith('UPLINK_')).sort(), ['POD_IP', 'POD_NAME']);
+  });
+
+  it('hub chart - drainTimeout and preStopSleepSeconds set the grace period; a preStop of 0 is none', async () => {
+    const pod = podSpecOf(await render({ publicUrl: PUBLIC_URL, hub: { drainTimeout: 120 }, preStopSleepSeconds: 0 }));
+    assert.equal(pod.terminationGracePeriodSeconds, 120 + 15);
+    assert.equal(pod.containers[0]?.lifecycle, undefined);
   });
 
   it('hub chart - misconfigurations fail to render with a message naming the value', async () => {
@@ -233,8 +339,14 @@ describe('hub chart', () => {
       { values: {}, message: /publicUrl is required: the URL agents and users reach the hub at/ },
       { values: { publicUrl: 'hub.example.com:8443' }, message: /publicUrl "hub\.example\.com:8443" must be an absolute http\(s\) URL/ },
       { values: { publicUrl: 'http://hub.example.com' }, message: /publicUrl "http:\/\/hub\.example\.com" is plain http, but the hub serves HTTPS/ },
-      { values: { publicUrl: PUBLIC_URL, database: { postgres: { host: 'db' } } }, message: /PostgreSQL is not supported by this hub version yet/ },
-      { values: { publicUrl: PUBLIC_URL, replicaCount: 3 }, message: /replicaCount: the hub runs as exactly one replica/ },
+      { values: { publicUrl: PUBLIC_URL, replicas: 3 }, message: /replicas=3 needs a database: without one the hub keeps its state in SQLite on one volume/ },
+      { values: { publicUrl: PUBLIC_URL, replicas: 0 }, message: /replicas 0 must be a whole number from 1 to 999/ },
+      { values: { publicUrl: PUBLIC_URL, replicas: 2.5, database: { url: DB_URL } }, message: /replicas 2\.5 must be a whole number/ },
+      { values: { publicUrl: PUBLIC_URL, replicaCount: 3 }, message: /replicaCount: this chart's value is `replicas`/ },
+      { values: { publicUrl: PUBLIC_URL, database: { url: DB_URL, existingSecret: 'db' } }, message: /database\.url and database\.existingSecret both name the database/ },
+      { values: { publicUrl: PUBLIC_URL, database: { url: 'mysql://db/uplink' } }, message: /database\.url must be a PostgreSQL URL with a host/ },
+      { values: { publicUrl: PUBLIC_URL, database: { url: 'postgres://uplink:secret@db/uplink' } }, message: /database\.url carries a password/ },
+      { values: { publicUrl: PUBLIC_URL, database: { passwordSecret: 'pw' } }, message: /database\.passwordSecret is set, but no database/ },
       { values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'x', insecureHttp: true } }, message: /tls\.existingSecret and tls\.insecureHttp contradict/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'Kube.example.com.' }, message: /kubeDomain "Kube\.example\.com\." must be a lowercase DNS name/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'example.com' }, message: /kubeDomain "example\.com" contains publicUrl's host/ },
@@ -261,6 +373,11 @@ describe('hub chart', () => {
     assert.equal(hostRouted.code, 0, hostRouted.stderr);
     assert.match(hostRouted.stdout, /Point wildcard DNS\s+\*\.kube\.example\.com at the address of/);
     assert.match(hostRouted.stdout, /uplink kubeconfig my-cluster --host-routing --merge/);
+    const replicated = await runHelm(['install', RELEASE, CHART, '--dry-run=client'], { publicUrl: PUBLIC_URL, replicas: 3, database: { url: DB_URL } });
+    assert.equal(replicated.code, 0, replicated.stderr);
+    assert.match(replicated.stdout, /3 replica\(s\) on PostgreSQL/);
+    assert.match(replicated.stdout, new RegExp(`kubectl -n ${namespace} exec "\\$pod" -- cat ${DATA_DIR}/admin-token`), 'the token is on one replica: try each');
+    assert.doesNotMatch(replicated.stdout, /PersistentVolumeClaim/);
   });
 
   it('hub chart - an optional ServiceMonitor scrapes /metrics over HTTPS (rendered only: the test cluster has no prometheus-operator CRDs)', async () => {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { CLUSTER_LIST_MAX_LIMIT } from '../../hub/api/cluster-pages.ts';
 import type { CallerClusterView } from '../../hub/api/clusters.ts';
 import type { InstallCommands } from '../../hub/install-command.ts';
 import type { AgentUpgradeAccepted } from '../../link/protocol.ts';
@@ -25,6 +26,11 @@ interface RotateResponse {
 
 /** What -o wide adds, for --help. */
 const WIDE_HELP = 'wide (adds role, id, cloud, region, egress IP, agent, add-on sweep lag, labels)';
+
+/** Every cluster the caller may see, page after page. */
+export function listClusters(hub: HubClient): Promise<CallerClusterView[]> {
+  return hub.listAll<CallerClusterView>('/api/v1/clusters', CLUSTER_LIST_MAX_LIMIT);
+}
 
 function client(): HubClient {
   return new HubClient(loadCliConfig());
@@ -168,8 +174,7 @@ export function registerClustersCommand(program: Command): void {
   clusters.command('list').alias('ls').description('list clusters with their live status')
     .option('-o, --output <format>', `table, ${WIDE_HELP}, json, yaml or name`, 'table')
     .action(async (flags: { output: string }) => {
-      const { items } = await client().request<{ items: CallerClusterView[] }>('GET', '/api/v1/clusters');
-      printClusters(items, flags.output);
+      printClusters(await listClusters(client()), flags.output);
     });
 
   clusters.command('get').description('show one cluster: its live status, facts and last add-on sweep')

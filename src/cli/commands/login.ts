@@ -4,6 +4,7 @@ import { fetchPinnedCa } from '../../link/ca-pin.ts';
 import { parseCaHash } from '../../link/tls.ts';
 import { saveCliConfig, type CliConfig } from '../cli-config.ts';
 import { HubClient } from '../hub-client.ts';
+import { listClusters } from './clusters.ts';
 import { print } from '../terminal-text.ts';
 
 interface LoginFlags {
@@ -38,7 +39,7 @@ export function registerLoginCommand(program: Command): void {
       if (flags.caFile !== undefined) config.caPem = readFileSync(flags.caFile, 'utf8');
       else if (flags.caHash !== undefined) config.caPem = await fetchPinnedCa({ url: config.hubUrl, caHash: parseCaHash(flags.caHash) });
       if (flags.insecureSkipTlsVerify === true) config.insecureSkipTlsVerify = true;
-      const { items } = await new HubClient(config).request<{ items: unknown[] }>('GET', '/api/v1/clusters');
+      const items = await listClusters(new HubClient(config));
       const path = saveCliConfig(config);
       print(`Logged in to ${config.hubUrl} (${items.length} clusters). Saved to ${path}.`);
     });

@@ -7,7 +7,9 @@ import type { AgentUpgradeReport, ClusterFacts } from '../../link/protocol.ts';
 import { createLogger } from '../../util/logger.ts';
 import { Fleet } from '../fleet.ts';
 import { HubMetrics } from '../metrics.ts';
+import type { GrantRecord } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
+import type { ClusterListPage } from './cluster-pages.ts';
 import { registerClusterRoutes, type CallerClusterView } from './clusters.ts';
 import { buildApiApp } from './app.ts';
 
@@ -26,7 +28,8 @@ function openSession(): HubSession {
 describe('cluster routes', () => {
   const store = useMemoryStore();
 
-  async function setup(): Promise<{ app: FastifyInstance; fleet: Fleet; metrics: HubMetrics; clock: { now: number } }> {
+  /** `grants`: the caller's; fleet-wide admin when not given. */
+  async function setup(grants: GrantRecord[] = [{ userId: 'u_1', role: 'admin', clusterId: null }]): Promise<{ app: FastifyInstance; fleet: Fleet; metrics: HubMetrics; clock: { now: number } }> {
     const clock = { now: Date.parse('2026-03-04T10:00:00.000Z') };
     const metrics = new HubMetrics();
     const fleet = new Fleet({ store: store(), log, metrics, offlineAfterMs: 45_000, now: () => clock.now });
@@ -36,7 +39,7 @@ describe('cluster routes', () => {
     const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (req) => {
-      req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants: [{ userId: 'u_1', role: 'admin', clusterId: null }] };
+      req.principal = { tokenId: 't', userId: 'u_1', userName: 'ann', grants };
       return Promise.resolve();
     });
     registerClusterRoutes(app, { store: store(), fleet, log, install: () => ({ chart: 'c', hubUrl: 'https://hub', caHash: undefined }) });
@@ -95,5 +98,66 @@ describe('cluster routes', () => {
     assert.match(await metrics.registry.metrics(), /uplink_hub_addon_reconcile_lag_seconds\{cluster="prod"\} 0/);
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/clusters/prod' })).statusCode, 204);
     assert.doesNotMatch(await metrics.registry.metrics(), /cluster="prod"/);
+  });
+
+  /** Every page from the first on, following metadata.continue; the names on each page. */
+  async function walk(app: FastifyInstance, limit: number): Promise<string[][]> {
+    const pages: string[][] = [];
+    let next: string | undefined;
+    do {
+      const url = `/api/v1/clusters?limit=${limit}${next === undefined ? '' : `&continue=${next}`}`;
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json<ClusterListPage<CallerClusterView>>();
+      pages.push(page.items.map((item) => item.name));
+      next = page.metadata.continue;
+    } while (next !== undefined && pages.length < 20);
+    return pages;
+  }
+
+  async function addClusters(names: string[]): Promise<void> {
+    for (const name of names) await store().createCluster({ id: `c_${name}`, name, labels: {}, tokenHash: `h-${name}`, createdAt: '2026-03-01T00:00:00.000Z' });
+  }
+
+  it('cluster routes - the list comes in pages of at most limit clusters, in name order, each listed once', async () => {
+    const { app } = await setup();
+    await addClusters(['alpha', 'bravo', 'charlie', 'delta']);
+    assert.deepEqual(await walk(app, 2), [['alpha', 'bravo'], ['charlie', 'delta'], ['prod']]);
+    assert.deepEqual(await walk(app, 5), [['alpha', 'bravo', 'charlie', 'delta', 'prod']], 'no continue once the last cluster is listed');
+    const whole = (await app.inject({ method: 'GET', url: '/api/v1/clusters' })).json<ClusterListPage<CallerClusterView>>();
+    assert.equal(whole.items.length, 5, 'the default limit holds a small fleet');
+    assert.deepEqual(whole.metadata, {});
+  });
+
+  it('cluster routes - a page holds only clusters the caller may see, and fills up past the others', async () => {
+    await addClusters(['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+    const { app } = await setup(['alpha', 'delta', 'echo'].map((name) => ({ userId: 'u_1', role: 'view' as const, clusterId: `c_${name}` })));
+    assert.deepEqual(await walk(app, 2), [['alpha', 'delta'], ['echo']]);
+  });
+
+  it('cluster routes - a cluster created between pages shows where its name sorts; a deleted one is not listed again', async () => {
+    const { app } = await setup();
+    await addClusters(['alpha', 'charlie', 'delta']);
+    const first = (await app.inject({ method: 'GET', url: '/api/v1/clusters?limit=2' })).json<ClusterListPage<CallerClusterView>>();
+    assert.deepEqual(first.items.map((item) => item.name), ['alpha', 'charlie']);
+    await addClusters(['bravo', 'echo']);
+    await store().deleteCluster('c_delta');
+    const next = (await app.inject({ method: 'GET', url: `/api/v1/clusters?limit=2&continue=${first.metadata.continue ?? ''}` })).json<ClusterListPage<CallerClusterView>>();
+    assert.deepEqual(next.items.map((item) => item.name), ['echo', 'prod']);
+  });
+
+  it('cluster routes - a bad limit or continue token is a 400 that says what is wrong', async () => {
+    const { app } = await setup();
+    for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'limit=-1']) {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/clusters?${query}` });
+      assert.equal(res.statusCode, 400, query);
+      assert.match(res.json<{ error: { code: string; message: string } }>().error.message, /limit/, query);
+    }
+    for (const token of ['garbage!', Buffer.from('{"v":1,"after":"../x"}').toString('base64url'), 'x'.repeat(5000)]) {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/clusters?continue=${encodeURIComponent(token)}` });
+      assert.equal(res.statusCode, 400, token);
+      assert.deepEqual(res.json<{ error: { code: string; message: string } }>().error.code, 'BAD_REQUEST');
+      assert.match(res.json<{ error: { message: string } }>().error.message, /^continue: /);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { principalOf, requireFleetAdmin } from '../auth.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import type { ClusterView, Fleet } from '../fleet.ts';
 import { installCommands, type InstallCommands } from '../install-command.ts';
+import { CLUSTER_LIST_DEFAULT_LIMIT, CLUSTER_LIST_MAX_LIMIT, decodeContinue, encodeContinue, type ClusterListPage } from './cluster-pages.ts';
 import { checkNotIdShaped, findCluster } from './lookup.ts';
 import { effectiveRole } from '../rbac.ts';
 import type { ClusterRecord, Role, Store } from '../store/index.ts';
@@ -22,6 +23,12 @@ const CreateClusterBody = Type.Object({
   name: Type.String({ pattern: CLUSTER_NAME_PATTERN }),
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
 }, { additionalProperties: false });
+
+const ClusterListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CLUSTER_LIST_MAX_LIMIT })),
+  // Checked by decodeContinue, which says what is wrong with it.
+  continue: Type.Optional(Type.String()),
+});
 
 const ClusterParams = Type.Object({ cluster: Type.String({ minLength: 1, maxLength: MAX_DNS_LABEL_CHARS }) });
 
@@ -96,21 +103,33 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
     return reply.status(201).send({ cluster, token, install: commandsFor(token) });
   });
 
-  // { items: CallerClusterView[] }, written as text from each cluster's JSON
-  // (Fleet.viewJson), one cluster at a time: at 5,000 clusters the answer is
-  // 5 MiB, and parsing every cluster's stored facts, building a view object
-  // per cluster and serialising them all at once took twice the CPU.
-  app.get('/api/v1/clusters', async (req, reply) => {
+  // One page of the fleet (ClusterListPage<CallerClusterView>), written as
+  // text from each cluster's JSON (Fleet.viewJson), one cluster at a time:
+  // parsing every cluster's stored facts, building a view object per cluster
+  // and serialising them all at once took twice the CPU. The store is read
+  // from the page's first name on and left once the page is full and one
+  // more cluster shows there is a next page.
+  app.get('/api/v1/clusters', { schema: { querystring: ClusterListQuery } }, async (req, reply) => {
     const principal = principalOf(req);
+    const query = req.query as Type.Static<typeof ClusterListQuery>;
+    const limit = query.limit ?? CLUSTER_LIST_DEFAULT_LIMIT;
+    const afterName = decodeContinue(query.continue);
     const body = new ChunkedText('{"items":[');
-    let separator = '';
+    const page = { listed: 0, lastName: '', more: false };
     await store.forEachCluster((record) => {
       const role = effectiveRole(principal, record.id);
-      if (!role) return;
-      body.append(separator + fleet.viewJson(record, { role }));
-      separator = ',';
-    });
-    body.append(']}');
+      if (!role) return true;
+      if (page.listed === limit) {
+        page.more = true;
+        return false;
+      }
+      body.append((page.listed === 0 ? '' : ',') + fleet.viewJson(record, { role }));
+      page.listed += 1;
+      page.lastName = record.name;
+      return true;
+    }, afterName === undefined ? {} : { afterName });
+    const metadata: ClusterListPage<never>['metadata'] = page.more ? { continue: encodeContinue(page.lastName) } : {};
+    body.append(`],"metadata":${JSON.stringify(metadata)}}`);
     return reply.type('application/json; charset=utf-8').send(body.finish());
   });
 

@@ -141,6 +141,20 @@ describe('fleet feed', () => {
     stop();
   });
 
+  it('fleet feed - once no one watches it holds no cluster; the next subscriber reads the fleet again', async () => {
+    const { feed, stop } = await setup();
+    assert.equal(feed.heldClusters, 2);
+    stop();
+    assert.equal(feed.heldClusters, 0);
+    await feed.tick();
+    assert.equal(feed.heldClusters, 0, 'a round with no subscriber keeps nothing');
+    await store().createCluster({ id: 'c_new', name: 'new', labels: {}, tokenHash: 'h', createdAt: new Date(START).toISOString() });
+    const events: FleetFeedEvent[] = [];
+    const unsubscribe = await feed.subscribe({ principal: admin, send: (e) => { events.push(e); }, close: () => undefined });
+    assert.deepEqual(snapshotOf(events[0]).items.map((i) => i.name).sort(), ['dev', 'new', 'prod']);
+    unsubscribe();
+  });
+
   it('add-on summary - counts health, progress and drift, and leaves uninstalled add-ons out', () => {
     const status = (phase: string, health: string | null, drift: string | null): AddonStatusRecord => ({
       clusterId: 'c', name: `${phase}-${String(health)}`, reportedAt: '',

@@ -140,14 +140,29 @@ export class FleetFeed {
     this.pause();
   }
 
+  /** Clusters the feed holds in memory: the whole fleet while anyone watches, none after. */
+  get heldClusters(): number {
+    return this.records.length;
+  }
+
+  /** No one watches: the timer stops and the fleet's records go (the next subscriber reads them again). */
   private pause(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.records = [];
+    this.summaries = new Map();
+    this.computed = new Map();
+    this.refreshedAt = 0;
   }
 
   /** One round: recompute, then send each subscriber what changed for it. */
   async tick(): Promise<void> {
     await this.refresh(false);
+    // The last subscriber may have left while the store was read: keep nothing for no one.
+    if (this.subscriptions.size === 0) {
+      this.pause();
+      return;
+    }
     this.compute();
     const serverTime = this.serverTime();
     for (const subscription of this.subscriptions) {

@@ -16,6 +16,7 @@ export type {
   AuditQuery,
   AuditRecord,
   ClusterRecord,
+  ClusterScan,
   ClusterSummary,
   ClusterTokenHashes,
   ConnectionChange,

@@ -97,8 +97,8 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
  * pg-cursor never calls: the cursor gets one, called once it is done. (A
  * listing longer than QUERY_TIMEOUT_MS fails as a lost connection.)
  */
-export async function streamRows(client: pg.PoolClient, sql: string, batchRows: number, onRows: (rows: Row[]) => boolean): Promise<void> {
-  const cursor = Object.assign(new Cursor<Row>(sql, [], { types: STORE_TYPES }), { callback: () => undefined });
+export async function streamRows(client: pg.PoolClient, query: { sql: string; values: unknown[] }, batchRows: number, onRows: (rows: Row[]) => boolean): Promise<void> {
+  const cursor = Object.assign(new Cursor<Row>(query.sql, query.values, { types: STORE_TYPES }), { callback: () => undefined });
   client.query(cursor);
   try {
     for (let rows = await cursor.read(batchRows); rows.length > 0 && onRows(rows); rows = await cursor.read(batchRows)) {

@@ -21,7 +21,7 @@ import {
 import type { ConflictMessages } from './sqlite-driver.ts';
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
-  type AuditRecord, type ClusterRecord, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
+  type AuditRecord, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -126,13 +126,14 @@ export class PostgresStore implements Store {
     return this.#run('list clusters', async () => (await this.#rows(PG_SQL.selectClusters, [])).map(toClusterRecord));
   }
 
-  async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
+  async forEachCluster(visit: (cluster: ClusterSummary) => boolean | undefined, scan: ClusterScan = {}): Promise<void> {
     let failure: { error: unknown } | undefined;
+    const query = { sql: PG_SQL.selectClusterSummaries, values: [scan.afterName ?? ''] };
     await this.#run('list clusters', () => withClient(this.pool, (client) =>
-      streamRows(client, PG_SQL.selectClusterSummaries, CURSOR_BATCH_ROWS, (rows) => {
+      streamRows(client, query, CURSOR_BATCH_ROWS, (rows) => {
         for (const row of rows) {
           try {
-            visit(toClusterSummary(row));
+            if (visit(toClusterSummary(row)) === false) return false;
           } catch (error) {
             failure = { error };
             return false;

@@ -8,7 +8,8 @@ export const SQL = {
   selectCluster: 'SELECT * FROM clusters WHERE id = :id',
   selectClusterByName: 'SELECT * FROM clusters WHERE name = :name',
   selectClusters: 'SELECT * FROM clusters ORDER BY name',
-  selectClusterSummaries: `SELECT ${CLUSTER_SUMMARY_COLUMNS.join(', ')} FROM clusters ORDER BY name`,
+  // Every name sorts after '' (names are DNS labels, never empty): one statement for the first page and the next.
+  selectClusterSummaries: `SELECT ${CLUSTER_SUMMARY_COLUMNS.join(', ')} FROM clusters WHERE name > :afterName ORDER BY name`,
   deleteCluster: 'DELETE FROM clusters WHERE id = :id',
   updateClusterTokens: `UPDATE clusters SET token_hash = :tokenHash, next_token_hash = :nextTokenHash
     WHERE id = :id`,

@@ -20,6 +20,7 @@ import {
   type AuditQuery,
   type AuditRecord,
   type ClusterRecord,
+  type ClusterScan,
   type ClusterSummary,
   type ClusterTokenHashes,
   type ConnectionChange,
@@ -128,12 +129,13 @@ class SqliteStore implements Store {
     return this.#run('list clusters', () => this.#sql.selectClusters.all().map(toClusterRecord));
   }
 
-  async forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void> {
+  async forEachCluster(visit: (cluster: ClusterSummary) => boolean | undefined, scan: ClusterScan = {}): Promise<void> {
     let failure: { error: unknown } | undefined;
     await this.#run('list clusters', () => {
-      for (const row of this.#sql.selectClusterSummaries.iterate()) {
+      // Leaving the loop early ends the iterator, which resets the statement.
+      for (const row of this.#sql.selectClusterSummaries.iterate({ afterName: scan.afterName ?? '' })) {
         try {
-          visit(toClusterSummary(row));
+          if (visit(toClusterSummary(row)) === false) return;
         } catch (error) {
           failure = { error };
           return;

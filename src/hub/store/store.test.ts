@@ -78,6 +78,24 @@ for (const backend of ['sqlite-memory', 'sqlite-file', 'postgres'] as const) {
       assert.equal((await store().listClusters()).length, 3);
     });
 
+    it('store - visits clusters after a name, and stops when the visitor says so', async () => {
+      for (const name of ['delta', 'alpha', 'charlie', 'bravo']) await store().createCluster(newCluster(name));
+      const visited = async (afterName: string | undefined, stopAt?: string): Promise<string[]> => {
+        const names: string[] = [];
+        await store().forEachCluster((cluster) => {
+          names.push(cluster.name);
+          return cluster.name !== stopAt;
+        }, afterName === undefined ? {} : { afterName });
+        return names;
+      };
+      assert.deepEqual(await visited('bravo'), ['charlie', 'delta']);
+      assert.deepEqual(await visited('b'), ['bravo', 'charlie', 'delta'], 'a name that is not stored still marks a place');
+      assert.deepEqual(await visited('delta'), []);
+      assert.deepEqual(await visited(undefined, 'bravo'), ['alpha', 'bravo']);
+      // Stopped early, the statement was reset: the next scan starts over.
+      assert.deepEqual(await visited(undefined), ['alpha', 'bravo', 'charlie', 'delta']);
+    });
+
     it('store - deletes a cluster and says whether it existed', async () => {
       await store().createCluster(newCluster('alpha'));
       assert.equal(await store().deleteCluster('c-alpha'), true);

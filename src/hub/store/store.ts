@@ -47,6 +47,12 @@ export interface UserRecord {
 /** A cluster as the fleet list needs it: the record without its token hashes and heartbeat interval. */
 export type ClusterSummary = Omit<ClusterRecord, 'tokenHash' | 'nextTokenHash' | 'heartbeatIntervalSeconds'>;
 
+/** Where Store.forEachCluster starts. */
+export interface ClusterScan {
+  /** Only clusters whose name sorts after this one; every cluster when absent. */
+  afterName?: string;
+}
+
 /** A role for a user on one cluster, or on every cluster when clusterId is null. */
 export interface GrantRecord {
   userId: string;
@@ -227,10 +233,13 @@ export interface Store {
   /**
    * Calls `visit` with each cluster in listClusters' order, one at a time and
    * without its token hashes, for answers about the whole fleet that need not
-   * hold every record at once. Resolves after the last; rejects with what
-   * `visit` threw.
+   * hold every record at once. With `scan.afterName`, only the clusters whose
+   * name sorts after it (in the store's own name order, the one listClusters
+   * uses): a page of the fleet list starts there (keyset paging). `visit`
+   * returns false to end the scan early; the rest is not read. Resolves after
+   * the last; rejects with what `visit` threw.
    */
-  forEachCluster(visit: (cluster: ClusterSummary) => void): Promise<void>;
+  forEachCluster(visit: (cluster: ClusterSummary) => boolean | undefined, scan?: ClusterScan): Promise<void>;
   /** Whether a cluster was deleted. */
   deleteCluster(id: string): Promise<boolean>;
   updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void>;
