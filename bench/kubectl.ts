@@ -3,15 +3,14 @@
 // through the real kubectl binary. Run with: scripts/bench.sh kubectl
 // (see docs/benchmarks.md). Needs the test cluster; starts it if needed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { runChecked } from '../src/util/run-process.ts';
 import { percentile } from '../test/helpers/resources.ts';
 import { UplinkProcess, freePort } from '../test/helpers/uplink.ts';
+import { adminAgent } from './kubectl-admin.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const CLUSTER = join(REPO, 'test/cluster/cluster');
@@ -35,26 +34,9 @@ function cluster(...args: string[]): string {
   return result.stdout.trim();
 }
 
-interface KubeconfigFile {
-  clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-  users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
-}
-
 function directTarget(kubeconfig: string): Target {
-  const config = parseYaml(readFileSync(kubeconfig, 'utf8')) as KubeconfigFile;
-  const c = config.clusters[0]?.cluster;
-  const u = config.users[0]?.user;
-  if (!c || !u) throw new Error('unexpected admin kubeconfig');
-  const decode = (s: string): string => Buffer.from(s, 'base64').toString();
-  return {
-    label: 'direct',
-    base: c.server,
-    headers: {},
-    agent: new https.Agent({
-      keepAlive: true, maxSockets: 4, ca: decode(c['certificate-authority-data']),
-      cert: decode(u['client-certificate-data']), key: decode(u['client-key-data']),
-    }),
-  };
+  const { server, agent } = adminAgent(kubeconfig, 4);
+  return { label: 'direct', base: server, headers: {}, agent };
 }
 
 /** GETs a path and reads the whole body; resolves with the milliseconds it took. */

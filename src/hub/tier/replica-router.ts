@@ -2,7 +2,9 @@
 // replica holds the link, relayed to the replica that does otherwise. A
 // cluster whose link is moving (its replica drained or died moments ago) is
 // waited for, so a rolling upgrade or a lost replica does not turn into
-// failed requests. Requests that need no link never come here.
+// failed requests. Requests that need no link never come here. Where a link
+// was found is remembered for a moment (location-cache.ts), so a steady
+// stream of requests does not wait on the database for each.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +14,7 @@ import type { PeerTarget } from './peer-connections.ts';
 import { isRelayed } from './peer-server.ts';
 import type { LinkLocation, ReplicaTier } from './replica-tier.ts';
 import type { LocateCluster } from './relay-resume.ts';
+import { LocationCache } from './location-cache.ts';
 import { clusterMoved, refuseRequest, refuseUpgrade } from './relay-answers.ts';
 import { relayRouteOf } from './relay-route.ts';
 
@@ -32,16 +35,20 @@ export interface ReplicaRouterOptions {
   holdsLink: (clusterId: string) => boolean;
   log: Logger;
   movingWaitMs?: number;
+  /** Where links were last found; one of its own unless given (tests). */
+  locations?: LocationCache;
 }
 
 type Target = { kind: 'local' } | { kind: 'relay'; target: PeerTarget };
 
 export class ReplicaRouter {
   readonly #options: ReplicaRouterOptions;
+  readonly #locations: LocationCache;
   #waiting = 0;
 
   constructor(options: ReplicaRouterOptions) {
     this.#options = options;
+    this.#locations = options.locations ?? new LocationCache();
   }
 
   /** For the relay's watch resume: the replica holding the cluster's link, once it is not `failed`. */
@@ -50,6 +57,7 @@ export class ReplicaRouter {
       const found = await this.#options.tier.locateLink(cluster).catch(() => undefined);
       const holder = found?.holder;
       if (holder !== undefined && holder.replicaId !== failed.replicaId) {
+        this.#locations.remember(cluster, found);
         return holder.replicaId === this.#options.tier.replicaId ? this.#options.self : holder;
       }
       await sleep(LOCATE_POLL_MS, undefined, { signal }).catch(() => undefined);
@@ -99,7 +107,9 @@ export class ReplicaRouter {
   async #decide(req: IncomingMessage): Promise<Target> {
     const route = relayRouteOf(req, this.#options.kubeDomain);
     if (route === undefined) return { kind: 'local' };
-    let found = await this.#options.tier.locateLink(route.cluster);
+    const known = this.#known(route.cluster);
+    if (known !== undefined) return known;
+    let found = await this.#locate(route.cluster);
     // No such cluster, or its link is here: the local routes answer.
     if (found === undefined || this.#options.holdsLink(found.clusterId)) return { kind: 'local' };
     if (found.holder === undefined && this.#moving(found)) found = await this.#waitForHolder(route.cluster, found);
@@ -116,9 +126,35 @@ export class ReplicaRouter {
   async #relayedHere(req: IncomingMessage): Promise<string | undefined> {
     const route = relayRouteOf(req, this.#options.kubeDomain);
     if (route === undefined) return undefined;
-    const found = await this.#options.tier.locateLink(route.cluster);
+    const cached = this.#locations.fresh(route.cluster);
+    if (cached !== undefined && this.#options.holdsLink(cached.clusterId)) return undefined;
+    const found = await this.#locate(route.cluster);
     if (found === undefined || this.#options.holdsLink(found.clusterId)) return undefined;
     return route.cluster;
+  }
+
+  /**
+   * Where a request goes by a fresh location and what this replica knows
+   * live, when that settles it; undefined when the database must be asked.
+   * A link held here is served here. One held elsewhere is relayed there
+   * while the tier's news still has it at that replica: a claim by another
+   * replica, or a release, changes that at once.
+   */
+  #known(ref: string): Target | undefined {
+    const cached = this.#locations.fresh(ref);
+    if (cached === undefined) return undefined;
+    if (this.#options.holdsLink(cached.clusterId)) return { kind: 'local' };
+    const { holder } = cached;
+    const { tier } = this.#options;
+    if (holder === undefined || holder.replicaId === tier.replicaId || tier.holderElsewhere(cached.clusterId) !== holder.replicaId) return undefined;
+    return { kind: 'relay', target: holder };
+  }
+
+  /** Reads where the cluster's link is from the database, and remembers it. */
+  async #locate(ref: string): Promise<LinkLocation | undefined> {
+    const found = await this.#options.tier.locateLink(ref);
+    this.#locations.remember(ref, found);
+    return found;
   }
 
   #moving(found: LinkLocation): boolean {
@@ -134,7 +170,7 @@ export class ReplicaRouter {
       let current: LinkLocation | undefined = found;
       while (current !== undefined && current.holder === undefined && !this.#options.holdsLink(current.clusterId) && Date.now() < deadline) {
         await sleep(LOCATE_POLL_MS);
-        current = await this.#options.tier.locateLink(cluster);
+        current = await this.#locate(cluster);
       }
       return current;
     } finally {

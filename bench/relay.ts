@@ -1,0 +1,173 @@
+// The relay between hub replicas vs the replica holding the link, in one run:
+// two replicas on one PostgreSQL, the agent linked to replica B; the same
+// kubectl requests through B (served there) and through A (relayed to B
+// over the peer port), alternated so drift on the machine hits both alike,
+// with the API server directly alongside for scale: p50/p90/p99 of a GET of
+// one ConfigMap, the real `kubectl get` of it, and the throughput of one
+// stream (a big uncompressed list; `kubectl exec` writing a stream of
+// bytes). Run with: scripts/bench.sh relay   (BENCH_GET_SAMPLES,
+// BENCH_STREAM_SAMPLES, BENCH_KUBECTL_SAMPLES, BENCH_BIG_OBJECTS,
+// BENCH_EXEC_MIB). See docs/benchmarks.md. Needs the test cluster; starts
+// it if needed.
+import { spawn, spawnSync } from 'node:child_process';
+import https from 'node:https';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { percentile } from '../test/helpers/resources.ts';
+import { metricValue, suiteContext } from '../test/helpers/uplink.ts';
+import { get, startRelayRig, type KubePath, type RelayRig } from './relay-setup.ts';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+const CLUSTER_SCRIPT = join(REPO_ROOT, 'test/cluster/cluster');
+const GET_SAMPLES = Number(process.env.BENCH_GET_SAMPLES ?? 3000);
+const WARMUP_SAMPLES = 200;
+const STREAM_SAMPLES = Number(process.env.BENCH_STREAM_SAMPLES ?? 7);
+const KUBECTL_SAMPLES = Number(process.env.BENCH_KUBECTL_SAMPLES ?? 20);
+const BIG_OBJECTS = Number(process.env.BENCH_BIG_OBJECTS ?? 48);
+const EXEC_MIB = Number(process.env.BENCH_EXEC_MIB ?? 128);
+const MIB = 1024 * 1024;
+// A namespace per run: the previous run's may still be terminating.
+const NAMESPACE = `uplink-bench-relay-${Date.now().toString(36)}`;
+
+/** Targets of the relay (and of the figures in docs/benchmarks.md). */
+const MAX_P50_DELTA_MS = 1;
+const MIN_STREAM_RATIO = 0.8;
+
+function cluster(...args: string[]): string {
+  const result = spawnSync(CLUSTER_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`cluster ${args.join(' ')} failed`);
+  return result.stdout.trim();
+}
+
+/**
+ * Runs `measure` on every path, `rounds` times; each round starts with the
+ * next path in turn, so neither path is always the one after the other.
+ */
+async function alternate<T>(paths: readonly KubePath[], rounds: number, measure: (path: KubePath) => Promise<T>): Promise<T[][]> {
+  const results = paths.map(() => [] as T[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const index = (round + k) % paths.length;
+      results[index]?.push(await measure(paths[index] as KubePath));
+    }
+  }
+  return results;
+}
+
+/** One `kubectl exec` writing `bytes` zero bytes to its stdout; MiB/s as counted here. */
+function execStream(kubectl: string, path: KubePath, rig: RelayRig, bytes: number): Promise<number> {
+  const started = performance.now();
+  const child = spawn(kubectl, ['--kubeconfig', path.kubeconfig, '-n', rig.namespace, 'exec', rig.pod, '--', 'head', '-c', String(bytes), '/dev/zero'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let received = 0;
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { received += chunk.length; });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0 || received !== bytes) reject(new Error(`${path.label}: kubectl exec exited ${code ?? 'by signal'} after ${received} of ${bytes} bytes: ${stderr}`));
+      else resolve(bytes / MIB / seconds);
+    });
+  });
+}
+
+/** The real `kubectl get` of the small ConfigMap, process start to exit; milliseconds. */
+function kubectlGet(kubectl: string, path: KubePath, rig: RelayRig): number {
+  const started = performance.now();
+  const result = spawnSync(kubectl, ['--kubeconfig', path.kubeconfig, '-n', rig.namespace, 'get', 'configmap', 'small', '-o', 'name'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${path.label}: kubectl get failed: ${result.stderr}`);
+  return performance.now() - started;
+}
+
+interface Figures {
+  get: number[][];
+  kubectl: number[][];
+  list: number[][];
+  exec: number[][];
+}
+
+async function measure(rig: RelayRig, kubectl: string): Promise<Figures> {
+  const paths = [rig.direct, rig.owning, rig.relayed];
+  const small = (path: KubePath): Promise<number> => get(path, rig.smallPath).then((answer) => answer.ms);
+  await alternate(paths, WARMUP_SAMPLES, small); // connections, JIT, caches
+  const getMs = await alternate(paths, GET_SAMPLES, small);
+  const kubectlMs = await alternate(paths, KUBECTL_SAMPLES, (path) => Promise.resolve(kubectlGet(kubectl, path, rig)));
+  const listMibs = await alternate(paths, STREAM_SAMPLES + 1, async (path) => {
+    const answer = await get(path, rig.bigListPath);
+    if (answer.bytes !== rig.bigListBytes) throw new Error(`${path.label}: the list was ${answer.bytes} bytes, not ${rig.bigListBytes}`);
+    return answer.bytes / MIB / (answer.ms / 1000);
+  });
+  const execMibs = await alternate(paths, STREAM_SAMPLES + 1, (path) => execStream(kubectl, path, rig, EXEC_MIB * MIB));
+  // The first round of each stream warms buffers and the peer connection.
+  return { get: getMs, kubectl: kubectlMs, list: listMibs.map((runs) => runs.slice(1)), exec: execMibs.map((runs) => runs.slice(1)) };
+}
+
+const HEADER = ['measure', 'direct', 'owning (B)', 'relayed (A)', 'A/B', 'A - B'] as const;
+
+function row(cells: readonly string[]): string {
+  const [name = '', ...rest] = cells;
+  return `${name.padEnd(46)} ${rest.map((cell) => cell.padStart(12)).join(' ')}`;
+}
+
+function timeRow(name: string, runs: number[][], q: number): string {
+  const [direct, owning, relayed] = runs.map((r) => percentile(r, q)) as [number, number, number];
+  return row([`${name}, p${q}`, `${direct.toFixed(2)} ms`, `${owning.toFixed(2)} ms`, `${relayed.toFixed(2)} ms`,
+    `${(relayed / owning).toFixed(2)}x`, `${relayed - owning >= 0 ? '+' : ''}${(relayed - owning).toFixed(2)} ms`]);
+}
+
+function rateRow(name: string, runs: number[][]): string {
+  const [direct, owning, relayed] = runs.map((r) => percentile(r, 50)) as [number, number, number];
+  return row([`${name}, median`, `${direct.toFixed(0)} MiB/s`, `${owning.toFixed(0)} MiB/s`, `${relayed.toFixed(0)} MiB/s`,
+    `${((relayed / owning) * 100).toFixed(0)} %`, '']);
+}
+
+/** Requests replica A relayed to B and that ended well, from A's /metrics: proof the relayed path was the relay. */
+async function relayedCount(rig: RelayRig): Promise<number> {
+  const a = rig.tier.replicas[0];
+  if (a === undefined) return 0;
+  const text = await new Promise<string>((resolve, reject) => {
+    https.get(`${a.url}/metrics`, { agent: rig.relayed.agent }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => { resolve(body); });
+    }).on('error', reject);
+  });
+  return metricValue(text, 'uplink_hub_peer_relays_total', 'outcome="ok"');
+}
+
+function report(rig: RelayRig, figures: Figures, relayedRequests: number, load: readonly number[]): void {
+  const cpu = cpus();
+  console.log(`\nrelay between hub replicas: the agent linked to B, the same requests through B and relayed by A (node ${process.versions.node},`);
+  console.log(` ${cpu.length} cores ${cpu[0]?.model.trim() ?? ''}, load average ${load.map((l) => l.toFixed(1)).join(' -> ')}, ${relayedRequests} requests relayed A -> B)`);
+  console.log(row([...HEADER]));
+  for (const q of [50, 90, 99]) console.log(timeRow(`GET one ConfigMap (${GET_SAMPLES}, keep-alive)`, figures.get, q));
+  console.log(timeRow(`kubectl get configmap (process, ${KUBECTL_SAMPLES})`, figures.kubectl, 50));
+  const listMib = (rig.bigListBytes / MIB).toFixed(1);
+  console.log(rateRow(`LIST ${BIG_OBJECTS} ConfigMaps (${listMib} MiB, uncompressed, ${STREAM_SAMPLES})`, figures.list));
+  console.log(rateRow(`kubectl exec, ${EXEC_MIB} MiB to stdout (${STREAM_SAMPLES})`, figures.exec));
+  const delta = percentile(figures.get[2] ?? [], 50) - percentile(figures.get[1] ?? [], 50);
+  const ratio = (runs: number[][]): number => percentile(runs[2] ?? [], 50) / percentile(runs[1] ?? [], 50);
+  const streams = Math.min(ratio(figures.list), ratio(figures.exec));
+  console.log(`\ntarget: relayed GET p50 within +${MAX_P50_DELTA_MS} ms of the owning replica: ${delta <= MAX_P50_DELTA_MS ? 'met' : 'MISSED'} (${delta >= 0 ? '+' : ''}${delta.toFixed(2)} ms)`);
+  console.log(`target: one relayed stream at least ${MIN_STREAM_RATIO * 100} % of the owning replica's: ${streams >= MIN_STREAM_RATIO ? 'met' : 'MISSED'} (list ${(ratio(figures.list) * 100).toFixed(0)} %, exec ${(ratio(figures.exec) * 100).toFixed(0)} %)`);
+}
+
+async function main(): Promise<void> {
+  const kubeconfig = cluster('start').split('\n').pop() ?? '';
+  const kubectl = join(cluster('bin'), 'kubectl');
+  const { t, runCleanups } = suiteContext('bench-relay');
+  try {
+    const rig = await startRelayRig(t, { kubeconfig, kubectl, namespace: NAMESPACE, bigObjects: BIG_OBJECTS });
+    const loadBefore = loadavg()[0] ?? 0;
+    const figures = await measure(rig, kubectl);
+    report(rig, figures, await relayedCount(rig), [loadBefore, loadavg()[0] ?? 0]);
+  } finally {
+    await runCleanups();
+    spawnSync(join(cluster('bin'), 'kubectl'), ['--kubeconfig', kubeconfig, 'delete', 'namespace', NAMESPACE, '--wait=false'], { stdio: 'ignore' });
+  }
+}
+
+await main();
