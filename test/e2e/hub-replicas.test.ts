@@ -11,7 +11,8 @@ import pg from 'pg';
 import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, mintServiceAccountToken, writePodLogLine } from '../helpers/cluster.ts';
 import { startHubTier, type HubTier, type Replica } from '../helpers/hub-tier.ts';
 import { KubectlStream, kubeconfigThroughHub, kubectlVia } from '../helpers/kubectl-hub.ts';
-import { eventually, startAgent, suiteContext, uplink, type AgentHandle } from '../helpers/uplink.ts';
+import { FeedReader } from '../helpers/resources.ts';
+import { eventually, startAgent, suiteContext, uplink, uplinkStream, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
 const { t: suite, runCleanups } = suiteContext('hub-replicas');
 
@@ -88,6 +89,35 @@ describe('hub replicas', () => {
     const list = await uplink(['clusters', 'list'], tier.cliConfig);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /replicated\s+online/);
+  });
+
+  it('replicas - the dashboard\'s fleet feed on every replica shows the cluster online, linked to C', async (t) => {
+    for (const replica of tier.replicas) {
+      const hub = { url: replica.url, adminToken: tier.adminToken, dataDir: replica.dataDir } as HubHandle;
+      const feed = FeedReader.open(t, hub, '/api/v1/fleet/watch');
+      await feed.waitFor(`${replica.id}'s fleet feed`, 30_000, (event) => {
+        const items = (event as unknown as { items?: { name: string; status: string; replica: string | null }[] }).items ?? [];
+        return items.some((item) => item.name === cluster && item.status === 'online' && item.replica === 'hub-c');
+      });
+      feed.close();
+    }
+  });
+
+  it('replicas - kubectl get -w and uplink logs -f through every replica directly', async (t) => {
+    for (const replica of tier.replicas) {
+      const kubeconfig = kubeconfigs.get(replica.id) as string;
+      const watch = await KubectlStream.start(t, kubeconfig, ['-n', namespace, 'get', 'configmaps', '-w', '-o', 'name']);
+      await eventually(`${replica.id}: the watch to list`, 30_000, () => (watch.output.includes('configmap/kube-root-ca.crt') ? true : undefined));
+      await kubectl(['-n', namespace, 'create', 'configmap', `seen-by-${replica.id}`, '--from-literal=x=1']);
+      await eventually(`${replica.id}: the change in the watch`, 60_000, () => (watch.output.includes(`configmap/seen-by-${replica.id}`) ? true : undefined));
+      watch.child.kill('SIGTERM');
+      const logs = uplinkStream(t, await tier.cliConfigOf(replica), ['logs', cluster, pod, '-n', namespace, '-f']);
+      const marker = `uplink-logs-via-${replica.id}-${Date.now()}`;
+      const writer = setInterval(() => { void writePodLogLine(marker); }, 300);
+      t.after(() => { clearInterval(writer); });
+      await eventually(`${replica.id}: uplink logs -f to show the line`, 30_000, () => (logs.stdout().includes(marker) ? true : undefined));
+      clearInterval(writer);
+    }
   });
 
   it('replicas - kubectl get, exec and port-forward through every replica and the load balancer', async (t) => {

@@ -3,32 +3,19 @@
 // watch, events, one pod's log, who may read Secrets, clear errors for a bad
 // kind or selector, and an offline cluster named in a 503.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { ResourceListResponse } from '../../src/link/resources.ts';
 import { createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
 import { createUserLogin, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { adminKube, createPods, hubGetText } from '../helpers/resources.ts';
-import { UPLINK_BIN, eventually, suiteContext, uplink } from '../helpers/uplink.ts';
+import { eventually, suiteContext, uplink, uplinkStream } from '../helpers/uplink.ts';
 
 const CLUSTER = 'resources-cli-e2e';
 const OFFLINE = 'resources-cli-offline';
 const { t: suite, runCleanups } = suiteContext('resources-cli');
 
 type ListAnswer = ResourceListResponse & { cluster: { name: string; status: string; connected: boolean } };
-
-/** A long-running `uplink` command (a watch) whose output is collected. */
-function uplinkStream(t: TestContext, cliConfig: string, args: string[]): { stdout: () => string; stderr: () => string; exited: Promise<unknown> } {
-  const child = spawn(UPLINK_BIN, args, { env: { ...process.env, UPLINK_CLI_CONFIG: cliConfig }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  t.after(() => { child.kill('SIGKILL'); });
-  return { stdout: () => stdout, stderr: () => stderr, exited: once(child, 'exit') };
-}
 
 describe('uplink get, events and logs', () => {
   let env: HubCluster;

@@ -239,3 +239,14 @@ export function suiteContext(name: string): { t: TestContext; runCleanups: () =>
     },
   };
 }
+
+/** A long-running `uplink` command (a watch) whose output is collected. */
+export function uplinkStream(t: TestContext, cliConfig: string, args: string[]): { stdout: () => string; stderr: () => string; exited: Promise<unknown> } {
+  const child = spawn(UPLINK_BIN, args, { env: { ...process.env, UPLINK_CLI_CONFIG: cliConfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  t.after(() => { child.kill('SIGKILL'); });
+  return { stdout: () => stdout, stderr: () => stderr, exited: once(child, 'exit') };
+}
