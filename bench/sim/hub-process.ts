@@ -104,23 +104,7 @@ export class HubProcess {
 
   /** One API request with the admin token; reads the whole answer. */
   request(method: string, path: string, body?: unknown): Promise<TimedResponse> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const started = performance.now();
-    return new Promise((resolve, reject) => {
-      const req = https.request(`${this.url}${path}`, {
-        method, agent: this.agent,
-        headers: { authorization: `Bearer ${this.adminToken}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return timedRequest({ url: this.url, token: this.adminToken, agent: this.agent }, method, path, body);
   }
 
   /** GET returning parsed JSON; throws on a status other than 200. */
@@ -134,6 +118,34 @@ export class HubProcess {
   async metricsText(): Promise<string> {
     return (await this.request('GET', '/metrics')).body;
   }
+}
+
+/** Where timedRequest() goes: a hub's (or a load balancer's) URL, a bearer token and the HTTPS agent trusting its CA. */
+export interface ApiTarget {
+  url: string;
+  token: string;
+  agent: https.Agent;
+}
+
+/** One API request; reads the whole answer and times it, first byte sent to last byte read. */
+export function timedRequest(target: ApiTarget, method: string, path: string, body?: unknown): Promise<TimedResponse> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${target.url}${path}`, {
+      method, agent: target.agent,
+      headers: { authorization: `Bearer ${target.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 /** Every cluster of the fleet list, following its pages (`metadata.continue`) to the last. */
@@ -203,7 +215,7 @@ export interface SimCluster {
  * Registers `count` clusters through the hub's API (POST /api/v1/clusters,
  * as `uplink clusters create` does), `concurrency` requests at a time.
  */
-export async function createClusters(hub: HubProcess, count: number, concurrency = 16): Promise<SimCluster[]> {
+export async function createClusters(hub: Pick<HubProcess, 'request'>, count: number, concurrency = 16): Promise<SimCluster[]> {
   const clusters: SimCluster[] = new Array<SimCluster>(count);
   let next = 0;
   const labelSets = [{ env: 'prod', region: 'eu' }, { env: 'prod', region: 'us' }, { env: 'staging', region: 'eu' }, { env: 'dev' }];

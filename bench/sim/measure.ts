@@ -84,6 +84,8 @@ interface FleetPage {
 export interface ListWalk {
   /** Each walk's time, first request to last answer. */
   ms: number[];
+  /** Each page's time, every page of every walk. */
+  pageMs: number[];
   /** Pages in one walk. */
   pages: number;
   /** Clusters in one walk. */
@@ -99,8 +101,8 @@ export interface ListWalk {
  * page to page with `limit` clusters a page (none: the hub's default), as
  * `uplink clusters list` does. A hub without pages answers it in one.
  */
-export async function walkFleetList(hub: HubProcess, walks: number, limit?: number): Promise<ListWalk> {
-  const result: ListWalk = { ms: [], pages: 0, items: 0, bytes: 0, largestPageBytes: 0 };
+export async function walkFleetList(hub: Pick<HubProcess, 'request'>, walks: number, limit?: number): Promise<ListWalk> {
+  const result: ListWalk = { ms: [], pageMs: [], pages: 0, items: 0, bytes: 0, largestPageBytes: 0 };
   for (let walk = 0; walk < walks; walk++) {
     const started = performance.now();
     let next: string | undefined;
@@ -111,6 +113,7 @@ export async function walkFleetList(hub: HubProcess, walks: number, limit?: numb
       const query = new URLSearchParams({ ...(limit === undefined ? {} : { limit: String(limit) }), ...(next === undefined ? {} : { continue: next }) });
       const res = await hub.request('GET', `${FLEET_LIST}${query.size > 0 ? `?${query.toString()}` : ''}`);
       if (res.status !== 200) throw new Error(`GET ${FLEET_LIST}: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      result.pageMs.push(res.ms);
       const page = JSON.parse(res.body) as FleetPage;
       const size = Buffer.byteLength(res.body);
       pages += 1;

@@ -69,11 +69,17 @@ async function startReplica(t: TestContext, r: Omit<Replica, 'process' | 'restar
   return replica;
 }
 
-function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string): string {
+/** Options of startHubTier beyond the replica count and their extra flags. */
+export interface HubTierOptions {
+  /** HAProxy's connection limit, for each frontend and in all (default 4000); it needs twice that in open files. */
+  maxconn?: number;
+}
+
+function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string, maxconn: number): string {
   const servers = (list: readonly Replica[]): string[] => list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 500 fall 1 rise 2`);
   return [
-    'global', `  pidfile ${join(dir, 'haproxy.pid')}`, '  maxconn 4000',
-    'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h',
+    'global', `  pidfile ${join(dir, 'haproxy.pid')}`, `  maxconn ${maxconn}`,
+    'defaults', '  mode tcp', `  maxconn ${maxconn}`, '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h',
     '  option redispatch', '  retries 3',
     'frontend hub', `  bind 127.0.0.1:${ports.lb}`, '  default_backend replicas',
     'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', ...servers(replicas),
@@ -83,10 +89,10 @@ function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly
   ].join('\n');
 }
 
-async function startHaproxy(t: TestContext, ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string): Promise<ChildProcess> {
+async function startHaproxy(t: TestContext, ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string, maxconn: number): Promise<ChildProcess> {
   if (!existsSync(HAPROXY)) throw new Error(`${HAPROXY} not found: run scripts/setup.sh`);
   const config = join(dir, 'haproxy.cfg');
-  writeFileSync(config, haproxyConfig(ports, replicas, dir));
+  writeFileSync(config, haproxyConfig(ports, replicas, dir, maxconn));
   const child = spawn(HAPROXY, ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -107,7 +113,7 @@ async function startHaproxy(t: TestContext, ports: { lb: number; agents: number 
 }
 
 /** Starts PostgreSQL, `count` replicas at once on its empty database, and HAProxy in front; logs the CLI in through HAProxy. */
-export async function startHubTier(t: TestContext, count = 3, extraArgs: string[] = []): Promise<HubTier> {
+export async function startHubTier(t: TestContext, count = 3, extraArgs: string[] = [], options: HubTierOptions = {}): Promise<HubTier> {
   const postgres = await startPostgres();
   t.after(() => postgres.destroy());
   const databaseUrl = await postgres.createDatabase('uplink');
@@ -127,7 +133,7 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
   if (tokenFile === undefined) throw new Error('no replica wrote the first admin token');
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
   const agentPort = await freePort();
-  await startHaproxy(t, { lb: lbPort, agents: agentPort }, replicas, testTempDir(t, 'uplink-haproxy-'));
+  await startHaproxy(t, { lb: lbPort, agents: agentPort }, replicas, testTempDir(t, 'uplink-haproxy-'), options.maxconn ?? 4000);
   const login = async (url: string): Promise<string> => {
     const cliConfig = join(testTempDir(t, 'uplink-cli-'), 'cli.json');
     const result = await uplink(['login', url, '--token-file', tokenFile, '--ca-hash', caHash], cliConfig);
