@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { relayRequestHeaders, relayResponseHeaders } from '../src/hub/tier/relay-headers.ts';
 import { ensureHubCertificates } from '../src/hub/tls-certificates.ts';
+import { timedRequest, type Answer } from './relay-http.ts';
 
 const SMALL_BODY = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'small' }, data: { greeting: 'hello' } });
 const STREAM_CHUNK = Buffer.alloc(16 * 1024, 97);
@@ -25,16 +26,8 @@ export interface FloorEnds {
 }
 
 /** GETs `path` from one end; resolves with the milliseconds and the bytes of the answer. */
-export function floorGet(end: { port: number; agent: https.Agent }, path: string): Promise<{ ms: number; bytes: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: end.port, path, agent: end.agent, servername: 'localhost' }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => { bytes += chunk.length; });
-      res.on('end', () => { resolve({ ms: performance.now() - started, bytes }); });
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+export function floorGet(end: { port: number; agent: https.Agent }, path: string): Promise<Answer> {
+  return timedRequest(`https://127.0.0.1:${end.port}${path}`, { agent: end.agent, servername: 'localhost' });
 }
 
 async function started(child: ChildProcess): Promise<number> {
