@@ -13,6 +13,7 @@ import { startHubTier, type HubTier, type Replica } from '../test/helpers/hub-ti
 import { kubeconfigThroughHub } from '../test/helpers/kubectl-hub.ts';
 import { eventually, startAgent, type AgentHandle } from '../test/helpers/uplink.ts';
 import { adminAgent } from './kubectl-admin.ts';
+import { timedRequest, type Answer } from './relay-http.ts';
 
 /** The cluster's name in the hub. */
 export const CLUSTER = 'bench-relay';
@@ -56,29 +57,14 @@ export interface RelayRigOptions {
   bigObjects: number;
 }
 
-export interface Answer {
-  status: number;
-  bytes: number;
-  ms: number;
-}
 
 /** Sends one request along a path and reads the whole answer, counting its bytes. */
 export function send(path: KubePath, method: string, apiPath: string, body?: unknown): Promise<Answer> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = https.request(`${path.base}${apiPath}`, {
-      method, agent: path.agent,
-      headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}), ...path.headers },
-    }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => { bytes += chunk.length; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - started }); });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return timedRequest(`${path.base}${apiPath}`, {
+    method, agent: path.agent,
+    headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}), ...path.headers },
+  }, payload);
 }
 
 /** GET that must answer 200. */

@@ -5,7 +5,8 @@
 // with the API server directly alongside for scale: p50/p90/p99 of a GET of
 // one ConfigMap, the real `kubectl get` of it, and the throughput of one
 // stream (a big uncompressed list; `kubectl exec` writing a stream of
-// bytes). Run with: scripts/bench.sh relay   (BENCH_GET_SAMPLES,
+// bytes). In the same rounds, the floor (relay-floor.ts): one bare HTTPS
+// hop through a Node process, what any relay costs on this machine. Run with: scripts/bench.sh relay   (BENCH_GET_SAMPLES,
 // BENCH_STREAM_SAMPLES, BENCH_KUBECTL_SAMPLES, BENCH_BIG_OBJECTS,
 // BENCH_EXEC_MIB). See docs/benchmarks.md. Needs the test cluster; starts
 // it if needed.
@@ -15,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../test/helpers/resources.ts';
 import { metricValue, suiteContext } from '../test/helpers/uplink.ts';
+import { floorGet, startFloor, type FloorEnds } from './relay-floor.ts';
 import { get, startRelayRig, type KubePath, type RelayRig } from './relay-setup.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
@@ -26,6 +28,8 @@ const KUBECTL_SAMPLES = Number(process.env.BENCH_KUBECTL_SAMPLES ?? 20);
 const BIG_OBJECTS = Number(process.env.BENCH_BIG_OBJECTS ?? 48);
 const EXEC_MIB = Number(process.env.BENCH_EXEC_MIB ?? 128);
 const MIB = 1024 * 1024;
+/** The floor's stream: about the size of the big list. */
+const FLOOR_STREAM_MIB = 48;
 // A namespace per run: the previous run's may still be terminating.
 const NAMESPACE = `uplink-bench-relay-${Date.now().toString(36)}`;
 
@@ -40,15 +44,15 @@ function cluster(...args: string[]): string {
 }
 
 /**
- * Runs `measure` on every path, `rounds` times; each round starts with the
- * next path in turn, so neither path is always the one after the other.
+ * Runs every measure `rounds` times; each round starts with the next one in
+ * turn, so none is always the one after another.
  */
-async function alternate<T>(paths: readonly KubePath[], rounds: number, measure: (path: KubePath) => Promise<T>): Promise<T[][]> {
-  const results = paths.map(() => [] as T[]);
+async function alternate<T>(measures: readonly (() => Promise<T>)[], rounds: number): Promise<T[][]> {
+  const results = measures.map(() => [] as T[]);
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < paths.length; k++) {
-      const index = (round + k) % paths.length;
-      results[index]?.push(await measure(paths[index] as KubePath));
+    for (let k = 0; k < measures.length; k++) {
+      const index = (round + k) % measures.length;
+      results[index]?.push(await (measures[index] as () => Promise<T>)());
     }
   }
   return results;
@@ -82,6 +86,7 @@ function kubectlGet(kubectl: string, path: KubePath, rig: RelayRig): number {
   return performance.now() - started;
 }
 
+/** Each measure's runs, in the order direct, owning, relayed, then the floor's origin and proxy where measured. */
 interface Figures {
   get: number[][];
   kubectl: number[][];
@@ -89,18 +94,28 @@ interface Figures {
   exec: number[][];
 }
 
-async function measure(rig: RelayRig, kubectl: string): Promise<Figures> {
+async function measure(rig: RelayRig, floor: FloorEnds, kubectl: string): Promise<Figures> {
   const paths = [rig.direct, rig.owning, rig.relayed];
-  const small = (path: KubePath): Promise<number> => get(path, rig.smallPath).then((answer) => answer.ms);
-  await alternate(paths, WARMUP_SAMPLES, small); // connections, JIT, caches
-  const getMs = await alternate(paths, GET_SAMPLES, small);
-  const kubectlMs = await alternate(paths, KUBECTL_SAMPLES, (path) => Promise.resolve(kubectlGet(kubectl, path, rig)));
-  const listMibs = await alternate(paths, STREAM_SAMPLES + 1, async (path) => {
-    const answer = await get(path, rig.bigListPath);
-    if (answer.bytes !== rig.bigListBytes) throw new Error(`${path.label}: the list was ${answer.bytes} bytes, not ${rig.bigListBytes}`);
-    return answer.bytes / MIB / (answer.ms / 1000);
-  });
-  const execMibs = await alternate(paths, STREAM_SAMPLES + 1, (path) => execStream(kubectl, path, rig, EXEC_MIB * MIB));
+  const ends = [floor.origin, floor.proxy];
+  const small = [
+    ...paths.map((path) => () => get(path, rig.smallPath).then((answer) => answer.ms)),
+    ...ends.map((end) => () => floorGet(end, '/small').then((answer) => answer.ms)),
+  ];
+  await alternate(small, WARMUP_SAMPLES); // connections, JIT, caches
+  const getMs = await alternate(small, GET_SAMPLES);
+  const kubectlMs = await alternate(paths.map((path) => () => Promise.resolve(kubectlGet(kubectl, path, rig))), KUBECTL_SAMPLES);
+  const listMibs = await alternate([
+    ...paths.map((path) => async () => {
+      const answer = await get(path, rig.bigListPath);
+      if (answer.bytes !== rig.bigListBytes) throw new Error(`${path.label}: the list was ${answer.bytes} bytes, not ${rig.bigListBytes}`);
+      return answer.bytes / MIB / (answer.ms / 1000);
+    }),
+    ...ends.map((end) => async () => {
+      const answer = await floorGet(end, `/stream?mib=${FLOOR_STREAM_MIB}`);
+      return answer.bytes / MIB / (answer.ms / 1000);
+    }),
+  ], STREAM_SAMPLES + 1);
+  const execMibs = await alternate(paths.map((path) => () => execStream(kubectl, path, rig, EXEC_MIB * MIB)), STREAM_SAMPLES + 1);
   // The first round of each stream warms buffers and the peer connection.
   return { get: getMs, kubectl: kubectlMs, list: listMibs.map((runs) => runs.slice(1)), exec: execMibs.map((runs) => runs.slice(1)) };
 }
@@ -138,6 +153,20 @@ async function relayedCount(rig: RelayRig): Promise<number> {
   return metricValue(text, 'uplink_hub_peer_relays_total', 'outcome="ok"');
 }
 
+/** The bare hop next to the relay: what any extra HTTPS hop through Node costs here, in the same rounds. */
+function reportFloor(figures: Figures): void {
+  const [origin = [], proxy = []] = figures.get.slice(3);
+  const [streamOrigin = [], streamProxy = []] = figures.list.slice(3);
+  console.log('\nthe floor: one bare HTTPS hop through a Node proxy (no hub, no database), in the same rounds');
+  console.log(row(['measure', '', 'origin', 'via proxy', 'proxy/origin', 'difference']));
+  for (const q of [50, 90, 99]) {
+    const [o, p] = [percentile(origin, q), percentile(proxy, q)];
+    console.log(row([`GET a small object, p${q}`, '', `${o.toFixed(2)} ms`, `${p.toFixed(2)} ms`, `${(p / o).toFixed(2)}x`, `+${(p - o).toFixed(2)} ms`]));
+  }
+  const [o, p] = [percentile(streamOrigin, 50), percentile(streamProxy, 50)];
+  console.log(row([`${FLOOR_STREAM_MIB} MiB stream, median`, '', `${o.toFixed(0)} MiB/s`, `${p.toFixed(0)} MiB/s`, `${((p / o) * 100).toFixed(0)} %`, '']));
+}
+
 function report(rig: RelayRig, figures: Figures, relayedRequests: number, load: readonly number[]): void {
   const cpu = cpus();
   console.log(`\nrelay between hub replicas: the agent linked to B, the same requests through B and relayed by A (node ${process.versions.node},`);
@@ -148,6 +177,7 @@ function report(rig: RelayRig, figures: Figures, relayedRequests: number, load: 
   const listMib = (rig.bigListBytes / MIB).toFixed(1);
   console.log(rateRow(`LIST ${BIG_OBJECTS} ConfigMaps (${listMib} MiB, uncompressed, ${STREAM_SAMPLES})`, figures.list));
   console.log(rateRow(`kubectl exec, ${EXEC_MIB} MiB to stdout (${STREAM_SAMPLES})`, figures.exec));
+  reportFloor(figures);
   const delta = percentile(figures.get[2] ?? [], 50) - percentile(figures.get[1] ?? [], 50);
   const ratio = (runs: number[][]): number => percentile(runs[2] ?? [], 50) / percentile(runs[1] ?? [], 50);
   const streams = Math.min(ratio(figures.list), ratio(figures.exec));
@@ -161,8 +191,10 @@ async function main(): Promise<void> {
   const { t, runCleanups } = suiteContext('bench-relay');
   try {
     const rig = await startRelayRig(t, { kubeconfig, kubectl, namespace: NAMESPACE, bigObjects: BIG_OBJECTS });
+    const floor = await startFloor();
+    t.after(() => { floor.stop(); });
     const loadBefore = loadavg()[0] ?? 0;
-    const figures = await measure(rig, kubectl);
+    const figures = await measure(rig, floor, kubectl);
     report(rig, figures, await relayedCount(rig), [loadBefore, loadavg()[0] ?? 0]);
   } finally {
     await runCleanups();
