@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { printFleetResults, type Level, type Stage } from './sim/fleet-report.ts';
 import { HubInspector, readHubMemory } from './sim/inspector.ts';
 import {
-  count, mib, ms, p, sampleFleetList, scrapeCost, sleep, walkFleetList, watchHub,
+  count, mib, ms, p, sampleFleetList, scrapeCost, sleep, walkFleetList, watchHub, type HubWindow,
 } from './sim/measure.ts';
 import { describeTransports, hubMetric, linkAgents, startRig, stopRig, type Rig } from './sim/rig.ts';
 import { runSoak } from './sim/soak.ts';
@@ -31,8 +31,8 @@ const LIST_INTERVAL_MS = env('BENCH_FLEET_LIST_INTERVAL_MS', 400);
 /** Reads of the whole fleet, page by page, at each stage. */
 const WALK_SAMPLES = env('BENCH_FLEET_WALK_SAMPLES', 20);
 
-async function measureStage(rig: Rig, seconds: number): Promise<Stage> {
-  const window = await watchHub(rig.hub, seconds);
+/** After a stage's window: /metrics, the fleet list polled and walked, then the hub's memory. */
+async function measureAfter(rig: Rig, window: HubWindow): Promise<Stage> {
   const scrape = await scrapeCost(rig.hub);
   const list = await sampleFleetList(rig.hub, LIST_SAMPLES, LIST_INTERVAL_MS);
   const walk = await walkFleetList(rig.hub, WALK_SAMPLES);
@@ -40,17 +40,23 @@ async function measureStage(rig: Rig, seconds: number): Promise<Stage> {
   return { window, scrape, list, walk, memory };
 }
 
+async function measureStage(rig: Rig, seconds: number): Promise<Stage> {
+  return measureAfter(rig, await watchHub(rig.hub, seconds));
+}
+
 async function measureLevel(rig: Rig, agents: number, linkSeconds: number): Promise<Level> {
   await sleep(SETTLE_SECONDS * 1000);
   const beatsBefore = await hubMetric(rig.hub, 'uplink_hub_heartbeats_total');
   const dropsBefore = rig.fleet.totals().drops;
   const simsBefore = rig.fleet.cpuSeconds();
-  const stage = await measureStage(rig, WINDOW_SECONDS);
-  const simsCores = (rig.fleet.cpuSeconds() - simsBefore) / stage.window.seconds;
+  // Heartbeats, drops and the sims' CPU over the window alone, before the lists add their load.
+  const window = await watchHub(rig.hub, WINDOW_SECONDS);
+  const simsCores = (rig.fleet.cpuSeconds() - simsBefore) / window.seconds;
   const beats = (await hubMetric(rig.hub, 'uplink_hub_heartbeats_total')) - beatsBefore;
   const dropped = rig.fleet.totals().drops - dropsBefore;
+  const stage = await measureAfter(rig, window);
   console.log(`${count(agents)} agents: ${describeStage(stage)}`);
-  return { ...stage, agents, linkSeconds, heartbeatsPerSecond: beats / stage.window.seconds, dropped, simsCores };
+  return { ...stage, agents, linkSeconds, heartbeatsPerSecond: beats / window.seconds, dropped, simsCores };
 }
 
 function describeStage(stage: Stage): string {

@@ -64,7 +64,8 @@ export async function hubMetric(hub: HubProcess, name: string, labels = ''): Pro
 export async function linkAgents(rig: Rig, clusters: readonly SimCluster[], total: number, perSecond: number): Promise<number> {
   const started = performance.now();
   rig.fleet.add(clusters, perSecond);
-  const timeoutMs = Math.max(120_000, (clusters.length / perSecond) * 3000);
+  // Generous: on a shared machine handshakes queue up, and agents back off up to 30 s between tries.
+  const timeoutMs = Math.max(240_000, (clusters.length / perSecond) * 3000);
   await rig.fleet.waitFor(`${total} agents linked`, timeoutMs, (t) => t.linked === total);
   for (;;) {
     if ((await hubMetric(rig.hub, 'uplink_hub_agents_connected')) === total) break;

@@ -3,6 +3,7 @@
 // or a relist). V8 otherwise keeps the grown heap for a long time, and the
 // process's RSS with it. setFlagsFromString + a fresh context is the
 // documented way to reach gc() without starting Node with --expose-gc.
+import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -15,4 +16,24 @@ export function collectGarbage(): void {
     gc = vm.runInNewContext('gc') as () => void;
   }
   gc();
+}
+
+/**
+ * Everything V8 can give back, as under memory pressure: full collections
+ * repeated until the weak callbacks that free native objects (sockets, TLS
+ * and HTTP/2 sessions) free nothing more, then its pooled pages returned
+ * (V8's low-memory notification). One collection is not enough after
+ * thousands of connections closed: a native session is freed only by a
+ * callback after the collection that found its wrapper dead. The inspector's
+ * HeapProfiler.collectGarbage is the public way to reach it, through a
+ * session inside this process (no port is opened).
+ */
+export async function releaseMemory(): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.collectGarbage');
+  } finally {
+    session.disconnect();
+  }
 }

@@ -136,7 +136,7 @@ describe('hub edge: audit amplification and writes on a full disk', () => {
     const users: Answer[] = [];
     for (let i = 0; i < 5; i += 1) users.push(await request('POST', '/api/v1/users', { token: hub.adminToken, body: { name: `full-user-${i}` } }));
     const cli = await uplink(['clusters', 'create', 'full-cli'], hub.cliConfig);
-    const stored = new Set((await hub.client.request<{ items: { name: string }[] }>('GET', '/api/v1/clusters')).items.map((c) => c.name));
+    const stored = new Set((await hub.client.listAll<{ name: string }>('/api/v1/clusters', 1000)).map((c) => c.name));
     const storedUsers = new Set((await hub.client.request<{ items: { name: string }[] }>('GET', '/api/v1/users')).items.map((u) => u.name));
     const refused = answers.filter(({ answer }) => answer.status >= 500);
     const stored201 = answers.filter(({ name, answer }) => answer.status === 201 && stored.has(name)).length;
