@@ -69,14 +69,14 @@ it('addons desired - the agent holds the set after each change, keeps it across 
   await hub.process.stop();
   await agent.process.stop();
   const restarted = await startAgent(t, { hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig, stateFile: agent.stateFile, waitLinked: false });
-  const loaded = await restarted.process.waitForLog((l) => l.msg === 'loaded desired add-ons');
+  const loaded = await restarted.process.waitForLog((l) => l.msg === 'loaded desired add-ons', 60_000);
   assert.equal(loaded.generation, 2);
   assert.deepEqual(loaded.addons, ['web@2']);
   assert.equal(readDesired(file)?.generation, 2);
 
   // Hub back on the same port and data: the agent relinks; deleting marks the add-on.
   const hubAgain = await startHub(t, { port, dataDir: hub.dataDir });
-  await restarted.process.waitForLog((l) => l.msg === 'linked to the hub', 10_000);
+  await restarted.process.waitForLog((l) => l.msg === 'linked to the hub', 60_000);
   const deleted = await uplink(['addons', 'delete', 'e2e-desired', 'web'], hubAgain.cliConfig);
   assert.equal(deleted.code, 0, deleted.stderr);
   const third = await eventually('the deleted marker', PUSH_WITHIN_MS, () => {
