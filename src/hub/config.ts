@@ -125,7 +125,7 @@ export const HUB_SETTINGS = {
   }),
   drainTimeout: setting({
     schema: SettingTypes.seconds(0, 3600), flag: 'drain-timeout', env: 'UPLINK_HUB_DRAIN_TIMEOUT', default: 30,
-    help: 'seconds a stopping hub (SIGTERM) waits for requests in flight after it stopped taking new ones and sent its agents away',
+    help: 'with --database-url: seconds a stopping replica (SIGTERM) waits for requests in flight after it stopped taking new ones and sent its agents to the other replicas',
   }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
