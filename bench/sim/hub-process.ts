@@ -102,8 +102,21 @@ export class HubProcess {
     clearTimeout(timer);
   }
 
-  /** One API request with the admin token; reads the whole answer. */
-  request(method: string, path: string, body?: unknown): Promise<TimedResponse> {
+  /**
+   * One API request with the admin token; reads the whole answer. A GET
+   * whose kept-alive connection the hub closed as it was reused (ECONNRESET:
+   * the hub ends idle connections after 5 s) is sent once more.
+   */
+  async request(method: string, path: string, body?: unknown): Promise<TimedResponse> {
+    try {
+      return await this.requestOnce(method, path, body);
+    } catch (error) {
+      if (method !== 'GET' || (error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+      return this.requestOnce(method, path, body);
+    }
+  }
+
+  private requestOnce(method: string, path: string, body?: unknown): Promise<TimedResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const started = performance.now();
     return new Promise((resolve, reject) => {
