@@ -11,6 +11,43 @@ import { isStrayKubeRequest, strayKubeRequestBody, strayKubeRequestWarning, type
 /** Largest API request body; cluster specs are small. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * A refused body is read and thrown away up to this many bytes (or for
+ * REFUSED_BODY_DRAIN_MS) before the 413 goes out. Closing a connection with
+ * unread bytes makes the kernel send a reset, which can wipe the answer from
+ * the client's receive buffer before it reads it; draining first means the
+ * client sees why it was refused. Beyond the bound the hub answers at once.
+ */
+export const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
+export const REFUSED_BODY_DRAIN_MS = 10_000;
+
+/** Reads and discards what is left of `stream`, resolving at its end or at either bound. */
+export function drainRefusedBody(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }, maxBytes = REFUSED_BODY_DRAIN_BYTES, maxMs = REFUSED_BODY_DRAIN_MS): Promise<void> {
+  if (stream.readableEnded === true || stream.destroyed === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      stream.removeListener('end', finish);
+      stream.removeListener('error', finish);
+      stream.removeListener('close', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish();
+    };
+    const timer = setTimeout(finish, maxMs);
+    timer.unref();
+    stream.on('data', onData);
+    stream.once('end', finish);
+    stream.once('error', finish);
+    stream.once('close', finish);
+    stream.resume();
+  });
+}
+
 export interface ApiAppOptions {
   log: Logger;
   /** What a stray kubectl request is told (the hub's URL and kube domain, read when one comes). */
@@ -29,10 +66,11 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     logger: false,
     return503OnClosing: true,
   });
-  app.setErrorHandler((error, req, reply) => {
+  app.setErrorHandler(async (error, req, reply) => {
     const { status, body } = toHttpError(error);
     if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
-    void reply.status(status).send(body);
+    if (status === 413) await drainRefusedBody(req.raw);
+    return reply.status(status).send(body);
   });
   const strayHint = options.strayHint ?? ((): StrayHintOptions => ({ publicUrl: '', kubeDomain: undefined }));
   app.setNotFoundHandler((req, reply) => {
