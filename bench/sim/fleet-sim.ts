@@ -83,8 +83,15 @@ export class SimFleet {
 
   totals(): FleetTotals {
     const totals: FleetTotals = { agents: 0, linked: 0, drops: 0, gaveUp: 0, failures: [], attempts: {}, heartbeats: 0, workerRssBytes: 0 };
-    for (const { stats } of this.workers) {
+    for (const { stats, child } of this.workers) {
       if (!stats) continue;
+      if (exited(child)) {
+        // A worker that crashed took its agents with it: they count as having given up.
+        totals.agents += stats.agents;
+        totals.gaveUp += stats.agents;
+        totals.failures.push(`sim worker ${child.pid ?? '?'} exited (${child.exitCode ?? child.signalCode ?? 'unknown'}) with ${stats.agents} agents`);
+        continue;
+      }
       totals.agents += stats.agents;
       totals.linked += stats.linked;
       totals.drops += stats.drops;
@@ -149,9 +156,19 @@ export class SimFleet {
   }
 
   private ask(worker: Worker, message: ToWorker): Promise<FromWorker> {
+    if (exited(worker.child)) {
+      // No answer will come: a gone worker's agents are all unlinked.
+      const since = new Array<null>(worker.stats?.agents ?? 0).fill(null);
+      const answer: FromWorker = message.type === 'linkTimes' ? { type: 'linkTimes', since } : { type: 'stopped' };
+      return Promise.resolve(answer);
+    }
     return new Promise((resolve) => {
       worker.waiting.push(resolve);
       this.send(worker, message);
     });
   }
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }

@@ -35,11 +35,39 @@ export function dialHubH2(options: DialOptions): Promise<LinkTransport> {
         reject(new LinkDialError('LINK_REFUSED', `the hub upgraded to '${res.headers.upgrade ?? ''}', not ${LINK_H2_UPGRADE}`, { status: 101 }));
         return;
       }
-      socket.setTimeout(0);
-      socket.setNoDelay(true);
-      if (head.length > 0) socket.unshift(head);
-      markUpgradedToHttp2(socket);
-      resolve(h2Transport(new H2LinkSocket(socket)));
+      const takeOver = (): void => {
+        socket.setTimeout(0);
+        socket.setNoDelay(true);
+        if (head.length > 0) socket.unshift(head);
+        markUpgradedToHttp2(socket);
+        resolve(h2Transport(new H2LinkSocket(socket)));
+      };
+      // HTTP/2 must not take the socket over while the request's own write is
+      // in flight (the hub's side waits the same way, acceptH2Upgrade): on a
+      // loaded machine the 101 and the hub's SETTINGS can be read before that
+      // write completes, and node's TLS layer then aborts the whole process on
+      // HTTP/2's first write ("Assertion failed: !current_write_"). Seen in a
+      // failover of 2,000 agents at once (bench/failover.ts).
+      if (req.writableFinished) {
+        takeOver();
+        return;
+      }
+      const timer = setTimeout(() => { giveUp('the upgrade request was not written in time'); }, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+      const onClose = (): void => { giveUp('the connection closed during the upgrade'); };
+      function giveUp(message: string): void {
+        clearTimeout(timer);
+        req.removeListener('finish', onFinish);
+        socket.removeListener('close', onClose);
+        socket.destroy();
+        reject(new LinkDialError('LINK_UNREACHABLE', `cannot reach the hub at ${url.href}: ${message}`, { status: 0 }));
+      }
+      function onFinish(): void {
+        clearTimeout(timer);
+        socket.removeListener('close', onClose);
+        takeOver();
+      }
+      socket.once('close', onClose);
+      req.once('finish', onFinish);
     });
     req.once('response', (res) => {
       reject(refusal(res));

@@ -127,7 +127,7 @@ export function registerClusterRoutes(app: FastifyInstance, options: ClusterRout
       page.listed += 1;
       page.lastName = record.name;
       return true;
-    }, afterName === undefined ? {} : { afterName });
+    }, { batchRows: limit + 1, ...(afterName === undefined ? {} : { afterName }) });
     const metadata: ClusterListPage<never>['metadata'] = page.more ? { continue: encodeContinue(page.lastName) } : {};
     body.append(`],"metadata":${JSON.stringify(metadata)}}`);
     return reply.type('application/json; charset=utf-8').send(body.finish());

@@ -205,6 +205,11 @@ describe('postgres store', () => {
       await store.forEachCluster((summary) => { names.push(summary.name); });
       assert.equal(names.length, 1234);
       assert.deepEqual(names, [...names].sort());
+      for (const batchRows of [1, 7, 501, 10_000, 0, -3, 2.5]) {
+        const batched: string[] = [];
+        await store.forEachCluster((summary) => { batched.push(summary.name); }, { batchRows, afterName: 'cluster-00100' });
+        assert.deepEqual(batched, names.slice(100), `batches of ${batchRows} rows visit the same clusters`);
+      }
       let visited = 0;
       await assert.rejects(store.forEachCluster(() => { if (++visited === 700) throw new Error('enough'); }), /enough/);
       assert.equal(store.stats().pool.total - store.stats().pool.idle, 0, 'no connection left checked out');

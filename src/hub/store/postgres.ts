@@ -33,6 +33,14 @@ const HEARTBEAT_MAX_BATCH = 1_000;
 const HEARTBEAT_MAX_QUEUED = 20_000;
 /** Rows forEachCluster reads per round trip, so a fleet list never holds the whole table. */
 const CURSOR_BATCH_ROWS = 500;
+/** The most rows a caller may ask forEachCluster to read per round trip. */
+const MAX_CURSOR_BATCH_ROWS = 5000;
+
+function batchRowsOf(scan: ClusterScan): number {
+  const asked = scan.batchRows;
+  return asked !== undefined && Number.isInteger(asked) && asked > 0 ? Math.min(asked, MAX_CURSOR_BATCH_ROWS) : CURSOR_BATCH_ROWS;
+}
+
 /** A database error warned about at most this often (an outage makes one per call). */
 const WARN_INTERVAL_MS = 10_000;
 
@@ -130,7 +138,7 @@ export class PostgresStore implements Store {
     let failure: { error: unknown } | undefined;
     const query = { sql: PG_SQL.selectClusterSummaries, values: [scan.afterName ?? ''] };
     await this.#run('list clusters', () => withClient(this.pool, (client) =>
-      streamRows(client, query, CURSOR_BATCH_ROWS, (rows) => {
+      streamRows(client, query, batchRowsOf(scan), (rows) => {
         for (const row of rows) {
           try {
             if (visit(toClusterSummary(row)) === false) return false;

@@ -51,6 +51,12 @@ export type ClusterSummary = Omit<ClusterRecord, 'tokenHash' | 'nextTokenHash' |
 export interface ClusterScan {
   /** Only clusters whose name sorts after this one; every cluster when absent. */
   afterName?: string;
+  /**
+   * Rows a store that reads in batches (PostgreSQL's cursor) fetches per
+   * round trip: a page of N asks for N + 1, the one more showing whether
+   * there is a next page, so a page takes one round trip instead of two.
+   */
+  batchRows?: number;
 }
 
 /** A role for a user on one cluster, or on every cluster when clusterId is null. */
