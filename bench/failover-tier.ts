@@ -49,12 +49,20 @@ export async function replicaMetric(target: ApiTarget, name: string): Promise<nu
   }
 }
 
-/** HAProxy must hold every agent's two sockets within this process's open files limit (its children inherit it). */
-function haproxyMaxconn(agents: number): number {
-  const maxconn = agents + HAPROXY_HEADROOM;
-  const needed = maxconn * HAPROXY_FDS_PER_CONNECTION + HAPROXY_FDS_EXTRA;
-  if (openFilesLimit() < needed) throw new Error(`open files limit is ${openFilesLimit()}; HAProxy needs ${needed} for ${agents} agents: raise it (ulimit -n ${needed})`);
-  return maxconn;
+/**
+ * Each HAProxy must hold its agents' two sockets within this process's open
+ * files limit (its children inherit it): one HAProxy while the fleet fits,
+ * else as many as it takes (a site would run a pair or more), the sim
+ * workers dealt among them.
+ */
+function haproxyPlan(agents: number, workers: number): { balancers: number; maxconn: number } {
+  const fits = Math.floor((openFilesLimit() - HAPROXY_FDS_EXTRA) / HAPROXY_FDS_PER_CONNECTION) - HAPROXY_HEADROOM;
+  for (let balancers = 1; balancers <= workers; balancers++) {
+    // Workers are dealt round robin, so a balancer carries ceil(workers / balancers) workers' agents.
+    const perBalancer = Math.ceil(Math.ceil(workers / balancers) * (agents / workers));
+    if (perBalancer <= fits) return { balancers, maxconn: perBalancer + HAPROXY_HEADROOM };
+  }
+  throw new Error(`open files limit is ${openFilesLimit()}; HAProxy cannot carry ${agents} agents over ${workers} sim workers: raise it or add workers`);
 }
 
 /**
@@ -64,7 +72,9 @@ function haproxyMaxconn(agents: number): number {
  */
 export async function startFailoverTier(t: TestContext, options: { agents: number; workers: number; runDir: string }): Promise<FailoverTier> {
   checkOpenFiles(options.agents);
-  const tier = await startHubTier(t, 3, ['--max-connections-per-address', '0'], { maxconn: haproxyMaxconn(options.agents) });
+  const plan = haproxyPlan(options.agents, options.workers);
+  const tier = await startHubTier(t, 3, ['--max-connections-per-address', '0'], { maxconn: plan.maxconn, extraBalancers: plan.balancers - 1 });
+  if (plan.balancers > 1) console.log(`${plan.balancers} HAProxy processes (${plan.maxconn} connections each): one would not fit the open files limit of ${openFilesLimit()}`);
   const caPem = caPemOf(tier);
   const target: ApiTarget = { url: tier.lbUrl, token: tier.adminToken, agent: new https.Agent({ keepAlive: true, maxSockets: 32, ca: caPem }) };
   const api = { request: (method: string, path: string, body?: unknown) => timedRequest(target, method, path, body) };
@@ -73,7 +83,7 @@ export async function startFailoverTier(t: TestContext, options: { agents: numbe
   const seconds = (performance.now() - started) / 1000;
   console.log(`registered ${clusters.length} clusters through HAProxy in ${seconds.toFixed(1)} s (${(clusters.length / seconds).toFixed(0)}/s)`);
   // Every agent starts as one that linked before, with the hub CA in its state (as rig.ts does).
-  const fleet = SimFleet.start({ workers: options.workers, hubUrl: tier.lbUrl, caHash: tier.caHash, hubCaPem: caPem, runDir: options.runDir });
+  const fleet = SimFleet.start({ workers: options.workers, hubUrl: tier.balancerUrls, caHash: tier.caHash, hubCaPem: caPem, runDir: options.runDir });
   t.after(() => fleet.close());
   return { tier, api, clusters, fleet, runDir: options.runDir };
 }

@@ -36,7 +36,9 @@ export class SimFleet {
     this.workers = workers;
   }
 
-  static start(options: { workers: number; hubUrl: string; caHash: string; hubCaPem?: string; runDir: string }): SimFleet {
+  /** `hubUrl` may list several URLs (load balancers): worker n dials the n-th, round robin. */
+  static start(options: { workers: number; hubUrl: string | readonly string[]; caHash: string; hubCaPem?: string; runDir: string }): SimFleet {
+    const hubUrls = typeof options.hubUrl === 'string' ? [options.hubUrl] : options.hubUrl;
     const workers = Array.from({ length: options.workers }, (_, n): Worker => {
       const child = fork(WORKER, [], { execArgv: ['--disable-warning=ExperimentalWarning'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const worker: Worker = { child, stats: undefined, waiting: [] };
@@ -51,7 +53,7 @@ export class SimFleet {
       process.once('exit', reap);
       child.once('exit', () => { process.off('exit', reap); });
       const init: ToWorker = {
-        type: 'init', hubUrl: options.hubUrl, caHash: options.caHash, ...(options.hubCaPem === undefined ? {} : { hubCaPem: options.hubCaPem }),
+        type: 'init', hubUrl: hubUrls[n % hubUrls.length] ?? '', caHash: options.caHash, ...(options.hubCaPem === undefined ? {} : { hubCaPem: options.hubCaPem }),
         logFile: join(options.runDir, `sim-${n}.log`), helmDir: join(options.runDir, `helm-${n}`),
       };
       child.send(init);

@@ -111,6 +111,11 @@ export const HUB_SETTINGS = {
     schema: Type.String({ minLength: 1 }), flag: 'database-password-file', env: 'UPLINK_DATABASE_PASSWORD_FILE', optional: true,
     help: 'file holding the PostgreSQL password (e.g. a mounted Secret); read at start and on every new connection',
   }),
+  secretsKeyFile: setting({
+    schema: Type.String({ minLength: 1 }), flag: 'secrets-key-file', env: 'UPLINK_HUB_SECRETS_KEY_FILE', optional: true,
+    help: 'with --database-url: file holding the key (32 to 4096 bytes, e.g. openssl rand -base64 48) that seals the hub CA\'s private key in the database; '
+      + 'every replica needs the same file (a mounted Secret)',
+  }),
   replicaId: setting({
     schema: Type.String({ pattern: '^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$' }), flag: 'replica-id', env: 'UPLINK_HUB_REPLICA_ID', optional: true,
     help: 'this replica\'s name among the hub\'s replicas (default: the host name); with --database-url only',

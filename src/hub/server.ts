@@ -50,6 +50,7 @@ import { AUDIT_PRUNE_INTERVAL_MS } from './audit-retention.ts';
 import { drainHub } from './drain.ts';
 import type { ReplicaTier } from './tier/replica-tier.ts';
 import { adoptSharedCa } from './tier/shared-ca.ts';
+import { loadSecretsKey } from './tier/secret-box.ts';
 import { peerUrlOf, startTier } from './tier/start-tier.ts';
 import { tierMetrics } from './tier/tier-metrics.ts';
 import { stripRelayHeaders } from './tier/peer-server.ts';
@@ -125,7 +126,12 @@ async function generatedTls(settings: HubSettings, log: Logger, tier: ReplicaTie
     dir, dnsNames: names.filter((n) => isIP(n) === 0), ipAddresses: names.filter((n) => isIP(n) !== 0),
   });
   let certs = await ensure();
-  if (tier.shared && await adoptSharedCa(dir, tier)) {
+  const shared = tier.shared ? await adoptSharedCa(dir, tier, settings.secretsKeyFile === undefined ? undefined : await loadSecretsKey(settings.secretsKeyFile)) : undefined;
+  if (shared?.sealedNow === true) log.info('sealed the hub CA stored in the database with --secrets-key-file');
+  if (shared?.stored === 'plain') {
+    log.warn('the hub CA\'s private key is stored in the database unsealed: anyone who can read the database can mint certificates agents trust; set --secrets-key-file on every replica');
+  }
+  if (shared?.replaced === true) {
     certs = await ensure();
     log.info({ caHash: certs.caHash }, 'adopted the CA the other hub replicas share');
   } else if (certs.created) {

@@ -145,6 +145,7 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
       checkDatabase(objects, 1);
       assert.equal(envOf(objects).get('UPLINK_DATABASE_URL'), 'postgres://uplink@db.example.com:5432/uplink');
       assert.equal(envOf(objects).has('UPLINK_DATABASE_PASSWORD_FILE'), false);
+      assert.equal(envOf(objects).has('UPLINK_HUB_SECRETS_KEY_FILE'), false, 'no key Secret named: the CA is stored unsealed');
       assert.equal(objects.some((o) => o.kind === 'PodDisruptionBudget'), false, 'one replica: nothing to budget');
       assert.equal(podSpecOf(objects).topologySpreadConstraints, undefined);
     },
@@ -153,7 +154,7 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
     name: 'three replicas on a database, URL and password from Secrets, soft anti-affinity',
     values: {
       publicUrl: PUBLIC_URL, replicas: 3, spread: { softAntiAffinity: true },
-      database: { existingSecret: 'hub-db', existingSecretKey: 'dsn', passwordSecret: 'hub-db-password' },
+      database: { existingSecret: 'hub-db', existingSecretKey: 'dsn', passwordSecret: 'hub-db-password', secretsKeySecret: 'hub-seal' },
     },
     check: (objects) => {
       checkDatabase(objects, 3);
@@ -165,6 +166,12 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
         secretName: 'hub-db-password', defaultMode: 0o440, items: [{ key: 'password', path: 'password' }],
       });
       assert.equal(pod.containers[0]?.volumeMounts.find((m) => m.name === 'database-password')?.mountPath, '/etc/uplink/database');
+      assert.equal(envOf(objects).get('UPLINK_HUB_SECRETS_KEY_FILE'), '/etc/uplink/secrets-key/key');
+      assert.deepEqual(pod.volumes.find((v) => v.name === 'secrets-key')?.secret, {
+        secretName: 'hub-seal', defaultMode: 0o440, items: [{ key: 'key', path: 'key' }],
+      });
+      const mounts = pod.containers.flatMap((c) => c.volumeMounts);
+      assert.equal(mounts.find((m) => m.name === 'secrets-key')?.mountPath, '/etc/uplink/secrets-key');
       const budget = find(objects, 'PodDisruptionBudget') as PodDisruptionBudget;
       assert.equal(budget.spec.maxUnavailable, 1);
       assert.deepEqual(budget.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'uplink-hub', 'app.kubernetes.io/instance': RELEASE });
@@ -347,6 +354,7 @@ describe('hub chart', () => {
       { values: { publicUrl: PUBLIC_URL, database: { url: 'mysql://db/uplink' } }, message: /database\.url must be a PostgreSQL URL with a host/ },
       { values: { publicUrl: PUBLIC_URL, database: { url: 'postgres://uplink:secret@db/uplink' } }, message: /database\.url carries a password/ },
       { values: { publicUrl: PUBLIC_URL, database: { passwordSecret: 'pw' } }, message: /database\.passwordSecret is set, but no database/ },
+      { values: { publicUrl: PUBLIC_URL, database: { secretsKeySecret: 'seal' } }, message: /database\.secretsKeySecret is set, but no database/ },
       { values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'x', insecureHttp: true } }, message: /tls\.existingSecret and tls\.insecureHttp contradict/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'Kube.example.com.' }, message: /kubeDomain "Kube\.example\.com\." must be a lowercase DNS name/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'example.com' }, message: /kubeDomain "example\.com" contains publicUrl's host/ },

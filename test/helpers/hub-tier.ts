@@ -4,6 +4,7 @@
 // replica's /readyz twice a second, as a load balancer in front of a rolling
 // upgrade would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ export interface HubTier {
   replicas: Replica[];
   /** HAProxy's URL: what users and kubectl are given. */
   lbUrl: string;
+  /** lbUrl, then the round-robin endpoint of each extra HAProxy (HubTierOptions.extraBalancers). */
+  balancerUrls: string[];
   /**
    * HAProxy's endpoint for agents: the last replica first, the others when it
    * is down, so a test knows where its agent links and sees it move.
@@ -73,6 +76,12 @@ async function startReplica(t: TestContext, r: Omit<Replica, 'process' | 'restar
 export interface HubTierOptions {
   /** HAProxy's connection limit, for each frontend and in all (default 4000); it needs twice that in open files. */
   maxconn?: number;
+  /**
+   * More HAProxy processes with the same configuration on their own ports,
+   * as a site runs a pair of load balancers; for fleets whose connections
+   * would not fit one process's open files limit. Default none.
+   */
+  extraBalancers?: number;
 }
 
 function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string, maxconn: number): string {
@@ -125,7 +134,10 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
     const id = `hub-${String.fromCharCode(97 + i)}`;
     return { id, port, peerPort, url: `https://127.0.0.1:${port}`, dataDir: testTempDir(t, `uplink-${id}-`) };
   }));
-  const replicas = await Promise.all(specs.map((spec) => startReplica(t, spec, databaseUrl, lbUrl, extraArgs)));
+  // The CA's key is sealed in the database, as docs/ha.md has production run it.
+  const secretsKeyFile = join(testTempDir(t, 'uplink-secrets-'), 'secrets-key');
+  writeFileSync(secretsKeyFile, randomBytes(48).toString('base64'), { mode: 0o600 });
+  const replicas = await Promise.all(specs.map((spec) => startReplica(t, spec, databaseUrl, lbUrl, ['--secrets-key-file', secretsKeyFile, ...extraArgs])));
   const caHashes = new Set(replicas.map((r) => r.process.lines.find((l) => l.msg === 'hub listening')?.caHash));
   if (caHashes.size !== 1) throw new Error(`the replicas serve different CAs: ${[...caHashes].join(', ')}`);
   const caHash = [...caHashes][0] as string;
@@ -134,6 +146,12 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
   const agentPort = await freePort();
   await startHaproxy(t, { lb: lbPort, agents: agentPort }, replicas, testTempDir(t, 'uplink-haproxy-'), options.maxconn ?? 4000);
+  const balancerUrls = [lbUrl];
+  for (let i = 0; i < (options.extraBalancers ?? 0); i++) {
+    const ports = { lb: await freePort(), agents: await freePort() };
+    await startHaproxy(t, ports, replicas, testTempDir(t, 'uplink-haproxy-'), options.maxconn ?? 4000);
+    balancerUrls.push(`https://127.0.0.1:${ports.lb}`);
+  }
   const login = async (url: string): Promise<string> => {
     const cliConfig = join(testTempDir(t, 'uplink-cli-'), 'cli.json');
     const result = await uplink(['login', url, '--token-file', tokenFile, '--ca-hash', caHash], cliConfig);
@@ -144,7 +162,7 @@ export async function startHubTier(t: TestContext, count = 3, extraArgs: string[
   const caPem = (JSON.parse(readFileSync(cliConfig, 'utf8')) as { caPem: string }).caPem;
   const clientFor = (url: string): HubClient => new HubClient({ hubUrl: url, token: adminToken, caPem });
   return {
-    postgres, databaseUrl, replicas, lbUrl, agentUrl: `https://127.0.0.1:${agentPort}`, caHash, adminToken, cliConfig,
+    postgres, databaseUrl, replicas, lbUrl, balancerUrls, agentUrl: `https://127.0.0.1:${agentPort}`, caHash, adminToken, cliConfig,
     client: clientFor(lbUrl),
     clientOf: (replica) => clientFor(replica.url),
     cliConfigOf: (replica) => login(replica.url),

@@ -58,6 +58,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Where the database password Secret is mounted. */}}
 {{- define "uplink-hub.databasePasswordDir" -}}/etc/uplink/database{{- end }}
+{{- define "uplink-hub.secretsKeyDir" -}}/etc/uplink/secrets-key{{- end }}
 
 {{/*
 The pod's grace period: the preStop sleep, then the hub's drain, then a
@@ -144,6 +145,9 @@ time with what to do instead. Included once, by the Deployment.
 {{- if and $db.passwordSecret (not (include "uplink-hub.database" .)) }}
 {{- fail "database.passwordSecret is set, but no database: set database.url or database.existingSecret too." }}
 {{- end }}
+{{- if and $db.secretsKeySecret (not (include "uplink-hub.database" .)) }}
+{{- fail "database.secretsKeySecret is set, but no database: set database.url or database.existingSecret too (with SQLite the CA stays in the data directory)." }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -165,6 +169,10 @@ relay to it directly, not through the Service, which would pick any replica.
 {{- if .Values.database.passwordSecret }}
 - name: UPLINK_DATABASE_PASSWORD_FILE
   value: {{ printf "%s/password" (include "uplink-hub.databasePasswordDir" .) | quote }}
+{{- end }}
+{{- if .Values.database.secretsKeySecret }}
+- name: UPLINK_HUB_SECRETS_KEY_FILE
+  value: {{ printf "%s/key" (include "uplink-hub.secretsKeyDir" .) | quote }}
 {{- end }}
 - name: POD_NAME
   valueFrom:

@@ -175,6 +175,11 @@ export class PgReplicaTier implements ReplicaTier {
     return value;
   }
 
+  async replaceSecret(name: string, expected: string, value: string): Promise<boolean> {
+    const result = await this.#options.pool.query('UPDATE hub_secrets SET value = $3 WHERE name = $1 AND value = $2', [name, expected, value]);
+    return result.rowCount === 1;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -73,6 +73,8 @@ export interface ReplicaTier {
    * wins and later ones get it back (a tier of one keeps its own).
    */
   shareSecret(name: string, offer: string): Promise<string>;
+  /** Replaces a shared value if it is still `expected` (to seal one stored plain); false when another replica changed it first. */
+  replaceSecret(name: string, expected: string, value: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export function soloTier(replicaId: string): ReplicaTier {
     onClaimsLost: () => undefined,
     takeTurn: () => Promise.resolve(true),
     shareSecret: (_name, offer) => Promise.resolve(offer),
+    replaceSecret: () => Promise.resolve(true),
     close: () => Promise.resolve(),
   };
 }
