@@ -2,11 +2,9 @@
 // the driver (so rows look as the SQLite store's do), the pool and its error
 // events, and driver errors mapped to the store's typed errors.
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import { UplinkError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
-import { QUERY_TIMEOUT_MS, redactUrl } from './postgres-config.ts';
-import type { Row } from './rows.ts';
+import { redactUrl } from './postgres-config.ts';
 import { describe, type ConflictMessages } from './sqlite-driver.ts';
 import { StoreConflictError, StoreError, StoreUnavailableError } from './store.ts';
 
@@ -87,37 +85,6 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
       throw error;
     }
   });
-}
-
-/**
- * Streams a query's rows to `onRows` in batches of `batchRows` through a
- * cursor on `client`, so no more than a batch is held at once; stops early
- * when `onRows` returns false. node-postgres arms its query_timeout timer on
- * a submitted query and clears it through the query's callback, which
- * pg-cursor never calls: the cursor gets one, called once it is done. (A
- * listing longer than QUERY_TIMEOUT_MS fails as a lost connection.)
- */
-export async function streamRows(client: pg.PoolClient, query: { sql: string; values: unknown[] }, batchRows: number, onRows: (rows: Row[]) => boolean): Promise<void> {
-  const cursor = Object.assign(new Cursor<Row>(query.sql, query.values, { types: STORE_TYPES }), { callback: () => undefined });
-  client.query(cursor);
-  try {
-    for (let rows = await cursor.read(batchRows); rows.length > 0 && onRows(rows); rows = await cursor.read(batchRows)) {
-      // onRows took the batch; read the next.
-    }
-  } catch (error) {
-    // A failed read (the connection is likely gone): closing would wait for the server forever.
-    cursor.callback();
-    throw error;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const closed = await Promise.race([
-    cursor.close().then(() => true, () => false),
-    new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false); }, QUERY_TIMEOUT_MS); }),
-  ]);
-  clearTimeout(timer);
-  cursor.callback();
-  // Worded as node-postgres words a lost connection, so withClient discards the connection.
-  if (!closed) throw new Error('Connection terminated: a cursor did not close in time');
 }
 
 /**

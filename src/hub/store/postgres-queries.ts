@@ -13,7 +13,8 @@ export const PG_SQL = {
   selectClusterByName: 'SELECT * FROM clusters WHERE name = $1',
   selectClusters: 'SELECT * FROM clusters ORDER BY name',
   // Every name sorts after '' (names are DNS labels, never empty): one statement for the first page and the next.
-  selectClusterSummaries: `SELECT ${CLUSTER_SUMMARY_COLUMNS.join(', ')} FROM clusters WHERE name > $1 ORDER BY name`,
+  // $1 the name to start after, $2 how many
+  selectClusterSummaries: `SELECT ${CLUSTER_SUMMARY_COLUMNS.join(', ')} FROM clusters WHERE name > $1 ORDER BY name LIMIT $2`,
   deleteCluster: 'DELETE FROM clusters WHERE id = $1',
   // $1 id, $2 token hash, $3 next token hash
   updateClusterTokens: 'UPDATE clusters SET token_hash = $2, next_token_hash = $3 WHERE id = $1',
