@@ -8,6 +8,7 @@ import { createLogger } from '../../util/logger.ts';
 import { Fleet } from '../fleet.ts';
 import { ClusterLimiter } from '../kube/limiter.ts';
 import { HubMetrics } from '../metrics.ts';
+import { StreamAudit } from '../stream-audit.ts';
 import type { AuditRecord, Role } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { registerResourceRoutes } from './resources.ts';
@@ -69,6 +70,7 @@ describe('resource routes', () => {
     });
     registerResourceRoutes(app, {
       store: store(), fleet, log, metrics, audit: (record) => { audits.push(record); },
+      streamAudit: new StreamAudit({ store: store(), replica: null, onEndLost: (error) => { throw error; } }),
       limiter: new ClusterLimiter({ unary: options.maxUnary ?? 4, streaming: 4 }),
       liveStreams: { register: () => () => undefined },
     });
