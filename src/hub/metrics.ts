@@ -124,6 +124,11 @@ export class HubMetrics {
   readonly auditWriteFailures = new Counter({
     name: 'uplink_hub_audit_write_failures_total', help: 'Audit rows the store failed to write (e.g. disk full)', registers: [this.registry],
   });
+  readonly auditRowsInterrupted = new Counter({
+    name: 'uplink_hub_audit_rows_interrupted_total',
+    help: 'Audit rows of streams marked interrupted: left in progress by a hub or replica that stopped or died with the stream open',
+    registers: [this.registry],
+  });
   readonly peerRelays = new Counter({
     name: 'uplink_hub_peer_relays_total', help: 'Requests relayed to the hub replica holding the cluster\'s link, by kind (request, upgrade) and outcome',
     labelNames: ['kind', 'outcome'] as const, registers: [this.registry],

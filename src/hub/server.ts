@@ -49,6 +49,8 @@ import { observePostgresStore } from './store/store-metrics.ts';
 import { bootstrapAdminUser, startAuditRetention } from './users.ts';
 import { AuditSink } from './audit-sink.ts';
 import { AUDIT_PRUNE_INTERVAL_MS } from './audit-retention.ts';
+import { AUDIT_SWEEP_EVERY_MS, startAuditSweeps } from './audit-sweep.ts';
+import { StreamAudit } from './stream-audit.ts';
 import { drainHub } from './drain.ts';
 import type { ReplicaTier } from './tier/replica-tier.ts';
 import { adoptSharedCa } from './tier/shared-ca.ts';
@@ -61,6 +63,8 @@ import { registerDashboard } from './web/dashboard.ts';
 
 /** After a drain, requests relayed here from other replicas get this long to finish. */
 const PEER_CLOSE_GRACE_MS = 1_000;
+/** How long a stopping hub waits for the audit rows of streams that just ended to be completed. */
+const STREAM_AUDIT_SETTLE_MS = 5_000;
 
 /** What a draining replica answers an agent that tries to link: go to another one. */
 const DRAINING_ANSWER = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
@@ -225,9 +229,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
 
   // One limiter for the kubectl endpoint and the resource routes, one audit sink for those, add-on operations and agent upgrades.
   const limiter = new ClusterLimiter({ unary: settings.kubeMaxRequests, streaming: settings.kubeMaxStreams, userSharePercent: settings.kubeUserShare });
+  const replica = tier.shared ? tier.replicaId : null;
   const auditSink = new AuditSink({
     write: (record) => {
-      store.insertAudit(record).catch((error: unknown) => {
+      store.insertAudit({ ...record, replica }).catch((error: unknown) => {
         metrics.auditWriteFailures.inc();
         log.error({ err: error }, 'could not write an audit record');
       });
@@ -235,6 +240,18 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onSuppressed: () => { metrics.auditRowsSuppressed.inc(); },
   });
   const audit = (record: AuditRecord): void => { auditSink.record(record); };
+  // Streams are audited from their start; rows a stopped or dead hub left open are marked interrupted (audit-sweep.ts).
+  const streamAudit = new StreamAudit({
+    store, replica,
+    onEndLost: (error) => {
+      metrics.auditWriteFailures.inc();
+      log.error({ err: error }, 'could not complete the audit row of a stream; it stays in progress until this hub starts again');
+    },
+  });
+  const stopAuditSweeps = await startAuditSweeps({
+    store, log, onInterrupted: (count) => { metrics.auditRowsInterrupted.inc(count); },
+    ...(tier.shared ? { shared: { replicaId: tier.replicaId, takeTurn: () => tier.takeTurn('audit-sweep', AUDIT_SWEEP_EVERY_MS * 0.9) } } : {}),
+  });
   // Users' open streams, ended when their token, user or grant is revoked.
   const liveStreams = new LiveStreams({
     store,
@@ -243,7 +260,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
   const forwardedBodies = new ForwardedBodies();
   const requestHeads = new RequestHeads({ metrics, audit });
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({
     store, retentionDays: settings.auditRetentionDays, log,
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
@@ -319,7 +336,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
     });
-    registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, liveStreams });
+    registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, streamAudit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
     registerFleetWatchRoute(api, { feed: fleetFeed, metrics, liveStreams, maxPerUser: settings.fleetWatchMaxPerUser });
     done();
@@ -357,6 +374,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     },
     async close(): Promise<void> {
       stopRetention();
+      stopAuditSweeps();
       stopMemoryRelease();
       liveStreams.close();
       auditSink.close();
@@ -367,6 +385,9 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       await network?.close();
       await app.close();
       await tier.close();
+      // Rows of streams that ended on the way down are completed before the store closes.
+      await streamAudit.settle(STREAM_AUDIT_SETTLE_MS);
+      streamAudit.close();
       await store.close();
     },
   };

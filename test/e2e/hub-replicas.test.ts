@@ -165,6 +165,11 @@ describe('hub replicas', () => {
   it('replicas - kill -9 the replica holding the link: watch and logs -f through A go on, the cluster is back within seconds, nothing stored is lost', async (t) => {
     const [a, , c] = tier.replicas as [Replica, Replica, Replica];
     const viaA = kubeconfigs.get(a.id) as string;
+    type Row = { id: number; verb: string; resource: string; subresource: string | null; namespace: string | null; state: string; replica: string | null };
+    const audit = async (): Promise<Row[]> => (await tier.clientOf(a).request<{ items: Row[] }>('GET', `/api/v1/audit?cluster=${cluster}&limit=1000`)).items;
+    const firstId = Math.max(0, ...(await audit()).map((r) => r.id));
+    const isWatch = (r: Row): boolean => r.verb === 'watch' && r.resource === 'configmaps' && r.namespace === namespace;
+    const isLog = (r: Row): boolean => r.subresource === 'log' && r.namespace === namespace;
     const watch = await KubectlStream.start(t, viaA, ['-n', namespace, 'get', 'configmaps', '-w', '-o', 'name']);
     await eventually('the watch to list', 20_000, () => (watch.output.includes('configmap/kube-root-ca.crt') ? true : undefined));
     const logs = await KubectlStream.start(t, viaA, ['-n', namespace, 'logs', '-f', pod]);
@@ -173,6 +178,12 @@ describe('hub replicas', () => {
     t.after(() => { clearInterval(writer); });
     await eventually('the log line before the kill', 20_000, () => (logs.output.includes(before) ? true : undefined));
     clearInterval(writer);
+    // Streams are audited from their start, by the replica holding the link: both rows are in the database before the kill.
+    const onC = await eventually('the watch and logs -f audited in progress by C', 30_000, async () => {
+      const rows = (await audit()).filter((r) => r.id > firstId && r.replica === c.id && r.state === 'in_progress');
+      const [opened, followed] = [rows.find(isWatch), rows.find(isLog)];
+      return opened !== undefined && followed !== undefined ? [opened, followed] : undefined;
+    });
 
     c.process.child.kill('SIGKILL');
     t.after(() => c.restart());
@@ -201,6 +212,14 @@ describe('hub replicas', () => {
     assert.ok(items.some((r) => r.verb === 'get'));
     assert.ok(items.filter((r) => r.subresource === 'exec').length >= kubeconfigs.size, 'an exec through each replica and the balancer');
     assert.ok(items.some((r) => r.subresource === 'portforward'));
+    // C died with both streams open: a survivor marks their rows interrupted; their resumed halves are in progress on the new holder.
+    const after = await eventually('C\'s stream rows marked interrupted', 60_000, async () => {
+      const rows = await audit();
+      return onC.every((open) => rows.find((r) => r.id === open.id)?.state === 'interrupted') ? rows : undefined;
+    });
+    const resumed = after.filter((r) => r.id > firstId && r.replica !== c.id && r.state === 'in_progress');
+    assert.ok(resumed.some(isWatch), 'the resumed watch, audited by the new holder');
+    assert.ok(resumed.some(isLog), 'the resumed logs -f, audited by the new holder');
   });
 
   it('replicas - SIGTERM on a replica under steady kubectl get through the load balancer: no request fails', async () => {

@@ -13,6 +13,8 @@ import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, start
 import { eventually, suiteContext } from '../helpers/uplink.ts';
 
 interface AuditRow {
+  id: number;
+  state: 'complete' | 'in_progress' | 'interrupted';
   userName: string;
   verb: string;
   resource: string;
@@ -75,6 +77,21 @@ describe('kubectl through the hub', () => {
     // A figure, not a check: bench/kubectl.ts measures watch latency.
     console.log(`# watch through the hub saw the change ${Date.now() - started} ms after kubectl create returned`);
     assert.equal(watch.child.exitCode, null, 'the watch is still open');
+    // Audited from its start: the open watch has its row, in progress, completed in place when it ends.
+    const watchRows = async (): Promise<AuditRow[]> => (await env.hub.client.request<{ items: AuditRow[] }>('GET', `/api/v1/audit?cluster=${env.clusterName}&limit=1000`))
+      .items.filter((r) => r.verb === 'watch' && r.resource === 'configmaps' && r.namespace === namespace);
+    const [open, ...more] = await watchRows();
+    assert.ok(open !== undefined && more.length === 0, 'one row for the open watch');
+    assert.equal(open.state, 'in_progress');
+    watch.child.kill('SIGTERM');
+    await watch.exited;
+    const done = await eventually('the watch row completed', 30_000, async () => {
+      const rows = await watchRows();
+      return rows.length === 1 && rows[0]?.state === 'complete' ? rows[0] : undefined;
+    });
+    assert.equal(done.id, open.id, 'the same row, completed in place');
+    assert.equal(done.status, 200);
+    assert.ok(done.bytesOut > 0, 'the bytes the watch carried');
   });
 
   it('kubectl - logs -f streams lines as they are written', async (t) => {

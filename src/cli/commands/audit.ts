@@ -48,11 +48,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/**
+ * The STATUS and DURATION cells: a stream still running, or one whose hub
+ * died with it open, has neither a status nor a duration yet, so its state
+ * stands in their place.
+ */
+export function statusCells(row: Pick<AuditView, 'state' | 'status' | 'durationMs'>): [string, string] {
+  if (row.state === 'in_progress') return ['in progress', '-'];
+  if (row.state === 'interrupted') return ['interrupted', '-'];
+  return [String(row.status), formatDuration(row.durationMs)];
+}
+
 function auditRow(row: AuditView, withCommand: boolean): string[] {
   const cells = [
     row.at.replace(/\.\d+Z$/, 'Z'), row.userName, row.clusterName, row.verb,
     row.subresource === null ? row.resource : `${row.resource}/${row.subresource}`,
-    row.namespace ?? '-', row.name ?? '-', String(row.status), formatDuration(row.durationMs),
+    row.namespace ?? '-', row.name ?? '-', ...statusCells(row),
     formatBytes(row.bytesIn), formatBytes(row.bytesOut),
   ];
   if (withCommand) cells.push(row.command ?? '-');

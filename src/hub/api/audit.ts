@@ -4,9 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { requireFleetAdmin } from '../auth.ts';
 import { badRequest } from '../errors.ts';
-import { AUDIT_MAX_LIMIT, type AuditQuery, type AuditRecord, type Store } from '../store/index.ts';
+import { AUDIT_MAX_LIMIT, type AuditQuery, type AuditRow, type Store } from '../store/index.ts';
 
-export type AuditView = AuditRecord & { id: number };
+/**
+ * A row as the API answers it: `state` says whether a stream is still
+ * `in_progress`, `complete`, or `interrupted` (its hub died with it open);
+ * `replica` names the hub replica that served it (null on a hub alone).
+ */
+export type AuditView = AuditRow;
 
 const AuditQueryString = Type.Object({
   cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),

@@ -8,7 +8,8 @@ import { createLogger } from '../../util/logger.ts';
 import { Fleet } from '../fleet.ts';
 import { ClusterLimiter } from '../kube/limiter.ts';
 import { HubMetrics } from '../metrics.ts';
-import type { AuditRecord, Role } from '../store/index.ts';
+import { StreamAudit, type StreamAuditor } from '../stream-audit.ts';
+import { StoreUnavailableError, type AuditRecord, type Role } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { registerResourceRoutes } from './resources.ts';
 import { buildApiApp } from './app.ts';
@@ -52,7 +53,7 @@ function agentAnswers(path: string): Answer {
 describe('resource routes', () => {
   const store = useMemoryStore();
 
-  async function setup(role: Role | null, options: { linked?: boolean; maxUnary?: number; name?: string } = {}): Promise<Setup> {
+  async function setup(role: Role | null, options: { linked?: boolean; maxUnary?: number; name?: string; streamAudit?: StreamAuditor } = {}): Promise<Setup> {
     const log = createLogger({ name: 'test', level: 'silent' });
     const metrics = new HubMetrics();
     const fleet = new Fleet({ store: store(), log, metrics, offlineAfterMs: 45_000 });
@@ -69,6 +70,7 @@ describe('resource routes', () => {
     });
     registerResourceRoutes(app, {
       store: store(), fleet, log, metrics, audit: (record) => { audits.push(record); },
+      streamAudit: options.streamAudit ?? new StreamAudit({ store: store(), replica: null, onEndLost: (error) => { throw error; } }),
       limiter: new ClusterLimiter({ unary: options.maxUnary ?? 4, streaming: 4 }),
       liveStreams: { register: () => () => undefined },
     });
@@ -162,5 +164,15 @@ describe('resource routes', () => {
       },
     );
     assert.equal(audits[1]?.status, 400);
+  });
+
+  it('resources - a log stream whose audit row cannot be stored is refused 503 and never reaches the agent', async () => {
+    const unwritable: StreamAuditor = { open: () => Promise.reject(new StoreUnavailableError('STORE_UNAVAILABLE', 'the database is away')) };
+    const { app, audits, paths } = await setup('view', { streamAudit: unwritable });
+    const response = await app.inject({ url: '/api/v1/clusters/prod/logs?namespace=web&pod=web-1&follow=true' });
+    assert.equal(response.statusCode, 503, response.body);
+    assert.equal(response.json<{ error: { code: string } }>().error.code, 'STORE_UNAVAILABLE');
+    assert.deepEqual(paths, [], 'nothing was asked of the agent');
+    assert.deepEqual(audits.map((row) => row.status), [503], 'the refusal is recorded as a row at its end, when the store takes it');
   });
 });

@@ -24,6 +24,7 @@ import {
   findReadableCluster, linkTo, openAgentStream, relayFeed, relayLogs, resolveTarget, type ResourceTarget, type WithCluster,
 } from '../resources/index.ts';
 import type { AuditRecord, Store } from '../store/index.ts';
+import type { OpenStreamRow, StreamAuditor } from '../stream-audit.ts';
 
 export interface ResourceRoutesOptions {
   store: Store;
@@ -32,8 +33,10 @@ export interface ResourceRoutesOptions {
   metrics: HubMetrics;
   /** The hub's one per-cluster limiter, shared with the kubectl endpoint. */
   limiter: ClusterLimiter;
-  /** Receives one record per log request (logs are sensitive). */
+  /** Receives one record per log request refused before it streamed (logs are sensitive). */
   audit: (record: AuditRecord) => void;
+  /** Stores the row of a log stream when it is accepted; its end completes the row. */
+  streamAudit: StreamAuditor;
   /** Feeds and log streams register here, so revoking the caller's token, user or grant ends them. */
   liveStreams: Pick<LiveStreams, 'register'>;
 }
@@ -179,15 +182,19 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     const at = new Date().toISOString();
     const started = performance.now();
     let cluster = { id: '', name: (req.params as ClusterParams).cluster };
+    const record = (status: number, bytesOut: number): AuditRecord => ({
+      at,
+      userId: principal.userId, userName: principal.userName, clusterId: cluster.id, clusterName: cluster.name,
+      verb: 'get', resource: 'pods', subresource: 'log',
+      namespace: auditText(raw.namespace) ?? DEFAULT_LOG_NAMESPACE, name: auditText(raw.pod) ?? auditText(raw.labelSelector),
+      path: req.url.split('?')[0] ?? '', status, bytesIn: 0, bytesOut,
+      durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
+    });
+    // Stored when the stream is accepted (stream-audit.ts), completed at its end; a refusal before it is one row.
+    let row: OpenStreamRow | undefined;
     const audit = (status: number, bytesOut: number): void => {
-      options.audit({
-        at,
-        userId: principal.userId, userName: principal.userName, clusterId: cluster.id, clusterName: cluster.name,
-        verb: 'get', resource: 'pods', subresource: 'log',
-        namespace: auditText(raw.namespace) ?? DEFAULT_LOG_NAMESPACE, name: auditText(raw.pod) ?? auditText(raw.labelSelector),
-        path: req.url.split('?')[0] ?? '', status, bytesIn: 0, bytesOut,
-        durationMs: Math.round((performance.now() - started) * 10) / 10, command: null,
-      });
+      if (row === undefined) options.audit(record(status, bytesOut));
+      else row.end(record(status, bytesOut));
     };
     try {
       const query = checkedQuery(req, LogsQuery);
@@ -198,6 +205,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
       const release = acquireSlot(limiter, t, 'streaming');
       let opened: Awaited<ReturnType<typeof openAgentStream>>;
       try {
+        row = await options.streamAudit.open(record(0, 0));
         opened = await openAgentStream({
           target: t, client: reply.raw,
           path: agentPath(RESOURCE_PATHS.logs, { ...query, namespace: query.namespace ?? DEFAULT_LOG_NAMESPACE }),

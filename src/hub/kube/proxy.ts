@@ -17,7 +17,7 @@ import type { Fleet } from '../fleet.ts';
 import { requiresRole, type LiveStreams } from '../live-streams.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { effectiveRole } from '../rbac.ts';
-import type { AuditRecord, ClusterRecord, Store } from '../store/index.ts';
+import { StoreUnavailableError, type AuditRecord, type ClusterRecord, type Store } from '../store/index.ts';
 import { forwardRequest } from './forward-request.ts';
 import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
 import type { ClusterLimiter } from './limiter.ts';
@@ -27,6 +27,8 @@ import { planLinkHead, type LinkHead } from './link-head.ts';
 import { closeAfter, type ForwardedBodies } from '../client-errors.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
 import { clusterHostOf } from './cluster-host.ts';
+import type { OpenStreamRow, StreamAuditor } from '../stream-audit.ts';
+import { auditFields, refusedAuditFields } from './audit-fields.ts';
 
 /** URL prefix of the kubectl endpoint. */
 export const KUBE_PATH_PREFIX = '/k8s/clusters/';
@@ -39,8 +41,10 @@ export interface KubeProxyOptions {
   limiter: ClusterLimiter;
   metrics: HubMetrics;
   log: Logger;
-  /** Receives one record per proxied request once it ends. */
+  /** Receives one record per proxied unary request once it ends. */
   audit: (record: AuditRecord) => void;
+  /** Stores a stream's row (watch, follow, upgrade) when it is accepted; its end completes the row. */
+  streamAudit: StreamAuditor;
   /** Every forwarded request is registered here, so revoking its token, user or grant cuts it. */
   liveStreams: Pick<LiveStreams, 'register'>;
   /** With a kube domain, `<cluster>.<domain>` hosts are clusters' API servers (see cluster-host.ts). */
@@ -62,6 +66,8 @@ export interface KubeTarget {
   link: LinkHead;
   release: () => void;
   started: number;
+  /** Whether it holds a streaming slot (watch, follow, upgrade): audited from its start. */
+  streaming: boolean;
 }
 
 /** An answer to send instead of forwarding, with what was known of the caller for the audit log. */
@@ -153,21 +159,22 @@ export class KubeProxy {
 
   /** Handles a plain HTTP request for the kubectl endpoint (see serves). Never throws, never leaves a rejection unhandled. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.resolve(req, undefined).then((target) => {
+    this.resolve(req, undefined).then(async (target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
         res.writeHead(target.status, { 'content-type': 'application/json', ...target.headers }).end(kubeStatus(target.status, target.reason, target.message));
         return;
       }
+      const row = await this.admit(target);
       // The client may have gone while we authenticated; its close event is past.
       if (res.destroyed || req.socket.destroyed) {
-        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
+        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 }, row);
         return;
       }
       let end: (message: string) => void = () => undefined;
       const forget = this.track(target, (message) => { end(message); });
       const untime = this.exemptBody(req, res);
-      end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); untime(); this.finish(target, outcome); } });
+      end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); untime(); this.finish(target, outcome, row); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
       if (res.headersSent) {
@@ -187,18 +194,19 @@ export class KubeProxy {
         'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...refusal.headers, connection: 'close',
       }) + body);
     };
-    this.resolve(req, req.headers.upgrade ?? '').then((target) => {
+    this.resolve(req, req.headers.upgrade ?? '').then(async (target) => {
       if ('status' in target) {
         this.auditRefusal(req, target);
         refuse(target);
         return;
       }
+      const row = await this.admit(target);
       if (socket.destroyed) {
-        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 });
+        this.finish(target, { status: 0, bytesIn: 0, bytesOut: 0 }, row);
         return;
       }
       const forget = this.track(target, () => { socket.destroy(); });
-      forwardUpgrade({ socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome); } });
+      forwardUpgrade({ socket, head, target, log: this.options.log, done: (outcome) => { forget(); this.finish(target, outcome, row); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
       // Bytes of a switched stream may be on the socket already: only a fresh one gets an answer.
@@ -246,6 +254,11 @@ export class KubeProxy {
     if (error instanceof KubeUrlError) {
       this.options.metrics.kubeRequests.inc({ class: 'unary', outcome: 'malformed' });
       return { status: 400, reason: 'BadRequest', message: error.message };
+    }
+    if (error instanceof StoreUnavailableError) {
+      this.options.metrics.kubeRequests.inc({ class: 'unary', outcome: 'error' });
+      this.options.log.warn({ err: error }, 'a kubectl request was refused: the hub\'s database is unavailable');
+      return { status: 503, reason: 'ServiceUnavailable', message: `the hub's database is unavailable (${error.code}); nothing was forwarded, retry shortly` };
     }
     this.options.metrics.kubeRequests.inc({ class: 'unary', outcome: 'error' });
     this.options.log.error({ err: error }, 'a kubectl request failed inside the hub');
@@ -304,7 +317,7 @@ export class KubeProxy {
     }
     metrics.kubeInFlight.inc({ class: kind });
     return {
-      principal, cluster, role, session, apiPath, info, link, started: performance.now(),
+      principal, cluster, role, session, apiPath, info, link, started: performance.now(), streaming: kind === 'streaming',
       release: () => {
         release();
         metrics.kubeInFlight.dec({ class: kind });
@@ -312,22 +325,41 @@ export class KubeProxy {
     };
   }
 
-  private finish(target: KubeTarget, outcome: { status: number; bytesIn: number; bytesOut: number }): void {
+  /**
+   * A stream's audit row, stored before a byte is forwarded (see
+   * stream-audit.ts); undefined for a unary request, audited at its end.
+   * When the row cannot be stored, the slot is given back and the store's
+   * error rejects: the stream does not run unaudited.
+   */
+  private async admit(target: KubeTarget): Promise<OpenStreamRow | undefined> {
+    if (!target.streaming) return undefined;
+    try {
+      return await this.options.streamAudit.open({ ...this.auditOf(target), status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 });
+    } catch (error) {
+      target.release();
+      throw error;
+    }
+  }
+
+  private finish(target: KubeTarget, outcome: { status: number; bytesIn: number; bytesOut: number }, row: OpenStreamRow | undefined): void {
     target.release();
     const kind = target.info.streaming ? 'streaming' : 'unary';
     this.options.metrics.kubeRequests.inc({ class: kind, outcome: outcome.status === 0 ? 'failed' : 'forwarded' });
-    this.options.audit({
+    const end = { ...outcome, durationMs: Math.round((performance.now() - target.started) * 10) / 10 };
+    if (row !== undefined) row.end(end);
+    else this.options.audit({ ...this.auditOf(target), ...end });
+  }
+
+  /** The row's fields that name who asked what, stamped now. */
+  private auditOf(target: KubeTarget): Omit<AuditRecord, 'status' | 'bytesIn' | 'bytesOut' | 'durationMs'> {
+    return {
       ...auditFields(target.info, target.apiPath),
       at: new Date().toISOString(),
       userId: target.principal.userId,
       userName: target.principal.userName,
       clusterId: target.cluster.id,
       clusterName: target.cluster.name,
-      status: outcome.status,
-      bytesIn: outcome.bytesIn,
-      bytesOut: outcome.bytesOut,
-      durationMs: Math.round((performance.now() - target.started) * 10) / 10,
-    });
+    };
   }
 
   private auditRefusal(req: IncomingMessage, refusal: KubeRefusal): void {
@@ -345,30 +377,4 @@ export class KubeProxy {
       durationMs: 0,
     });
   }
-}
-
-/**
- * Audit fields of a refused request: read like a forwarded one when its path
- * passes the check, else only the method and the path as sent.
- */
-function refusedAuditFields(method: string, requested: string): ReturnType<typeof auditFields> {
-  try {
-    const { target } = parseKubeApiPath(requested);
-    return auditFields(parseKubeRequest(method, target), target);
-  } catch {
-    return { verb: method.toLowerCase(), resource: '', subresource: null, namespace: null, name: null, path: requested.split('?')[0] ?? '/', command: null };
-  }
-}
-
-/** Audit fields from the path exactly as forwarded, so they say what the API server was asked. */
-function auditFields(info: KubeRequestInfo, apiPath: string): Pick<AuditRecord, 'verb' | 'resource' | 'subresource' | 'namespace' | 'name' | 'path' | 'command'> {
-  return {
-    verb: info.verb,
-    resource: info.resource,
-    subresource: info.subresource,
-    namespace: info.namespace,
-    name: info.name,
-    path: apiPath.split('?')[0] ?? '/',
-    command: info.command,
-  };
 }

@@ -130,3 +130,20 @@ describe('store migration 4 (add-on status)', () => {
     migrated.close();
   });
 });
+
+describe('store migration 5 (audit rows of streams)', () => {
+  it('migrations - version 5 keeps existing audit rows as complete, with no replica, and checks the state', async () => {
+    const path = createDatabaseAt(4, [`INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource, path, status,
+      bytes_in, bytes_out, duration_ms) VALUES ('2026-01-01T00:00:00.000Z', 'u1', 'alice', 'c1', 'prod', 'watch', 'pods', '/api/v1/pods', 200, 0, 9, 5)`]);
+    const migrated = await migrateAndOpen(path, async (store) => {
+      const [row] = await store.listAudit({});
+      assert.equal(row?.state, 'complete');
+      assert.equal(row.replica, null);
+      assert.equal(row.bytesOut, 9);
+    });
+    assert.throws(() => migrated.prepare(`UPDATE audit_log SET state = 'lost'`).run(), /CHECK constraint/);
+    const indexes = migrated.prepare('PRAGMA index_list(audit_log)').all().filter((i) => i.partial === 1).map((i) => i.name);
+    assert.deepEqual(indexes, ['audit_log_in_progress']);
+    migrated.close();
+  });
+});

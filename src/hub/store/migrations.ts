@@ -114,6 +114,18 @@ const MIGRATION_4_ADDON_STATUS = `
   ) STRICT;
 `;
 
+// Version 5. Streams are audited from their start: a row is written
+// `in_progress` when a stream is accepted and completed when it ends; rows a
+// dead hub left open are marked `interrupted`. Existing rows are complete.
+// replica_id names the replica that served a row (NULL on a hub alone). The
+// partial index holds only the open rows, which the sweeps read.
+const MIGRATION_5_AUDIT_STATE = `
+  ALTER TABLE audit_log ADD COLUMN state TEXT NOT NULL DEFAULT 'complete'
+    CHECK (state IN ('complete', 'in_progress', 'interrupted'));
+  ALTER TABLE audit_log ADD COLUMN replica_id TEXT;
+  CREATE INDEX audit_log_in_progress ON audit_log (replica_id, cluster_id) WHERE state = 'in_progress';
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -162,6 +174,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'add-on status',
     sql: MIGRATION_4_ADDON_STATUS,
+  },
+  {
+    version: 5,
+    name: 'audit rows of streams from their start',
+    sql: MIGRATION_5_AUDIT_STATE,
   },
 ];
 

@@ -126,9 +126,21 @@ const SCHEMA_2_TIER = `
   );
 `;
 
+// Version 3: streams are audited from their start (see the SQLite version 5):
+// a state per row and the replica that served it. A constant default adds
+// the column without rewriting the table.
+const SCHEMA_3_AUDIT_STATE = `
+  ALTER TABLE audit_log
+    ADD COLUMN state text NOT NULL DEFAULT 'complete'
+      CONSTRAINT audit_log_state CHECK (state IN ('complete', 'in_progress', 'interrupted')),
+    ADD COLUMN replica_id text;
+  CREATE INDEX audit_log_in_progress ON audit_log (replica_id, cluster_id) WHERE state = 'in_progress';
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'clusters, users, grants, API tokens, the audit log, add-ons and their status', sql: SCHEMA_1 },
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
+  { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
 ];
 
 /**

@@ -81,9 +81,20 @@ export const PG_SQL = {
   selectAddonStatusesOfCluster: 'SELECT * FROM addon_status WHERE cluster_id = $1 ORDER BY name',
 
   insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
-      subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-  pruneAudit: 'DELETE FROM audit_log WHERE at < $1',
+      subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command, replica_id, state)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+  endAudit: `UPDATE audit_log SET state = 'complete', status = $2, bytes_in = $3, bytes_out = $4, duration_ms = $5
+    WHERE id = $1`,
+  interruptAllAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress'",
+  interruptReplicaAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress' AND replica_id = $1",
+  // A replica serves streams only on links it holds, and holds each by a
+  // claim it renews (link_owners): an open row whose replica has no live
+  // claim on its cluster any more was left by a replica that died, or whose
+  // link moved (then its own end, if it comes, completes the row again).
+  interruptUnclaimedAudit: `UPDATE audit_log a SET state = 'interrupted'
+    WHERE a.state = 'in_progress' AND NOT EXISTS (
+      SELECT 1 FROM link_owners o WHERE o.cluster_id = a.cluster_id AND o.replica_id = a.replica_id AND o.expires_at > now())`,
+  pruneAudit: "DELETE FROM audit_log WHERE at < $1 AND state <> 'in_progress'",
 } as const;
 
 export type PgStatementName = keyof typeof PG_SQL;

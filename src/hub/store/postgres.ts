@@ -21,7 +21,7 @@ import {
 import type { ConflictMessages } from './sqlite-driver.ts';
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
-  type AuditRecord, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
+  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -311,14 +311,35 @@ export class PostgresStore implements Store {
   }
 
   insertAudit(record: AuditRecord): Promise<void> {
+    return this.#write('insert an audit row', async () => { await this.#insertAudit(record, 'complete'); });
+  }
+
+  openAudit(record: AuditRecord): Promise<number> {
+    return this.#write('open an audit row', () => this.#insertAudit(record, 'in_progress'));
+  }
+
+  endAudit(id: number, end: AuditEnd): Promise<void> {
+    const values = [id, end.status, end.bytesIn, end.bytesOut, end.durationMs];
+    return this.#write('complete an audit row', async () => { await this.#count(PG_SQL.endAudit, values); });
+  }
+
+  interruptAudit(sweep: AuditSweep): Promise<number> {
+    return this.#write('mark open audit rows interrupted', () => {
+      if (sweep.kind === 'all') return this.#count(PG_SQL.interruptAllAudit, []);
+      if (sweep.kind === 'replica') return this.#count(PG_SQL.interruptReplicaAudit, [sweep.replicaId]);
+      return this.#count(PG_SQL.interruptUnclaimedAudit, []);
+    });
+  }
+
+  async #insertAudit(record: AuditRecord, state: AuditState): Promise<number> {
     const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
     const { path, status, bytesIn, bytesOut, durationMs, command } = record;
     const values = [at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name,
-      path, status, bytesIn, bytesOut, durationMs, command].map(withoutNul);
-    return this.#write('insert an audit row', async () => { await this.#count(PG_SQL.insertAudit, values); });
+      path, status, bytesIn, bytesOut, durationMs, command, record.replica ?? null, state].map(withoutNul);
+    return integer(required(await this.#first(PG_SQL.insertAudit, values)), 'id');
   }
 
-  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
+  listAudit(query: AuditQuery): Promise<AuditRow[]> {
     const { sql, values } = auditListQueryPositional(query);
     return this.#run('list audit rows', async () => (await this.#rows(sql, values)).map(toAuditRecord));
   }

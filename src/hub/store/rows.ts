@@ -10,7 +10,8 @@ import {
   type AddonRecord,
   type AddonStatusRecord,
   type ApiTokenRecord,
-  type AuditRecord,
+  type AuditRow,
+  type AuditState,
   type ClusterRecord,
   type ClusterSummary,
   type GrantRecord,
@@ -91,7 +92,12 @@ export function toGrantRecord(row: Row): GrantRecord {
   return { userId: text(row, 'user_id'), role: role as Role, clusterId: textOrNull(row, 'cluster_id') };
 }
 
-export function toAuditRecord(row: Row): AuditRecord & { id: number } {
+const AUDIT_STATES: readonly string[] = ['complete', 'in_progress', 'interrupted'] satisfies AuditState[];
+
+export function toAuditRecord(row: Row): AuditRow {
+  const state = text(row, 'state');
+  // The table's CHECK constraint allows only these; this narrows the type.
+  if (!AUDIT_STATES.includes(state)) throw new StoreError(`store: column state holds '${state}', expected ${AUDIT_STATES.join(', ')}`);
   return {
     id: integer(row, 'id'),
     at: text(row, 'at'),
@@ -110,6 +116,8 @@ export function toAuditRecord(row: Row): AuditRecord & { id: number } {
     bytesOut: integer(row, 'bytes_out'),
     durationMs: number(row, 'duration_ms'),
     command: textOrNull(row, 'command'),
+    replica: textOrNull(row, 'replica_id'),
+    state: state as AuditState,
   };
 }
 

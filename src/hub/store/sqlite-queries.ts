@@ -66,10 +66,15 @@ export const SQL = {
   selectAddonStatusesOfCluster: 'SELECT * FROM addon_status WHERE cluster_id = :clusterId ORDER BY name',
 
   insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
-      subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command)
+      subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command, replica_id, state)
     VALUES (:at, :userId, :userName, :clusterId, :clusterName, :verb, :resource,
-      :subresource, :namespace, :name, :path, :status, :bytesIn, :bytesOut, :durationMs, :command)`,
-  pruneAudit: 'DELETE FROM audit_log WHERE at < :olderThan',
+      :subresource, :namespace, :name, :path, :status, :bytesIn, :bytesOut, :durationMs, :command, :replica, :state)
+    RETURNING id`,
+  endAudit: `UPDATE audit_log SET state = 'complete', status = :status, bytes_in = :bytesIn, bytes_out = :bytesOut,
+    duration_ms = :durationMs WHERE id = :id`,
+  interruptAllAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress'",
+  interruptReplicaAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress' AND replica_id = :replicaId",
+  pruneAudit: "DELETE FROM audit_log WHERE at < :olderThan AND state <> 'in_progress'",
 } as const;
 
 export type StatementName = keyof typeof SQL;

@@ -11,27 +11,10 @@ import {
   toGrantRecord, toUserRecord,
 } from './rows.ts';
 import {
-  type AddonDeletion,
-  type AddonPut,
-  type AddonPutOutcome,
-  type AddonRecord,
-  type AddonStatusRecord,
-  type ApiTokenRecord,
-  type AuditQuery,
-  type AuditRecord,
-  type ClusterRecord,
-  type ClusterScan,
-  type ClusterSummary,
-  type ClusterTokenHashes,
-  type ConnectionChange,
-  type GrantRecord,
-  type Heartbeat,
-  type NewApiToken,
-  type NewCluster,
-  type Store,
-  StoreError,
-  StoreUnavailableError,
-  type UserRecord,
+  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
+  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary,
+  type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster, type Store, StoreError,
+  StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -307,18 +290,39 @@ class SqliteStore implements Store {
   }
 
   insertAudit(record: AuditRecord): Promise<void> {
-    return this.#write('insert an audit row', () => {
-      // Listed one by one: the driver rejects extra keys a caller's object may carry.
-      const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
-      const { path, status, bytesIn, bytesOut, durationMs, command } = record;
-      this.#sql.insertAudit.run({
-        at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name,
-        path, status, bytesIn, bytesOut, durationMs, command,
-      });
+    return this.#write('insert an audit row', () => { this.#insertAudit(record, 'complete'); });
+  }
+
+  openAudit(record: AuditRecord): Promise<number> {
+    return this.#write('open an audit row', () => this.#insertAudit(record, 'in_progress'));
+  }
+
+  endAudit(id: number, end: AuditEnd): Promise<void> {
+    const { status, bytesIn, bytesOut, durationMs } = end;
+    return this.#write('complete an audit row', () => { this.#sql.endAudit.run({ id, status, bytesIn, bytesOut, durationMs }); });
+  }
+
+  interruptAudit(sweep: AuditSweep): Promise<number> {
+    return this.#write('mark open audit rows interrupted', () => {
+      // No claims on SQLite: a hub alone marks its rows at start ('all').
+      if (sweep.kind === 'unclaimed') return 0;
+      const run = sweep.kind === 'all' ? this.#sql.interruptAllAudit.run() : this.#sql.interruptReplicaAudit.run({ replicaId: sweep.replicaId });
+      return Number(run.changes);
     });
   }
 
-  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]> {
+  #insertAudit(record: AuditRecord, state: AuditState): number {
+    // Listed one by one: the driver rejects extra keys a caller's object may carry.
+    const { at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name } = record;
+    const { path, status, bytesIn, bytesOut, durationMs, command } = record;
+    const row = returning(this.#sql.insertAudit, {
+      at, userId, userName, clusterId, clusterName, verb, resource, subresource, namespace, name,
+      path, status, bytesIn, bytesOut, durationMs, command, replica: record.replica ?? null, state,
+    });
+    return integer(required(row), 'id');
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditRow[]> {
     return this.#run('list audit rows', () => {
       const { sql, params } = auditListQueryNamed(query);
       return this.#prepareCached(sql).all(params).map(toAuditRecord);

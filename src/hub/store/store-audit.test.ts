@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditRecord, type Store } from './index.ts';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, postgresOf, type AuditRecord, type Store } from './index.ts';
 import { STORE_BACKENDS, useStore } from './store-backends.test-helper.ts';
 
 function auditRow(overrides: Partial<AuditRecord> = {}): AuditRecord {
@@ -43,7 +43,7 @@ for (const backend of STORE_BACKENDS) {
       const rows = await store().listAudit({});
       assert.equal(rows.length, 2);
       const [second, first] = rows;
-      assert.deepEqual(first, { id: 1, ...full });
+      assert.deepEqual(first, { id: 1, ...full, replica: null, state: 'complete' });
       assert.equal(second?.namespace, null);
       assert.equal(second.id, 2);
     });
@@ -92,6 +92,83 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual((await store().listAudit({})).map((r) => r.at), [minute(3), minute(2)]);
       assert.equal(await store().pruneAudit(minute(2)), 0);
     });
+
+    it('store - a stream\'s row: open in progress, then completed in place with its figures', async () => {
+      const opened = await store().openAudit(auditRow({ verb: 'watch', status: 0, bytesOut: 0, durationMs: 0, replica: 'hub-a' }));
+      await store().insertAudit(auditRow({ name: 'unary', at: minute(1) }));
+      const [, open] = await store().listAudit({});
+      assert.deepEqual(open, { ...auditRow({ verb: 'watch', status: 0, bytesOut: 0, durationMs: 0 }), id: opened, replica: 'hub-a', state: 'in_progress' });
+      await store().endAudit(opened, { status: 200, bytesIn: 3, bytesOut: 4096, durationMs: 61_000.5 });
+      const rows = await store().listAudit({});
+      assert.equal(rows.length, 2, 'completed in place, not a second row');
+      assert.deepEqual(rows[1], { ...auditRow({ verb: 'watch', status: 200, bytesIn: 3, bytesOut: 4096, durationMs: 61_000.5 }), id: opened, replica: 'hub-a', state: 'complete' });
+      assert.equal(rows[0]?.state, 'complete', 'a unary row is complete from the start');
+      await store().endAudit(9999, { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 });
+      assert.equal((await store().listAudit({})).length, 2, 'an unknown id changes nothing');
+    });
+
+    it('store - marks open rows interrupted: all of them, or one replica\'s; a later end still completes one', async () => {
+      const a1 = await store().openAudit(auditRow({ replica: 'hub-a' }));
+      const b1 = await store().openAudit(auditRow({ replica: 'hub-b' }));
+      const solo = await store().openAudit(auditRow());
+      await store().insertAudit(auditRow({ replica: 'hub-a' }));
+      const states = async (): Promise<Record<number, string>> =>
+        Object.fromEntries((await store().listAudit({})).map((r) => [r.id, r.state]));
+      assert.equal(await store().interruptAudit({ kind: 'replica', replicaId: 'hub-a' }), 1);
+      assert.deepEqual(await states(), { [a1]: 'interrupted', [b1]: 'in_progress', [solo]: 'in_progress', 4: 'complete' });
+      assert.equal(await store().interruptAudit({ kind: 'all' }), 2);
+      assert.deepEqual(await states(), { [a1]: 'interrupted', [b1]: 'interrupted', [solo]: 'interrupted', 4: 'complete' });
+      assert.equal(await store().interruptAudit({ kind: 'all' }), 0, 'nothing left open');
+      // Its replica was only cut off from the database: its end is the truth.
+      await store().endAudit(b1, { status: 200, bytesIn: 0, bytesOut: 10, durationMs: 5 });
+      assert.equal((await states())[b1], 'complete');
+    });
+
+    it('store - pruning keeps streams still in progress, however old', async () => {
+      await store().openAudit(auditRow({ at: minute(0), name: 'open' }));
+      const interrupted = await store().openAudit(auditRow({ at: minute(0), name: 'interrupted' }));
+      await store().insertAudit(auditRow({ at: minute(0), name: 'done' }));
+      await store().interruptAudit({ kind: 'replica', replicaId: 'nobody' });
+      await store().endAudit(interrupted, { status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 });
+      assert.equal(await store().pruneAudit(minute(5)), 2);
+      assert.deepEqual((await store().listAudit({})).map((r) => r.name), ['open']);
+    });
+
+    // Only replicas on PostgreSQL claim links; a hub on SQLite is alone.
+    if (backend === 'postgres') {
+      it('store - the unclaimed sweep marks open rows whose replica no longer holds a live claim on the cluster', async () => {
+        const pool = postgresOf(store())?.pool;
+        assert.ok(pool, 'a PostgreSQL store');
+        for (const id of ['c-held', 'c-moved', 'c-expired', 'c-never']) {
+          await store().createCluster({ id, name: id, labels: {}, tokenHash: 'sha256:x', createdAt: minute(0) });
+        }
+        const claim = (cluster: string, replica: string, ttlSeconds: number): Promise<unknown> => pool.query(
+          `INSERT INTO link_owners (cluster_id, replica_id, peer_url, claimed_at, expires_at)
+           VALUES ($1, $2, 'https://peer.invalid:8444', now(), now() + $3 * interval '1 second')`, [cluster, replica, ttlSeconds]);
+        await claim('c-held', 'hub-a', 20);
+        await claim('c-moved', 'hub-b', 20);
+        await claim('c-expired', 'hub-a', -1);
+        const open = async (clusterId: string, replica: string | null): Promise<number> => store().openAudit(auditRow({ clusterId, replica }));
+        const held = await open('c-held', 'hub-a');
+        const moved = await open('c-moved', 'hub-a');
+        const expired = await open('c-expired', 'hub-a');
+        const never = await open('c-never', 'hub-a');
+        const copied = await open('c-held', null);
+        const done = await store().openAudit(auditRow({ clusterId: 'c-moved', replica: 'hub-a' }));
+        await store().endAudit(done, { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 });
+        assert.equal(await store().interruptAudit({ kind: 'unclaimed' }), 4);
+        const state = Object.fromEntries((await store().listAudit({})).map((r) => [r.id, r.state]));
+        assert.deepEqual(state, {
+          [held]: 'in_progress', [moved]: 'interrupted', [expired]: 'interrupted', [never]: 'interrupted', [copied]: 'interrupted', [done]: 'complete',
+        });
+      });
+    } else {
+      it('store - the unclaimed sweep marks nothing on SQLite (a hub alone marks its rows at start)', async () => {
+        await store().openAudit(auditRow());
+        assert.equal(await store().interruptAudit({ kind: 'unclaimed' }), 0);
+        assert.equal((await store().listAudit({}))[0]?.state, 'in_progress');
+      });
+    }
 
     it('store - keeps audit rows when their user and cluster are deleted', async () => {
       await store().createUser({ id: 'u-alice', name: 'alice', createdAt: minute(0) });

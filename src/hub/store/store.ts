@@ -90,7 +90,42 @@ export interface AuditRecord {
   durationMs: number;
   /** The kubectl command line, when the client sent it. */
   command: string | null;
+  /**
+   * The hub replica that served it, on a hub whose replicas share a
+   * database; null (or absent) on a hub alone.
+   */
+  replica?: string | null;
 }
+
+/**
+ * Where an audit row stands. A unary request's row is written once, when it
+ * ends: `complete`. A stream's row (watch, `logs -f`, exec, attach,
+ * port-forward) is written when the stream is accepted, `in_progress`, and
+ * completed when it ends; one whose hub died with the stream open is marked
+ * `interrupted` (its status, bytes and duration stay 0: nobody saw the end).
+ */
+export type AuditState = 'complete' | 'in_progress' | 'interrupted';
+
+/** A stored audit row, as listAudit returns it. */
+export type AuditRow = AuditRecord & { id: number; state: AuditState; replica: string | null };
+
+/** What a stream's row gets when the stream ends (see Store.endAudit). */
+export interface AuditEnd {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+/**
+ * Which rows still in progress Store.interruptAudit marks interrupted:
+ * - `all`: every one (a hub alone on its database, starting: nothing of its own is open yet);
+ * - `replica`: those of `replicaId` (a replica starting again under its name);
+ * - `unclaimed`: those whose replica holds no live claim on their cluster's
+ *   link any more (it died, or the link moved). Only replicas sharing a
+ *   PostgreSQL database claim links; on SQLite this marks none.
+ */
+export type AuditSweep = { kind: 'all' } | { kind: 'replica'; replicaId: string } | { kind: 'unclaimed' };
 
 /** Filters for listAudit; all optional, combined with AND. */
 export interface AuditQuery {
@@ -306,10 +341,25 @@ export interface Store {
   /** The newest status of each of a cluster's add-ons that has one, ordered by name. */
   listAddonStatuses(clusterId: string): Promise<AddonStatusRecord[]>;
 
+  /** Stores the row of a request that has ended (state `complete`). */
   insertAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Stores the row of a stream just accepted, state `in_progress` (its
+   * status, bytes and duration as given, normally 0), and returns its id for
+   * endAudit.
+   */
+  openAudit(record: AuditRecord): Promise<number>;
+  /**
+   * Completes a stream's row: state `complete` with the end's figures,
+   * whatever its state was (a row marked interrupted while its replica was
+   * cut off from the database gets its real end). No-op for an unknown id.
+   */
+  endAudit(id: number, end: AuditEnd): Promise<void>;
+  /** Marks rows still in progress `interrupted` (see AuditSweep); returns how many. */
+  interruptAudit(sweep: AuditSweep): Promise<number>;
   /** Matching rows, newest first. */
-  listAudit(query: AuditQuery): Promise<(AuditRecord & { id: number })[]>;
-  /** Deletes rows older than `olderThan` (ISO 8601); returns how many. */
+  listAudit(query: AuditQuery): Promise<AuditRow[]>;
+  /** Deletes rows older than `olderThan` (ISO 8601), except streams still in progress; returns how many. */
   pruneAudit(olderThan: string): Promise<number>;
 }
 

@@ -28,11 +28,22 @@ export function AuditTab(props: { cluster: FleetItem }) {
             <tr key={a.id}>
               <td>{localTime(a.at)}</td><td>{a.userName}</td><td>{a.verb}</td>
               <td>{a.resource}{a.subresource ? `/${a.subresource}` : ''}</td><td>{a.namespace ?? '—'}</td><td>{a.name ?? '—'}</td>
-              <td class={a.status >= 400 ? 'bad' : ''}>{a.status}</td><td>{a.durationMs} ms</td><td><code>{a.command ?? ''}</code></td>
+              <StatusCells row={a} /><td><code>{a.command ?? ''}</code></td>
             </tr>
           ))}
         </tbody>
       </table>
     </div>
   );
+}
+
+/**
+ * A stream still running, or one whose hub died with it open, has no status
+ * or duration yet: its state stands in their place.
+ */
+function StatusCells(props: { row: AuditView }) {
+  const { row } = props;
+  if (row.state === 'in_progress') return <><td title="the stream is still open">in progress</td><td>—</td></>;
+  if (row.state === 'interrupted') return <><td class="bad" title="the hub serving it stopped or died with the stream open">interrupted</td><td>—</td></>;
+  return <><td class={row.status >= 400 ? 'bad' : ''}>{row.status}</td><td>{row.durationMs} ms</td></>;
 }
