@@ -319,7 +319,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     network = await startReplicaNetwork({
       tier, caDir: join(settings.dataDir, 'tls'), peerListen: settings.peerListen, peerUrl: peerUrlOf(settings),
       kubeDomain: settings.kubeDomain, log, metrics, holdsLink: (clusterId) => fleet.session(clusterId) !== undefined,
-      serveRequest, serveUpgrade,
+      serveRequest, serveUpgrade, forwardedBodies,
     });
   }
   const { host, port } = parseListen(settings.listen);

@@ -24,7 +24,7 @@ import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
 import { AGENT_FEATURES, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
 import { planLinkHead, type LinkHead } from './link-head.ts';
-import { closeAfter, type ForwardedBodies } from '../client-errors.ts';
+import type { ForwardedBodies } from '../client-errors.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
 import { clusterHostOf } from './cluster-host.ts';
 
@@ -166,7 +166,7 @@ export class KubeProxy {
       }
       let end: (message: string) => void = () => undefined;
       const forget = this.track(target, (message) => { end(message); });
-      const untime = this.exemptBody(req, res);
+      const untime = this.options.forwardedBodies?.exempt(req, res) ?? ((): void => undefined);
       end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); untime(); this.finish(target, outcome); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
@@ -205,25 +205,6 @@ export class KubeProxy {
       if (socket.destroyed || ((socket as Partial<Socket>).bytesWritten ?? 0) > 0) socket.destroy();
       else refuse(failure);
     });
-  }
-
-  /**
-   * Lets a body still arriving outlast --request-timeout (see
-   * ForwardedBodies); the returned function, called when the forward ends,
-   * closes the connection after the answer if the body is not in whole yet.
-   */
-  private exemptBody(req: IncomingMessage, res: ServerResponse): () => void {
-    const bodies = this.options.forwardedBodies;
-    if (bodies === undefined || req.complete) return () => undefined;
-    const socket = req.socket;
-    bodies.add(socket);
-    req.once('end', () => { bodies.delete(socket); });
-    return () => {
-      bodies.delete(socket);
-      if (req.complete) return;
-      if (res.writableFinished) closeAfter(socket);
-      else res.once('finish', () => { closeAfter(socket); });
-    };
   }
 
   /** Registers a forwarded request with the live streams; `cut` ends it when its access is revoked. */

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/logger.ts';
 import { kubeAddressOf } from '../kube/proxy.ts';
+import type { ForwardedBodies } from '../client-errors.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { PeerCredentials } from './peer-certificates.ts';
 import { PeerConnections, type PeerTarget } from './peer-connections.ts';
@@ -46,6 +47,12 @@ export interface PeerRelayOptions {
   locate?: LocateCluster;
   /** How long a broken watch waits for its cluster to be linked again. */
   resumeWithinMs?: number;
+  /**
+   * Where a relayed kubectl request whose body is still arriving is noted,
+   * so --request-timeout leaves it to the API server as on the direct path
+   * (ForwardedBodies in client-errors.ts).
+   */
+  forwardedBodies?: ForwardedBodies;
 }
 
 export class PeerRelay {
@@ -78,6 +85,8 @@ export class PeerRelay {
     let holder: string | undefined = target.replicaId;
     const stream = route?.form === 'kube' ? this.#streamOf(req) : undefined;
     const { locate } = this.#options;
+    // A kubectl body is the API server's to time, as when this replica forwards it itself; an API route's is not.
+    const untime = route?.form === 'kube' ? this.#options.forwardedBodies?.exempt(req, res) : undefined;
     relayPlainRequest({
       req, res, target, form, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
       headers: this.#headers(req, target, false),
@@ -110,6 +119,7 @@ export class PeerRelay {
       }),
       onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
       done: (outcome) => {
+        untime?.();
         if (holder !== undefined) this.#release(holder);
         this.#count('request', outcome);
       },
