@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/logger.ts';
+import { parseKubeRequest } from '../../kube/request-info.ts';
 import { kubeAddressOf } from '../kube/proxy.ts';
 import type { ForwardedBodies } from '../client-errors.ts';
 import type { HubMetrics } from '../metrics.ts';
@@ -177,9 +178,12 @@ export class PeerRelay {
       return undefined;
     }
     const method = req.method ?? 'GET';
-    const watch = watchPlanOf(method, apiPath);
+    // Most requests are neither: one cheap read of the path tells, before either plan reads the query.
+    const info = method === 'GET' ? streamKindOf(apiPath) : undefined;
+    if (info === undefined) return undefined;
+    const watch = info === 'watch' ? watchPlanOf(method, apiPath) : undefined;
     if (watch !== undefined) return { track: (type) => (type.includes('json') ? new WatchLines(watch.resourceVersion) : undefined) };
-    const log = logPlanOf(method, apiPath);
+    const log = info === 'log' ? logPlanOf(method, apiPath) : undefined;
     if (log === undefined) return undefined;
     return { track: () => new LogLines(log), upstreamPath: timestampedPath(req.url ?? '/') };
   }
@@ -212,5 +216,16 @@ export class PeerRelay {
 
   #count(kind: 'request' | 'upgrade', outcome: RelayOutcome): void {
     this.#options.metrics?.peerRelays.inc({ kind, outcome });
+  }
+}
+
+/** Whether a GET of `apiPath` is a watch or a pod log (either may be resumable); undefined for anything else. Never throws. */
+function streamKindOf(apiPath: string): 'watch' | 'log' | undefined {
+  try {
+    const info = parseKubeRequest('GET', apiPath);
+    if (info.verb === 'watch') return 'watch';
+    return info.resource === 'pods' && info.subresource === 'log' ? 'log' : undefined;
+  } catch {
+    return undefined;
   }
 }
