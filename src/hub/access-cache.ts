@@ -5,8 +5,8 @@
 // for the age to run out where the hub knows of the change:
 // - a change through this hub's API (token revoked, user deleted, grant
 //   added or removed) forgets the user's entries before it is answered;
-// - one through another replica arrives as tier news (`access`) and forgets
-//   them there (server.ts);
+// - one through another replica arrives as tier news (`access`, sent within
+//   100 ms) and forgets them there (server.ts);
 // - what neither sees (an edit straight in the database, news lost while the
 //   LISTEN connection was down) is read again within ACCESS_FRESH_MS.
 // A cluster is trusted from here only while its link is open on this replica
