@@ -108,6 +108,15 @@ describe('PgReplicaTier', () => {
     assert.equal(await e.takeTurn('other', 60_000), true);
   });
 
+  test('tier - a user\'s access changed on one replica is news on the others, with the user\'s id', async () => {
+    const m = await replica('m');
+    const n = await replica('n');
+    const heard: string[] = [];
+    n.subscribe((news) => { if (news.topic === 'access') heard.push(...news.clusterIds); });
+    m.publish('access', 'ualice0000000');
+    await until('n to hear the access news', () => heard.includes('ualice0000000'));
+  });
+
   test('tier - news survives the database going away and coming back', async () => {
     const g = await replica('g');
     const h = await replica('h');
