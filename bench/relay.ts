@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../test/helpers/resources.ts';
 import { metricValue, suiteContext } from '../test/helpers/uplink.ts';
+import { roundTripsPerGet } from './relay-db.ts';
 import { floorGet, startFloor, type FloorEnds } from './relay-floor.ts';
 import { get, startRelayRig, type KubePath, type RelayRig } from './relay-setup.ts';
 
@@ -27,6 +28,8 @@ const STREAM_SAMPLES = Number(process.env.BENCH_STREAM_SAMPLES ?? 7);
 const KUBECTL_SAMPLES = Number(process.env.BENCH_KUBECTL_SAMPLES ?? 20);
 const BIG_OBJECTS = Number(process.env.BENCH_BIG_OBJECTS ?? 48);
 const EXEC_MIB = Number(process.env.BENCH_EXEC_MIB ?? 128);
+/** GETs per path whose database transactions are counted (relay-db.ts). */
+const ROUND_TRIP_SAMPLES = 300;
 const MIB = 1024 * 1024;
 /** The floor's stream: about the size of the big list. */
 const FLOOR_STREAM_MIB = 48;
@@ -195,7 +198,10 @@ async function main(): Promise<void> {
     t.after(() => { floor.stop(); });
     const loadBefore = loadavg()[0] ?? 0;
     const figures = await measure(rig, floor, kubectl);
-    report(rig, figures, await relayedCount(rig), [loadBefore, loadavg()[0] ?? 0]);
+    const loadAfter = loadavg()[0] ?? 0;
+    report(rig, figures, await relayedCount(rig), [loadBefore, loadAfter]);
+    const [owning = 0, relayed = 0] = await roundTripsPerGet({ databaseUrl: rig.tier.databaseUrl, paths: [rig.owning, rig.relayed], apiPath: rig.smallPath, requests: ROUND_TRIP_SAMPLES });
+    console.log(`database transactions per GET (${ROUND_TRIP_SAMPLES} each, background taken out): owning ${owning.toFixed(2)}, relayed ${relayed.toFixed(2)} (the audit row is one)`);
   } finally {
     await runCleanups();
     spawnSync(join(cluster('bin'), 'kubectl'), ['--kubeconfig', kubeconfig, 'delete', 'namespace', NAMESPACE, '--wait=false'], { stdio: 'ignore' });

@@ -2,6 +2,7 @@
 // id inside the token and compared in constant time with the stored hash. A
 // token acts as its user, with the user's grants as they are at that request.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { storeReads, type AccessReads } from './access-cache.ts';
 import { HttpError } from './errors.ts';
 import { isFleetAdmin } from './rbac.ts';
 import type { GrantRecord, Store } from './store/index.ts';
@@ -31,16 +32,17 @@ export const unauthorized = (): HttpError =>
  * The principal behind an API token, or null when the token is malformed,
  * unknown, does not match, or its user is gone. For callers outside fastify
  * (the kubectl endpoint); `touched` throttles lastUsedAt writes per token and
- * should live as long as the caller.
+ * should live as long as the caller. `reads` are the store's unless given
+ * (the kubectl endpoint's AccessCache).
  */
-export async function authenticateToken(store: Store, token: string, touched: Map<string, number>): Promise<Principal | null> {
+export async function authenticateToken(store: Store, token: string, touched: Map<string, number>, reads: AccessReads = storeReads(store)): Promise<Principal | null> {
   const parsed = parseToken(token);
   if (parsed?.kind !== 'api') return null;
-  const record = await store.getApiToken(parsed.id);
+  const record = await reads.token(parsed.id);
   // An unknown id is checked like a wrong secret: no answer tells them apart.
   if (!verifyStoredToken(token, record?.tokenHash) || !record) return null;
-  const user = await store.getUser(record.userId);
-  if (!user) return null;
+  const access = await reads.user(record.userId);
+  if (!access) return null;
   const now = Date.now();
   if ((touched.get(record.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
     touched.set(record.id, now);
@@ -48,7 +50,7 @@ export async function authenticateToken(store: Store, token: string, touched: Ma
     // The store remembers the failure, and /readyz reports it.
     await store.touchApiToken(record.id, new Date(now).toISOString()).catch(() => undefined);
   }
-  return { tokenId: record.id, userId: user.id, userName: user.name, grants: await store.listGrants(user.id) };
+  return { tokenId: record.id, userId: access.user.id, userName: access.user.name, grants: access.grants };
 }
 
 /** Resolves the request's principal, or null when the token is missing or invalid. */

@@ -9,7 +9,7 @@
 // and drained for a moment before it is dropped, as Go's net/http does:
 // closing a socket with request bytes still unread sends a reset that can
 // overtake the answer.
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { kubeStatus } from '../kube/headers.ts';
@@ -50,6 +50,25 @@ export class ForwardedBodies {
 
   has(socket: Duplex): boolean {
     return this.#sockets.has(socket);
+  }
+
+  /**
+   * Exempts the request's body, while it arrives, from --request-timeout.
+   * The returned function, called when the forward ends, ends the exemption
+   * and closes the connection after the answer if the body is not in whole
+   * yet, so no client keeps trickling bytes after it.
+   */
+  exempt(req: IncomingMessage, res: ServerResponse): () => void {
+    if (req.complete) return () => undefined;
+    const socket = req.socket;
+    this.add(socket);
+    req.once('end', () => { this.delete(socket); });
+    return () => {
+      this.delete(socket);
+      if (req.complete) return;
+      if (res.writableFinished) closeAfter(socket);
+      else res.once('finish', () => { closeAfter(socket); });
+    };
   }
 }
 

@@ -28,6 +28,7 @@ import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
 import { registerUserRoutes } from './api/users.ts';
+import { AccessCache } from './access-cache.ts';
 import { requireApiToken } from './auth.ts';
 import type { HubSettings } from './config.ts';
 import { FleetFeed } from './dashboard/fleet-feed.ts';
@@ -260,7 +261,13 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   });
   const forwardedBodies = new ForwardedBodies();
   const requestHeads = new RequestHeads({ metrics, audit });
-  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, kubeDomain: settings.kubeDomain });
+  // What the kubectl endpoint reads per request, remembered a moment; changes through any replica's API forget it (access-cache.ts).
+  const access = new AccessCache({ store });
+  const accessChanged = (userId: string): void => {
+    access.forgetUser(userId);
+    tier.publish('access', userId);
+  };
+  const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, access, kubeDomain: settings.kubeDomain });
   const stopRetention = startAuditRetention({
     store, retentionDays: settings.auditRetentionDays, log,
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
@@ -319,7 +326,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   // News from the other replicas: add-ons changed there are pushed by whoever holds the link; links moved show at once.
   tier.subscribe((news) => {
     if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
-    else fleetFeed.refreshSoon();
+    else if (news.topic === 'access') {
+      for (const id of news.clusterIds) access.forgetUser(id);
+      liveStreams.recheck().catch(() => undefined);
+    } else fleetFeed.refreshSoon();
   });
   await app.register((api, _options, done) => {
     requireApiToken(api, store);
@@ -327,7 +337,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       store, fleet, log,
       install: () => ({ chart: settings.agentChart, hubUrl: publicUrl, caHash: tls?.caHash }),
     });
-    registerUserRoutes(api, { store, log, liveStreams });
+    registerUserRoutes(api, { store, log, liveStreams, onAccessChange: accessChanged });
     registerAuditRoutes(api, { store });
     registerKubectlEndpointRoute(api, { kubeDomain: settings.kubeDomain, publicUrl: () => publicUrl });
     registerAddonRoutes(api, {
@@ -346,7 +356,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     network = await startReplicaNetwork({
       tier, caDir: join(settings.dataDir, 'tls'), peerListen: settings.peerListen, peerUrl: peerUrlOf(settings),
       kubeDomain: settings.kubeDomain, log, metrics, holdsLink: (clusterId) => fleet.session(clusterId) !== undefined,
-      serveRequest, serveUpgrade,
+      serveRequest, serveUpgrade, forwardedBodies,
     });
   }
   const { host, port } = parseListen(settings.listen);

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, mintServiceAccountToken, writePodLogLine } from '../helpers/cluster.ts';
+import { createTestNamespace, kubectl, mintServiceAccountToken, writePodLogLine } from '../helpers/cluster.ts';
 import { startHubTier, type HubTier, type Replica } from '../helpers/hub-tier.ts';
-import { KubectlStream, kubeconfigThroughHub, kubectlVia } from '../helpers/kubectl-hub.ts';
+import { KubectlStream, connectThroughPortForward, kubeconfigThroughHub, kubectlVia, startForwardEcho } from '../helpers/kubectl-hub.ts';
 import { FeedReader } from '../helpers/resources.ts';
 import { eventually, startAgent, suiteContext, uplink, uplinkStream, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
@@ -121,14 +120,7 @@ describe('hub replicas', () => {
   });
 
   it('replicas - kubectl get, exec and port-forward through every replica and the load balancer', async (t) => {
-    const accepted: Socket[] = [];
-    const server = createServer((socket) => {
-      accepted.push(socket);
-      socket.on('data', (chunk: Buffer) => { socket.write(`pong:${chunk.toString()}`); });
-    });
-    server.listen(POD_FORWARD_TARGET_PORT, '127.0.0.1');
-    await once(server, 'listening');
-    t.after(() => { for (const s of accepted) s.destroy(); server.close(); });
+    await startForwardEcho(t);
     for (const [via, kubeconfig] of kubeconfigs) {
       const got = await kubectlVia(kubeconfig, ['-n', namespace, 'get', 'pod', pod, '-o', 'name']);
       assert.equal(got.code, 0, `${via}: ${got.stderr}`);
@@ -136,16 +128,9 @@ describe('hub replicas', () => {
       const exec = await kubectlVia(kubeconfig, ['-n', namespace, 'exec', '-i', pod, '--', 'sh', '-c', 'read line; echo "got:$line"; exit 3'], `via ${via}\n`);
       assert.equal(exec.stdout.trim(), `got:via ${via}`, `${via}: ${exec.stderr}`);
       assert.equal(exec.code, 3, `${via}: exec exit code`);
-      const forward = await KubectlStream.start(t, kubeconfig, ['-n', namespace, 'port-forward', `pod/${pod}`, ':8080']);
-      await eventually(`${via}: port-forward to listen`, 15_000, () => (/Forwarding from 127\.0\.0\.1:\d+/.test(forward.output) ? true : undefined));
-      const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(forward.output)?.[1]);
-      const client = connect(port, '127.0.0.1');
-      t.after(() => { client.destroy(); });
-      await once(client, 'connect');
-      let received = '';
-      client.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+      const { forward, client, received } = await connectThroughPortForward(t, { kubeconfig, namespace, pod, label: via });
       client.write(`ping-${via}`);
-      await eventually(`${via}: the answer through port-forward`, 15_000, () => (received === `pong:ping-${via}` ? true : undefined));
+      await eventually(`${via}: the answer through port-forward`, 15_000, () => (received() === `pong:ping-${via}` ? true : undefined));
       forward.child.kill('SIGTERM');
     }
   });

@@ -2,14 +2,12 @@
 // reads, writes, watch, logs -f, exec, attach, port-forward and cp, then the
 // audit log of it all.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { POD_FORWARD_TARGET_PORT, createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
-import { KubectlStream, createUserLogin, kubeconfigThroughHub, kubectlVia, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
+import { createTestNamespace, kubectl, writePodLogLine } from '../helpers/cluster.ts';
+import { KubectlStream, connectThroughPortForward, createUserLogin, kubeconfigThroughHub, kubectlVia, startForwardEcho, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { eventually, suiteContext } from '../helpers/uplink.ts';
 
 interface AuditRow {
@@ -127,26 +125,12 @@ describe('kubectl through the hub', () => {
   });
 
   it('kubectl - port-forward relays bytes both ways', async (t) => {
-    const accepted: Socket[] = [];
-    const server = createServer((socket) => {
-      accepted.push(socket);
-      socket.on('data', (chunk: Buffer) => { socket.write(`pong:${chunk.toString()}`); });
-    });
-    server.listen(POD_FORWARD_TARGET_PORT, '127.0.0.1');
-    await once(server, 'listening');
-    t.after(() => { for (const s of accepted) s.destroy(); server.close(); });
-    const forward = await KubectlStream.start(t, env.adminKubeconfig, ['-n', namespace, 'port-forward', `pod/${pod}`, ':8080']);
-    await eventually('port-forward to listen', 15_000, () => (/Forwarding from 127\.0\.0\.1:\d+/.test(forward.output) ? true : undefined));
-    const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(forward.output)?.[1]);
-    const client = connect(port, '127.0.0.1');
-    t.after(() => { client.destroy(); });
-    await once(client, 'connect');
-    let received = '';
-    client.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+    await startForwardEcho(t);
+    const { client, received } = await connectThroughPortForward(t, { kubeconfig: env.adminKubeconfig, namespace, pod });
     client.write('ping-1');
-    await eventually('the first answer', 10_000, () => (received === 'pong:ping-1' ? true : undefined));
+    await eventually('the first answer', 10_000, () => (received() === 'pong:ping-1' ? true : undefined));
     client.write('ping-2');
-    await eventually('the second answer', 10_000, () => (received === 'pong:ping-1pong:ping-2' ? true : undefined));
+    await eventually('the second answer', 10_000, () => (received() === 'pong:ping-1pong:ping-2' ? true : undefined));
   });
 
   it('kubectl - cp both ways', async () => {

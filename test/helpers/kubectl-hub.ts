@@ -3,12 +3,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { runProcess, type ProcessResult } from '../../src/util/run-process.ts';
-import { clusterBinDir, createTestNamespace, mintServiceAccountToken } from './cluster.ts';
-import { startAgent, startHub, uplink, type AgentHandle, type HubHandle } from './uplink.ts';
+import { POD_FORWARD_TARGET_PORT, clusterBinDir, createTestNamespace, mintServiceAccountToken } from './cluster.ts';
+import { eventually, startAgent, startHub, uplink, type AgentHandle, type HubHandle } from './uplink.ts';
 
 export interface HubCluster {
   hub: HubHandle;
@@ -75,4 +76,43 @@ export class KubectlStream {
     t.after(() => { stream.child.kill('SIGKILL'); });
     return stream;
   }
+}
+
+/**
+ * Listens where the test pod's port 8080 leads (POD_FORWARD_TARGET_PORT),
+ * answering each chunk with `pong:<chunk>`; closed with its connections
+ * after the test.
+ */
+export async function startForwardEcho(t: TestContext): Promise<void> {
+  const accepted: Socket[] = [];
+  const server = createServer((socket) => {
+    accepted.push(socket);
+    socket.on('data', (chunk: Buffer) => { socket.write(`pong:${chunk.toString()}`); });
+  });
+  server.listen(POD_FORWARD_TARGET_PORT, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => { for (const socket of accepted) socket.destroy(); server.close(); });
+}
+
+/** A connection through `kubectl port-forward` to the pod's port 8080, and what came back on it so far. */
+export interface ForwardedConnection {
+  forward: KubectlStream;
+  client: Socket;
+  received: () => string;
+}
+
+/** Starts `kubectl port-forward pod/POD :8080` and connects to the local port it opens; `label` names it in failures. */
+export async function connectThroughPortForward(
+  t: TestContext, options: { kubeconfig: string; namespace: string; pod: string; label?: string },
+): Promise<ForwardedConnection> {
+  const prefix = options.label === undefined ? '' : `${options.label}: `;
+  const forward = await KubectlStream.start(t, options.kubeconfig, ['-n', options.namespace, 'port-forward', `pod/${options.pod}`, ':8080']);
+  await eventually(`${prefix}port-forward to listen`, 15_000, () => (/Forwarding from 127\.0\.0\.1:\d+/.test(forward.output) ? true : undefined));
+  const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(forward.output)?.[1]);
+  const client = connect(port, '127.0.0.1');
+  t.after(() => { client.destroy(); });
+  await once(client, 'connect');
+  let received = '';
+  client.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+  return { forward, client, received: () => received };
 }

@@ -33,7 +33,7 @@ function tokenView(record: ApiTokenRecord): ApiTokenView {
   return { id: record.id, userId: record.userId, name: record.name, createdAt: record.createdAt, lastUsedAt: record.lastUsedAt };
 }
 
-export function registerTokenRoutes(app: FastifyInstance, options: { store: Store; log: Logger; liveStreams: Pick<LiveStreams, 'revokeToken'> }): void {
+export function registerTokenRoutes(app: FastifyInstance, options: { store: Store; log: Logger; liveStreams: Pick<LiveStreams, 'revokeToken'>; onAccessChange?: (userId: string) => void }): void {
   const { store } = options;
 
   app.post('/api/v1/users/:user/tokens', { schema: { params: UserParams, body: CreateTokenBody } }, async (req, reply) => {
@@ -57,6 +57,7 @@ export function registerTokenRoutes(app: FastifyInstance, options: { store: Stor
     const { id } = req.params as Type.Static<typeof TokenParams>;
     const record = await store.getApiToken(id);
     if (!record || !(await store.deleteApiToken(id))) throw notFound(`API token '${id}'`);
+    options.onAccessChange?.(record.userId);
     const streams = options.liveStreams.revokeToken(id);
     options.log.info({ tokenId: id, userId: record.userId, by: req.principal?.userName, streams }, 'API token revoked');
     return reply.status(204).send();

@@ -40,6 +40,8 @@ export interface UserRoutesOptions {
   log: Logger;
   /** Open streams, ended when their user is deleted or its grant removed. */
   liveStreams: Pick<LiveStreams, 'revokeUser' | 'revokeToken' | 'recheckUser'>;
+  /** Called once a user's token, account or grants changed in the store, before the answer (what others remember of the user is stale). */
+  onAccessChange?: (userId: string) => void;
 }
 
 const GrantBody = Type.Object({
@@ -137,6 +139,7 @@ export function registerUserRoutes(app: FastifyInstance, options: UserRoutesOpti
     const user = await findUser(store, (req.params as Type.Static<typeof UserParams>).user);
     if (await isLastFleetAdmin(store, user.id)) throw lastAdmin(`cannot delete user '${user.name}'`);
     await store.deleteUser(user.id);
+    options.onAccessChange?.(user.id);
     const streams = options.liveStreams.revokeUser(user.id);
     options.log.info({ userId: user.id, user: user.name, by: req.principal?.userName, streams }, 'user deleted');
     return reply.status(204).send();
@@ -154,6 +157,7 @@ function registerGrantRoutes(app: FastifyInstance, options: UserRoutesOptions): 
     const user = await findUser(store, (req.params as Type.Static<typeof UserParams>).user);
     const body = req.body as Type.Static<typeof GrantBody>;
     await store.addGrant(await resolveGrant(store, user.id, body, 'role'));
+    options.onAccessChange?.(user.id);
     options.log.info({ userId: user.id, user: user.name, role: body.role, cluster: body.cluster, by: req.principal?.userName }, 'grant added');
     return userView(store, user);
   });
@@ -169,6 +173,7 @@ function registerGrantRoutes(app: FastifyInstance, options: UserRoutesOptions): 
       throw lastAdmin(`cannot revoke ${described} from user '${user.name}'`);
     }
     if (!(await store.removeGrant(grant))) throw notFound(`grant ${described} for user '${user.name}'`);
+    options.onAccessChange?.(user.id);
     const streams = await options.liveStreams.recheckUser(user.id);
     options.log.info({ userId: user.id, user: user.name, role: grant.role, cluster, by: req.principal?.userName, streams }, 'grant removed');
     return reply.status(204).send();

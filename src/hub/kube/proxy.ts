@@ -12,6 +12,7 @@ import type { HubSession } from '../../link/hub-session.ts';
 import { forwardedRequestHeaders, kubeStatus, type HubRole } from '../../kube/headers.ts';
 import { UplinkError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
+import { readCluster, type AccessCache } from '../access-cache.ts';
 import { authenticateToken, type Principal } from '../auth.ts';
 import type { Fleet } from '../fleet.ts';
 import { requiresRole, type LiveStreams } from '../live-streams.ts';
@@ -24,11 +25,12 @@ import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
 import { AGENT_FEATURES, KUBE_UPGRADE_HEADERS } from '../../link/protocol.ts';
 import { planLinkHead, type LinkHead } from './link-head.ts';
-import { closeAfter, type ForwardedBodies } from '../client-errors.ts';
+import type { ForwardedBodies } from '../client-errors.ts';
 import { KubeApiPathError, parseKubeApiPath } from '../../kube/api-path.ts';
 import { clusterHostOf } from './cluster-host.ts';
 import type { OpenStreamRow, StreamAuditor } from '../stream-audit.ts';
 import { auditFields, refusedAuditFields } from './audit-fields.ts';
+import { oncePerRequest } from './once-per-request.ts';
 
 /** URL prefix of the kubectl endpoint. */
 export const KUBE_PATH_PREFIX = '/k8s/clusters/';
@@ -51,6 +53,8 @@ export interface KubeProxyOptions {
   kubeDomain?: string | undefined;
   /** Where a forwarded request whose body is still arriving is noted, so --request-timeout leaves it to the API server. */
   forwardedBodies?: ForwardedBodies;
+  /** Tokens, users, grants and clusters as recently read (access-cache.ts); every request reads the store without it. */
+  access?: AccessCache;
 }
 
 /** A request that passed every check and holds a concurrency slot. */
@@ -125,13 +129,17 @@ function checkedApiUrl(apiPath: string): string {
  * `<cluster>.<domain>` Host wins (its path is the API server's as sent, even
  * one under KUBE_PATH_PREFIX), else the path form. Throws KubeUrlError as
  * splitKubeUrl does, and for a Host inside the domain that names no cluster.
+ * Read once per request (once-per-request.ts): the router, the relay and the
+ * proxy all ask.
  */
-export function kubeAddressOf(req: Pick<IncomingMessage, 'url' | 'headers'>, kubeDomain: string | undefined): { ref: string; apiPath: string } {
-  const host = kubeDomain === undefined ? undefined : clusterHostOf(req.headers.host, kubeDomain);
-  if (host === undefined) return splitKubeUrl(req.url ?? '/');
-  if (host.kind === 'invalid') throw new KubeUrlError(host.reason);
-  return { ref: host.label, apiPath: checkedApiUrl(req.url ?? '/') };
-}
+export const kubeAddressOf: (req: Pick<IncomingMessage, 'url' | 'headers'>, kubeDomain: string | undefined) => { ref: string; apiPath: string } = oncePerRequest(
+  (req: Pick<IncomingMessage, 'url' | 'headers'>, kubeDomain: string | undefined): { ref: string; apiPath: string } => {
+    const host = kubeDomain === undefined ? undefined : clusterHostOf(req.headers.host, kubeDomain);
+    if (host === undefined) return splitKubeUrl(req.url ?? '/');
+    if (host.kind === 'invalid') throw new KubeUrlError(host.reason);
+    return { ref: host.label, apiPath: checkedApiUrl(req.url ?? '/') };
+  },
+);
 
 /**
  * Whether a request is for the kubectl endpoint: on a cluster's host (with a
@@ -173,7 +181,7 @@ export class KubeProxy {
       }
       let end: (message: string) => void = () => undefined;
       const forget = this.track(target, (message) => { end(message); });
-      const untime = this.exemptBody(req, res);
+      const untime = this.options.forwardedBodies?.exempt(req, res) ?? ((): void => undefined);
       end = forwardRequest({ req, res, target, log: this.options.log, done: (outcome) => { forget(); untime(); this.finish(target, outcome, row); } });
     }).catch((error: unknown) => {
       const failure = this.failure(error);
@@ -215,25 +223,6 @@ export class KubeProxy {
     });
   }
 
-  /**
-   * Lets a body still arriving outlast --request-timeout (see
-   * ForwardedBodies); the returned function, called when the forward ends,
-   * closes the connection after the answer if the body is not in whole yet.
-   */
-  private exemptBody(req: IncomingMessage, res: ServerResponse): () => void {
-    const bodies = this.options.forwardedBodies;
-    if (bodies === undefined || req.complete) return () => undefined;
-    const socket = req.socket;
-    bodies.add(socket);
-    req.once('end', () => { bodies.delete(socket); });
-    return () => {
-      bodies.delete(socket);
-      if (req.complete) return;
-      if (res.writableFinished) closeAfter(socket);
-      else res.once('finish', () => { closeAfter(socket); });
-    };
-  }
-
   /** Registers a forwarded request with the live streams; `cut` ends it when its access is revoked. */
   private track(target: KubeTarget, cut: (message: string) => void): () => void {
     return this.options.liveStreams.register({
@@ -271,9 +260,9 @@ export class KubeProxy {
     const { ref, apiPath: requested } = kubeAddressOf(req, this.options.kubeDomain);
     const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
     // A store that cannot be read is the hub's failure (500, see failure()), not the caller's: never a 401.
-    const principal = token === undefined ? null : await authenticateToken(store, token, this.touched);
+    const principal = token === undefined ? null : await authenticateToken(store, token, this.touched, this.options.access?.reads);
     if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };
-    const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
+    const cluster = await this.findCluster(ref);
     const role = cluster ? effectiveRole(principal, cluster.id) : undefined;
     if (!cluster || !role) return { status: 404, reason: 'NotFound', message: `cluster "${ref}" not found`, principal, cluster: { id: '', name: ref } };
     // The same check the agent applies: a path that could reach past the API
@@ -323,6 +312,18 @@ export class KubeProxy {
         metrics.kubeInFlight.dec({ class: kind });
       },
     };
+  }
+
+  /**
+   * The cluster a request names. A remembered record is used only while the
+   * cluster's link is open here: a cluster deleted since has had its link
+   * closed, and is read again (not found).
+   */
+  private async findCluster(ref: string): Promise<ClusterRecord | undefined> {
+    const { access, store, fleet } = this.options;
+    const remembered = await access?.cluster(ref);
+    if (remembered !== undefined && fleet.session(remembered.id)?.isOpen === true) return remembered;
+    return readCluster(store, ref);
   }
 
   /**

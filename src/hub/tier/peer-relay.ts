@@ -7,7 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/logger.ts';
+import { parseKubeRequest } from '../../kube/request-info.ts';
 import { kubeAddressOf } from '../kube/proxy.ts';
+import type { ForwardedBodies } from '../client-errors.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { PeerCredentials } from './peer-certificates.ts';
 import { PeerConnections, type PeerTarget } from './peer-connections.ts';
@@ -46,6 +48,12 @@ export interface PeerRelayOptions {
   locate?: LocateCluster;
   /** How long a broken watch waits for its cluster to be linked again. */
   resumeWithinMs?: number;
+  /**
+   * Where a relayed kubectl request whose body is still arriving is noted,
+   * so --request-timeout leaves it to the API server as on the direct path
+   * (ForwardedBodies in client-errors.ts).
+   */
+  forwardedBodies?: ForwardedBodies;
 }
 
 export class PeerRelay {
@@ -78,6 +86,8 @@ export class PeerRelay {
     let holder: string | undefined = target.replicaId;
     const stream = route?.form === 'kube' ? this.#streamOf(req) : undefined;
     const { locate } = this.#options;
+    // A kubectl body is the API server's to time, as when this replica forwards it itself; an API route's is not.
+    const untime = route?.form === 'kube' ? this.#options.forwardedBodies?.exempt(req, res) : undefined;
     relayPlainRequest({
       req, res, target, form, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
       headers: this.#headers(req, target, false),
@@ -110,6 +120,7 @@ export class PeerRelay {
       }),
       onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
       done: (outcome) => {
+        untime?.();
         if (holder !== undefined) this.#release(holder);
         this.#count('request', outcome);
       },
@@ -167,9 +178,12 @@ export class PeerRelay {
       return undefined;
     }
     const method = req.method ?? 'GET';
-    const watch = watchPlanOf(method, apiPath);
+    // Most requests are neither: one cheap read of the path tells, before either plan reads the query.
+    const info = method === 'GET' ? streamKindOf(apiPath) : undefined;
+    if (info === undefined) return undefined;
+    const watch = info === 'watch' ? watchPlanOf(method, apiPath) : undefined;
     if (watch !== undefined) return { track: (type) => (type.includes('json') ? new WatchLines(watch.resourceVersion) : undefined) };
-    const log = logPlanOf(method, apiPath);
+    const log = info === 'log' ? logPlanOf(method, apiPath) : undefined;
     if (log === undefined) return undefined;
     return { track: () => new LogLines(log), upstreamPath: timestampedPath(req.url ?? '/') };
   }
@@ -202,5 +216,16 @@ export class PeerRelay {
 
   #count(kind: 'request' | 'upgrade', outcome: RelayOutcome): void {
     this.#options.metrics?.peerRelays.inc({ kind, outcome });
+  }
+}
+
+/** Whether a GET of `apiPath` is a watch or a pod log (either may be resumable); undefined for anything else. Never throws. */
+function streamKindOf(apiPath: string): 'watch' | 'log' | undefined {
+  try {
+    const info = parseKubeRequest('GET', apiPath);
+    if (info.verb === 'watch') return 'watch';
+    return info.resource === 'pods' && info.subresource === 'log' ? 'log' : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -108,6 +108,16 @@ describe('PgReplicaTier', () => {
     assert.equal(await e.takeTurn('other', 60_000), true);
   });
 
+  test('tier - a user\'s access changed on one replica is news on the others, with the user\'s id, apart from cluster news', async () => {
+    const [m, n] = [await replica('m'), await replica('n')];
+    const heard = new Map<string, string[]>();
+    n.subscribe(({ topic, clusterIds }) => { heard.set(topic, [...(heard.get(topic) ?? []), ...clusterIds]); });
+    m.publish('access', 'ualice0000000');
+    m.publish('addons', 'c9');
+    await until('n to hear both', () => heard.has('access') && heard.has('addons'));
+    assert.deepEqual([heard.get('access'), heard.get('addons')], [['ualice0000000'], ['c9']]);
+  });
+
   test('tier - news survives the database going away and coming back', async () => {
     const g = await replica('g');
     const h = await replica('h');

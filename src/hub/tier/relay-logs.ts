@@ -7,11 +7,11 @@
 // dropped. Lines are handed on whole; a line longer than MAX_LOG_LINE_BYTES
 // passes on as it comes and the stream can no longer be resumed.
 import { parseKubeRequest } from '../../kube/request-info.ts';
+import { LineTrack } from './relay-lines.ts';
 import type { ResumableTrack } from './relay-watch.ts';
 
 /** The longest log line held to find its end: containerd splits lines at 16 KiB, so this is generous. */
 export const MAX_LOG_LINE_BYTES = 1024 * 1024;
-const NEWLINE = 0x0a;
 /** RFC 3339 with an optional fraction, in UTC, as the kubelet writes it before each line. */
 const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
 /** Query parameters that bound where a log starts or how much of it comes: replaced by sinceTime on a resume. */
@@ -68,43 +68,17 @@ function instantOf(stamp: string): bigint | undefined {
   return BigInt(seconds) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
 }
 
-export class LogLines implements ResumableTrack {
+/** A followed log's lines (see the top of this file): repeats after a resume dropped, timestamps stripped unless asked for. */
+export class LogLines extends LineTrack implements ResumableTrack {
   readonly #timestamps: boolean;
-  #held: Buffer[] = [];
-  #heldBytes = 0;
   #lastStamp: string | undefined;
   #lastInstant: bigint | undefined;
   /** After a resume: lines at or before this instant were handed on already. */
   #skipUntil: bigint | undefined;
-  #resumable = true;
 
   constructor(plan: LogPlan) {
+    super(MAX_LOG_LINE_BYTES);
     this.#timestamps = plan.timestamps;
-  }
-
-  get resumable(): boolean {
-    return this.#resumable;
-  }
-
-  push(chunk: Buffer): Buffer | undefined {
-    if (!this.#resumable) return this.#heldBytes === 0 ? chunk : Buffer.concat([this.#release(), chunk]);
-    const last = chunk.lastIndexOf(NEWLINE);
-    if (last === -1) return this.#hold(chunk) ? undefined : this.#release();
-    const whole = Buffer.concat([...this.#held, chunk.subarray(0, last + 1)]);
-    this.#held = [];
-    this.#heldBytes = 0;
-    const out = this.#lines(whole);
-    if (!this.#hold(chunk.subarray(last + 1))) return Buffer.concat([out, this.#release()]);
-    return out.length === 0 ? undefined : out;
-  }
-
-  rest(): Buffer | undefined {
-    return this.#heldBytes === 0 ? undefined : this.#release();
-  }
-
-  discardPartial(): void {
-    this.#held = [];
-    this.#heldBytes = 0;
   }
 
   resumedPath(path: string): string {
@@ -121,46 +95,19 @@ export class LogLines implements ResumableTrack {
     return undefined;
   }
 
-  /** Holds the start of an unfinished line; false when the stream is no longer resumable (too long a line, or lost before). */
-  #hold(bytes: Buffer): boolean {
-    if (bytes.length > 0) {
-      this.#held.push(bytes);
-      this.#heldBytes += bytes.length;
-      if (this.#heldBytes > MAX_LOG_LINE_BYTES) this.#resumable = false;
+  protected readLine(line: Buffer): Buffer | undefined {
+    const space = line.indexOf(0x20);
+    const stamp = space === -1 ? '' : line.toString('latin1', 0, space);
+    const instant = instantOf(stamp);
+    if (instant === undefined) {
+      // Not a timestamped line after all: passed on as is; where the stream is is no longer known.
+      this.loseTrack();
+      return line;
     }
-    return this.#resumable;
-  }
-
-  #release(): Buffer {
-    const out = Buffer.concat(this.#held);
-    this.#held = [];
-    this.#heldBytes = 0;
-    return out;
-  }
-
-  /** Whole lines in, what the client gets out: repeats dropped, timestamps stripped unless asked for. */
-  #lines(whole: Buffer): Buffer {
-    const out: Buffer[] = [];
-    let start = 0;
-    while (start < whole.length) {
-      const end = whole.indexOf(NEWLINE, start);
-      const line = whole.subarray(start, end + 1);
-      start = end + 1;
-      const space = line.indexOf(0x20);
-      const stamp = space === -1 ? '' : line.toString('latin1', 0, space);
-      const instant = instantOf(stamp);
-      if (instant === undefined) {
-        // Not a timestamped line after all: passed on as is; where the stream is is no longer known.
-        this.#resumable = false;
-        out.push(line);
-        continue;
-      }
-      if (this.#skipUntil !== undefined && instant <= this.#skipUntil) continue;
-      this.#skipUntil = undefined;
-      this.#lastStamp = stamp;
-      this.#lastInstant = instant;
-      out.push(this.#timestamps ? line : line.subarray(space + 1));
-    }
-    return Buffer.concat(out);
+    if (this.#skipUntil !== undefined && instant <= this.#skipUntil) return undefined;
+    this.#skipUntil = undefined;
+    this.#lastStamp = stamp;
+    this.#lastInstant = instant;
+    return this.#timestamps ? line : line.subarray(space + 1);
   }
 }

@@ -9,6 +9,7 @@
 // reach locally is one of these. Never throws: anything unreadable is left
 // to the local routes, which refuse it.
 import type { IncomingMessage } from 'node:http';
+import { oncePerRequest } from '../kube/once-per-request.ts';
 import { isKubeRequest, kubeAddressOf } from '../kube/proxy.ts';
 
 /** A cluster reference (name or id) longer than this is no cluster's; the local routes answer it. */
@@ -36,20 +37,26 @@ export function agentBoundCluster(req: RequestHead, kubeDomain: string | undefin
   return relayRouteOf(req, kubeDomain)?.cluster;
 }
 
-/** The agent-bound route a request takes, with its cluster reference and answer form; undefined for any other request. */
-export function relayRouteOf(req: RequestHead, kubeDomain: string | undefined): RelayRoute | undefined {
-  if (isKubeRequest(req, kubeDomain)) {
-    let ref: string;
-    try {
-      ({ ref } = kubeAddressOf(req, kubeDomain));
-    } catch {
-      return undefined; // a URL the kubectl endpoint answers 400 itself
+/**
+ * The agent-bound route a request takes, with its cluster reference and
+ * answer form; undefined for any other request. Read once per request
+ * (once-per-request.ts): the router and the relay both ask.
+ */
+export const relayRouteOf: (req: RequestHead, kubeDomain: string | undefined) => RelayRoute | undefined = oncePerRequest(
+  (req: RequestHead, kubeDomain: string | undefined): RelayRoute | undefined => {
+    if (isKubeRequest(req, kubeDomain)) {
+      let ref: string;
+      try {
+        ({ ref } = kubeAddressOf(req, kubeDomain));
+      } catch {
+        return undefined; // a URL the kubectl endpoint answers 400 itself
+      }
+      return validRef(ref) ? { cluster: ref, form: 'kube' } : undefined;
     }
-    return validRef(ref) ? { cluster: ref, form: 'kube' } : undefined;
-  }
-  const cluster = apiRouteCluster(req.method ?? 'GET', req.url ?? '/');
-  return cluster === undefined ? undefined : { cluster, form: 'api' };
-}
+    const cluster = apiRouteCluster(req.method ?? 'GET', req.url ?? '/');
+    return cluster === undefined ? undefined : { cluster, form: 'api' };
+  },
+);
 
 /** Whether the request takes the JSON API's answer form rather than the kubectl endpoint's (Kubernetes Status). */
 export function answersAsApi(req: RequestHead, kubeDomain: string | undefined): boolean {

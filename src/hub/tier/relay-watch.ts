@@ -8,10 +8,10 @@
 // listing again, as after any expired watch.
 import { parseKubeRequest } from '../../kube/request-info.ts';
 import { kubeStatus } from '../../kube/headers.ts';
+import { LineTrack } from './relay-lines.ts';
 
 /** The longest watch event read: larger than any object etcd stores (1.5 MiB) with its JSON framing. */
 export const MAX_WATCH_EVENT_BYTES = 4 * 1024 * 1024;
-const NEWLINE = 0x0a;
 /** resourceVersions are opaque strings; a longer one is not one the API server sent. */
 const MAX_RESOURCE_VERSION_CHARS = 128;
 
@@ -41,14 +41,12 @@ export interface ResumableTrack {
  * passes bytes on as they come and the watch can no longer be resumed
  * (`resumable` false): its position is not known.
  */
-export class WatchLines implements ResumableTrack {
-  #held: Buffer[] = [];
-  #heldBytes = 0;
+export class WatchLines extends LineTrack implements ResumableTrack {
   #lastResourceVersion: string | undefined;
-  #resumable = true;
   #gone = false;
 
   constructor(initialResourceVersion: string | undefined) {
+    super(MAX_WATCH_EVENT_BYTES);
     this.#lastResourceVersion = initialResourceVersion;
   }
 
@@ -58,8 +56,8 @@ export class WatchLines implements ResumableTrack {
   }
 
   /** Whether the watch can go on from lastResourceVersion: no event was lost track of, and none said the watch failed. */
-  get resumable(): boolean {
-    return this.#resumable && !this.#gone;
+  override get resumable(): boolean {
+    return super.resumable && !this.#gone;
   }
 
   resumedPath(path: string): string {
@@ -70,56 +68,10 @@ export class WatchLines implements ResumableTrack {
     return watchErrorLine(code, 'ServiceUnavailable', message);
   }
 
-  /** Takes a chunk of the body; returns the bytes to hand on now (whole lines), if any. */
-  push(chunk: Buffer): Buffer | undefined {
-    // Lost track: bytes pass on as they come, after whatever was held.
-    if (!this.#resumable) return this.#heldBytes === 0 ? chunk : Buffer.concat([this.#release(), chunk]);
-    const last = chunk.lastIndexOf(NEWLINE);
-    if (last === -1) return this.#hold(chunk) ? undefined : this.#release();
-    const ready = Buffer.concat([...this.#held, chunk.subarray(0, last + 1)]);
-    this.#held = [];
-    this.#heldBytes = 0;
-    const tracking = this.#hold(chunk.subarray(last + 1)) && this.#read(ready);
-    return tracking || this.#heldBytes === 0 ? ready : Buffer.concat([ready, this.#release()]);
-  }
-
-  /** What is held of an unfinished last line, handed on at a clean end of the body. */
-  rest(): Buffer | undefined {
-    return this.#heldBytes === 0 ? undefined : this.#release();
-  }
-
-  /** What is held of an unfinished line, dropped: the stream broke inside an event. */
-  discardPartial(): void {
-    this.#held = [];
-    this.#heldBytes = 0;
-  }
-
-  /** Holds the start of an unfinished line; false once that is more than an event can be (track lost). */
-  #hold(bytes: Buffer): boolean {
-    if (bytes.length === 0) return this.#resumable;
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
-    if (this.#heldBytes > MAX_WATCH_EVENT_BYTES) this.#resumable = false;
-    return this.#resumable;
-  }
-
-  #release(): Buffer {
-    const out = Buffer.concat(this.#held);
-    this.#held = [];
-    this.#heldBytes = 0;
-    return out;
-  }
-
-  /** Reads each whole line of `lines` for its event type and resourceVersion; false once the track is lost. */
-  #read(lines: Buffer): boolean {
-    let start = 0;
-    while (start < lines.length) {
-      const end = lines.indexOf(NEWLINE, start);
-      const stop = end === -1 ? lines.length : end;
-      if (stop > start) this.#readEvent(lines.toString('utf8', start, stop));
-      start = stop + 1;
-    }
-    return this.#resumable;
+  /** Reads a whole line for its event type and resourceVersion; the line itself passes on unchanged. */
+  protected readLine(line: Buffer): Buffer {
+    if (line.length > 1) this.#readEvent(line.toString('utf8', 0, line.length - 1));
+    return line;
   }
 
   #readEvent(line: string): void {
@@ -127,7 +79,7 @@ export class WatchLines implements ResumableTrack {
     try {
       event = JSON.parse(line);
     } catch {
-      this.#resumable = false; // not a JSON event stream after all: its position is unknown
+      this.loseTrack(); // not a JSON event stream after all: its position is unknown
       return;
     }
     if (fieldOf(event, 'type') === 'ERROR') {

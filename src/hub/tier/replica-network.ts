@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/logger.ts';
 import { parseListen } from '../../util/settings.ts';
+import type { ForwardedBodies } from '../client-errors.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { issuePeerCertificate, peerCertificateDue, type PeerCredentials } from './peer-certificates.ts';
 import { PeerRelay } from './peer-relay.ts';
@@ -32,6 +33,8 @@ export interface ReplicaNetworkOptions {
   /** How the public port serves a request or an upgrade; relayed ones are served the same way. */
   serveRequest: (req: IncomingMessage, res: ServerResponse) => void;
   serveUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Relayed kubectl bodies still arriving, left alone by --request-timeout (see PeerRelayOptions). */
+  forwardedBodies?: ForwardedBodies;
 }
 
 export interface ReplicaNetwork {
@@ -53,6 +56,7 @@ export async function startReplicaNetwork(options: ReplicaNetworkOptions): Promi
   const self = { replicaId: tier.replicaId, peerUrl: options.peerUrl };
   const relay: PeerRelay = new PeerRelay({
     credentials, log, kubeDomain: options.kubeDomain, metrics: options.metrics,
+    ...(options.forwardedBodies === undefined ? {} : { forwardedBodies: options.forwardedBodies }),
     // Called only once a relayed watch breaks, long after the router below exists.
     locate: (cluster, locateOptions): ReturnType<ReplicaRouter['locate']> => router.locate(cluster, locateOptions),
   });

@@ -14,7 +14,10 @@ export interface LinkOwner {
  * What replicas tell each other:
  * - `claimed`: a replica now holds these clusters' links (an older link elsewhere is stale);
  * - `released`: a replica no longer holds them;
- * - `addons`: these clusters' desired add-ons changed (the holder pushes them).
+ * - `addons`: these clusters' desired add-ons changed (the holder pushes them);
+ * - `access`: these users' tokens, account or grants changed (the ids are
+ *   user ids): what other replicas remember of them is read again, and their
+ *   open streams are checked at once.
  */
 export interface LinkLocation {
   clusterId: string;
@@ -24,12 +27,13 @@ export interface LinkLocation {
   stale: boolean;
 }
 
-export type TierTopic = 'claimed' | 'released' | 'addons';
+export type TierTopic = 'claimed' | 'released' | 'addons' | 'access';
 
 export interface TierNews {
   /** The replica that published it. */
   from: string;
   topic: TierTopic;
+  /** Cluster ids; user ids for `access`. */
   clusterIds: string[];
 }
 

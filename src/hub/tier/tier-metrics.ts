@@ -15,7 +15,7 @@ export function tierMetrics(registry: Registry): TierMetrics & { draining: Gauge
     claims: (outcome) => { claims.inc({ outcome }); },
     renewals: (outcome) => { renewals.inc({ outcome }); },
     newsSent: (count) => { sent.inc(count); },
-    newsReceived: (topic) => { received.inc({ topic: topic === 'claimed' || topic === 'released' || topic === 'addons' ? topic : 'other' }); },
+    newsReceived: (topic) => { received.inc({ topic: topic === 'claimed' || topic === 'released' || topic === 'addons' || topic === 'access' ? topic : 'other' }); },
     listenerConnected: (up) => { listener.set(up ? 1 : 0); },
     heldElsewhere: (count) => { elsewhere.set(count); },
     draining,

@@ -20,6 +20,8 @@ test('tier news - anything that is not ours is dropped, never thrown', () => {
     assert.equal(decodeNews(payload), undefined, String(payload).slice(0, 40));
   }
   assert.deepEqual(decodeNews('{"from":"a","topic":"addons","clusterIds":["c1"]}'), { from: 'a', topic: 'addons', clusterIds: ['c1'] });
+  // A user's access changed: the ids are user ids.
+  assert.deepEqual(decodeNews(encodeNews('a', 'access', ['ualice0000000'])[0]), { from: 'a', topic: 'access', clusterIds: ['ualice0000000'] });
 });
 
 test('tier news - the batcher sends each topic\'s ids once per round, and at once when too many wait', (t) => {

@@ -6,10 +6,10 @@ import type { TierNews, TierTopic } from './replica-tier.ts';
 export const TIER_CHANNEL = 'uplink_tier';
 /** PostgreSQL refuses payloads of 8,000 bytes or more; room is kept for the envelope. */
 export const MAX_PAYLOAD_BYTES = 7_900;
-/** Cluster ids are 'c' and 12 characters; anything much longer is not ours. */
+/** Cluster and user ids are a letter and 12 characters; anything much longer is not ours. */
 const MAX_ID_LENGTH = 64;
 const MAX_REPLICA_ID_LENGTH = 63;
-const TOPICS: ReadonlySet<string> = new Set<TierTopic>(['claimed', 'released', 'addons']);
+const TOPICS: ReadonlySet<string> = new Set<TierTopic>(['claimed', 'released', 'addons', 'access']);
 
 /** The payloads that carry `ids` under `topic`, each below MAX_PAYLOAD_BYTES. */
 export function encodeNews(from: string, topic: TierTopic, ids: readonly string[]): string[] {
