@@ -205,7 +205,7 @@ export function routeAgentEvent(sinks: AgentEventSinks, cluster: Pick<ClusterRec
     }
     sinks.fleet.heartbeat(cluster.id, heartbeat);
   } else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
-  else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep(cluster, event.sweep, log);
+  else if (isEnvelope(event, 'addonSweep')) void sinks.fleet.addonSweep(cluster, event.sweep, log);
   else sinks.dropped('unknown');
 }
 

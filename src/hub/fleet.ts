@@ -33,8 +33,9 @@ export interface ClusterView {
   lastHeartbeatAgeSeconds: number | null;
   facts: ClusterFacts | null;
   /**
-   * The agent's last add-on sweep and the lag since, or null when it has not
-   * reported one since this hub started (kept in memory only).
+   * The agent's last add-on sweep and the lag since, or null before any: the
+   * report this hub received, or the one stored by whichever replica holds
+   * the link, whichever is newer.
    */
   addonSweep: AddonSweepView | null;
 }
@@ -75,7 +76,11 @@ export class Fleet {
     this.tier = options.tier ?? soloTier('solo');
     this.addonSweeps = new AddonSweeps({ now: this.now });
     this.replacements = new LinkReplacements(this.now);
-    options.metrics.observeAddonSweeps(() => this.addonSweeps.samples());
+    // Each cluster's series comes from one replica: the one holding its link, or the last one that did.
+    options.metrics.observeAddonSweeps(() => this.addonSweeps.samples((id) => this.tier.holderElsewhere(id) !== undefined));
+    this.tier.subscribe((news) => {
+      if (news.topic === 'claimed') for (const id of news.clusterIds) this.addonSweeps.forget(id);
+    });
     // The agent linked again through another replica: this link is stale (its agent has moved on or is gone).
     this.tier.onClaimsLost((clusterIds) => {
       for (const id of clusterIds) this.links.get(id)?.session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
@@ -166,12 +171,19 @@ export class Fleet {
 
   /**
    * Takes an add-on sweep report from a linked agent (a bad one is logged on
-   * `log` and dropped). Ignored once the link is closing, so a report racing
-   * a cluster's deletion cannot bring back its metric series.
+   * `log` and dropped), and stores it when due (see AddonSweeps). Ignored once
+   * the link is closing, so a report racing a cluster's deletion cannot bring
+   * back its metric series. Resolves once stored or skipped; never rejects.
    */
-  addonSweep(cluster: { id: string; name: string }, report: unknown, log: Logger): void {
-    if (this.links.get(cluster.id)?.session.isOpen !== true) return;
-    this.addonSweeps.receive(cluster, report, log);
+  addonSweep(cluster: { id: string; name: string }, report: unknown, log: Logger): Promise<void> {
+    if (this.links.get(cluster.id)?.session.isOpen !== true) return Promise.resolve();
+    const due = this.addonSweeps.receive(cluster, report, log);
+    if (due === undefined) return Promise.resolve();
+    return this.options.store.recordAddonSweep(cluster.id, due).then(() => { this.addonSweeps.storeSettled(cluster.id, due, true); }, (error: unknown) => {
+      this.addonSweeps.storeSettled(cluster.id, due, false);
+      this.options.metrics.linkError('store');
+      log.error({ err: error }, 'could not store the add-on sweep report; the next report tries again');
+    });
   }
 
   /** Drops what is kept in memory about a deleted cluster (its last sweep, and so its metric series). */
@@ -193,7 +205,7 @@ export class Fleet {
   /** The API view of a stored cluster, with live state folded in. */
   view(record: ClusterSummary): ClusterView {
     const live = this.links.get(record.id);
-    return { ...this.linkState(record, live), facts: live?.facts ?? record.facts, addonSweep: this.addonSweeps.view(record.id) };
+    return { ...this.linkState(record, live), facts: live?.facts ?? record.facts, addonSweep: this.addonSweeps.view(record.id, record.addonSweep) };
   }
 
   /**
@@ -206,7 +218,7 @@ export class Fleet {
     const live = this.links.get(record.id);
     const facts = live?.factsJson ?? record.factsJson ?? JSON.stringify(record.facts);
     const head = JSON.stringify(this.linkState(record, live));
-    const tail = JSON.stringify({ addonSweep: this.addonSweeps.view(record.id), ...extra });
+    const tail = JSON.stringify({ addonSweep: this.addonSweeps.view(record.id, record.addonSweep), ...extra });
     return `${head.slice(0, -1)},"facts":${facts},${tail.slice(1)}`;
   }
 

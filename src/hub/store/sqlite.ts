@@ -16,6 +16,7 @@ import {
   type AddonPutOutcome,
   type AddonRecord,
   type AddonStatusRecord,
+  type AddonSweepRecord,
   type ApiTokenRecord,
   type AuditQuery,
   type AuditRecord,
@@ -171,6 +172,12 @@ class SqliteStore implements Store {
         intervalSeconds: beat.intervalSeconds,
         facts: beat.factsJson ?? JSON.stringify(beat.facts),
       });
+    });
+  }
+
+  recordAddonSweep(id: string, sweep: AddonSweepRecord): Promise<void> {
+    return this.#write(`record add-on sweep of cluster ${id}`, () => {
+      this.#sql.recordAddonSweep.run({ id, sweep: JSON.stringify(sweep) });
     });
   }
 
