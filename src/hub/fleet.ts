@@ -6,7 +6,7 @@ import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/prot
 import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
-import { LinkReplacements } from './link-replacements.ts';
+import { LinkReplacements, MAX_REPLACEMENTS, REPLACEMENT_WINDOW_MS } from './link-replacements.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
 import { soloTier, type ReplicaTier } from './tier/replica-tier.ts';
@@ -81,9 +81,16 @@ export class Fleet {
     this.tier.subscribe((news) => {
       if (news.topic === 'claimed') for (const id of news.clusterIds) this.addonSweeps.forget(id);
     });
-    // The agent linked again through another replica: this link is stale (its agent has moved on or is gone).
+    // The cluster linked again through another replica: this link is stale (its
+    // agent has moved on or is gone), or another agent shares its token. A link
+    // still open here when that happens counts as replaced, tier-wide.
     this.tier.onClaimsLost((clusterIds) => {
-      for (const id of clusterIds) this.links.get(id)?.session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
+      for (const id of clusterIds) {
+        const session = this.links.get(id)?.session;
+        if (session?.isOpen !== true) continue;
+        session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
+        this.noteReplaced(id);
+      }
     });
   }
 
@@ -117,12 +124,26 @@ export class Fleet {
   }
 
   /**
-   * True when a new link for the cluster should be refused: one is open, and
-   * it already changed hands MAX_REPLACEMENTS times within the window (two
-   * agents running with one token). The agent holding it keeps it.
+   * True when a new link for the cluster should be refused: one is open (here,
+   * or on a live replica of the tier), and it already changed hands
+   * MAX_REPLACEMENTS times within the window (two agents running with one
+   * token). The agent holding it keeps it. Asks the database only when the
+   * link is held and the tier is shared; rejects when it cannot.
    */
-  keepsCurrentLink(clusterId: string): boolean {
-    return this.links.get(clusterId)?.session.isOpen === true && this.replacements.exhausted(clusterId);
+  async keepsCurrentLink(clusterId: string): Promise<boolean> {
+    const heldHere = this.links.get(clusterId)?.session.isOpen === true;
+    if (heldHere && this.replacements.exhausted(clusterId)) return true;
+    if (!this.tier.shared || (!heldHere && this.tier.holderElsewhere(clusterId) === undefined)) return false;
+    return (await this.tier.replacementsWhileHeld(clusterId, REPLACEMENT_WINDOW_MS)) >= MAX_REPLACEMENTS;
+  }
+
+  /** Counts a replacement of the cluster's live link here and across the tier. */
+  private noteReplaced(clusterId: string): void {
+    this.options.metrics.linkError('replaced');
+    this.replacements.record(clusterId);
+    this.tier.noteReplaced(clusterId).catch((error: unknown) => {
+      this.options.log.warn({ err: error, clusterId }, 'could not record the replaced link for the other hub replicas');
+    });
   }
 
   /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
@@ -130,9 +151,8 @@ export class Fleet {
     const previous = this.links.get(clusterId);
     if (previous) {
       this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
-      this.options.metrics.linkError('replaced');
       previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
-      this.replacements.record(clusterId);
+      this.noteReplaced(clusterId);
     }
     const at = new Date(this.now()).toISOString();
     this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });

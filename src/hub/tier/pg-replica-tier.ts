@@ -3,7 +3,9 @@
 // replicas' clocks do not matter), renewed in one statement per round; news
 // goes out as NOTIFY on one channel and comes in on a dedicated LISTEN
 // connection that reconnects by itself; jobs that must run once across the
-// tier take turns through a row per job.
+// tier take turns through a row per job. Replacements of live links are
+// recorded per cluster, so agents sharing one token are told apart from a
+// rolling update whichever replicas they link to.
 import type pg from 'pg';
 import { Backoff } from '../../link/backoff.ts';
 import { background } from '../../util/background.ts';
@@ -24,6 +26,10 @@ const LISTEN_RETRY = { initialMs: 500, maxMs: 5_000 };
 /** A link released this recently is probably moving to another replica: requests for it wait rather than fail. */
 const MOVING_FOR_MS = 30_000;
 const MAX_RELEASED = 100_000;
+/** Replacements kept per cluster (the newest), whatever the window asked about. */
+const REPLACEMENTS_KEPT = 8;
+/** How long replacement records are kept at most; a caller's window beyond it sees fewer. */
+const REPLACEMENTS_KEPT_MS = 60 * 60_000;
 
 export interface TierMetrics {
   claims(outcome: 'ok' | 'failed'): void;
@@ -55,6 +61,7 @@ export class PgReplicaTier implements ReplicaTier {
   readonly shared = true;
   readonly #options: PgReplicaTierOptions;
   readonly #ttlMs: number;
+  readonly #renewEveryMs: number;
   /** Clusters whose links this replica holds (claimed, not released). */
   readonly #held = new Set<string>();
   /** Other replicas' live claims, by cluster id, as last read. */
@@ -74,11 +81,12 @@ export class PgReplicaTier implements ReplicaTier {
     this.replicaId = options.replicaId;
     this.#options = options;
     this.#ttlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+    this.#renewEveryMs = options.renewEveryMs ?? RENEW_EVERY_MS;
     this.#batcher = new NewsBatcher({
       everyMs: NEWS_EVERY_MS, maxPending: NEWS_MAX_PENDING,
       flush: (topic, ids) => { background(this.#send(topic, ids), options.log, 'could not send news to the other hub replicas'); },
     });
-    this.#renewTimer = setInterval(() => { background(this.#round(), options.log, 'tier round failed'); }, options.renewEveryMs ?? RENEW_EVERY_MS);
+    this.#renewTimer = setInterval(() => { background(this.#round(), options.log, 'tier round failed'); }, this.#renewEveryMs);
     this.#renewTimer.unref();
     this.#listen();
     background(this.#reload(), options.log, 'could not read the other replicas\' claims');
@@ -155,6 +163,34 @@ export class PgReplicaTier implements ReplicaTier {
 
   onClaimsLost(listener: (clusterIds: string[]) => void): void {
     this.#lostListeners.push(listener);
+  }
+
+  async noteReplaced(clusterId: string): Promise<void> {
+    // The newest REPLACEMENTS_KEPT within the hour, oldest first; nothing for a cluster deleted meanwhile.
+    await this.#options.pool.query(
+      `INSERT INTO link_replacements (cluster_id, replaced_at)
+       SELECT id, ARRAY[now()] FROM clusters WHERE id = $1
+       ON CONFLICT (cluster_id) DO UPDATE SET replaced_at = COALESCE((
+         SELECT array_agg(at ORDER BY at) FROM (
+           SELECT at FROM unnest(link_replacements.replaced_at) AS kept (at)
+           WHERE at > now() - $2 * interval '1 millisecond' ORDER BY at DESC LIMIT $3
+         ) AS newest
+       ), '{}') || now()`,
+      [clusterId, REPLACEMENTS_KEPT_MS, REPLACEMENTS_KEPT - 1],
+    );
+  }
+
+  async replacementsWhileHeld(clusterId: string, windowMs: number): Promise<number> {
+    // A claim renewed within the last two rounds is a live replica's; a
+    // killed replica's claim stops counting soon after, so its agent is not
+    // refused for long once it links to a survivor.
+    const { rows } = await this.#options.pool.query<{ recent: number }>(
+      `SELECT (SELECT count(*) FROM link_replacements r, unnest(r.replaced_at) AS t (at)
+               WHERE r.cluster_id = $1 AND t.at > now() - $2 * interval '1 millisecond')::int AS recent
+       FROM link_owners WHERE cluster_id = $1 AND expires_at > now() + $3 * interval '1 millisecond'`,
+      [clusterId, windowMs, Math.max(0, this.#ttlMs - 2 * this.#renewEveryMs)],
+    );
+    return rows[0]?.recent ?? 0;
   }
 
   async takeTurn(job: string, everyMs: number): Promise<boolean> {
