@@ -13,6 +13,7 @@ import { HubMetrics } from '../metrics.ts';
 import { openPostgresStore, type PostgresStore } from '../store/postgres.ts';
 import { PgReplicaTier, type TierMetrics } from './pg-replica-tier.ts';
 import type { TierNews } from './replica-tier.ts';
+import { TIER_CHANNEL } from './tier-news.ts';
 import { applyPostgresMigrations } from '../store/postgres-migrations.ts';
 
 const log = createLogger({ name: 'tier-test', level: 'silent' });
@@ -52,14 +53,14 @@ describe('PgReplicaTier', () => {
   });
 
   /** A replica whose LISTEN connection is up: news sent before that is not for it. */
-  async function replica(id: string, renewEveryMs = 200): Promise<PgReplicaTier> {
+  async function replica(id: string, renewEveryMs = 200, more: Partial<TierMetrics> = {}): Promise<PgReplicaTier> {
     let listening = false;
     const pool = new pg.Pool({ connectionString: url, max: 3 });
     pool.on('error', () => undefined);
     pools.push(pool);
     const tier = new PgReplicaTier({
       replicaId: id, peerUrl: `https://${id}.test:8444`, pool, log, renewEveryMs, claimTtlMs: 2_000,
-      metrics: { ...metrics, listenerConnected: (up) => { listening = up; } },
+      metrics: { ...metrics, ...more, listenerConnected: (up) => { listening = up; } },
       newClient: () => new pg.Client({ connectionString: url }),
     });
     tiers.push(tier);
@@ -95,6 +96,36 @@ describe('PgReplicaTier', () => {
     assert.equal(b.recentlyReleased('c1'), true);
     await until('a to hear the link is moving', () => a.recentlyReleased('c1'));
     assert.equal(a.recentlyReleased('c2'), false);
+  });
+
+  test('tier - news of a claim older than this replica\'s own does not end its link', async () => {
+    let renewals = 0;
+    const m = await replica('m', 200, { renewals: () => { renewals += 1; } });
+    const lost: string[] = [];
+    m.onClaimsLost((ids) => { lost.push(...ids); });
+    await m.claimLink('c1');
+    // As if another replica's claim, made before m's, were announced late.
+    const late = new pg.Client({ connectionString: url });
+    await late.connect();
+    await late.query('SELECT pg_notify($1, $2)', [TIER_CHANNEL, JSON.stringify({ from: 'n', topic: 'claimed', clusterIds: ['c1'] })]);
+    await late.end();
+    // Renewed past the claim's 2 s expiry: m still holds the link and renews it.
+    const from = renewals;
+    await until('m to renew past the expiry', () => renewals >= from + 12);
+    assert.deepEqual(lost, []);
+    assert.deepEqual((await m.locateLink('c1'))?.holder?.replicaId, 'm');
+    assert.equal((await m.locateLink('c1'))?.stale, false);
+    await m.releaseLink('c1');
+  });
+
+  test('tier - the release of a closed link does not drop the claim of a newer link of the same replica', async () => {
+    const o = await replica('o');
+    await o.claimLink('c2');
+    // The agent links again to the same replica while the old link's release is on its way to the database.
+    await Promise.all([o.claimLink('c2'), o.releaseLink('c2')]);
+    assert.equal((await o.locateLink('c2'))?.holder?.replicaId, 'o');
+    await o.releaseLink('c2');
+    assert.equal((await o.locateLink('c2'))?.holder, undefined);
   });
 
   test('tier - a claim not renewed expires', async () => {
