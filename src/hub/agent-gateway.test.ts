@@ -28,7 +28,7 @@ function recordingSinks(): Routed {
   const sinks: AgentEventSinks = {
     fleet: {
       heartbeat: (_clusterId, event) => { routed.heartbeats.push(event); },
-      addonSweep: (cluster, report, sweepLog) => { sweeps.receive(cluster, report, sweepLog); },
+      addonSweep: (cluster, report, sweepLog) => { sweeps.receive(cluster, report, sweepLog); return Promise.resolve(); },
     },
     addonStatuses: { receive: (_clusterId, status) => { routed.statuses.push(status); } },
     dropped: (type) => { routed.dropped.push(type); },

@@ -75,16 +75,17 @@ export class AgentGateway {
     this.options.metrics.pendingHandshakes.set(this.pending);
     const timer = setTimeout(() => { socket.destroy(); }, HANDSHAKE_TIMEOUT_MS);
     this.authenticate(req)
-      .then((cluster) => {
+      .then(async (cluster) => {
         if (!cluster) {
           this.refuse(socket, 401, 'unauthorized', 'the cluster token is not valid');
           return;
         }
-        if (socket.destroyed) return;
-        if (this.options.fleet.keepsCurrentLink(cluster.id)) {
+        if (await this.options.fleet.keepsCurrentLink(cluster.id)) {
           this.refuse(socket, 409, 'held', 'another agent holds the link for this cluster token and has been replaced too often lately; it keeps the link until it goes away', { 'Retry-After': String(HELD_RETRY_AFTER_SECONDS) });
           return;
         }
+        // The handshake timed out, or the agent gave up, while the tier was asked.
+        if (socket.destroyed) return;
         if (h2) {
           acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(h2Transport(ws), cluster, req); }, () => { socket.destroy(); });
         } else {
@@ -205,7 +206,7 @@ export function routeAgentEvent(sinks: AgentEventSinks, cluster: Pick<ClusterRec
     }
     sinks.fleet.heartbeat(cluster.id, heartbeat);
   } else if (isEnvelope(event, 'addonStatus')) sinks.addonStatuses.receive(cluster.id, event.status, log);
-  else if (isEnvelope(event, 'addonSweep')) sinks.fleet.addonSweep(cluster, event.sweep, log);
+  else if (isEnvelope(event, 'addonSweep')) void sinks.fleet.addonSweep(cluster, event.sweep, log);
   else sinks.dropped('unknown');
 }
 

@@ -1,5 +1,6 @@
 // The fleet's add-on sweep state against a fake link and a fake clock: the
-// cluster view's addonSweep and the scrape-time gauges.
+// cluster view's addonSweep and the scrape-time gauges, on one hub and on two
+// replicas sharing a store.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HubSession } from '../link/hub-session.ts';
@@ -9,6 +10,7 @@ import { Fleet } from './fleet.ts';
 import { HubMetrics } from './metrics.ts';
 import type { ClusterRecord } from './store/index.ts';
 import { useMemoryStore } from './store/memory-store.test-helper.ts';
+import { soloTier, type ReplicaTier, type TierNews } from './tier/replica-tier.ts';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const SWEEP: AddonSweepReport = { lastSweepAt: '2026-03-04T10:00:00.000Z', sweepDurationSeconds: 2.5, addonsInspected: 3, intervalSeconds: 60 };
@@ -49,12 +51,12 @@ describe('fleet', () => {
     const { fleet, metrics, record, clock } = await setup();
     fleet.attach(record.id, fakeSession(), '1.0.0');
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), undefined);
-    fleet.addonSweep(record, SWEEP, log);
+    await fleet.addonSweep(record, SWEEP, log);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 0);
     clock.now += 42_500;
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 42.5);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 2.5);
-    fleet.addonSweep(record, { ...SWEEP, sweepDurationSeconds: 4 }, log);
+    await fleet.addonSweep(record, { ...SWEEP, sweepDurationSeconds: 4 }, log);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), 0);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 4);
   });
@@ -64,7 +66,7 @@ describe('fleet', () => {
     const session = fakeSession();
     fleet.attach(record.id, session, '1.0.0');
     assert.equal(fleet.view(record).addonSweep, null);
-    fleet.addonSweep(record, SWEEP, log);
+    await fleet.addonSweep(record, SWEEP, log);
     clock.now += 60_000;
     assert.deepEqual(fleet.view(record).addonSweep, { ...SWEEP, reportedAt: '2026-03-04T10:00:00.000Z', lagSeconds: 60, stopped: false });
     session.close(1000, 'agent stopped');
@@ -81,13 +83,43 @@ describe('fleet', () => {
   it('fleet - a deleted cluster loses its series, and a report racing the deletion does not bring it back', async () => {
     const { fleet, metrics, record } = await setup();
     fleet.attach(record.id, fakeSession(), '1.0.0');
-    fleet.addonSweep(record, SWEEP, log);
+    await fleet.addonSweep(record, SWEEP, log);
     // As the delete route does: disconnect, then forget; the link closes later.
     fleet.disconnect(record.id, 4001, 'cluster deleted');
     fleet.forget(record.id);
-    fleet.addonSweep(record, SWEEP, log);
+    await fleet.addonSweep(record, SWEEP, log);
     assert.equal(fleet.view(record).addonSweep, null);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_reconcile_lag_seconds', 'prod'), undefined);
     assert.equal(await gaugeValue(metrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), undefined);
+  });
+
+  it('fleet - the holder stores its sweeps; another replica shows the stored one and leaves the series to the holder', async () => {
+    const { fleet: holder, metrics: holderMetrics, record, clock } = await setup();
+    const news: ((news: TierNews) => void)[] = [];
+    const holders = new Map<string, string>();
+    const tierB: ReplicaTier = {
+      ...soloTier('b'), shared: true,
+      holderElsewhere: (id) => holders.get(id),
+      subscribe: (listener) => { news.push(listener); },
+    };
+    const otherMetrics = new HubMetrics();
+    const other = new Fleet({ store: store(), log, metrics: otherMetrics, tier: tierB, offlineAfterMs: 45_000, now: () => clock.now });
+    // B held the link first and received a sweep; then the link moved to A.
+    other.attach(record.id, fakeSession(), '1.0.0');
+    await other.addonSweep(record, SWEEP, log);
+    other.disconnect(record.id, 4000, 'moved');
+    holders.set(record.id, 'a');
+    for (const listener of news) listener({ from: 'a', topic: 'claimed', clusterIds: [record.id] });
+    clock.now += 10_000;
+    holder.attach(record.id, fakeSession(), '1.0.0');
+    await holder.addonSweep(record, { ...SWEEP, addonsInspected: 4 }, log);
+    clock.now += 2_000;
+    const stored = await store().getCluster(record.id) as ClusterRecord;
+    const expected = { ...SWEEP, addonsInspected: 4, reportedAt: new Date(START + 10_000).toISOString(), lagSeconds: 2, stopped: false };
+    assert.deepEqual(other.view(stored).addonSweep, expected);
+    assert.deepEqual(holder.view(stored).addonSweep, expected);
+    assert.deepEqual((JSON.parse(other.viewJson(stored, {})) as { addonSweep: unknown }).addonSweep, expected);
+    assert.equal(await gaugeValue(holderMetrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 2.5);
+    assert.equal(await gaugeValue(otherMetrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), undefined, 'counted by the holder alone');
   });
 });

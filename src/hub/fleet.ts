@@ -6,7 +6,7 @@ import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/prot
 import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
-import { LinkReplacements } from './link-replacements.ts';
+import { LinkReplacements, MAX_REPLACEMENTS, REPLACEMENT_WINDOW_MS } from './link-replacements.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
 import { soloTier, type ReplicaTier } from './tier/replica-tier.ts';
@@ -33,8 +33,9 @@ export interface ClusterView {
   lastHeartbeatAgeSeconds: number | null;
   facts: ClusterFacts | null;
   /**
-   * The agent's last add-on sweep and the lag since, or null when it has not
-   * reported one since this hub started (kept in memory only).
+   * The agent's last add-on sweep and the lag since, or null before any: the
+   * report this hub received, or the one stored by whichever replica holds
+   * the link, whichever is newer.
    */
   addonSweep: AddonSweepView | null;
 }
@@ -75,10 +76,21 @@ export class Fleet {
     this.tier = options.tier ?? soloTier('solo');
     this.addonSweeps = new AddonSweeps({ now: this.now });
     this.replacements = new LinkReplacements(this.now);
-    options.metrics.observeAddonSweeps(() => this.addonSweeps.samples());
-    // The agent linked again through another replica: this link is stale (its agent has moved on or is gone).
+    // Each cluster's series comes from one replica: the one holding its link, or the last one that did.
+    options.metrics.observeAddonSweeps(() => this.addonSweeps.samples((id) => this.tier.holderElsewhere(id) !== undefined));
+    this.tier.subscribe((news) => {
+      if (news.topic === 'claimed') for (const id of news.clusterIds) this.addonSweeps.forget(id);
+    });
+    // The cluster linked again through another replica: this link is stale (its
+    // agent has moved on or is gone), or another agent shares its token. A link
+    // still open here when that happens counts as replaced, tier-wide.
     this.tier.onClaimsLost((clusterIds) => {
-      for (const id of clusterIds) this.links.get(id)?.session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
+      for (const id of clusterIds) {
+        const session = this.links.get(id)?.session;
+        if (session?.isOpen !== true) continue;
+        session.close(LINK_CLOSE.replaced, 'the cluster linked to another hub replica');
+        this.noteReplaced(id);
+      }
     });
   }
 
@@ -112,12 +124,26 @@ export class Fleet {
   }
 
   /**
-   * True when a new link for the cluster should be refused: one is open, and
-   * it already changed hands MAX_REPLACEMENTS times within the window (two
-   * agents running with one token). The agent holding it keeps it.
+   * True when a new link for the cluster should be refused: one is open (here,
+   * or on a live replica of the tier), and it already changed hands
+   * MAX_REPLACEMENTS times within the window (two agents running with one
+   * token). The agent holding it keeps it. Asks the database only when the
+   * link is held and the tier is shared; rejects when it cannot.
    */
-  keepsCurrentLink(clusterId: string): boolean {
-    return this.links.get(clusterId)?.session.isOpen === true && this.replacements.exhausted(clusterId);
+  async keepsCurrentLink(clusterId: string): Promise<boolean> {
+    const heldHere = this.links.get(clusterId)?.session.isOpen === true;
+    if (heldHere && this.replacements.exhausted(clusterId)) return true;
+    if (!this.tier.shared || (!heldHere && this.tier.holderElsewhere(clusterId) === undefined)) return false;
+    return (await this.tier.replacementsWhileHeld(clusterId, REPLACEMENT_WINDOW_MS)) >= MAX_REPLACEMENTS;
+  }
+
+  /** Counts a replacement of the cluster's live link here and across the tier. */
+  private noteReplaced(clusterId: string): void {
+    this.options.metrics.linkError('replaced');
+    this.replacements.record(clusterId);
+    this.tier.noteReplaced(clusterId).catch((error: unknown) => {
+      this.options.log.warn({ err: error, clusterId }, 'could not record the replaced link for the other hub replicas');
+    });
   }
 
   /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
@@ -125,9 +151,8 @@ export class Fleet {
     const previous = this.links.get(clusterId);
     if (previous) {
       this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
-      this.options.metrics.linkError('replaced');
       previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
-      this.replacements.record(clusterId);
+      this.noteReplaced(clusterId);
     }
     const at = new Date(this.now()).toISOString();
     this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
@@ -166,12 +191,19 @@ export class Fleet {
 
   /**
    * Takes an add-on sweep report from a linked agent (a bad one is logged on
-   * `log` and dropped). Ignored once the link is closing, so a report racing
-   * a cluster's deletion cannot bring back its metric series.
+   * `log` and dropped), and stores it when due (see AddonSweeps). Ignored once
+   * the link is closing, so a report racing a cluster's deletion cannot bring
+   * back its metric series. Resolves once stored or skipped; never rejects.
    */
-  addonSweep(cluster: { id: string; name: string }, report: unknown, log: Logger): void {
-    if (this.links.get(cluster.id)?.session.isOpen !== true) return;
-    this.addonSweeps.receive(cluster, report, log);
+  addonSweep(cluster: { id: string; name: string }, report: unknown, log: Logger): Promise<void> {
+    if (this.links.get(cluster.id)?.session.isOpen !== true) return Promise.resolve();
+    const due = this.addonSweeps.receive(cluster, report, log);
+    if (due === undefined) return Promise.resolve();
+    return this.options.store.recordAddonSweep(cluster.id, due).then(() => { this.addonSweeps.storeSettled(cluster.id, due, true); }, (error: unknown) => {
+      this.addonSweeps.storeSettled(cluster.id, due, false);
+      this.options.metrics.linkError('store');
+      log.error({ err: error }, 'could not store the add-on sweep report; the next report tries again');
+    });
   }
 
   /** Drops what is kept in memory about a deleted cluster (its last sweep, and so its metric series). */
@@ -193,7 +225,7 @@ export class Fleet {
   /** The API view of a stored cluster, with live state folded in. */
   view(record: ClusterSummary): ClusterView {
     const live = this.links.get(record.id);
-    return { ...this.linkState(record, live), facts: live?.facts ?? record.facts, addonSweep: this.addonSweeps.view(record.id) };
+    return { ...this.linkState(record, live), facts: live?.facts ?? record.facts, addonSweep: this.addonSweeps.view(record.id, record.addonSweep) };
   }
 
   /**
@@ -206,7 +238,7 @@ export class Fleet {
     const live = this.links.get(record.id);
     const facts = live?.factsJson ?? record.factsJson ?? JSON.stringify(record.facts);
     const head = JSON.stringify(this.linkState(record, live));
-    const tail = JSON.stringify({ addonSweep: this.addonSweeps.view(record.id), ...extra });
+    const tail = JSON.stringify({ addonSweep: this.addonSweeps.view(record.id, record.addonSweep), ...extra });
     return `${head.slice(0, -1)},"facts":${facts},${tail.slice(1)}`;
   }
 

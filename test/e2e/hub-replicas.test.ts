@@ -145,6 +145,15 @@ describe('hub replicas', () => {
       source: { repo: { url: 'http://127.0.0.1:1/charts', chart: 'nothing' } }, version: '1.0.0', namespace,
     });
     await agent.process.waitForLog((l) => typeof l.msg === 'string' && /desired add-ons/i.test(l.msg) && JSON.stringify(l).includes('missing-chart'), 30_000);
+    // The agent's add-on sweep reports reach C alone; every replica shows the last one stored (its lag aside).
+    const sweepOn = async (r: Replica): Promise<string> => {
+      const { addonSweep } = await tier.clientOf(r).request<{ addonSweep: { lagSeconds?: number; stopped?: boolean } | null }>('GET', `/api/v1/clusters/${cluster}`);
+      return JSON.stringify(addonSweep === null ? null : { ...addonSweep, lagSeconds: undefined, stopped: undefined });
+    };
+    await eventually('every replica to show the same add-on sweep', 150_000, async () => {
+      const seen = await Promise.all(tier.replicas.map(sweepOn));
+      return seen[0] !== 'null' && seen.every((view) => view === seen[0]) ? true : undefined;
+    });
   });
 
   it('replicas - kill -9 the replica holding the link: watch and logs -f through A go on, the cluster is back within seconds, nothing stored is lost', async (t) => {

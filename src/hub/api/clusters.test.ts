@@ -35,7 +35,7 @@ describe('cluster routes', () => {
     const fleet = new Fleet({ store: store(), log, metrics, offlineAfterMs: 45_000, now: () => clock.now });
     const record = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date(clock.now).toISOString() });
     fleet.attach(record.id, openSession(), '1.0.0');
-    fleet.addonSweep(record, SWEEP, log);
+    await fleet.addonSweep(record, SWEEP, log);
     const app = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
     app.decorateRequest('principal', null);
     app.addHook('onRequest', async (req) => {

@@ -23,7 +23,7 @@ const TABLES = [
   ['clusters', {
     id: 'text', name: 'text', labels: 'json', token_hash: 'text', next_token_hash: 'text', created_at: 'timestamptz',
     agent_version: 'text', connected_at: 'timestamptz', disconnected_at: 'timestamptz', last_heartbeat_at: 'timestamptz',
-    heartbeat_interval_seconds: 'double precision', facts: 'json',
+    heartbeat_interval_seconds: 'double precision', facts: 'json', addon_sweep: 'json',
   }],
   ['users', { id: 'text', name: 'text', created_at: 'timestamptz' }],
   ['grants', { user_id: 'text', role: 'text', cluster_id: 'text' }],

@@ -12,6 +12,7 @@ export type {
   AddonPutOutcome,
   AddonRecord,
   AddonStatusRecord,
+  AddonSweepRecord,
   ApiTokenRecord,
   AuditQuery,
   AuditRecord,

@@ -126,6 +126,14 @@ const MIGRATION_5_AUDIT_STATE = `
   CREATE INDEX audit_log_in_progress ON audit_log (replica_id, cluster_id) WHERE state = 'in_progress';
 `;
 
+// Version 6. The newest add-on sweep report of each cluster's agent, as JSON
+// text with when the hub received it: every replica's cluster view reads it,
+// and a restarted hub still knows it. One column beside the heartbeat's, so
+// the fleet list reads it with the rest of the row.
+const MIGRATION_6_ADDON_SWEEP = `
+  ALTER TABLE clusters ADD COLUMN addon_sweep TEXT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -179,6 +187,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'audit rows of streams from their start',
     sql: MIGRATION_5_AUDIT_STATE,
+  },
+  {
+    version: 6,
+    name: 'add-on sweep reports',
+    sql: MIGRATION_6_ADDON_SWEEP,
   },
 ];
 

@@ -137,10 +137,26 @@ const SCHEMA_3_AUDIT_STATE = `
   CREATE INDEX audit_log_in_progress ON audit_log (replica_id, cluster_id) WHERE state = 'in_progress';
 `;
 
+// Version 4. clusters.addon_sweep: the newest add-on sweep report of the
+// cluster's agent with when the hub received it (as in SQLite's version 6).
+// link_replacements: when the cluster's link was last taken from a live
+// link, tier-wide (at most a few times, newest last), so two agents sharing
+// one token on different replicas are told apart from a rolling update; the
+// row outlives the claims, which go with every link that closes.
+const SCHEMA_4_SWEEPS_AND_REPLACEMENTS = `
+  ALTER TABLE clusters ADD COLUMN addon_sweep json;
+
+  CREATE TABLE link_replacements (
+    cluster_id text COLLATE "C" PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    replaced_at timestamptz[] NOT NULL
+  );
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'clusters, users, grants, API tokens, the audit log, add-ons and their status', sql: SCHEMA_1 },
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
   { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
+  { version: 4, name: 'add-on sweep reports and link replacements', sql: SCHEMA_4_SWEEPS_AND_REPLACEMENTS },
 ];
 
 /**

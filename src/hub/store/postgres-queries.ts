@@ -26,6 +26,8 @@ export const PG_SQL = {
   recordHeartbeats: `UPDATE clusters SET last_heartbeat_at = beat.at, heartbeat_interval_seconds = beat.interval, facts = beat.facts
     FROM unnest($1::text[], $2::timestamptz[], $3::double precision[], $4::json[]) AS beat (id, at, interval, facts)
     WHERE clusters.id = beat.id`,
+  // $1 id, $2 the report as JSON
+  recordAddonSweep: 'UPDATE clusters SET addon_sweep = $2 WHERE id = $1',
 
   // $1 id, $2 name, $3 created at
   insertUser: 'INSERT INTO users (id, name, created_at) VALUES ($1, $2, $3) RETURNING *',

@@ -20,7 +20,7 @@ import {
 } from './rows.ts';
 import type { ConflictMessages } from './sqlite-driver.ts';
 import {
-  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
+  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord, type AuditQuery,
   type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
@@ -174,6 +174,12 @@ export class PostgresStore implements Store {
   /** Queued and written with other clusters' heartbeats (see HEARTBEAT_WINDOW_MS); resolves once committed. */
   recordHeartbeat(id: string, beat: Heartbeat): Promise<void> {
     return this.#write(`record heartbeat of cluster ${id}`, () => this.#heartbeats.add(id, beat));
+  }
+
+  recordAddonSweep(id: string, sweep: AddonSweepRecord): Promise<void> {
+    return this.#write(`record add-on sweep of cluster ${id}`, async () => {
+      await this.#count(PG_SQL.recordAddonSweep, [id, JSON.stringify(sweep)]);
+    });
   }
 
   createUser(input: UserRecord): Promise<UserRecord> {

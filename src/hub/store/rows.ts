@@ -6,9 +6,11 @@ import type { AddonStatus } from '../../link/addons.ts';
 import { storedFacts } from '../../link/heartbeat-schema.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
+import { parseStoredAddonSweep } from '../addons/sweeps.ts';
 import {
   type AddonRecord,
   type AddonStatusRecord,
+  type AddonSweepRecord,
   type ApiTokenRecord,
   type AuditRow,
   type AuditState,
@@ -26,12 +28,14 @@ const ROLES: readonly string[] = ['admin', 'edit', 'view'];
 
 /** Columns of a ClusterSummary: the fleet list reads thousands at a time, and token hashes are no part of it. */
 export const CLUSTER_SUMMARY_COLUMNS = [
-  'id', 'name', 'labels', 'created_at', 'agent_version', 'connected_at', 'disconnected_at', 'last_heartbeat_at', 'facts',
+  'id', 'name', 'labels', 'created_at', 'agent_version', 'connected_at', 'disconnected_at', 'last_heartbeat_at', 'facts', 'addon_sweep',
 ] as const;
 
 export function toClusterSummary(row: Row): ClusterSummary {
   const factsJson = textOrNull(row, 'facts');
   let facts: ClusterFacts | null | undefined;
+  const sweepJson = textOrNull(row, 'addon_sweep');
+  let addonSweep: AddonSweepRecord | null | undefined;
   return {
     id: text(row, 'id'),
     name: text(row, 'name'),
@@ -49,6 +53,12 @@ export function toClusterSummary(row: Row): ClusterSummary {
     get facts(): ClusterFacts | null {
       if (facts === undefined) facts = factsJson === null ? null : parseStoredFacts(factsJson);
       return facts;
+    },
+    // Parsed on first read too (token checks never need it); one that does
+    // not read as a report (written by hand, say) reads as none.
+    get addonSweep(): AddonSweepRecord | null {
+      if (addonSweep === undefined) addonSweep = sweepJson === null ? null : parseStoredAddonSweep(sweepJson);
+      return addonSweep;
     },
   };
 }

@@ -19,6 +19,7 @@ export const SQL = {
     WHERE id = :id`,
   recordHeartbeat: `UPDATE clusters SET last_heartbeat_at = :at, heartbeat_interval_seconds = :intervalSeconds,
     facts = :facts WHERE id = :id`,
+  recordAddonSweep: 'UPDATE clusters SET addon_sweep = :sweep WHERE id = :id',
 
   insertUser: 'INSERT INTO users (id, name, created_at) VALUES (:id, :name, :createdAt) RETURNING *',
   selectUser: 'SELECT * FROM users WHERE id = :id',

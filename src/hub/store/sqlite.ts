@@ -11,10 +11,10 @@ import {
   toGrantRecord, toUserRecord,
 } from './rows.ts';
 import {
-  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type ApiTokenRecord, type AuditQuery,
-  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary,
-  type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster, type Store, StoreError,
-  StoreUnavailableError, type UserRecord,
+  type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord,
+  type AuditQuery, type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan,
+  type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster,
+  type Store, StoreError, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -154,6 +154,12 @@ class SqliteStore implements Store {
         intervalSeconds: beat.intervalSeconds,
         facts: beat.factsJson ?? JSON.stringify(beat.facts),
       });
+    });
+  }
+
+  recordAddonSweep(id: string, sweep: AddonSweepRecord): Promise<void> {
+    return this.#write(`record add-on sweep of cluster ${id}`, () => {
+      this.#sql.recordAddonSweep.run({ id, sweep: JSON.stringify(sweep) });
     });
   }
 

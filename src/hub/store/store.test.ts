@@ -46,6 +46,7 @@ for (const backend of ['sqlite-memory', 'sqlite-file', 'postgres'] as const) {
         heartbeatIntervalSeconds: null,
         facts: null,
         factsJson: null,
+        addonSweep: null,
       });
       assert.deepEqual(await store().getCluster('c-alpha'), created);
       assert.deepEqual(await store().getClusterByName('alpha'), created);

@@ -1,6 +1,6 @@
 // The hub's persistence boundary: one async interface that SQLite implements
 // now and PostgreSQL later, so callers never see a driver.
-import type { AddonStatus } from '../../link/addons.ts';
+import type { AddonStatus, AddonSweepReport } from '../../link/addons.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import { UplinkError } from '../../util/errors.ts';
@@ -30,6 +30,18 @@ export interface ClusterRecord {
    * every cluster's facts again. Absent when the store has no such text.
    */
   factsJson?: string | null;
+  /**
+   * The last add-on sweep report the tier stored for the cluster (see
+   * recordAddonSweep), or null before any. Reports are stored at most every
+   * few tens of seconds per cluster, so it can be older than the agent's last.
+   */
+  addonSweep: AddonSweepRecord | null;
+}
+
+/** An agent's add-on sweep report as stored, with when the hub received it. */
+export interface AddonSweepRecord extends AddonSweepReport {
+  /** ISO 8601, when the hub holding the link received it, by that hub's clock. */
+  reportedAt: string;
 }
 
 /** What a grant lets its user do; see hub/rbac.ts for their order. */
@@ -255,7 +267,7 @@ export interface Heartbeat {
  * are kept either way.
  *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
- * touchApiToken) are no-ops for an unknown id: the record may have been
+ * recordAddonSweep, touchApiToken) are no-ops for an unknown id: the record may have been
  * deleted while a link or request was still using it.
  */
 export interface Store {
@@ -286,6 +298,8 @@ export interface Store {
   updateClusterTokens(id: string, hashes: ClusterTokenHashes): Promise<void>;
   recordConnection(id: string, change: ConnectionChange): Promise<void>;
   recordHeartbeat(id: string, beat: Heartbeat): Promise<void>;
+  /** Stores the cluster's newest add-on sweep report, replacing the one before (ClusterRecord.addonSweep). */
+  recordAddonSweep(id: string, sweep: AddonSweepRecord): Promise<void>;
 
   /** Rejects with StoreConflictError when the name is taken. */
   createUser(input: UserRecord): Promise<UserRecord>;

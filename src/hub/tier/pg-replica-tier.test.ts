@@ -1,12 +1,19 @@
 // The replica tier on a real PostgreSQL: claims move between replicas, news
-// arrives, turns are taken once, and a lost database is survived.
+// arrives, turns are taken once, replacements are counted tier-wide, and a
+// lost database is survived.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startPostgres, type RunningPostgres } from '../../../test/helpers/postgres.ts';
+import type { HubSession } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
+import { Fleet } from '../fleet.ts';
+import { MAX_REPLACEMENTS, REPLACEMENT_WINDOW_MS } from '../link-replacements.ts';
+import { HubMetrics } from '../metrics.ts';
+import { openPostgresStore, type PostgresStore } from '../store/postgres.ts';
 import { PgReplicaTier, type TierMetrics } from './pg-replica-tier.ts';
 import type { TierNews } from './replica-tier.ts';
+import { TIER_CHANNEL } from './tier-news.ts';
 import { applyPostgresMigrations } from '../store/postgres-migrations.ts';
 
 const log = createLogger({ name: 'tier-test', level: 'silent' });
@@ -46,14 +53,14 @@ describe('PgReplicaTier', () => {
   });
 
   /** A replica whose LISTEN connection is up: news sent before that is not for it. */
-  async function replica(id: string, renewEveryMs = 200): Promise<PgReplicaTier> {
+  async function replica(id: string, renewEveryMs = 200, more: Partial<TierMetrics> = {}): Promise<PgReplicaTier> {
     let listening = false;
     const pool = new pg.Pool({ connectionString: url, max: 3 });
     pool.on('error', () => undefined);
     pools.push(pool);
     const tier = new PgReplicaTier({
       replicaId: id, peerUrl: `https://${id}.test:8444`, pool, log, renewEveryMs, claimTtlMs: 2_000,
-      metrics: { ...metrics, listenerConnected: (up) => { listening = up; } },
+      metrics: { ...metrics, ...more, listenerConnected: (up) => { listening = up; } },
       newClient: () => new pg.Client({ connectionString: url }),
     });
     tiers.push(tier);
@@ -91,6 +98,36 @@ describe('PgReplicaTier', () => {
     assert.equal(a.recentlyReleased('c2'), false);
   });
 
+  test('tier - news of a claim older than this replica\'s own does not end its link', async () => {
+    let renewals = 0;
+    const m = await replica('m', 200, { renewals: () => { renewals += 1; } });
+    const lost: string[] = [];
+    m.onClaimsLost((ids) => { lost.push(...ids); });
+    await m.claimLink('c1');
+    // As if another replica's claim, made before m's, were announced late.
+    const late = new pg.Client({ connectionString: url });
+    await late.connect();
+    await late.query('SELECT pg_notify($1, $2)', [TIER_CHANNEL, JSON.stringify({ from: 'n', topic: 'claimed', clusterIds: ['c1'] })]);
+    await late.end();
+    // Renewed past the claim's 2 s expiry: m still holds the link and renews it.
+    const from = renewals;
+    await until('m to renew past the expiry', () => renewals >= from + 12);
+    assert.deepEqual(lost, []);
+    assert.deepEqual((await m.locateLink('c1'))?.holder?.replicaId, 'm');
+    assert.equal((await m.locateLink('c1'))?.stale, false);
+    await m.releaseLink('c1');
+  });
+
+  test('tier - the release of a closed link does not drop the claim of a newer link of the same replica', async () => {
+    const o = await replica('o');
+    await o.claimLink('c2');
+    // The agent links again to the same replica while the old link's release is on its way to the database.
+    await Promise.all([o.claimLink('c2'), o.releaseLink('c2')]);
+    assert.equal((await o.locateLink('c2'))?.holder?.replicaId, 'o');
+    await o.releaseLink('c2');
+    assert.equal((await o.locateLink('c2'))?.holder, undefined);
+  });
+
   test('tier - a claim not renewed expires', async () => {
     const c = await replica('c', 60_000);
     const d = await replica('d');
@@ -118,6 +155,53 @@ describe('PgReplicaTier', () => {
     assert.deepEqual([heard.get('access'), heard.get('addons')], [['ualice0000000'], ['c9']]);
   });
 
+  test('tier - replacements are counted across replicas while a live replica holds the link', async () => {
+    const i = await replica('i');
+    const j = await replica('j');
+    assert.equal(await j.replacementsWhileHeld('c2', REPLACEMENT_WINDOW_MS), 0);
+    await i.claimLink('c2');
+    await i.noteReplaced('c2');
+    await j.noteReplaced('c2');
+    assert.equal(await j.replacementsWhileHeld('c2', REPLACEMENT_WINDOW_MS), 2, 'both replicas\' records count');
+    assert.equal(await i.replacementsWhileHeld('c2', 0), 0, 'only those within the window');
+    for (let n = 0; n < 10; n++) await i.noteReplaced('c2');
+    assert.equal(await i.replacementsWhileHeld('c2', REPLACEMENT_WINDOW_MS), 8, 'a bounded number is kept');
+    await i.noteReplaced('c-deleted');
+    await i.releaseLink('c2');
+    assert.equal(await j.replacementsWhileHeld('c2', REPLACEMENT_WINDOW_MS), 0, 'nobody holds the link: nothing to keep');
+  });
+
+  test('tier - two agents sharing a token on two replicas: after two replacements the holder keeps the link', async () => {
+    const stores: PostgresStore[] = [];
+    const fleetOn = async (id: string): Promise<{ fleet: Fleet; tier: PgReplicaTier }> => {
+      const store = openPostgresStore({ url, log });
+      stores.push(store);
+      const tier = await replica(id);
+      return { fleet: new Fleet({ store, log, metrics: new HubMetrics(), tier, offlineAfterMs: 45_000 }), tier };
+    };
+    try {
+      const k = await fleetOn('k');
+      const l = await fleetOn('l');
+      const agentOne = [openSession(), openSession()] as const;
+      const agentTwo = openSession();
+      // One agent links to k, the other to l, each pushing the other out in turn.
+      k.fleet.attach('c1', agentOne[0], '1.0.0');
+      await until('l to see k\'s claim', () => l.tier.holderElsewhere('c1') === 'k');
+      const turns = [[l.fleet, agentTwo, agentOne[0]], [k.fleet, agentOne[1], agentTwo]] as const;
+      assert.equal(turns.length, MAX_REPLACEMENTS);
+      for (const [turn, [fleet, session, pushedOut]] of turns.entries()) {
+        assert.equal(await fleet.keepsCurrentLink('c1'), false, `replacement ${turn + 1} is allowed`);
+        fleet.attach('c1', session, '1.0.0');
+        await until(`replacement ${turn + 1} to close the older link`, () => !pushedOut.isOpen);
+      }
+      // The next one, on either replica, is refused while k's link lives.
+      await until('the replacements to be recorded', async () => (await l.fleet.keepsCurrentLink('c1')) && (await k.fleet.keepsCurrentLink('c1')));
+      assert.equal(agentOne[1].isOpen, true, 'the holder keeps its link');
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  });
+
   test('tier - news survives the database going away and coming back', async () => {
     const g = await replica('g');
     const h = await replica('h');
@@ -136,3 +220,18 @@ describe('PgReplicaTier', () => {
     }, 60_000);
   });
 });
+
+/** A link that stays open until `close`, which ends it as a real one does. */
+function openSession(): HubSession {
+  let end: () => void = () => undefined;
+  const session = {
+    isOpen: true,
+    openStreams: 1,
+    closed: new Promise<void>((resolve) => { end = resolve; }),
+    close: () => {
+      session.isOpen = false;
+      end();
+    },
+  };
+  return session as unknown as HubSession;
+}

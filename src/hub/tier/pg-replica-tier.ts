@@ -3,7 +3,9 @@
 // replicas' clocks do not matter), renewed in one statement per round; news
 // goes out as NOTIFY on one channel and comes in on a dedicated LISTEN
 // connection that reconnects by itself; jobs that must run once across the
-// tier take turns through a row per job.
+// tier take turns through a row per job. Replacements of live links are
+// recorded per cluster, so agents sharing one token are told apart from a
+// rolling update whichever replicas they link to.
 import type pg from 'pg';
 import { Backoff } from '../../link/backoff.ts';
 import { background } from '../../util/background.ts';
@@ -24,6 +26,10 @@ const LISTEN_RETRY = { initialMs: 500, maxMs: 5_000 };
 /** A link released this recently is probably moving to another replica: requests for it wait rather than fail. */
 const MOVING_FOR_MS = 30_000;
 const MAX_RELEASED = 100_000;
+/** Replacements kept per cluster (the newest), whatever the window asked about. */
+const REPLACEMENTS_KEPT = 8;
+/** How long replacement records are kept at most; a caller's window beyond it sees fewer. */
+const REPLACEMENTS_KEPT_MS = 60 * 60_000;
 
 export interface TierMetrics {
   claims(outcome: 'ok' | 'failed'): void;
@@ -55,8 +61,8 @@ export class PgReplicaTier implements ReplicaTier {
   readonly shared = true;
   readonly #options: PgReplicaTierOptions;
   readonly #ttlMs: number;
-  /** Clusters whose links this replica holds (claimed, not released). */
-  readonly #held = new Set<string>();
+  /** Clusters whose links this replica holds (claimed, not released), with when each was claimed (the database's text). */
+  readonly #held = new Map<string, string>();
   /** Other replicas' live claims, by cluster id, as last read. */
   #elsewhere = new Map<string, string>();
   /** When a cluster's link was last released or lost anywhere in the tier (by cluster id), for the moving window. */
@@ -85,28 +91,38 @@ export class PgReplicaTier implements ReplicaTier {
   }
 
   async claimLink(clusterId: string): Promise<void> {
+    let claimedAt: string;
     try {
-      await this.#options.pool.query(
+      const { rows } = await this.#options.pool.query<{ claimed_at: string }>(
         `INSERT INTO link_owners (cluster_id, replica_id, peer_url, claimed_at, expires_at)
          VALUES ($1, $2, $3, now(), now() + $4 * interval '1 millisecond')
          ON CONFLICT (cluster_id) DO UPDATE SET replica_id = EXCLUDED.replica_id, peer_url = EXCLUDED.peer_url,
-           claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at`,
+           claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at
+         RETURNING claimed_at::text`,
         [clusterId, this.replicaId, this.#options.peerUrl, this.#ttlMs],
       );
+      claimedAt = rows[0]?.claimed_at ?? '';
     } catch (error) {
       this.#options.metrics.claims('failed');
       throw error;
     }
     this.#options.metrics.claims('ok');
-    this.#held.add(clusterId);
+    this.#held.set(clusterId, claimedAt);
     this.#elsewhere.delete(clusterId);
     this.publish('claimed', clusterId);
   }
 
   async releaseLink(clusterId: string): Promise<void> {
+    const claimedAt = this.#held.get(clusterId);
     this.#held.delete(clusterId);
     this.#noteReleased([clusterId]);
-    await this.#options.pool.query('DELETE FROM link_owners WHERE cluster_id = $1 AND replica_id = $2', [clusterId, this.replicaId]);
+    // Only the claim this release is about: a new link of the cluster here may have claimed it again meanwhile.
+    if (claimedAt !== undefined) {
+      await this.#options.pool.query(
+        'DELETE FROM link_owners WHERE cluster_id = $1 AND replica_id = $2 AND claimed_at = $3::timestamptz',
+        [clusterId, this.replicaId, claimedAt],
+      );
+    }
     this.publish('released', clusterId);
   }
 
@@ -157,6 +173,34 @@ export class PgReplicaTier implements ReplicaTier {
     this.#lostListeners.push(listener);
   }
 
+  async noteReplaced(clusterId: string): Promise<void> {
+    // The newest REPLACEMENTS_KEPT within the hour, oldest first; nothing for a cluster deleted meanwhile.
+    await this.#options.pool.query(
+      `INSERT INTO link_replacements (cluster_id, replaced_at)
+       SELECT id, ARRAY[now()] FROM clusters WHERE id = $1
+       ON CONFLICT (cluster_id) DO UPDATE SET replaced_at = COALESCE((
+         SELECT array_agg(at ORDER BY at) FROM (
+           SELECT at FROM unnest(link_replacements.replaced_at) AS kept (at)
+           WHERE at > now() - $2 * interval '1 millisecond' ORDER BY at DESC LIMIT $3
+         ) AS newest
+       ), '{}') || now()`,
+      [clusterId, REPLACEMENTS_KEPT_MS, REPLACEMENTS_KEPT - 1],
+    );
+  }
+
+  async replacementsWhileHeld(clusterId: string, windowMs: number): Promise<number> {
+    // A claim renewed within the last half of its life (10 s: two rounds) is
+    // a live replica's; a killed replica's claim stops counting soon after,
+    // so its agent is not refused for long once it links to a survivor.
+    const { rows } = await this.#options.pool.query<{ recent: number }>(
+      `SELECT (SELECT count(*) FROM link_replacements r, unnest(r.replaced_at) AS t (at)
+               WHERE r.cluster_id = $1 AND t.at > now() - $2 * interval '1 millisecond')::int AS recent
+       FROM link_owners WHERE cluster_id = $1 AND expires_at > now() + $3 * interval '1 millisecond'`,
+      [clusterId, windowMs, this.#ttlMs / 2],
+    );
+    return rows[0]?.recent ?? 0;
+  }
+
   async takeTurn(job: string, everyMs: number): Promise<boolean> {
     const { rowCount } = await this.#options.pool.query(
       `INSERT INTO tier_jobs (name, replica_id, ran_at) VALUES ($1, $2, now())
@@ -200,7 +244,7 @@ export class PgReplicaTier implements ReplicaTier {
 
   async #renew(): Promise<void> {
     if (this.#held.size === 0) return;
-    const ids = [...this.#held];
+    const ids = [...this.#held.keys()];
     let kept: Set<string>;
     try {
       const { rows } = await this.#options.pool.query<{ cluster_id: string }>(
@@ -248,15 +292,31 @@ export class PgReplicaTier implements ReplicaTier {
     if (news === undefined || news.from === this.replicaId) return;
     this.#options.metrics.newsReceived(news.topic);
     if (news.topic === 'claimed') {
-      for (const id of news.clusterIds) this.#elsewhere.set(id, news.from);
+      const mine = news.clusterIds.filter((id) => this.#held.has(id));
+      for (const id of news.clusterIds) if (!this.#held.has(id)) this.#elsewhere.set(id, news.from);
       // Links another replica took from this one end here now rather than at the next renewal.
-      const lost = news.clusterIds.filter((id) => this.#held.delete(id));
-      if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
+      if (mine.length > 0) background(this.#confirmLost(mine, news.from), this.#options.log, 'could not check claims another replica announced');
     } else if (news.topic === 'released') {
       this.#noteReleased(news.clusterIds);
       this.#scheduleReload();
     }
     for (const listener of this.#newsListeners) listener(news);
+  }
+
+  /**
+   * News of a claim can arrive after this replica claimed the cluster again
+   * (the link moved there and straight back): only the claims the database no
+   * longer gives this replica are lost.
+   */
+  async #confirmLost(ids: string[], claimant: string): Promise<void> {
+    const { rows } = await this.#options.pool.query<{ cluster_id: string }>(
+      'SELECT cluster_id FROM link_owners WHERE cluster_id = ANY($1::text[]) AND replica_id = $2',
+      [ids, this.replicaId],
+    );
+    const kept = new Set(rows.map((row) => row.cluster_id));
+    const lost = ids.filter((id) => !kept.has(id) && this.#held.delete(id));
+    for (const id of lost) this.#elsewhere.set(id, claimant);
+    if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
   }
 
   /** Keeps one LISTEN connection up; after a reconnect, claims are re-read because news may have been missed. */

@@ -68,6 +68,18 @@ export interface ReplicaTier {
    */
   onClaimsLost(listener: (clusterIds: string[]) => void): void;
   /**
+   * Records, tier-wide, that a live link of the cluster was just closed for a
+   * newer one (another agent linked with its token, here or on another
+   * replica). A failover is no replacement: the replica it leaves records nothing.
+   */
+  noteReplaced(clusterId: string): Promise<void>;
+  /**
+   * How many replacements were recorded for the cluster within the last
+   * `windowMs`, counted only while a replica that is alive (its claim renewed
+   * lately) holds the link; 0 when none does.
+   */
+  replacementsWhileHeld(clusterId: string, windowMs: number): Promise<number>;
+  /**
    * True when this replica should run the job now: no replica has run it
    * within `everyMs`. Recorded as run by this one.
    */
@@ -95,6 +107,8 @@ export function soloTier(replicaId: string): ReplicaTier {
     publish: () => undefined,
     subscribe: () => undefined,
     onClaimsLost: () => undefined,
+    noteReplaced: () => Promise.resolve(),
+    replacementsWhileHeld: () => Promise.resolve(0),
     takeTurn: () => Promise.resolve(true),
     shareSecret: (_name, offer) => Promise.resolve(offer),
     replaceSecret: () => Promise.resolve(true),
