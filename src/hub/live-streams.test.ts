@@ -110,4 +110,27 @@ describe('live streams', () => {
       mock.timers.reset();
     }
   });
+
+  it('live streams - news of a user\'s access checks that user\'s streams at once, alone, even while a periodic round runs', async () => {
+    const fake = fakeStore();
+    const failures: unknown[] = [];
+    const streams = new LiveStreams({ store: fake.store, onCheckFailed: (error) => { failures.push(error); } });
+    const ofU1: RevocationReason[] = [];
+    const ofU2: RevocationReason[] = [];
+    streams.register(stream('t1', 'u1', requiresRole('c1', 'admin'), ofU1));
+    streams.register(stream('t2', 'u2', requiresRole('c1', 'view'), ofU2));
+    // A periodic round starts and has read u1 before the change...
+    const round = streams.recheck();
+    fake.tokens.delete('t1');
+    fake.users.delete('u2');
+    // ...the news for u1 does not wait for it, nor reuse it, and leaves u2 to the rounds.
+    await streams.recheckUsers(['u1']);
+    assert.deepEqual(ofU1, ['token-revoked']);
+    await round;
+    streams.register(stream('t1b', 'u1', requiresRole('c1', 'view'), ofU1));
+    fake.failing = true;
+    await streams.recheckUsers(['u1']);
+    assert.equal(failures.length, 1, 'a store error is reported, not thrown');
+    streams.close();
+  });
 });

@@ -133,21 +133,43 @@ export class LiveStreams {
     this.pause();
   }
 
+  /**
+   * Re-authenticates the open streams of these users now, apart from the
+   * periodic round (which may be midway and past them already): for news
+   * that their access changed on another replica. Never rejects; a store
+   * error is reported and the streams stay until the next round.
+   */
+  async recheckUsers(userIds: Iterable<string>): Promise<void> {
+    const wanted = new Set(userIds);
+    try {
+      for (const [userId, tokenIds] of this.tokensByUser()) if (wanted.has(userId)) await this.recheckOne(userId, tokenIds);
+    } catch (error) {
+      this.options.onCheckFailed?.(error);
+    }
+  }
+
   private async recheckAll(): Promise<void> {
-    const { store } = this.options;
+    for (const [userId, tokenIds] of this.tokensByUser()) await this.recheckOne(userId, tokenIds);
+  }
+
+  /** Each user with open streams, and the tokens they were opened with. */
+  private tokensByUser(): Map<string, Set<string>> {
     const byUser = new Map<string, Set<string>>();
     for (const { principal } of this.streams) byUser.set(principal.userId, (byUser.get(principal.userId) ?? new Set()).add(principal.tokenId));
-    for (const [userId, tokenIds] of byUser) {
-      if (!(await store.getUser(userId))) {
-        this.revokeUser(userId);
-        continue;
-      }
-      for (const tokenId of tokenIds) {
-        const token = await store.getApiToken(tokenId);
-        if (token?.userId !== userId) this.revokeToken(tokenId);
-      }
-      await this.recheckUser(userId);
+    return byUser;
+  }
+
+  private async recheckOne(userId: string, tokenIds: Set<string>): Promise<void> {
+    const { store } = this.options;
+    if (!(await store.getUser(userId))) {
+      this.revokeUser(userId);
+      return;
     }
+    for (const tokenId of tokenIds) {
+      const token = await store.getApiToken(tokenId);
+      if (token?.userId !== userId) this.revokeToken(tokenId);
+    }
+    await this.recheckUser(userId);
   }
 
   private endWhere(match: (stream: LiveStream) => boolean, reason: RevocationReason): number {

@@ -328,7 +328,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
     else if (news.topic === 'access') {
       for (const id of news.clusterIds) access.forgetUser(id);
-      liveStreams.recheck().catch(() => undefined);
+      // Only these users, and now: the periodic round may be midway and past them already.
+      void liveStreams.recheckUsers(news.clusterIds);
     } else fleetFeed.refreshSoon();
   });
   await app.register((api, _options, done) => {

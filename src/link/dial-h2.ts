@@ -54,19 +54,27 @@ export function dialHubH2(options: DialOptions): Promise<LinkTransport> {
       }
       const timer = setTimeout(() => { giveUp('the upgrade request was not written in time'); }, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
       const onClose = (): void => { giveUp('the connection closed during the upgrade'); };
+      // Node took its own 'error' listener off the upgraded socket: without one, a reset meanwhile would crash the agent.
+      const onError = (error: Error): void => { giveUp(error.message); };
+      let gaveUp = false;
       function giveUp(message: string): void {
+        if (gaveUp) return;
+        gaveUp = true;
         clearTimeout(timer);
         req.removeListener('finish', onFinish);
         socket.removeListener('close', onClose);
+        // onError stays: the socket may still report the reset that ended it.
         socket.destroy();
         reject(new LinkDialError('LINK_UNREACHABLE', `cannot reach the hub at ${url.href}: ${message}`, { status: 0 }));
       }
       function onFinish(): void {
         clearTimeout(timer);
         socket.removeListener('close', onClose);
+        socket.removeListener('error', onError);
         takeOver();
       }
       socket.once('close', onClose);
+      socket.on('error', onError);
       req.once('finish', onFinish);
     });
     req.once('response', (res) => {

@@ -43,6 +43,7 @@ interface HubContainer {
   ports: { name: string; containerPort: number }[];
   volumeMounts: { name: string; mountPath: string }[];
   readinessProbe: { httpGet: { scheme: string; path: string } };
+  startupProbe: { periodSeconds: number; failureThreshold: number };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
 interface PodSpec {
@@ -189,6 +190,9 @@ function checkSqlite(objects: Manifest[]): void {
   assert.equal(deployment.spec.strategy.type, 'Recreate');
   assert.deepEqual(deployment.spec.template.spec.containers[0]?.ports.map((p) => p.name), ['https']);
   for (const name of ['UPLINK_DATABASE_URL', 'UPLINK_HUB_REPLICA_ID', 'UPLINK_HUB_PEER_URL']) assert.equal(envOf(objects).has(name), false, name);
+  const [container] = deployment.spec.template.spec.containers;
+  assert.ok(container);
+  assert.equal(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold, 60, 'a minute to start');
   checkTermination(objects);
 }
 
@@ -204,6 +208,7 @@ function checkDatabase(objects: Manifest[], replicas: number): void {
   const [container] = pod.containers;
   assert.ok(container);
   const env = container.env;
+  assert.ok(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold > 300, 'the startup probe outlasts the wait for the database');
   const at = (name: string): number => env.findIndex((e) => e.name === name);
   assert.equal(env[at('POD_NAME')]?.valueFrom?.fieldRef?.fieldPath, 'metadata.name');
   assert.equal(env[at('POD_IP')]?.valueFrom?.fieldRef?.fieldPath, 'status.podIP');

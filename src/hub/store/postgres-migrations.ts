@@ -128,12 +128,14 @@ const SCHEMA_2_TIER = `
 
 // Version 3: streams are audited from their start (see the SQLite version 5):
 // a state per row and the replica that served it. A constant default adds
-// the column without rewriting the table.
+// the column without rewriting the table, and the CHECK is NOT VALID so the
+// existing rows (all 'complete') are not scanned under the table's lock;
+// it holds for every row written from now on.
 const SCHEMA_3_AUDIT_STATE = `
   ALTER TABLE audit_log
-    ADD COLUMN state text NOT NULL DEFAULT 'complete'
-      CONSTRAINT audit_log_state CHECK (state IN ('complete', 'in_progress', 'interrupted')),
-    ADD COLUMN replica_id text;
+    ADD COLUMN state text NOT NULL DEFAULT 'complete',
+    ADD COLUMN replica_id text,
+    ADD CONSTRAINT audit_log_state CHECK (state IN ('complete', 'in_progress', 'interrupted')) NOT VALID;
   CREATE INDEX audit_log_in_progress ON audit_log (replica_id, cluster_id) WHERE state = 'in_progress';
 `;
 

@@ -142,15 +142,18 @@ export class PostgresStore implements Store {
    * Each batch is read at its own moment, as pages of the list are anyway.
    */
   async forEachCluster(visit: (cluster: ClusterSummary) => boolean | undefined, scan: ClusterScan = {}): Promise<void> {
-    const batchRows = batchRowsOf(scan);
+    let batchRows = batchRowsOf(scan);
     let after = scan.afterName ?? '';
     for (;;) {
-      const rows = await this.#run('list clusters', () => this.#rows(PG_SQL.selectClusterSummaries, [after, batchRows]));
+      const limit = batchRows;
+      const rows = await this.#run('list clusters', () => this.#rows(PG_SQL.selectClusterSummaries, [after, limit]));
       // The visitor's own error is thrown as it threw it: it is not a store failure.
       for (const row of rows) if (visit(toClusterSummary(row)) === false) return;
       const last = rows.at(-1);
-      if (rows.length < batchRows || last === undefined) return;
+      if (rows.length < limit || last === undefined) return;
       after = String(last.name);
+      // A visitor that skips most rows (a user with roles on few clusters) must not cost a round trip per page entry.
+      batchRows = Math.min(batchRows * 2, MAX_CURSOR_BATCH_ROWS);
     }
   }
 

@@ -3,8 +3,10 @@
 // for it instead of exiting at once: Kubernetes would restart it anyway, but
 // with a growing CrashLoopBackOff delay and a crash in the pod's history
 // each time. The wait is bounded; past it the hub exits and the platform
-// decides. Only an unreachable database is waited for: a wrong password, a
-// schema from a newer hub or a full disk is an answer, and exits at once.
+// decides. Only a database that cannot be used is waited for (down,
+// unreachable, refusing the credentials: a rotated password file is read
+// again at each attempt); a schema from a newer hub or a full disk is an
+// answer, and exits at once.
 import type { Logger } from '../../util/logger.ts';
 import type { Store } from './store.ts';
 

@@ -43,5 +43,9 @@ describe('secret box', () => {
     await assert.rejects(loadSecretsKey(join(dir, 'missing')), /cannot read the secrets key file/);
     const key = await loadSecretsKey(file('ok', 32));
     assert.equal(openSecret('n', sealSecret('n', 'v', key), secretsKeyFrom(Buffer.alloc(32, 0x41), 'same bytes')), 'v');
+    // One trailing newline (LF or CRLF) is not part of the key: a file from `openssl ... > file` and a Secret from --from-literal agree.
+    for (const ending of ['\n', '\r\n']) {
+      assert.equal(openSecret('n', sealSecret('n', 'v', key), secretsKeyFrom(Buffer.from('A'.repeat(32) + ending), 'with a newline')), 'v');
+    }
   });
 });

@@ -24,7 +24,7 @@ export interface SecretsKey {
   readonly key: Buffer;
 }
 
-/** Reads and checks a key file; the bytes are used as they are (a trailing newline included). */
+/** Reads and checks a key file; its bytes are the key, less one trailing newline (`openssl rand -base64 48 > file` and a Secret made with --from-literal then agree). */
 export async function loadSecretsKey(path: string): Promise<SecretsKey> {
   let bytes: Buffer;
   try {
@@ -35,7 +35,11 @@ export async function loadSecretsKey(path: string): Promise<SecretsKey> {
   return secretsKeyFrom(bytes, path);
 }
 
-export function secretsKeyFrom(bytes: Buffer, where: string): SecretsKey {
+export function secretsKeyFrom(raw: Buffer, where: string): SecretsKey {
+  let end = raw.length;
+  if (end > 0 && raw[end - 1] === 0x0a) end -= 1;
+  if (end > 0 && raw[end - 1] === 0x0d) end -= 1;
+  const bytes = raw.subarray(0, end);
   if (bytes.length < MIN_SECRETS_KEY_BYTES || bytes.length > MAX_SECRETS_KEY_BYTES) {
     throw new UplinkError('CONFIG_INVALID', `the secrets key file ${where} holds ${bytes.length} bytes; it must hold ${MIN_SECRETS_KEY_BYTES} to ${MAX_SECRETS_KEY_BYTES} (e.g. openssl rand -base64 48)`);
   }
