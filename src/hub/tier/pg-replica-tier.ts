@@ -244,7 +244,8 @@ export class PgReplicaTier implements ReplicaTier {
 
   async #renew(): Promise<void> {
     if (this.#held.size === 0) return;
-    const ids = [...this.#held.keys()];
+    const before = new Map(this.#held);
+    const ids = [...before.keys()];
     let kept: Set<string>;
     try {
       const { rows } = await this.#options.pool.query<{ cluster_id: string }>(
@@ -259,7 +260,7 @@ export class PgReplicaTier implements ReplicaTier {
     }
     this.#options.metrics.renewals('ok');
     // A claim gone since (another replica took the link, or the cluster was deleted) ends the link here.
-    const lost = ids.filter((id) => !kept.has(id) && this.#held.delete(id));
+    const lost = this.#dropUnchanged(ids, kept, before);
     this.#noteReleased(lost);
     if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
   }
@@ -309,14 +310,25 @@ export class PgReplicaTier implements ReplicaTier {
    * longer gives this replica are lost.
    */
   async #confirmLost(ids: string[], claimant: string): Promise<void> {
+    const before = new Map(ids.map((id) => [id, this.#held.get(id)]));
     const { rows } = await this.#options.pool.query<{ cluster_id: string }>(
       'SELECT cluster_id FROM link_owners WHERE cluster_id = ANY($1::text[]) AND replica_id = $2',
       [ids, this.replicaId],
     );
     const kept = new Set(rows.map((row) => row.cluster_id));
-    const lost = ids.filter((id) => !kept.has(id) && this.#held.delete(id));
+    const lost = this.#dropUnchanged(ids, kept, before);
     for (const id of lost) this.#elsewhere.set(id, claimant);
     if (lost.length > 0) for (const listener of this.#lostListeners) listener(lost);
+  }
+
+  /**
+   * Forgets the claims among `ids` that the database did not keep, unless
+   * this replica claimed the cluster again while the query ran (its claim
+   * time changed): the answer then predates the new claim. Returns those
+   * forgotten.
+   */
+  #dropUnchanged(ids: string[], kept: Set<string>, before: Map<string, string | undefined>): string[] {
+    return ids.filter((id) => !kept.has(id) && this.#held.has(id) && this.#held.get(id) === before.get(id) && this.#held.delete(id));
   }
 
   /** Keeps one LISTEN connection up; after a reconnect, claims are re-read because news may have been missed. */
