@@ -1,6 +1,6 @@
 // Failover and scale of the replicated hub, in one run: three hub replicas
 // on one real PostgreSQL behind a real HAProxy (TLS passed through,
-// /readyz checked twice a second), 6,000 simulated agents (the agent's own
+// /readyz checked every second), 6,000 simulated agents (the agent's own
 // link code, bench/sim) dialing HAProxy round robin, so a third on each.
 //   Scale: with every agent linked and sending 15 s heartbeats, each
 //   replica's RSS and CPU, PostgreSQL's CPU (all its processes), and the

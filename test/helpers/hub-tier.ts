@@ -1,7 +1,7 @@
 // Several hub replicas on one real PostgreSQL behind a real HAProxy, for the
 // tests of a hub that has no single point of failure. HAProxy passes TLS
 // through (agents pin the hub's CA, which the replicas share) and checks each
-// replica's /readyz twice a second, as a load balancer in front of a rolling
+// replica's /readyz every second, as a load balancer in front of a rolling
 // upgrade would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,10 +85,10 @@ export interface HubTierOptions {
 }
 
 function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string, maxconn: number): string {
-  const servers = (list: readonly Replica[]): string[] => list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 500 fall 1 rise 2`);
+  const servers = (list: readonly Replica[]): string[] => list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 1s fall 2 rise 2`);
   return [
     'global', `  pidfile ${join(dir, 'haproxy.pid')}`, `  maxconn ${maxconn}`,
-    'defaults', '  mode tcp', `  maxconn ${maxconn}`, '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h',
+    'defaults', '  mode tcp', `  maxconn ${maxconn}`, '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h', '  timeout check 2s',
     '  option redispatch', '  retries 3',
     'frontend hub', `  bind 127.0.0.1:${ports.lb}`, '  default_backend replicas',
     'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', ...servers(replicas),
