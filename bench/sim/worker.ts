@@ -20,7 +20,9 @@ let shared: SimShared | undefined;
 let metrics: AgentMetrics | undefined;
 
 function send(message: FromWorker): void {
-  process.send?.(message);
+  // The bench gone (it failed or was stopped): nothing to report to, and the worker ends with it.
+  if (!process.connected) return;
+  process.send?.(message, undefined, {}, (error: Error | null) => { if (error) process.exit(0); });
 }
 
 function newAgent(spec: AgentSpec): SimAgent {
