@@ -9,7 +9,6 @@ export const PG_SQL = {
   // $1 id, $2 name, $3 labels, $4 token hash, $5 created at
   insertCluster: `INSERT INTO clusters (id, name, labels, token_hash, created_at)
     VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-  selectCluster: 'SELECT * FROM clusters WHERE id = $1',
   selectClusterByName: 'SELECT * FROM clusters WHERE name = $1',
   selectClusters: 'SELECT * FROM clusters ORDER BY name',
   // Every name sorts after '' (names are DNS labels, never empty): one statement for the first page and the next.
@@ -18,17 +17,6 @@ export const PG_SQL = {
   deleteCluster: 'DELETE FROM clusters WHERE id = $1',
   // $1 id, $2 token hash, $3 next token hash
   updateClusterTokens: 'UPDATE clusters SET token_hash = $2, next_token_hash = $3 WHERE id = $1',
-  // $1 id, $2 at, $3 agent version or null
-  recordConnected: 'UPDATE clusters SET connected_at = $2, agent_version = COALESCE($3, agent_version) WHERE id = $1',
-  recordDisconnected: 'UPDATE clusters SET disconnected_at = $2, agent_version = COALESCE($3, agent_version) WHERE id = $1',
-  // One statement for a whole batch of heartbeats: four arrays of equal
-  // length (ids, times, intervals, facts), one element per cluster.
-  recordHeartbeats: `UPDATE clusters SET last_heartbeat_at = beat.at, heartbeat_interval_seconds = beat.interval, facts = beat.facts
-    FROM unnest($1::text[], $2::timestamptz[], $3::double precision[], $4::json[]) AS beat (id, at, interval, facts)
-    WHERE clusters.id = beat.id`,
-  // $1 id, $2 the report as JSON
-  recordAddonSweep: 'UPDATE clusters SET addon_sweep = $2 WHERE id = $1',
-
   // $1 id, $2 name, $3 created at
   insertUser: 'INSERT INTO users (id, name, created_at) VALUES ($1, $2, $3) RETURNING *',
   selectUser: 'SELECT * FROM users WHERE id = $1',
@@ -57,7 +45,6 @@ export const PG_SQL = {
   selectAddon: 'SELECT * FROM addons WHERE cluster_id = $1 AND name = $2',
   // Locks the row for putAddon's compare-and-replace.
   selectAddonForUpdate: 'SELECT * FROM addons WHERE cluster_id = $1 AND name = $2 FOR UPDATE',
-  selectAddonsOfCluster: 'SELECT * FROM addons WHERE cluster_id = $1 ORDER BY name',
   // $1 cluster id, $2 name, $3 spec, $4 at. Nothing when another hub created it meanwhile.
   insertAddon: `INSERT INTO addons (cluster_id, name, spec, generation, created_at, updated_at)
     VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (cluster_id, name) DO NOTHING RETURNING *`,
@@ -100,3 +87,26 @@ export const PG_SQL = {
 } as const;
 
 export type PgStatementName = keyof typeof PG_SQL;
+
+/**
+ * The statements of postgres-batches.ts: one for a whole batch, with one
+ * array parameter per field and one element per cluster.
+ */
+export const PG_BATCH_SQL = {
+  // $1 ids
+  selectClustersById: 'SELECT * FROM clusters WHERE id = ANY($1::text[])',
+  selectAddonsOfClusters: 'SELECT * FROM addons WHERE cluster_id = ANY($1::text[]) ORDER BY cluster_id, name',
+  // $1 ids, $2 times, $3 intervals, $4 facts
+  recordHeartbeats: `UPDATE clusters SET last_heartbeat_at = beat.at, heartbeat_interval_seconds = beat.interval, facts = beat.facts
+    FROM unnest($1::text[], $2::timestamptz[], $3::double precision[], $4::json[]) AS beat (id, at, interval, facts)
+    WHERE clusters.id = beat.id`,
+  // $1 ids, $2 connected at (or null), $3 disconnected at (or null), $4 agent versions (or null): a null keeps what is stored
+  recordConnections: `UPDATE clusters SET connected_at = COALESCE(change.connected_at, clusters.connected_at),
+      disconnected_at = COALESCE(change.disconnected_at, clusters.disconnected_at),
+      agent_version = COALESCE(change.agent_version, clusters.agent_version)
+    FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS change (id, connected_at, disconnected_at, agent_version)
+    WHERE clusters.id = change.id`,
+  // $1 ids, $2 the reports as JSON
+  recordAddonSweeps: `UPDATE clusters SET addon_sweep = sweep.report
+    FROM unnest($1::text[], $2::json[]) AS sweep (id, report) WHERE clusters.id = sweep.id`,
+} as const;

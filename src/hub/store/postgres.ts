@@ -1,13 +1,14 @@
 // The Store on PostgreSQL through node-postgres, for hubs that run several
 // replicas on one database. Same records and rules as the SQLite store
 // (sqlite.ts); every commit is durable (PostgreSQL's synchronous_commit is on
-// by default), heartbeats are written in batches (heartbeat-batcher.ts), and
+// by default), heartbeats and what each new link costs are read and written
+// in batches (postgres-batches.ts), and
 // a lost database fails calls with STORE_UNAVAILABLE until it is back.
 import type pg from 'pg';
 import type { Logger } from '../../util/logger.ts';
 import { throttledWarnings } from '../../util/logger.ts';
 import { auditListQueryPositional } from './audit-query.ts';
-import { HeartbeatBatcher, type HeartbeatBatcherStats } from './heartbeat-batcher.ts';
+import { PostgresBatches, type PostgresBatchStats } from './postgres-batches.ts';
 import { postgresClientConfig, postgresPoolConfig, redactUrl, type PostgresConnectionOptions } from './postgres-config.ts';
 import {
   createPool, inTransaction, isForeignKeyViolation, STORE_TYPES, toPostgresStoreError, withoutNul,
@@ -25,12 +26,6 @@ import {
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
-/** Heartbeats arriving within this window go to the database in one statement. */
-const HEARTBEAT_WINDOW_MS = 250;
-/** Clusters in one heartbeat statement at most (four array parameters, whatever the count). */
-const HEARTBEAT_MAX_BATCH = 1_000;
-/** Heartbeats waiting beyond this are refused: two full rounds of a 10,000-agent fleet. */
-const HEARTBEAT_MAX_QUEUED = 20_000;
 /** Rows forEachCluster reads per round trip, so a fleet list never holds the whole table. */
 const CURSOR_BATCH_ROWS = 500;
 /** The most rows a caller may ask forEachCluster to read per round trip. */
@@ -49,10 +44,9 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   log: Logger;
 }
 
-/** The pool's and the heartbeat queue's state, for metrics. */
-export interface PostgresStoreStats {
+/** The pool's and the batch queues' state, for metrics. */
+export interface PostgresStoreStats extends PostgresBatchStats {
   pool: { total: number; idle: number; waiting: number };
-  heartbeats: HeartbeatBatcherStats;
 }
 
 /**
@@ -78,7 +72,15 @@ export class PostgresStore implements Store {
    */
   readonly clientConfig: pg.ClientConfig;
   readonly #where: string;
-  readonly #heartbeats: HeartbeatBatcher<Heartbeat>;
+  readonly #batches: PostgresBatches;
+  /**
+   * One connection of its own for ping() (readiness): behind a pool that is
+   * busy with a flood of new links, a ping would wait its turn past the load
+   * balancer's check timeout, and busy replicas would all be taken out at once.
+   */
+  readonly #healthPool: pg.Pool;
+  /** The ping in flight: checks arriving together share it. */
+  #ping: Promise<void> | undefined;
   /** Set when a write failed for a full disk; cleared by the next write that succeeds. SELECT 1 alone cannot tell. */
   #full: StoreUnavailableError | undefined;
 
@@ -86,15 +88,13 @@ export class PostgresStore implements Store {
     this.#where = redactUrl(options.url);
     this.clientConfig = { ...postgresClientConfig(options), types: STORE_TYPES };
     this.pool = createPool(postgresPoolConfig(options), throttledWarnings(options.log, WARN_INTERVAL_MS), this.#where);
-    this.#heartbeats = new HeartbeatBatcher({
-      write: (batch) => this.#writeHeartbeats(batch),
-      windowMs: HEARTBEAT_WINDOW_MS, maxBatch: HEARTBEAT_MAX_BATCH, maxQueued: HEARTBEAT_MAX_QUEUED,
-    });
+    this.#batches = new PostgresBatches(this.pool);
+    this.#healthPool = createPool({ ...postgresPoolConfig(options), max: 1 }, throttledWarnings(options.log, WARN_INTERVAL_MS), this.#where);
   }
 
   stats(): PostgresStoreStats {
     const { totalCount: total, idleCount: idle, waitingCount: waiting } = this.pool;
-    return { pool: { total, idle, waiting }, heartbeats: this.#heartbeats.stats() };
+    return { pool: { total, idle, waiting }, ...this.#batches.stats() };
   }
 
   migrate(): Promise<void> {
@@ -103,13 +103,14 @@ export class PostgresStore implements Store {
 
   ping(): Promise<void> {
     if (this.#full !== undefined) return Promise.reject(this.#full);
-    return this.#run('ping', async () => { await this.pool.query('SELECT 1'); });
+    this.#ping ??= this.#run('ping', async () => { await this.#healthPool.query('SELECT 1'); }).finally(() => { this.#ping = undefined; });
+    return this.#ping;
   }
 
-  /** Writes the heartbeats queued, then closes the pool. */
+  /** Runs the batches queued, then closes the pool. */
   async close(): Promise<void> {
-    await this.#heartbeats.close();
-    if (!this.pool.ended && !this.pool.ending) await this.pool.end();
+    await this.#batches.close();
+    for (const pool of [this.pool, this.#healthPool]) if (!pool.ended && !pool.ending) await pool.end();
   }
 
   createCluster(input: NewCluster): Promise<ClusterRecord> {
@@ -123,7 +124,7 @@ export class PostgresStore implements Store {
   }
 
   getCluster(id: string): Promise<ClusterRecord | undefined> {
-    return this.#run(`get cluster ${id}`, async () => mapOptional(await this.#first(PG_SQL.selectCluster, [id]), toClusterRecord));
+    return this.#run(`get cluster ${id}`, async () => mapOptional(await this.#batches.cluster(id), toClusterRecord));
   }
 
   getClusterByName(name: string): Promise<ClusterRecord | undefined> {
@@ -168,21 +169,16 @@ export class PostgresStore implements Store {
   }
 
   recordConnection(id: string, change: ConnectionChange): Promise<void> {
-    const sql = change.connected ? PG_SQL.recordConnected : PG_SQL.recordDisconnected;
-    return this.#write(`record connection of cluster ${id}`, async () => {
-      await this.#count(sql, [id, change.at, change.agentVersion ?? null]);
-    });
+    return this.#write(`record connection of cluster ${id}`, () => this.#batches.connection(id, change));
   }
 
-  /** Queued and written with other clusters' heartbeats (see HEARTBEAT_WINDOW_MS); resolves once committed. */
+  /** Queued and written with other clusters' heartbeats (see postgres-batches.ts); resolves once committed. */
   recordHeartbeat(id: string, beat: Heartbeat): Promise<void> {
-    return this.#write(`record heartbeat of cluster ${id}`, () => this.#heartbeats.add(id, beat));
+    return this.#write(`record heartbeat of cluster ${id}`, () => this.#batches.heartbeats.add(id, beat));
   }
 
   recordAddonSweep(id: string, sweep: AddonSweepRecord): Promise<void> {
-    return this.#write(`record add-on sweep of cluster ${id}`, async () => {
-      await this.#count(PG_SQL.recordAddonSweep, [id, JSON.stringify(sweep)]);
-    });
+    return this.#write(`record add-on sweep of cluster ${id}`, () => this.#batches.sweep(id, sweep));
   }
 
   createUser(input: UserRecord): Promise<UserRecord> {
@@ -287,7 +283,7 @@ export class PostgresStore implements Store {
 
   listAddons(clusterId: string): Promise<AddonRecord[]> {
     return this.#run(`list add-ons of cluster ${clusterId}`, async () =>
-      (await this.#rows(PG_SQL.selectAddonsOfCluster, [clusterId])).map(toAddonRecord));
+      (await this.#batches.addons(clusterId)).map(toAddonRecord));
   }
 
   deleteAddon(input: AddonDeletion): Promise<AddonRecord | undefined> {
@@ -355,18 +351,6 @@ export class PostgresStore implements Store {
 
   pruneAudit(olderThan: string): Promise<number> {
     return this.#write('prune the audit log', () => this.#count(PG_SQL.pruneAudit, [olderThan]));
-  }
-
-  /**
-   * One UPDATE for the batch. Rows are locked in id order, the same order in
-   * every replica's batches, so two replicas' batches cannot deadlock.
-   */
-  async #writeHeartbeats(batch: ReadonlyMap<string, Heartbeat>): Promise<void> {
-    const ids = [...batch.keys()].sort();
-    const beats = ids.map((id) => batch.get(id) as Heartbeat);
-    await this.pool.query(PG_SQL.recordHeartbeats, [
-      ids, beats.map((b) => b.at), beats.map((b) => b.intervalSeconds), beats.map((b) => b.factsJson ?? JSON.stringify(b.facts)),
-    ]);
   }
 
   async #rows(sql: string, values: unknown[]): Promise<Row[]> {

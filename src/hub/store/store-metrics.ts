@@ -1,6 +1,6 @@
-// The PostgreSQL store's pool and heartbeat queue as metrics, read at each
-// scrape: a pool whose callers wait, or a heartbeat queue that fills, is the
-// first sign that the database or the network to it is the bottleneck.
+// The PostgreSQL store's pool and batch queues as metrics, read at each
+// scrape: a pool whose callers wait, or a queue that fills, is the first sign
+// that the database or the network to it is the bottleneck.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PostgresStoreStats } from './postgres.ts';
 
@@ -27,6 +27,18 @@ export function observePostgresStore(registry: Registry, stats: () => PostgresSt
   new Counter({
     name: 'uplink_hub_store_heartbeats_refused_total', help: 'Heartbeats refused because the queue was full (the database is not keeping up)', registers: [registry],
     collect() { setCounter(this, stats().heartbeats.refused); },
+  });
+  new Gauge({
+    name: 'uplink_hub_store_link_calls_queued', help: 'Calls of new links (cluster reads, connection records, add-on reads, sweep reports) waiting for their batch',
+    registers: [registry], collect() { this.set(stats().links.queued); },
+  });
+  new Counter({
+    name: 'uplink_hub_store_link_batches_total', help: 'Batches of new links\' calls run on the database', registers: [registry],
+    collect() { setCounter(this, stats().links.batches); },
+  });
+  new Counter({
+    name: 'uplink_hub_store_link_calls_refused_total', help: 'New links\' calls refused because their queue was full', registers: [registry],
+    collect() { setCounter(this, stats().links.refused); },
   });
 }
 

@@ -43,7 +43,7 @@ describe('PgReplicaTier', () => {
     const setup = new pg.Client({ connectionString: url });
     await setup.connect();
     await setup.query(`INSERT INTO clusters (id, name, labels, token_hash, created_at)
-      VALUES ('c1', 'one', '{}', 'h1', now()), ('c2', 'two', '{}', 'h2', now())`);
+      VALUES ('c1', 'one', '{}', 'h1', now()), ('c2', 'two', '{}', 'h2', now()), ('c3', 'three', '{}', 'h3', now())`);
     await setup.end();
   });
   after(async () => {
@@ -122,10 +122,26 @@ describe('PgReplicaTier', () => {
     const o = await replica('o');
     await o.claimLink('c2');
     // The agent links again to the same replica while the old link's release is on its way to the database.
-    await Promise.all([o.claimLink('c2'), o.releaseLink('c2')]);
+    await Promise.all([o.releaseLink('c2'), o.claimLink('c2')]);
     assert.equal((await o.locateLink('c2'))?.holder?.replicaId, 'o');
     await o.releaseLink('c2');
     assert.equal((await o.locateLink('c2'))?.holder, undefined);
+  });
+
+  test('tier - a link that closes while its claim is being written leaves no claim behind', async () => {
+    const o = await replica('o2');
+    await Promise.all([o.claimLink('c3'), o.releaseLink('c3')]);
+    assert.equal((await o.locateLink('c3'))?.holder, undefined);
+  });
+
+  test('tier - claims of many links made together each get their own result; the claim of a deleted cluster is refused', async () => {
+    const p = await replica('p');
+    const ids = ['c1', 'c2', 'c3'];
+    const claims = await Promise.allSettled([...ids, 'no-such-cluster'].map((id) => p.claimLink(id)));
+    assert.deepEqual(claims.map((c) => c.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    for (const id of ids) assert.equal((await p.locateLink(id))?.holder?.replicaId, 'p');
+    await Promise.all(ids.map((id) => p.releaseLink(id)));
+    for (const id of ids) assert.equal((await p.locateLink(id))?.holder, undefined);
   });
 
   test('tier - a claim not renewed expires', async () => {

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { Backoff } from '../../link/backoff.ts';
 import { background } from '../../util/background.ts';
 import type { Logger } from '../../util/logger.ts';
+import { LinkClaims } from './link-claims.ts';
 import type { LinkLocation, ReplicaTier, TierNews, TierTopic } from './replica-tier.ts';
 import { decodeNews, encodeNews, NewsBatcher, TIER_CHANNEL } from './tier-news.ts';
 
@@ -70,6 +71,7 @@ export class PgReplicaTier implements ReplicaTier {
   readonly #newsListeners: ((news: TierNews) => void)[] = [];
   readonly #lostListeners: ((clusterIds: string[]) => void)[] = [];
   readonly #batcher: NewsBatcher;
+  readonly #claims: LinkClaims;
   readonly #renewTimer: NodeJS.Timeout;
   #reloadTimer: NodeJS.Timeout | undefined;
   #listener: pg.Client | undefined;
@@ -80,6 +82,7 @@ export class PgReplicaTier implements ReplicaTier {
     this.replicaId = options.replicaId;
     this.#options = options;
     this.#ttlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+    this.#claims = new LinkClaims({ pool: options.pool, replicaId: options.replicaId, peerUrl: options.peerUrl, ttlMs: this.#ttlMs });
     this.#batcher = new NewsBatcher({
       everyMs: NEWS_EVERY_MS, maxPending: NEWS_MAX_PENDING,
       flush: (topic, ids) => { background(this.#send(topic, ids), options.log, 'could not send news to the other hub replicas'); },
@@ -91,38 +94,25 @@ export class PgReplicaTier implements ReplicaTier {
   }
 
   async claimLink(clusterId: string): Promise<void> {
-    let claimedAt: string;
+    let claimedAt: string | undefined;
     try {
-      const { rows } = await this.#options.pool.query<{ claimed_at: string }>(
-        `INSERT INTO link_owners (cluster_id, replica_id, peer_url, claimed_at, expires_at)
-         VALUES ($1, $2, $3, now(), now() + $4 * interval '1 millisecond')
-         ON CONFLICT (cluster_id) DO UPDATE SET replica_id = EXCLUDED.replica_id, peer_url = EXCLUDED.peer_url,
-           claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at
-         RETURNING claimed_at::text`,
-        [clusterId, this.replicaId, this.#options.peerUrl, this.#ttlMs],
-      );
-      claimedAt = rows[0]?.claimed_at ?? '';
+      claimedAt = await this.#claims.claim(clusterId);
     } catch (error) {
       this.#options.metrics.claims('failed');
       throw error;
     }
     this.#options.metrics.claims('ok');
+    // Released (the link closed) while the claim was written: release() removes it.
+    if (claimedAt === undefined) return;
     this.#held.set(clusterId, claimedAt);
     this.#elsewhere.delete(clusterId);
     this.publish('claimed', clusterId);
   }
 
   async releaseLink(clusterId: string): Promise<void> {
-    const claimedAt = this.#held.get(clusterId);
-    this.#held.delete(clusterId);
     this.#noteReleased([clusterId]);
-    // Only the claim this release is about: a new link of the cluster here may have claimed it again meanwhile.
-    if (claimedAt !== undefined) {
-      await this.#options.pool.query(
-        'DELETE FROM link_owners WHERE cluster_id = $1 AND replica_id = $2 AND claimed_at = $3::timestamptz',
-        [clusterId, this.replicaId, claimedAt],
-      );
-    }
+    const claimedAt = await this.#claims.release(clusterId);
+    if (claimedAt !== undefined && this.#held.get(clusterId) === claimedAt) this.#held.delete(clusterId);
     this.publish('released', clusterId);
   }
 
@@ -188,17 +178,8 @@ export class PgReplicaTier implements ReplicaTier {
     );
   }
 
-  async replacementsWhileHeld(clusterId: string, windowMs: number): Promise<number> {
-    // A claim renewed within the last half of its life (10 s: two rounds) is
-    // a live replica's; a killed replica's claim stops counting soon after,
-    // so its agent is not refused for long once it links to a survivor.
-    const { rows } = await this.#options.pool.query<{ recent: number }>(
-      `SELECT (SELECT count(*) FROM link_replacements r, unnest(r.replaced_at) AS t (at)
-               WHERE r.cluster_id = $1 AND t.at > now() - $2 * interval '1 millisecond')::int AS recent
-       FROM link_owners WHERE cluster_id = $1 AND expires_at > now() + $3 * interval '1 millisecond'`,
-      [clusterId, windowMs, this.#ttlMs / 2],
-    );
-    return rows[0]?.recent ?? 0;
+  replacementsWhileHeld(clusterId: string, windowMs: number): Promise<number> {
+    return this.#claims.replacementsWhileHeld(clusterId, windowMs);
   }
 
   async takeTurn(job: string, everyMs: number): Promise<boolean> {
@@ -230,6 +211,7 @@ export class PgReplicaTier implements ReplicaTier {
     clearInterval(this.#renewTimer);
     clearTimeout(this.#reloadTimer);
     this.#batcher.flushAll();
+    await this.#claims.close();
     const listener = this.#listener;
     this.#listener = undefined;
     await listener?.end().catch(() => undefined);

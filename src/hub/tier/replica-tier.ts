@@ -47,7 +47,11 @@ export interface ReplicaTier {
    * the caller must then not keep the link.
    */
   claimLink(clusterId: string): Promise<void>;
-  /** Drops this replica's claim (the link closed); a claim another replica made since stays. */
+  /**
+   * Drops this replica's newest claim of the cluster (its link closed), once
+   * that claim is written if it is still on its way; a claim made after this
+   * call (a new link here), or by another replica, stays.
+   */
   releaseLink(clusterId: string): Promise<void>;
   /**
    * Where the link of the cluster with this name or id is, read from the
