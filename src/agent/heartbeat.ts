@@ -47,7 +47,7 @@ export async function collectFacts(options: CollectFactsOptions): Promise<Collec
   ]);
   const gitVersion = version.status === 'fulfilled' ? version.value.gitVersion ?? 'unknown' : 'unknown';
   const nodeList = [...inventory.objects('nodes')] as unknown as NodeSample[];
-  const memory = process.memoryUsage();
+  const memoryRssBytes = process.memoryUsage.rss();
   const facts: ClusterFacts = {
     kubernetesVersion: gitVersion,
     platform: version.status === 'fulfilled' ? version.value.platform ?? 'unknown' : 'unknown',
@@ -62,7 +62,7 @@ export async function collectFacts(options: CollectFactsOptions): Promise<Collec
       version: UPLINK_VERSION,
       nodeVersion: process.versions.node,
       uptimeSeconds: Math.round((now() - options.startedAt) / 1000),
-      memoryRssBytes: memory.rss,
+      memoryRssBytes,
     },
     collectedAt: new Date(now()).toISOString(),
   };

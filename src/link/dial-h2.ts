@@ -6,6 +6,7 @@ import https from 'node:https';
 import { agentConnectUrl, dialHub, linkUpgradeHeaders, LinkDialError, refusal, DEFAULT_HANDSHAKE_TIMEOUT_MS, type DialOptions } from './dial.ts';
 import { H2LinkSocket, markUpgradedToHttp2 } from './h2-socket.ts';
 import { LINK_H2_UPGRADE } from './protocol.ts';
+import { trustingCa } from './tls.ts';
 import { h2Transport, type LinkTransport } from './transport.ts';
 
 export type LinkTransportChoice = 'auto' | 'h2' | 'websocket';
@@ -27,7 +28,7 @@ export function dialHubH2(options: DialOptions): Promise<LinkTransport> {
       },
       timeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       rejectUnauthorized: options.rejectUnauthorized,
-      ...(options.ca ? { ca: options.ca } : {}),
+      ...trustingCa(options.ca),
     });
     req.once('upgrade', (res, socket, head) => {
       if (res.headers.upgrade?.toLowerCase() !== LINK_H2_UPGRADE) {

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
 import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL, type AgentFeature } from './protocol.ts';
+import { trustingCa } from './tls.ts';
 import { webSocketTransport, type LinkTransport } from './transport.ts';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -106,7 +107,7 @@ export function dialHub(options: DialOptions): Promise<LinkTransport> {
       maxPayload: MAX_WS_MESSAGE_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       rejectUnauthorized: options.rejectUnauthorized,
-      ...(options.ca ? { ca: options.ca } : {}),
+      ...trustingCa(options.ca),
     });
     ws.once('unexpected-response', (req, res) => {
       reject(refusal(res));

@@ -81,8 +81,16 @@ describe('heartbeat schema', () => {
   });
 
   it('heartbeat schema - fields a newer agent adds are dropped at every level', () => {
-    const newer = { ...HEARTBEAT, trace: 'x', facts: { ...FACTS, gpus: 4, agent: { ...FACTS.agent, arch: 'arm64' } } };
+    const newer = {
+      ...HEARTBEAT, trace: 'x',
+      facts: {
+        ...FACTS, gpus: 4, agent: { ...FACTS.agent, arch: 'arm64' }, inventory: { ...FACTS.inventory, shards: 2 },
+        agentUpgrade: { ...FACTS.agentUpgrade, attempt: 1 }, zones: [...FACTS.zones],
+      },
+    };
+    const sent = structuredClone(newer);
     assert.deepEqual(parseHeartbeat(newer), HEARTBEAT);
+    assert.deepEqual(newer, sent, 'what was sent is not changed');
   });
 
   it('heartbeat schema - any JSON value is either a heartbeat that fits or a HeartbeatError (property)', () => {

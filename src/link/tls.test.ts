@@ -13,7 +13,7 @@ import { connect } from 'node:tls';
 import { HUB_CA_PATH } from './protocol.ts';
 import { ensureHubCertificates, type HubCertificates } from '../hub/tls-certificates.ts';
 import { fetchPinnedCa } from './ca-pin.ts';
-import { caHashOf, parseCaHash, tlsOptionsForHub } from './tls.ts';
+import { caHashOf, parseCaHash, tlsOptionsForHub, trustingCa } from './tls.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -198,6 +198,23 @@ describe('tls - behaviour', () => {
         }).on('error', reject);
       });
       assert.equal(res.statusCode, 200);
+    });
+
+    it('tls - trustingCa reuses one context per CA, verifies with it, and refuses a hub another CA signed', async () => {
+      const caPem = await fetchPinnedCa({ url, caHash: hub.caHash });
+      const first = trustingCa(caPem);
+      assert.equal(trustingCa(caPem).secureContext, first.secureContext, 'the same context for the same CA');
+      assert.deepEqual(trustingCa(undefined), {});
+      const get = (options: object): Promise<number | undefined> => new Promise((resolve, reject) => {
+        httpsGet(`${url}${HUB_CA_PATH}`, { ...options, agent: false, servername: 'localhost' }, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        }).on('error', reject);
+      });
+      assert.equal(await get(trustingCa(caPem)), 200);
+      const other = await ensureHubCertificates({ dir: await tempDir() });
+      assert.notEqual(trustingCa(other.caPem).secureContext, first.secureContext, 'a new context for another CA');
+      await assert.rejects(get(trustingCa(other.caPem)), /self-signed|unable to verify|certificate/i);
     });
 
     it('tls - fails CA_HASH_MISMATCH naming the served hash for a wrong pin', async () => {

@@ -4,6 +4,7 @@
 // verification, checks the pin and that the hub's TLS certificate on that same
 // connection was issued by it, and from then on verifies normally with `ca`.
 import { createHash, X509Certificate } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { UplinkError } from '../util/errors.ts';
 
 const CA_HASH_PREFIX = 'sha256:';
@@ -70,4 +71,18 @@ export function tlsOptionsForHub(options: { caPem?: string; insecureSkipVerify?:
 } {
   const rejectUnauthorized = options.insecureSkipVerify !== true;
   return options.caPem === undefined ? { rejectUnauthorized } : { ca: options.caPem, rejectUnauthorized };
+}
+
+/** The context made for the CA last dialled with: an agent trusts one CA, and dials it on every reconnect. */
+let lastContext: { ca: string; context: SecureContext } | undefined;
+
+/**
+ * TLS options that trust `ca` (PEM), as one SecureContext reused across
+ * dials: made anew for each connection, parsing the CA took more of an
+ * agent's reconnect than the handshake's own work.
+ */
+export function trustingCa(ca: string | undefined): { secureContext?: SecureContext } {
+  if (ca === undefined || ca === '') return {};
+  if (lastContext?.ca !== ca) lastContext = { ca, context: createSecureContext({ ca }) };
+  return { secureContext: lastContext.context };
 }

@@ -89,7 +89,7 @@ function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly
   return [
     'global', `  pidfile ${join(dir, 'haproxy.pid')}`, `  maxconn ${maxconn}`,
     'defaults', '  mode tcp', `  maxconn ${maxconn}`, '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h', '  timeout check 2s',
-    '  option redispatch', '  retries 3',
+    '  option redispatch 1', '  retries 3',
     'frontend hub', `  bind 127.0.0.1:${ports.lb}`, '  default_backend replicas',
     'backend replicas', '  balance roundrobin', '  option httpchk GET /readyz', ...servers(replicas),
     'frontend agents', `  bind 127.0.0.1:${ports.agents}`, '  default_backend agent-replicas',
