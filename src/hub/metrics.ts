@@ -97,6 +97,11 @@ export class HubMetrics {
     name: 'uplink_hub_connections_open', help: 'Client connections open on the hub\'s port (agents, users, dashboards, not yet identified)',
     registers: [this.registry],
   });
+  readonly refusedBodies = new Counter({
+    name: 'uplink_hub_refused_bodies_total',
+    help: 'Request bodies refused as too large (413), read and discarded before the answer, by how that ended (ended, bytes, time)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly connectionsRefused = new Counter({
     name: 'uplink_hub_connections_refused_total',
     help: 'Connections closed on arrival, by the cap they met (max_connections, max_per_address)',

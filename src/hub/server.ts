@@ -292,7 +292,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   };
   const strayHint = (): { publicUrl: string; kubeDomain: string | undefined } => ({ publicUrl, kubeDomain: settings.kubeDomain });
   const app = buildApiApp({
-    log, strayHint,
+    log, strayHint, onRefusedBody: (outcome) => { metrics.refusedBodies.inc({ outcome }); },
     // The kubectl endpoint bypasses fastify: its requests stream for as long as
     // a watch lives and their bodies belong to the API server, not to us.
     serverFactory: (handler) => {

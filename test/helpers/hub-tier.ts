@@ -85,7 +85,12 @@ export interface HubTierOptions {
 }
 
 function haproxyConfig(ports: { lb: number; agents: number }, replicas: readonly Replica[], dir: string, maxconn: number): string {
-  const servers = (list: readonly Replica[]): string[] => list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 1s fall 2 rise 2`);
+  // Each replica again as an unchecked backup: when every check fails at once (all replicas busy in a
+  // reconnect storm), connections still go to them rather than being closed (docs/ha.md).
+  const servers = (list: readonly Replica[]): string[] => [
+    ...list.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check check-ssl verify none inter 1s fall 2 rise 2`),
+    '  option allbackups', ...list.map((r) => `  server ${r.id}-open 127.0.0.1:${r.port} backup`),
+  ];
   return [
     'global', `  pidfile ${join(dir, 'haproxy.pid')}`, `  maxconn ${maxconn}`,
     'defaults', '  mode tcp', `  maxconn ${maxconn}`, '  timeout connect 5s', '  timeout client 1h', '  timeout server 1h', '  timeout tunnel 1h', '  timeout check 2s',

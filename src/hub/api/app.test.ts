@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { drainRefusedBody } from './app.ts';
 
 /** Whether `promise` has settled once pending callbacks have run. */
-async function settled(promise: Promise<void>): Promise<boolean> {
+async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
   void promise.then(() => { done = true; });
   for (let i = 0; i < 5; i += 1) await Promise.resolve();
@@ -20,6 +20,7 @@ describe('refused bodies', () => {
     assert.equal(await settled(drained), false, 'still reading');
     body.end(Buffer.alloc(100));
     assert.equal(await settled(drained), true);
+    assert.equal(await drained, 'ended');
     assert.equal(body.listenerCount('data'), 0, 'no listener left behind');
   });
 
@@ -30,6 +31,7 @@ describe('refused bodies', () => {
     assert.equal(await settled(drained), false);
     body.write(Buffer.alloc(100));
     assert.equal(await settled(drained), true);
+    assert.equal(await drained, 'bytes');
   });
 
   it('refused body - draining stops at the time bound when the client goes quiet', async () => {
@@ -42,6 +44,7 @@ describe('refused bodies', () => {
       assert.equal(await settled(drained), false);
       mock.timers.tick(1);
       assert.equal(await settled(drained), true);
+      assert.equal(await drained, 'time');
     } finally {
       mock.timers.reset();
     }
@@ -55,6 +58,6 @@ describe('refused bodies', () => {
     assert.equal(await settled(drainRefusedBody(ended)), true);
     const destroyed = new PassThrough();
     destroyed.destroy();
-    assert.equal(await settled(drainRefusedBody(destroyed)), true);
+    assert.equal(await drainRefusedBody(destroyed), 'ended');
   });
 });

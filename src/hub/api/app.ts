@@ -21,29 +21,33 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
 export const REFUSED_BODY_DRAIN_MS = 10_000;
 
+/** How the draining of a refused body ended: at its end (or already ended), past the byte bound, or at the time bound. */
+export type DrainOutcome = 'ended' | 'bytes' | 'time';
+
 /** Reads and discards what is left of `stream`, resolving at its end or at either bound. */
-export function drainRefusedBody(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }, maxBytes = REFUSED_BODY_DRAIN_BYTES, maxMs = REFUSED_BODY_DRAIN_MS): Promise<void> {
-  if (stream.readableEnded === true || stream.destroyed === true) return Promise.resolve();
+export function drainRefusedBody(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }, maxBytes = REFUSED_BODY_DRAIN_BYTES, maxMs = REFUSED_BODY_DRAIN_MS): Promise<DrainOutcome> {
+  if (stream.readableEnded === true || stream.destroyed === true) return Promise.resolve('ended');
   return new Promise((resolve) => {
     let seen = 0;
-    const finish = (): void => {
+    const finish = (outcome: DrainOutcome): void => {
       clearTimeout(timer);
       stream.removeListener('data', onData);
-      stream.removeListener('end', finish);
-      stream.removeListener('error', finish);
-      stream.removeListener('close', finish);
-      resolve();
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onEnd);
+      stream.removeListener('close', onEnd);
+      resolve(outcome);
     };
+    const onEnd = (): void => { finish('ended'); };
     const onData = (chunk: Buffer): void => {
       seen += chunk.length;
-      if (seen > maxBytes) finish();
+      if (seen > maxBytes) finish('bytes');
     };
-    const timer = setTimeout(finish, maxMs);
+    const timer = setTimeout(() => { finish('time'); }, maxMs);
     timer.unref();
     stream.on('data', onData);
-    stream.once('end', finish);
-    stream.once('error', finish);
-    stream.once('close', finish);
+    stream.once('end', onEnd);
+    stream.once('error', onEnd);
+    stream.once('close', onEnd);
     stream.resume();
   });
 }
@@ -55,6 +59,8 @@ export interface ApiAppOptions {
   /** The hub's own HTTP(S) server; tests leave it to fastify. */
   serverFactory?: FastifyServerFactory;
   clientErrorHandler?: FastifyServerOptions['clientErrorHandler'];
+  /** Counts each refused body drained, by how the draining ended. */
+  onRefusedBody?: (outcome: DrainOutcome) => void;
 }
 
 export function buildApiApp(options: ApiAppOptions): FastifyInstance {
@@ -69,7 +75,7 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
   app.setErrorHandler(async (error, req, reply) => {
     const { status, body } = toHttpError(error);
     if (status >= 500) log.error({ err: error, url: req.url }, 'API request failed');
-    if (status === 413) await drainRefusedBody(req.raw);
+    if (status === 413) options.onRefusedBody?.(await drainRefusedBody(req.raw));
     return reply.status(status).send(body);
   });
   const strayHint = options.strayHint ?? ((): StrayHintOptions => ({ publicUrl: '', kubeDomain: undefined }));
