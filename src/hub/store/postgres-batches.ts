@@ -71,12 +71,13 @@ export class PostgresBatches {
 
   /** The cluster's row, or undefined. */
   cluster(id: string): Promise<Row | undefined> {
-    return this.#clusters.add(id, null);
+    // No id holds NUL, and PostgreSQL text cannot: it would fail the whole batch, other callers' reads with it.
+    return id.includes('\0') ? Promise.resolve(undefined) : this.#clusters.add(id, null);
   }
 
   /** The cluster's add-ons' rows, by name. */
   async addons(clusterId: string): Promise<Row[]> {
-    return (await this.#addons.add(clusterId, null)) ?? [];
+    return clusterId.includes('\0') ? [] : (await this.#addons.add(clusterId, null)) ?? [];
   }
 
   connection(id: string, change: ConnectionChange): Promise<void> {

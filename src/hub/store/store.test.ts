@@ -54,6 +54,14 @@ for (const backend of ['sqlite-memory', 'sqlite-file', 'postgres'] as const) {
       assert.equal(await store().getClusterByName('missing'), undefined);
     });
 
+    it('store - reads made together each get their own answer, and a hostile id fails none of the others', async () => {
+      const created = await store().createCluster(newCluster('beta'));
+      const [found, nul, missing, addons] = await Promise.all([
+        store().getCluster('c-beta'), store().getCluster('c-\0beta'), store().getCluster('c-none'), store().listAddons('c-\0beta'),
+      ]);
+      assert.deepEqual([found, nul, missing, addons], [created, undefined, undefined, []]);
+    });
+
     it('store - lists clusters ordered by name', async () => {
       for (const name of ['charlie', 'alpha', 'bravo']) await store().createCluster(newCluster(name));
       const names = (await store().listClusters()).map((cluster) => cluster.name);
