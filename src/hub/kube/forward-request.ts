@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { KubeTarget } from './proxy.ts';
+import { flushHeadSoon } from './head-flush.ts';
 import { openLinkStream } from './link-head.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
@@ -68,8 +69,8 @@ export function forwardRequest(options: ForwardRequestOptions): (message: string
     outcome.status = Number(headers[':status']);
     contentType = headers['content-type'] ?? '';
     res.writeHead(outcome.status, forwardedResponseHeaders(headers));
-    // Send the headers now: a watch may not write its first event for minutes.
-    res.flushHeaders();
+    // A watch may not write its first event for minutes; anything else mostly has its body here already, and goes in one write with it.
+    flushHeadSoon(res, () => outcome.bytesOut > 0);
   });
   let atEventBoundary = true;
   stream.on('data', (chunk: Buffer) => {

@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { CLUSTER_MOVED_HEADER, refuseRequest } from './relay-answers.ts';
+import { flushHeadSoon } from '../kube/head-flush.ts';
 import { relayResponseHeaders } from './relay-headers.ts';
 import { WatchResume, type ResumeOptions } from './relay-resume.ts';
 import { openUpstream, upstreamRefusal, type Upstream } from './relay-upstream.ts';
@@ -66,6 +67,8 @@ class RequestRelay {
   #lines: ResumableTrack | undefined;
   #resume: WatchResume | undefined;
   #retries = 0;
+  /** Whether any of the answer's body was written to the client (its head went with it). */
+  #wrote = false;
 
   constructor(options: RequestRelayOptions) {
     this.#options = options;
@@ -119,28 +122,33 @@ class RequestRelay {
     }
     if (this.#resume === undefined) {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, relayResponseHeaders(answer.rawHeaders));
-      // A watch may not write its first event for minutes: the client should know it is answered.
-      if (answer.headers['content-length'] === undefined) res.flushHeaders();
+      // A watch may not write its first event for minutes: the client should know it is answered (head-flush.ts).
+      if (answer.headers['content-length'] === undefined) flushHeadSoon(res, () => this.#wrote);
       if (this.#options.watch !== undefined && answer.statusCode === 200) this.#lines = this.#options.watch.track(answer.headers['content-type'] ?? '');
     } else if (!this.#resume.accepts(answer, target)) {
       return; // the resume reads the refusal itself
     }
+    const lines = this.#lines;
     answer.on('error', () => undefined); // a broken connection: handled at 'close'
-    answer.on('data', (chunk: Buffer) => { this.#options.onBytes('from_peer', chunk.length); });
+    answer.on('data', (chunk: Buffer) => {
+      this.#options.onBytes('from_peer', chunk.length);
+      if (lines === undefined) this.#wrote = true;
+    });
     answer.on('end', () => {
-      const rest = this.#lines?.rest();
+      const rest = lines?.rest();
       res.end(rest);
       this.#finish('ok');
     });
     answer.on('close', () => { if (!answer.complete) this.#broke(target); });
-    if (this.#lines === undefined) {
+    if (lines === undefined) {
       answer.pipe(res, { end: false });
       return;
     }
-    const lines = this.#lines;
     answer.on('data', (chunk: Buffer) => {
       const ready = lines.push(chunk);
-      if (ready !== undefined && !res.write(ready)) {
+      if (ready === undefined) return;
+      this.#wrote = true;
+      if (!res.write(ready)) {
         answer.pause();
         res.once('drain', () => { answer.resume(); });
       }
