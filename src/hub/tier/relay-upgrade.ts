@@ -2,11 +2,13 @@
 // the replica holding the cluster's link. The upgrade request goes to the
 // peer as it came; on the peer's 101 its head is written to the client's
 // socket as the peer sent it, and from then on both sockets are spliced as
-// raw bytes, the protocol inside being none of the relay's business. Any
-// other answer goes back as it is, so kubectl can fall back to another
-// protocol, and the client's socket is closed after it.
+// raw bytes (each turn of the event loop's chunks in one write), the
+// protocol inside being none of the relay's business. Any other answer goes
+// back as it is, so kubectl can fall back to another protocol, and the
+// client's socket is closed after it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { corkEachTurn } from '../kube/body-writer.ts';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { refuseUpgrade } from './relay-answers.ts';
 import { rawResponseHead } from './relay-headers.ts';
@@ -101,8 +103,17 @@ function splice(options: SpliceOptions): void {
     options.onBytes('to_peer', options.head.length);
     peer.write(options.head);
   }
-  socket.on('data', (chunk: Buffer) => { options.onBytes('to_peer', chunk.length); });
-  peer.on('data', (chunk: Buffer) => { options.onBytes('from_peer', chunk.length); });
+  // Before pipe()'s own listeners: each chunk is counted and its destination corked for the turn before pipe() writes it.
+  const corkPeer = corkEachTurn(peer);
+  const corkSocket = corkEachTurn(socket);
+  socket.on('data', (chunk: Buffer) => {
+    options.onBytes('to_peer', chunk.length);
+    corkPeer();
+  });
+  peer.on('data', (chunk: Buffer) => {
+    options.onBytes('from_peer', chunk.length);
+    corkSocket();
+  });
   socket.pipe(peer);
   peer.pipe(socket);
   let peerEnded = false;
