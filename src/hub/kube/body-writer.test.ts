@@ -2,10 +2,12 @@
 // alone after it (a quiet watch); each turn's chunks in one write, the last
 // with the end; the source paused while the client's connection is full.
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import http, { type ServerResponse } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { BodyWriter, corkEachTurn } from './body-writer.ts';
+import { BodyWriter, spliceRaw } from './body-writer.ts';
 
 let server: http.Server;
 let port: number;
@@ -137,7 +139,7 @@ describe('body writer', () => {
     assert.equal(errors, 0);
   });
 
-  it('body writer - raw chunks written to a socket in one turn go out in one write', async () => {
+  it('body writer - raw chunks spliced into a socket in one turn go out in one write, and the end follows', async () => {
     let received: Promise<string> | undefined;
     const sink = net.createServer((connection) => {
       received = new Promise((resolve) => {
@@ -151,17 +153,39 @@ describe('body writer', () => {
       const socket = net.connect({ host: '127.0.0.1', port: (sink.address() as AddressInfo).port });
       await new Promise((resolve) => { socket.once('connect', resolve); });
       const writes = countWrites(socket);
-      const cork = corkEachTurn(socket);
-      for (const chunk of ['one ', 'two ', 'three']) {
-        cork();
-        socket.write(chunk);
-      }
+      const from = new PassThrough();
+      let counted = 0;
+      spliceRaw(from, socket, (chunk) => { counted += chunk.length; });
+      for (const chunk of ['one ', 'two ', 'three']) from.write(chunk);
       await nextTurn();
-      assert.equal(writes.count, 1);
-      socket.end();
+      await nextTurn();
+      assert.deepEqual([writes.count, counted], [1, 13]);
+      from.end();
       assert.equal(await received, 'one two three');
     } finally {
       sink.close();
     }
+  });
+
+  it('body writer - a splice pauses its source only once much is queued, and resumes it on drain', async () => {
+    const calls: string[] = [];
+    const from = Object.assign(new EventEmitter(), { pause: () => { calls.push('pause'); }, resume: () => { calls.push('resume'); } });
+    const to = Object.assign(new EventEmitter(), {
+      writableLength: 0,
+      write(chunk: Buffer): boolean {
+        to.writableLength += chunk.length;
+        return to.writableLength < 64 * 1024;
+      },
+      end: () => undefined, cork: () => undefined, uncork: () => undefined,
+    });
+    spliceRaw(from as never, to as never, () => undefined);
+    from.emit('data', Buffer.alloc(128 * 1024));
+    assert.deepEqual(calls, [], 'above the socket\'s high-water mark, not yet paused');
+    from.emit('data', Buffer.alloc(256 * 1024));
+    assert.deepEqual(calls, ['pause']);
+    to.writableLength = 0;
+    to.emit('drain');
+    assert.deepEqual(calls, ['pause', 'resume']);
+    await nextTurn();
   });
 });

@@ -4,11 +4,22 @@
 // a wakeup of the reader, and on this path every one of them is paid again
 // on each hop; most answers (a GET, a list page) arrive with their head, body
 // and end in one read, so the head waits for the body, the body's chunks of
-// one turn go out together, and the last of them goes with the end (an end
-// alone, after a write still in flight, is an empty write of its own). A
-// watch or a followed log may not write its first byte for minutes: a head
-// with no body by the end of its first turn goes out alone.
+// one turn go out together, and the last of them goes with the end: a small
+// answer is one write. A watch or a followed log may not write its first byte
+// for minutes: a head with no body by the end of its first turn goes out
+// alone. Upgraded streams (exec, port-forward) are spliced the same way.
 import type { ServerResponse } from 'node:http';
+
+/**
+ * Bytes an answer may have queued for its client before its source is
+ * paused. Above the socket's high-water mark (64 KiB), which one turn's
+ * chunks of a fast stream pass every time: pausing there stops and restarts
+ * the reading socket on each turn (a pair of epoll changes, a turn lost).
+ * Per stream (and direction of a splice): 10,000 streams with stalled
+ * clients hold 2.5 GiB at most; one whose client keeps up holds a turn's
+ * chunks.
+ */
+const MAX_QUEUED_BYTES = 256 * 1024;
 
 /** What the body is read from: paused while the client's connection is full. */
 export interface BodySource {
@@ -75,10 +86,9 @@ export class BodyWriter {
       return;
     }
     this.#headSent = true;
-    let room = true;
     // One turn's chunks reach the socket as one write (OutgoingMessage corks until the next tick).
-    for (const chunk of chunks) room = this.#res.write(chunk);
-    if (room || this.#source === undefined) return;
+    for (const chunk of chunks) this.#res.write(chunk);
+    if (this.#res.writableLength <= MAX_QUEUED_BYTES || this.#source === undefined) return;
     this.#source.pause();
     if (this.#waitingForDrain) return;
     this.#waitingForDrain = true;
@@ -90,23 +100,49 @@ export class BodyWriter {
   }
 }
 
+/** A side of a spliced connection, as spliceRaw reads and writes it. */
+export interface SpliceEnd {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'end' | 'drain', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+}
+
 /**
- * For raw bytes piped into a socket (an upgraded exec or port-forward
- * stream): returns a function to call with each chunk before it is written,
- * which corks the socket until the end of the turn, so the chunks of one
- * turn (one read on the other side can be several TLS records) go out in
- * one write, as BodyWriter does for answers.
+ * Pipes the raw bytes of `from` into `to` (an upgraded exec or port-forward
+ * stream) as BodyWriter writes answers: `to` is corked until the end of the
+ * turn, so the chunks of one turn (one read on the other side is often
+ * several TLS records) go out in one write, and `from` is paused only once
+ * MAX_QUEUED_BYTES wait for `to`. `from` ending ends `to`; closing and
+ * errors are the caller's. `onChunk` sees each chunk first.
  */
-export function corkEachTurn(socket: { cork(): void; uncork(): void }): () => void {
+export function spliceRaw(from: SpliceEnd, to: SpliceEnd, onChunk: (chunk: Buffer) => void): void {
   let corked = false;
+  let waiting = false;
   const uncork = (): void => {
     corked = false;
-    socket.uncork();
+    to.uncork();
   };
-  return () => {
-    if (corked) return;
-    corked = true;
-    socket.cork();
-    setImmediate(uncork);
-  };
+  from.on('data', (chunk) => {
+    onChunk(chunk);
+    if (!corked) {
+      corked = true;
+      to.cork();
+      setImmediate(uncork);
+    }
+    to.write(chunk);
+    if (waiting || to.writableLength <= MAX_QUEUED_BYTES) return;
+    waiting = true;
+    from.pause();
+    to.once('drain', () => {
+      waiting = false;
+      from.resume();
+    });
+  });
+  from.once('end', () => { to.end(); });
 }

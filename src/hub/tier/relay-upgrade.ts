@@ -8,7 +8,7 @@
 // client's socket is closed after it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { corkEachTurn } from '../kube/body-writer.ts';
+import { spliceRaw } from '../kube/body-writer.ts';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { refuseUpgrade } from './relay-answers.ts';
 import { rawResponseHead } from './relay-headers.ts';
@@ -103,19 +103,8 @@ function splice(options: SpliceOptions): void {
     options.onBytes('to_peer', options.head.length);
     peer.write(options.head);
   }
-  // Before pipe()'s own listeners: each chunk is counted and its destination corked for the turn before pipe() writes it.
-  const corkPeer = corkEachTurn(peer);
-  const corkSocket = corkEachTurn(socket);
-  socket.on('data', (chunk: Buffer) => {
-    options.onBytes('to_peer', chunk.length);
-    corkPeer();
-  });
-  peer.on('data', (chunk: Buffer) => {
-    options.onBytes('from_peer', chunk.length);
-    corkSocket();
-  });
-  socket.pipe(peer);
-  peer.pipe(socket);
+  spliceRaw(socket, peer, (chunk) => { options.onBytes('to_peer', chunk.length); });
+  spliceRaw(peer, socket, (chunk) => { options.onBytes('from_peer', chunk.length); });
   let peerEnded = false;
   peer.once('end', () => { peerEnded = true; });
   peer.once('close', () => {
