@@ -1,12 +1,14 @@
 // A plain kubectl request over the link: the body streams to the agent, the
-// answer streams back chunk by chunk (watches and `logs -f` included), with
-// no overall timeout. If the link drops, the client's response ends at once
+// answer streams back as it comes (watches and `logs -f` included; each turn
+// of the event loop's chunks in one write, body-writer.ts), with no overall
+// timeout. If the link drops, the client's response ends at once
 // with an error so kubectl notices and re-lists.
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { forwardedResponseHeaders, kubeStatus } from '../../kube/headers.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { KubeTarget } from './proxy.ts';
+import { BodyWriter } from './body-writer.ts';
 import { openLinkStream } from './link-head.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
@@ -57,6 +59,7 @@ export function forwardRequest(options: ForwardRequestOptions): (message: string
   if (hasBody) req.pipe(stream);
   else req.resume();
   let contentType = '';
+  let body: BodyWriter | undefined;
   stream.on('response', (headers) => {
     // The client may be gone, or a link failure may have answered already:
     // a late answer is dropped, never written twice (which would throw).
@@ -68,16 +71,15 @@ export function forwardRequest(options: ForwardRequestOptions): (message: string
     outcome.status = Number(headers[':status']);
     contentType = headers['content-type'] ?? '';
     res.writeHead(outcome.status, forwardedResponseHeaders(headers));
-    // Send the headers now: a watch may not write its first event for minutes.
-    res.flushHeaders();
+    // The head goes with the body when it came with it, else alone (a quiet watch): body-writer.ts.
+    body = new BodyWriter(res);
   });
   let atEventBoundary = true;
   stream.on('data', (chunk: Buffer) => {
     outcome.bytesOut += chunk.length;
     atEventBoundary = chunk.at(-1) === NEWLINE;
+    body?.write(chunk, stream);
   });
-  // Ended by tieStreamToClient, which tells a real end from a dropped link.
-  stream.pipe(res, { end: false });
   /** Ends the answer with an error: `code` as the status if none was sent yet, else `eventCode` in a watch's ERROR event. */
   const fail = (code: number, reason: string, message: string, eventCode = code): void => {
     if (!res.headersSent) {
@@ -87,16 +89,20 @@ export function forwardRequest(options: ForwardRequestOptions): (message: string
       // A JSON watch between events ends as the API server ends a failed
       // watch: an ERROR event with a Status, which kubectl reports. Anything
       // else breaks the connection so the client sees an error, not a clean end.
-      if (jsonWatch && atEventBoundary) {
-        stream.unpipe(res);
-        res.end(`${watchErrorEvent(eventCode, reason, message)}\n`);
+      if (jsonWatch && atEventBoundary && body !== undefined) {
+        body.end(`${watchErrorEvent(eventCode, reason, message)}\n`);
       } else {
         res.destroy();
       }
     }
   };
   const broken = (): void => { fail(502, 'ServiceUnavailable', `the link to cluster "${target.cluster.name}" closed during the request`, 503); };
-  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: res, onEnd: () => { res.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
+  // Called by tieStreamToClient, which tells a real end from a dropped link.
+  const ended = (): void => {
+    if (body === undefined) res.end();
+    else body.end();
+  };
+  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: res, onEnd: ended, onBroken: broken, done: () => { options.done(outcome); } });
   return (message) => {
     fail(401, 'Unauthorized', message);
     if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);

@@ -4,10 +4,17 @@
 // for. HTTP/1.1 holds one connection per request in flight, so a watch or an
 // exec holds its own: the socket bound per peer is the stream bound, and only
 // a few idle connections are kept for the next plain requests.
+//
+// Per request the relay sits on the path of every kubectl call, so the
+// agents are built for it: the TLS material goes in as one secure context
+// made when the agent is, not as PEM options (https.Agent names its socket
+// pools by every TLS option, so PEMs would be joined into a key of some KB
+// and hashed on each request), and Nagle is off (a request body or a chunked
+// answer's last chunk must not wait for the peer's delayed ACK).
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, createSecureContext, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { UplinkError } from '../../util/errors.ts';
 import { peerHostOf, peerIdOf, type PeerCredentials } from './peer-certificates.ts';
 
@@ -37,7 +44,11 @@ export interface PeerConnectionsOptions {
 
 interface PeerAgent {
   agent: https.Agent;
-  url: URL;
+  /** The URL's host as http.request takes it (no IPv6 brackets), and its port. */
+  hostname: string;
+  port: number | string;
+  /** The Host header of a request whose client sent none. */
+  host: string;
   inFlight: number;
 }
 
@@ -61,9 +72,10 @@ export class PeerConnections {
     const peer = this.#agentFor(target);
     peer.inFlight += 1;
     const request = https.request({
-      agent: peer.agent, protocol: 'https:', hostname: peer.url.hostname.replace(/^\[|\]$/g, ''), port: peer.url.port || 443,
+      agent: peer.agent, protocol: 'https:', hostname: peer.hostname, port: peer.port,
       method: options.method, path: options.path, headers: options.headers, setHost: false,
     });
+    request.setNoDelay(true);
     let released = false;
     return {
       request,
@@ -73,6 +85,11 @@ export class PeerConnections {
         peer.inFlight -= 1;
       },
     };
+  }
+
+  /** The Host a request to `target` names when its client sent none (HTTP/1.0). */
+  hostOf(target: PeerTarget): string {
+    return this.#agentFor(target).host;
   }
 
   /** New connections use these credentials; open ones keep theirs until they close. */
@@ -101,12 +118,12 @@ export class PeerConnections {
     const agent = new https.Agent({
       keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, timeout: IDLE_TIMEOUT_MS,
       maxSockets: this.#options.maxSocketsPerPeer, maxFreeSockets: MAX_IDLE_PER_PEER,
-      ca: credentials.caPem, cert: credentials.certPem, key: credentials.keyPem, minVersion: 'TLSv1.3',
+      secureContext: createSecureContext({ ca: credentials.caPem, cert: credentials.certPem, key: credentials.keyPem, minVersion: 'TLSv1.3' }),
       // SNI takes a DNS name only; an IP-addressed peer is checked by its IP name.
       ...(isIP(host) === 0 ? { servername: host } : {}),
       checkServerIdentity: (name, cert) => checkPeerIdentity(name, cert, target.replicaId),
     });
-    const peer = { agent, url, inFlight: 0 };
+    const peer = { agent, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || 443, host: url.host, inFlight: 0 };
     this.#agents.set(key, peer);
     return peer;
   }

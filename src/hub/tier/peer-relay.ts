@@ -28,6 +28,12 @@ import { watchPlanOf, WatchLines, type ResumableTrack } from './relay-watch.ts';
 export const DEFAULT_MAX_STREAMS_PER_PEER = 10_000;
 /** Seconds a client refused for a full peer is asked to wait. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
+/**
+ * A stream's relayed bytes reach the metric in batches of about this many,
+ * and the rest when it ends: a counter call with labels per chunk (16 KiB
+ * at most) was a visible part of a relayed stream's cost.
+ */
+const BYTES_BATCH = 1024 * 1024;
 
 export type PeerRelayMetrics = Pick<HubMetrics, 'peerRelays' | 'peerRelayStreams' | 'peerRelayBytes' | 'peerRelayResumes'>;
 
@@ -88,6 +94,7 @@ export class PeerRelay {
     const { locate } = this.#options;
     // A kubectl body is the API server's to time, as when this replica forwards it itself; an API route's is not.
     const untime = route?.form === 'kube' ? this.#options.forwardedBodies?.exempt(req, res) : undefined;
+    const bytes = this.#bytes();
     relayPlainRequest({
       req, res, target, form, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
       headers: this.#headers(req, target, false),
@@ -118,8 +125,9 @@ export class PeerRelay {
           return holder === undefined ? undefined : next;
         },
       }),
-      onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
+      onBytes: bytes.add,
       done: (outcome) => {
+        bytes.flush();
         untime?.();
         if (holder !== undefined) this.#release(holder);
         this.#count('request', outcome);
@@ -134,11 +142,13 @@ export class PeerRelay {
       refuseUpgrade(socket, this.#busy(target));
       return;
     }
+    const bytes = this.#bytes();
     relayUpgradeRequest({
       req, socket, head, target, connections: this.#connections, connectTimeoutMs: this.#connectTimeoutMs(),
       headers: this.#headers(req, target, true),
-      onBytes: (direction, bytes) => { this.#options.metrics?.peerRelayBytes.inc({ direction }, bytes); },
+      onBytes: bytes.add,
       done: (outcome) => {
+        bytes.flush();
         this.#release(target.replicaId);
         this.#count('upgrade', outcome);
       },
@@ -165,7 +175,7 @@ export class PeerRelay {
 
   #headers(req: IncomingMessage, target: PeerTarget, upgrade: boolean): string[] {
     return relayRequestHeaders({
-      rawHeaders: req.rawHeaders, headers: req.headers, clientAddress: clientAddressOf(req), fallbackHost: new URL(target.peerUrl).host, upgrade,
+      rawHeaders: req.rawHeaders, headers: req.headers, clientAddress: clientAddressOf(req), fallbackHost: this.#connections.hostOf(target), upgrade,
     });
   }
 
@@ -186,6 +196,26 @@ export class PeerRelay {
     const log = info === 'log' ? logPlanOf(method, apiPath) : undefined;
     if (log === undefined) return undefined;
     return { track: () => new LogLines(log), upstreamPath: timestampedPath(req.url ?? '/') };
+  }
+
+  /** One stream's byte counts, added to the metric in batches (BYTES_BATCH). */
+  #bytes(): { add: (direction: RelayDirection, bytes: number) => void; flush: () => void } {
+    const metric = this.#options.metrics?.peerRelayBytes;
+    const pending = { to_peer: 0, from_peer: 0 };
+    const flush = (): void => {
+      for (const direction of RELAY_DIRECTIONS) {
+        if (pending[direction] === 0) continue;
+        metric?.inc({ direction }, pending[direction]);
+        pending[direction] = 0;
+      }
+    };
+    return {
+      add: (direction, bytes) => {
+        pending[direction] += bytes;
+        if (pending[direction] >= BYTES_BATCH) flush();
+      },
+      flush,
+    };
   }
 
   #connectTimeoutMs(): number {
@@ -219,8 +249,16 @@ export class PeerRelay {
   }
 }
 
+/** What a watch (`watch` in the query or the legacy path) or a log (`/log`) path holds, escaped or not. */
+const MAY_STREAM = /watch|\/log|%/;
+
+type RelayDirection = 'to_peer' | 'from_peer';
+const RELAY_DIRECTIONS: readonly RelayDirection[] = ['to_peer', 'from_peer'];
+
 /** Whether a GET of `apiPath` is a watch or a pod log (either may be resumable); undefined for anything else. Never throws. */
 function streamKindOf(apiPath: string): 'watch' | 'log' | undefined {
+  // Neither can be without one of these in the path as sent (an escaped name has a %): most requests are told apart without parsing.
+  if (!MAY_STREAM.test(apiPath)) return undefined;
   try {
     const info = parseKubeRequest('GET', apiPath);
     if (info.verb === 'watch') return 'watch';

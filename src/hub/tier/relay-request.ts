@@ -1,7 +1,8 @@
 // A plain request relayed to the replica holding the cluster's link: the
-// body streams to the peer and the answer back, each through pipe() so a
-// slow side slows the other instead of filling memory, with no deadline once
-// the peer answered. The client leaving destroys the peer request, and the
+// body streams to the peer through pipe() and the answer back through a
+// BodyWriter (a turn of the event loop's chunks in one write, the head with
+// the first of them), each with backpressure so a slow side slows the other
+// instead of filling memory, with no deadline once the peer answered. The client leaving destroys the peer request, and the
 // peer's connection breaking ends the client's answer: a kubectl watch with
 // the ERROR event the API server ends a failed watch with (always between
 // events, since a watch is handed on in whole lines), anything else by
@@ -11,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { CLUSTER_MOVED_HEADER, refuseRequest } from './relay-answers.ts';
+import { BodyWriter } from '../kube/body-writer.ts';
 import { relayResponseHeaders } from './relay-headers.ts';
 import { WatchResume, type ResumeOptions } from './relay-resume.ts';
 import { openUpstream, upstreamRefusal, type Upstream } from './relay-upstream.ts';
@@ -66,6 +68,8 @@ class RequestRelay {
   #lines: ResumableTrack | undefined;
   #resume: WatchResume | undefined;
   #retries = 0;
+  /** The client's answer body, once the peer's head is in. */
+  #body: BodyWriter | undefined;
 
   constructor(options: RequestRelayOptions) {
     this.#options = options;
@@ -119,32 +123,32 @@ class RequestRelay {
     }
     if (this.#resume === undefined) {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, relayResponseHeaders(answer.rawHeaders));
-      // A watch may not write its first event for minutes: the client should know it is answered.
-      if (answer.headers['content-length'] === undefined) res.flushHeaders();
+      // The head goes with the body when it came with it, else alone (a quiet watch): body-writer.ts.
+      this.#body = new BodyWriter(res);
       if (this.#options.watch !== undefined && answer.statusCode === 200) this.#lines = this.#options.watch.track(answer.headers['content-type'] ?? '');
     } else if (!this.#resume.accepts(answer, target)) {
       return; // the resume reads the refusal itself
     }
+    const lines = this.#lines;
+    const body = this.#body;
     answer.on('error', () => undefined); // a broken connection: handled at 'close'
-    answer.on('data', (chunk: Buffer) => { this.#options.onBytes('from_peer', chunk.length); });
+    answer.on('data', (chunk: Buffer) => {
+      this.#options.onBytes('from_peer', chunk.length);
+      // A watch or log is handed on in whole lines, so a resume can go on from the last one.
+      const ready = lines === undefined ? chunk : lines.push(chunk);
+      if (ready !== undefined) body?.write(ready, answer);
+    });
     answer.on('end', () => {
-      const rest = this.#lines?.rest();
-      res.end(rest);
+      this.#end(lines?.rest());
       this.#finish('ok');
     });
     answer.on('close', () => { if (!answer.complete) this.#broke(target); });
-    if (this.#lines === undefined) {
-      answer.pipe(res, { end: false });
-      return;
-    }
-    const lines = this.#lines;
-    answer.on('data', (chunk: Buffer) => {
-      const ready = lines.push(chunk);
-      if (ready !== undefined && !res.write(ready)) {
-        answer.pause();
-        res.once('drain', () => { answer.resume(); });
-      }
-    });
+  }
+
+  /** Ends the client's answer after what was written of it, with `last` if any. */
+  #end(last?: Buffer | string): void {
+    if (this.#body === undefined) this.#options.res.end(last);
+    else this.#body.end(last);
   }
 
   /** Whether the request can be sent again: it has no body, and retries are left. */
@@ -189,7 +193,7 @@ class RequestRelay {
         send: (next, path) => { this.#send(next, path, 'GET').request.end(); },
         end: (line) => {
           if (line === undefined) res.destroy();
-          else res.end(line);
+          else this.#end(line);
           this.#finish('peer_broke');
         },
       });
@@ -198,7 +202,7 @@ class RequestRelay {
     }
     const line = lines.failure(503, `hub replica "${target.replicaId}", which held the cluster's link, closed the stream`);
     if (line === undefined) res.destroy();
-    else res.end(line);
+    else this.#end(line);
     this.#finish('peer_broke');
   }
 

@@ -2,11 +2,13 @@
 // the replica holding the cluster's link. The upgrade request goes to the
 // peer as it came; on the peer's 101 its head is written to the client's
 // socket as the peer sent it, and from then on both sockets are spliced as
-// raw bytes, the protocol inside being none of the relay's business. Any
-// other answer goes back as it is, so kubectl can fall back to another
-// protocol, and the client's socket is closed after it.
+// raw bytes (each turn of the event loop's chunks in one write), the
+// protocol inside being none of the relay's business. Any other answer goes
+// back as it is, so kubectl can fall back to another protocol, and the
+// client's socket is closed after it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { spliceRaw } from '../kube/body-writer.ts';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { refuseUpgrade } from './relay-answers.ts';
 import { rawResponseHead } from './relay-headers.ts';
@@ -101,10 +103,8 @@ function splice(options: SpliceOptions): void {
     options.onBytes('to_peer', options.head.length);
     peer.write(options.head);
   }
-  socket.on('data', (chunk: Buffer) => { options.onBytes('to_peer', chunk.length); });
-  peer.on('data', (chunk: Buffer) => { options.onBytes('from_peer', chunk.length); });
-  socket.pipe(peer);
-  peer.pipe(socket);
+  spliceRaw(socket, peer, (chunk) => { options.onBytes('to_peer', chunk.length); });
+  spliceRaw(peer, socket, (chunk) => { options.onBytes('from_peer', chunk.length); });
   let peerEnded = false;
   peer.once('end', () => { peerEnded = true; });
   peer.once('close', () => {
