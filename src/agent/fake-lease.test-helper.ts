@@ -83,6 +83,8 @@ export class FakeLeaseClient implements LeaseApi {
   }
 
   private call<T>(timeoutMs: number, op: () => T): Promise<T> {
+    // As AbortSignal.timeout in the real client: a fractional timeout is refused.
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) return Promise.reject(new RangeError(`timeout ${timeoutMs} is not a whole number of ms`));
     this.calls += 1;
     const { network, latencyMs } = this;
     return new Promise<T>((resolve, reject) => {

@@ -108,7 +108,9 @@ export class LeaderElector {
 
   constructor(options: LeaderElectorOptions) {
     checkLeaderTimings(options.timings);
-    this.options = options;
+    // Whole milliseconds: request timeouts (AbortSignal.timeout) refuse fractions, and 1.1 s × 1000 is not whole.
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options.timings;
+    this.options = { ...options, timings: { leaseDurationMs: Math.round(leaseDurationMs), renewDeadlineMs: Math.round(renewDeadlineMs), retryPeriodMs: Math.round(retryPeriodMs) } };
     this.now = options.now ?? (() => performance.now());
     this.random = options.random ?? Math.random;
     options.metrics?.leader.set(0);
@@ -224,7 +226,7 @@ export class LeaderElector {
   private async renew(started: number, mine: LeaseRecord, snapshot: LeaseSnapshot): Promise<void> {
     const record = { ...mine, acquireTime: snapshot.record.acquireTime, leaseTransitions: snapshot.record.leaseTransitions };
     try {
-      const written = await this.options.api.update(snapshot, record, Math.max(1, this.deadlineAt - this.now()));
+      const written = await this.options.api.update(snapshot, record, Math.max(1, Math.ceil(this.deadlineAt - this.now())));
       // Lost at the deadline while the request was out: the Lease is still
       // ours, but leadership comes back only through a new acquisition.
       this.snapshot = written;
