@@ -81,6 +81,17 @@ describe('leader election on a real Lease', () => {
     return { elector, api, events };
   }
 
+  /** `<lease>-a` leading, then `<lease>-b` standing by, on the Lease `lease`. */
+  async function leaderThenStandby(lease: string, timings: LeaderElectionTimings): Promise<[Candidate, Candidate]> {
+    const a = candidate(`${lease}-a`, lease, timings);
+    a.elector.start();
+    await eventually('a to lead', 30_000, () => a.elector.isLeader || undefined);
+    const b = candidate(`${lease}-b`, lease, timings);
+    b.elector.start();
+    await eventually('b to stand by', 30_000, () => (b.elector.state === 'standby' || undefined));
+    return [a, b];
+  }
+
   const leaseOf = (name: string): Promise<LeaseObject> => kubectlJson<LeaseObject>(['-n', namespace, 'get', 'lease', name]);
 
   it('leader election e2e - of two electors on one Lease exactly one leads, and the Lease names it', async () => {
@@ -107,31 +118,21 @@ describe('leader election on a real Lease', () => {
   it('leader election e2e - a released Lease passes to the standby long before it would expire', async () => {
     // A minute-long lease: a takeover within the wait below can only come from the release.
     const timings = { leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 1_000 };
-    const a = candidate('e2e-release-a', 'release', timings);
-    a.elector.start();
-    await eventually('a to lead', 30_000, () => a.elector.isLeader || undefined);
-    const b = candidate('e2e-release-b', 'release', timings);
-    b.elector.start();
-    await eventually('b to stand by', 30_000, () => (b.elector.state === 'standby' || undefined));
+    const [a, b] = await leaderThenStandby('release', timings);
     await a.elector.release();
     const releasedAt = Date.now();
     assert.deepEqual(a.events.map((e) => e.what), ['started', 'stopped']);
     await eventually('b to lead', 30_000, () => b.elector.isLeader || undefined);
     console.log(`# released lease taken over after ${Date.now() - releasedAt} ms (retry period ${timings.retryPeriodMs} ms)`);
     const lease = await leaseOf('release');
-    assert.equal(lease.spec.holderIdentity, 'e2e-release-b');
+    assert.equal(lease.spec.holderIdentity, 'release-b');
     assert.equal(lease.spec.leaseDurationSeconds, 60);
     assert.equal(lease.spec.leaseTransitions, 1);
   });
 
   it('leader election e2e - a leader cut off from the API server stops at its renew deadline, before the other takes over', async () => {
     const timings = { leaseDurationMs: 8_000, renewDeadlineMs: 5_000, retryPeriodMs: 1_000 };
-    const a = candidate('e2e-cut-a', 'cut', timings);
-    a.elector.start();
-    await eventually('a to lead', 30_000, () => a.elector.isLeader || undefined);
-    const b = candidate('e2e-cut-b', 'cut', timings);
-    b.elector.start();
-    await eventually('b to stand by', 30_000, () => (b.elector.state === 'standby' || undefined));
+    const [a, b] = await leaderThenStandby('cut', timings);
     a.api.cut = true;
     const started = await eventually('b to lead', 60_000, () => b.events.find((e) => e.what === 'started'));
     const lost = a.events.find((e) => e.what === 'deadline');
@@ -139,7 +140,7 @@ describe('leader election on a real Lease', () => {
     assert.ok(lost.at < started.at, `a stopped (${lost.at}) before b started (${started.at})`);
     console.log(`# the cut-off leader stopped ${started.at - lost.at} ms before the other took over`);
     a.api.cut = false;
-    await eventually('a to see b lead', 30_000, () => (a.elector.holder === 'e2e-cut-b' && a.elector.state === 'standby') || undefined);
+    await eventually('a to see b lead', 30_000, () => (a.elector.holder === 'cut-b' && a.elector.state === 'standby') || undefined);
     assert.equal(b.elector.state, 'leader');
     assert.deepEqual(b.events.map((e) => e.what), ['started']);
     assert.equal((await leaseOf('cut')).spec.leaseTransitions, 1);
