@@ -1,5 +1,8 @@
 // The agent's life: link to the hub, serve it, and when the link ends,
-// reconnect with exponential backoff and full jitter, forever.
+// reconnect with exponential backoff and full jitter, forever. With leader
+// election, that and the add-on engine run only in a term of leadership:
+// every replica keeps its inventory warm, and a replica that loses the lease
+// cuts its link and stops its engine at once.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentSession } from '../link/agent-session.ts';
@@ -14,7 +17,6 @@ import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { UPLINK_VERSION } from '../version.ts';
 import type { DesiredAddons } from './addons/index.ts';
-import type { DesiredAddonSet } from '../link/addons.ts';
 import type { AgentSettings } from './config.ts';
 import { collectFacts } from './heartbeat.ts';
 import type { Inventory } from './inventory/index.ts';
@@ -23,12 +25,15 @@ import { createKubeProxy } from './kube-proxy.ts';
 import { AccessReviewer, subjectAccessReview } from './access-review.ts';
 import { ResourceAccess } from './resource-access.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
-import { createLinkHandler, type AddonStatusSource } from './link-handler.ts';
+import { createLinkHandler } from './link-handler.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
 import type { PublicIpLookup } from './public-ip.ts';
 import type { AgentSelfUpgrade } from './self-upgrade.ts';
 import type { AgentState, StateStore } from './state.ts';
+import { LeaderElector, type LeaderElectionTimings, type LeaderState } from './leader-election.ts';
+import { LeaderTerms, type AddonEngineLike, type LeaderTerm } from './leader-terms.ts';
+import type { LeaseApi } from './lease-api.ts';
 
 /** A link that lasted this long resets the backoff; shorter ones keep growing it. */
 export const STABLE_LINK_MS = 30_000;
@@ -46,8 +51,16 @@ export interface AgentOptions {
   state: StateStore;
   /** The desired add-ons the hub pushes; loaded by run() before the first link. */
   desiredAddons: DesiredAddons;
-  /** The add-on engine; started by run() with the desired set loaded, then fed every newer set. */
-  addons: AddonStatusSource & { start(set: DesiredAddonSet | undefined): void; update(set: DesiredAddonSet): void };
+  /**
+   * The add-on engine of the first term of leadership (the only one without
+   * leader election): started with the desired set loaded, fed every newer
+   * set, stopped when the term ends.
+   */
+  addons: AddonEngineLike;
+  /** Makes the engine of each later term, as a stopped engine does not start again; needed with leaderElection. */
+  createAddons?: () => AddonEngineLike;
+  /** Leader election among replicas (--leader-elect); without it this agent always leads. */
+  leaderElection?: { api: LeaseApi; lease: string; identity: string; timings: LeaderElectionTimings } | undefined;
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
@@ -75,6 +88,11 @@ export class Agent {
   private readonly kubeProxy: ReturnType<typeof createKubeProxy>;
   /** Shared by every link session, so its cache of access reviews outlives a reconnect. */
   private readonly access: ResourceAccess;
+  private readonly elector: LeaderElector | undefined;
+  private readonly terms: LeaderTerms;
+  private runSignal: AbortSignal | undefined;
+  /** Ends run() with the error of a link loop that failed (no token, say). */
+  private fail: ((error: unknown) => void) | undefined;
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -90,6 +108,22 @@ export class Agent {
       namespaceNames: () => [...options.inventory.rows('namespaces')].map((row) => row.name),
     });
     this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
+    const election = options.leaderElection;
+    this.terms = new LeaderTerms({
+      addons: options.addons, createAddons: options.createAddons, desiredAddons: options.desiredAddons, reloadDesired: election !== undefined,
+      log: options.log, link: (term) => this.linkLoop(term), onFailure: (error) => { this.fail?.(error); },
+    });
+    this.elector = election && new LeaderElector({
+      ...election, log: options.log, metrics: options.metrics,
+      onStartedLeading: () => { if (this.runSignal) this.terms.begin(this.runSignal); },
+      onStoppedLeading: (reason) => { this.terms.end(reason !== 'stopped'); },
+    });
+    if (!this.elector) options.metrics.leader.set(1);
+  }
+
+  /** leader, standby or unknown; always leader without leader election. */
+  get leaderState(): LeaderState {
+    return this.elector?.state ?? 'leader';
   }
 
   /** Whether a link to the hub is open now. */
@@ -97,24 +131,50 @@ export class Agent {
     return this.session !== undefined;
   }
 
+  /**
+   * Ready when the leader is linked, or a standby reads the lease (and so
+   * reaches the API server); either way the API server must have answered
+   * recently.
+   */
   readiness(): ReadinessReport {
     const reasons: string[] = [];
-    if (!this.session) reasons.push('not linked to the hub');
-    if (Date.now() - this.lastApiSuccess > API_FRESHNESS_MS) reasons.push('the Kubernetes API server has not answered recently');
-    return { ready: reasons.length === 0, reasons };
+    const leader = this.leaderState;
+    if (leader === 'leader' && !this.session) reasons.push('not linked to the hub');
+    if (leader === 'unknown') reasons.push('the leader lease could not be read');
+    const apiFresh = leader === 'standby' || Date.now() - this.lastApiSuccess <= API_FRESHNESS_MS;
+    if (!apiFresh) reasons.push('the Kubernetes API server has not answered recently');
+    return { ready: reasons.length === 0, reasons, leader, ...(this.elector?.holder !== undefined ? { holder: this.elector.holder } : {}) };
   }
 
-  /** Links and re-links until `signal` aborts, then drains the link. */
+  /**
+   * Until `signal` aborts: keeps the inventory, and, while leading (always
+   * without leader election), the add-on engine and the link. Then drains
+   * the link, stops the engine and releases the lease.
+   */
   async run(signal: AbortSignal): Promise<void> {
     this.state = await this.options.state.load();
     await this.options.desiredAddons.load();
-    this.options.desiredAddons.onStored((set) => { this.options.addons.update(set); });
-    this.options.addons.start(this.options.desiredAddons.current);
     if (this.options.settings.manageRbac) await ensureRoleBindings(this.options.kube, this.log);
     this.options.inventory.start();
     await this.gatherFacts();
+    this.runSignal = signal;
+    const failed = new Promise<never>((_resolve, reject) => { this.fail = reject; });
+    failed.catch(() => undefined);
+    const stopped = new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }); });
+    try {
+      if (this.elector) this.elector.start();
+      else this.terms.begin(signal);
+      if (!signal.aborted) await Promise.race([stopped, failed]);
+    } finally {
+      await this.terms.finish();
+      await this.elector?.release();
+    }
+  }
+
+  private async linkLoop(term: LeaderTerm): Promise<void> {
+    const { signal } = term;
     while (!signal.aborted) {
-      const delay = await this.linkOnce(signal);
+      const delay = await this.linkOnce(term, signal);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await
       if (signal.aborted) break;
       try {
@@ -126,7 +186,7 @@ export class Agent {
   }
 
   /** One attempt: dial, serve until the link ends; returns the delay before the next attempt. */
-  private async linkOnce(signal: AbortSignal): Promise<number> {
+  private async linkOnce(term: LeaderTerm, signal: AbortSignal): Promise<number> {
     const token = this.state.token ?? this.options.configuredToken;
     if (token === undefined) throw new Error('no cluster token: pass --token or --token-file');
     let socket;
@@ -148,14 +208,21 @@ export class Agent {
     this.count('linked');
     this.lastFailure = '';
     const linkedAt = Date.now();
-    const session = new AgentSession({ socket, handler: this.handler(), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
+    const session = new AgentSession({ socket, handler: this.handler(term), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
     this.session = session;
     this.options.metrics.linkUp.set(1);
     this.log.info({ hub: this.options.settings.hubUrl, transport: socket.kind }, 'linked to the hub');
     const onAbort = (): void => {
+      if (term.lost) {
+        this.log.warn('lost the leader lease: cutting the link to the hub');
+        session.destroy();
+        return;
+      }
       background(session.drain(DRAIN_TIMEOUT_MS, () => { for (const end of this.eventStreams) end(); }), this.log, 'could not drain the link');
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    // The term may have ended while the dial was out.
+    if (signal.aborted) onAbort();
     const closed = await session.closed;
     signal.removeEventListener('abort', onAbort);
     this.session = undefined;
@@ -265,7 +332,7 @@ export class Agent {
     return () => { this.eventStreams.delete(end); };
   }
 
-  private handler(): ReturnType<typeof createLinkHandler> {
+  private handler(term: LeaderTerm): ReturnType<typeof createLinkHandler> {
     const { inventory, kube } = this.options;
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
@@ -284,7 +351,7 @@ export class Agent {
       },
       trackEventsStream: (end) => this.trackStream(end),
       desiredAddons: this.options.desiredAddons,
-      addons: this.options.addons,
+      addons: term.engine,
       selfUpgrade: this.options.selfUpgrade,
     });
   }

@@ -148,6 +148,26 @@ export const AGENT_SETTINGS = {
     schema: SettingTypes.url(['https', 'http']), flag: 'self-chart-repo', env: 'UPLINK_SELF_CHART_REPO', optional: true,
     help: 'the Helm chart repository of --self-chart (passed to helm as --repo)',
   }),
+  leaderElect: setting({
+    schema: Type.Boolean(), flag: 'leader-elect', env: 'UPLINK_LEADER_ELECT', default: false,
+    help: 'elect a leader among the agent\'s replicas on a Lease in --namespace: only the leader links to the hub and runs the add-on engine; the others keep their inventory warm and take over when the lease expires or is released',
+  }),
+  leaderElectLease: setting({
+    schema: SettingTypes.dnsName(), flag: 'leader-elect-lease', env: 'UPLINK_LEADER_ELECT_LEASE', default: 'uplink-agent',
+    help: 'name of the Lease (coordination.k8s.io/v1) in --namespace that --leader-elect uses; the agent needs get and update on it, and create in the namespace',
+  }),
+  leaderElectLeaseDuration: setting({
+    schema: Type.Integer({ minimum: 2, maximum: 300 }), flag: 'leader-elect-lease-duration', env: 'UPLINK_LEADER_ELECT_LEASE_DURATION', default: 15,
+    help: 'seconds a standby waits, after the lease last changed, before taking it from a leader that stopped renewing',
+  }),
+  leaderElectRenewDeadline: setting({
+    schema: SettingTypes.seconds(1, 299), flag: 'leader-elect-renew-deadline', env: 'UPLINK_LEADER_ELECT_RENEW_DEADLINE', default: 10,
+    help: 'seconds the leader keeps leading without a successful renewal before it stops linking and stops its engine; shorter than the lease duration',
+  }),
+  leaderElectRetryPeriod: setting({
+    schema: SettingTypes.seconds(0.2, 60), flag: 'leader-elect-retry-period', env: 'UPLINK_LEADER_ELECT_RETRY_PERIOD', default: 2,
+    help: 'seconds between attempts to renew (leader) or acquire (standby, +0-20% jitter) the lease; shorter than the renew deadline',
+  }),
   logLevel: setting({
     schema: SettingTypes.logLevel(), flag: 'log-level', env: 'UPLINK_LOG_LEVEL', default: 'info', help: 'log level',
   }),

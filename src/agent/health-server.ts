@@ -8,6 +8,10 @@ export interface ReadinessReport {
   ready: boolean;
   /** What is missing when not ready. */
   reasons: string[];
+  /** leader, standby or unknown (who leads cannot be told now); always leader without leader election. */
+  leader?: 'leader' | 'standby' | 'unknown';
+  /** The lease's holder as last seen, with leader election. */
+  holder?: string;
 }
 
 export interface HealthServerOptions {
@@ -30,7 +34,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
       json(200, { status: 'ok' });
     } else if (path === '/readyz') {
       const report = options.readiness();
-      json(report.ready ? 200 : 503, { status: report.ready ? 'ok' : 'not ready', reasons: report.reasons });
+      json(report.ready ? 200 : 503, { status: report.ready ? 'ok' : 'not ready', reasons: report.reasons, leader: report.leader, holder: report.holder });
     } else if (path === '/version') {
       json(200, { uplink: UPLINK_VERSION, node: process.versions.node });
     } else if (path === '/metrics') {

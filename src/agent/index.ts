@@ -23,6 +23,8 @@ import { OwnSecret, stateSiblingFile } from './own-storage.ts';
 import { publicIpLookupFor } from './public-ip.ts';
 import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
+import { checkLeaderTimings, leaderIdentity, type LeaderElectionTimings } from './leader-election.ts';
+import { KubeLeaseApi } from './lease-api.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
 
@@ -158,6 +160,11 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     throw new ConfigError('use one of --hub-ca-hash and --hub-ca-file, not both');
   }
   const token = configuredToken(settings);
+  const timings: LeaderElectionTimings = {
+    leaseDurationMs: settings.leaderElectLeaseDuration * 1000, renewDeadlineMs: settings.leaderElectRenewDeadline * 1000,
+    retryPeriodMs: settings.leaderElectRetryPeriod * 1000,
+  };
+  checkLeaderTimings(timings);
   const kube = new KubeClient({
     ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context !== undefined ? { context: settings.context } : {}),
@@ -177,18 +184,22 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const namespace = ownNamespace(settings, location);
   const upgradeSetup = selfUpgradeSetup({ ...settings, plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [] }, namespace);
   const { helm, helmDir } = await privateHelm(settings, location, log);
-  const engine = addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics });
   const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
   const egressIp = publicIpLookupFor(settings, log);
   const agent = new Agent({
-    settings, log, kube, state, desiredAddons, addons: engine, metrics, inventory, configuredToken: token, selfUpgrade, egressIp,
+    settings, log, kube, state, desiredAddons, metrics, inventory, configuredToken: token, selfUpgrade, egressIp,
+    addons: addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
+    createAddons: () => addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
+    leaderElection: settings.leaderElect
+      ? { api: new KubeLeaseApi({ kube, namespace, name: settings.leaderElectLease }), lease: `${namespace}/${settings.leaderElectLease}`, identity: leaderIdentity(), timings }
+      : undefined,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);
   const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness() });
   const address = health.address();
   const healthPort = typeof address === 'object' && address ? address.port : port;
-  log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort }, 'agent starting');
+  log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort, leaderElect: settings.leaderElect }, 'agent starting');
   const controller = new AbortController();
   background(selfUpgrade.recover(), log, 'could not read the last self-upgrade from the release');
   const running = agent.run(controller.signal).catch((error: unknown) => {
@@ -201,9 +212,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     healthPort,
     async stop(): Promise<void> {
       controller.abort();
-      // A running self-upgrade gets its grace period while the link drains.
+      // A running self-upgrade gets its grace period while the link drains; the
+      // agent stops its add-on engine, then releases the leader lease.
       await Promise.all([running, selfUpgrade.stop(), egressIp?.stop()]);
-      await engine.stop();
       await rm(helmDir, { recursive: true, force: true });
       await inventory.stop();
       health.close();

@@ -78,6 +78,17 @@ export class AgentMetrics {
     labelNames: ['phase'] as const, registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'uplink_agent_leader', help: '1 while this agent holds the leader lease and does the leader\'s work (always 1 without --leader-elect)', registers: [this.registry],
+  });
+  readonly leaderTransitions = new Counter({
+    name: 'uplink_agent_leader_transitions_total', help: 'Times this agent became the leader (to=leader) or stopped leading (to=standby)',
+    labelNames: ['to'] as const, registers: [this.registry],
+  });
+  readonly leaseRenewFailures = new Counter({
+    name: 'uplink_agent_lease_renew_failures_total', help: 'Failed renewals of the leader lease while leading (timeouts, errors, 409)', registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'uplink_agent_' });
   }

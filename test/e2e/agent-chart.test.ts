@@ -36,9 +36,11 @@ const VALUE_SETTINGS: Record<string, keyof typeof AGENT_SETTINGS> = {
   'inventory.discover': 'inventoryDiscover', 'inventory.maxObjects': 'inventoryMaxObjects',
   'inventory.watchTimeout': 'watchTimeout', 'inventory.watchSilence': 'watchSilence',
   logLevel: 'logLevel', 'publicIp.enabled': 'reportPublicIp', 'publicIp.lookupUrl': 'publicIpUrl',
+  'leaderElection.enabled': 'leaderElect', 'leaderElection.leaseDuration': 'leaderElectLeaseDuration',
+  'leaderElection.renewDeadline': 'leaderElectRenewDeadline', 'leaderElection.retryPeriod': 'leaderElectRetryPeriod',
 };
-/** Variables the chart sets that are not agent settings: the pod's namespace and writable directories. */
-const POD_ENV = new Set(['POD_NAMESPACE', 'HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME']);
+/** Variables the chart sets that are not agent settings: the pod's namespace and name, and writable directories. */
+const POD_ENV = new Set(['POD_NAMESPACE', 'POD_NAME', 'HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME']);
 /** Variables holding paths inside the pod, which a local run moves under its own root. */
 const POD_PATHS = new Set(['HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'UPLINK_TOKEN_FILE', 'UPLINK_HUB_CA_FILE']);
 
@@ -114,8 +116,9 @@ async function runAsChartPod(t: TestContext, release: string, namespace: string)
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   for (const variable of container.env) {
     if (variable.valueFrom) {
-      assert.equal(variable.valueFrom.fieldRef?.fieldPath, 'metadata.namespace', `${variable.name} comes from the downward API`);
-      env[variable.name] = namespace;
+      const field = variable.valueFrom.fieldRef?.fieldPath;
+      assert.ok(field === 'metadata.namespace' || field === 'metadata.name', `${variable.name} comes from the downward API`);
+      env[variable.name] = field === 'metadata.name' ? `${release}-local` : namespace;
     } else {
       env[variable.name] = POD_PATHS.has(variable.name) ? join(root, variable.value ?? '') : variable.value;
     }
@@ -217,7 +220,7 @@ describe('agent chart', () => {
     const caFile = join(hub.dataDir, 'tls', 'ca.crt');
     const variants: [string, string[], string[], RegExp[]][] = [
       ['cluster-admin', ['hub.url=https://h:8443', 'token.value=t', `hub.caHash=sha256:${'b'.repeat(64)}`], [], [/clusterrolebinding\.\S+\/\S+-cluster-admin created/]],
-      ['read-only', ['hub.url=https://h:8443', 'token.value=t', 'rbac.mode=read-only', 'rbac.readOnly.listSecrets=true', 'rbac.impersonateUsers={alice,bob}'], [],
+      ['read-only', ['hub.url=https://h:8443', 'token.value=t', 'rbac.mode=read-only', 'rbac.readOnly.listSecrets=true', 'rbac.impersonateUsers={alice,bob}', 'leaderElection.enabled=true'], [],
         [/clusterrole\.\S+\/\S+-read-only created/, /clusterrolebinding\.\S+\/\S+-read-only-view created/]],
       ['existing Secret', ['hub.url=https://h:8443', 'token.existingSecret=my-token', 'token.existingSecretKey=cluster-token'], ['--set-file', `hub.caBundle=${caFile}`], [/configmap\/\S+-hub-ca created/]],
     ];
@@ -231,6 +234,11 @@ describe('agent chart', () => {
       for (const kind of kinds) assert.match(stdout, kind, name);
       assert.equal(stdout.includes('-cluster-admin created'), name !== 'read-only', `${name}: cluster-admin only in its mode`);
       assert.equal(objects.some((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-token')), name !== 'existing Secret', `${name}: token Secret`);
+      // With leader election, the Role names the one Lease the agent is told to use.
+      const role = objects.find((o) => o.kind === 'Role') as (KubeObject & { rules: { apiGroups: string[]; resourceNames?: string[]; verbs: string[] }[] }) | undefined;
+      const leaseRules = role?.rules.filter((r) => r.apiGroups.includes('coordination.k8s.io')) ?? [];
+      const leaseName = envOf(deploymentOf(objects)).find((e) => e.name === 'UPLINK_LEADER_ELECT_LEASE')?.value;
+      assert.deepEqual(leaseRules.map((r) => [r.resourceNames ?? [], r.verbs]), name === 'read-only' ? [[[leaseName], ['get', 'update']], [[], ['create']]] : [], `${name}: Lease rules`);
     }
   });
 
