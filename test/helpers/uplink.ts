@@ -113,7 +113,8 @@ export async function startHub(t: TestContext, options: StartHubOptions = {}): P
   const args = ['hub', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.insecureHttp ? ['--insecure-http'] : []), ...(options.args ?? [])];
   const hub = new UplinkProcess(args);
   t.after(() => hub.stop('SIGKILL'));
-  const listening = await hub.waitForLog((l) => l.msg === 'hub listening');
+  // Generous: on a busy machine (the whole suite on two cores) a hub restarted by a test took over 15 s to listen.
+  const listening = await hub.waitForLog((l) => l.msg === 'hub listening', 60_000);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const url = listening.publicUrl as string;
   const caHash = listening.caHash as string | undefined;
