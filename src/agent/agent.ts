@@ -60,7 +60,7 @@ export interface AgentOptions {
   /** Makes the engine of each later term, as a stopped engine does not start again; needed with leaderElection. */
   createAddons?: () => AddonEngineLike;
   /** Leader election among replicas (--leader-elect); without it this agent always leads. */
-  leaderElection?: { api: LeaseApi; lease: string; identity: string; timings: LeaderElectionTimings } | undefined;
+  leaderElection?: { api: LeaseApi; lease: string; identity: string; pod: string; timings: LeaderElectionTimings } | undefined;
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
@@ -119,6 +119,11 @@ export class Agent {
       onStoppedLeading: (reason) => { this.terms.end(reason !== 'stopped'); },
     });
     if (!this.elector) options.metrics.leader.set(1);
+  }
+
+  /** Whether this agent may change releases now: always without leader election, else while it leads within its renew deadline. */
+  get mayWrite(): boolean {
+    return this.elector ? this.elector.leadingNow : true;
   }
 
   /** leader, standby or unknown; always leader without leader election. */
@@ -193,7 +198,7 @@ export class Agent {
     try {
       const ca = await this.hubCa();
       socket = await dialLink({
-        hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION, features: AGENT_LINK_FEATURES,
+        hubUrl: this.options.settings.hubUrl, token, agentVersion: UPLINK_VERSION, features: AGENT_LINK_FEATURES, leader: this.elector?.leadership,
         rejectUnauthorized: !this.options.settings.insecureSkipTlsVerify, ...(ca ? { ca } : {}),
         transport: this.transport,
         onFallback: (why) => {
@@ -323,6 +328,8 @@ export class Agent {
     if (egressIp !== undefined) facts.egressIp = egressIp;
     const agentUpgrade = this.options.selfUpgrade.report();
     if (agentUpgrade !== undefined) facts.agentUpgrade = agentUpgrade;
+    const leadership = this.elector?.leadership;
+    if (leadership && this.options.leaderElection) facts.leader = { pod: this.options.leaderElection.pod, ...leadership };
     return facts;
   }
 

@@ -23,7 +23,7 @@ import { OwnSecret, stateSiblingFile } from './own-storage.ts';
 import { publicIpLookupFor } from './public-ip.ts';
 import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
-import { checkLeaderTimings, leaderIdentity, type LeaderElectionTimings } from './leader-election.ts';
+import { checkLeaderTimings, leaderIdentity, leaderPod, type LeaderElectionTimings } from './leader-election.ts';
 import { KubeLeaseApi } from './lease-api.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
@@ -87,7 +87,7 @@ function ownNamespace(settings: AgentSettings, location: StateLocation): string 
  * recorded beside it and what a killed previous run left running is stopped
  * first; in a pod, the container's end takes every child with it.
  */
-async function privateHelm(settings: AgentSettings, location: StateLocation, log: Logger): Promise<{ helm: HelmRunner; helmDir: string }> {
+async function privateHelm(settings: AgentSettings, location: StateLocation, log: Logger, mayWrite: () => boolean): Promise<{ helm: HelmRunner; helmDir: string }> {
   const helmDir = await mkdtemp(join(tmpdir(), 'uplink-helm-'));
   let children: ChildLedger | undefined;
   if ('file' in location) {
@@ -95,7 +95,7 @@ async function privateHelm(settings: AgentSettings, location: StateLocation, log
     children.reapPrevious();
   }
   const helm = new HelmRunner({
-    binary: settings.helm, stateDir: helmDir, ...(children ? { children } : {}),
+    binary: settings.helm, stateDir: helmDir, mayWrite, ...(children ? { children } : {}),
     ...(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context !== undefined ? { env: { HELM_KUBECONTEXT: settings.context } } : {}),
   });
@@ -183,7 +183,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   });
   const namespace = ownNamespace(settings, location);
   const upgradeSetup = selfUpgradeSetup({ ...settings, plainHttpRegistries: settings.addonsPlainHttpRegistries ?? [] }, namespace);
-  const { helm, helmDir } = await privateHelm(settings, location, log);
+  // Bound once the agent (and its leader election) exists; helm writes nothing before that.
+  let mayWrite = (): boolean => false;
+  const { helm, helmDir } = await privateHelm(settings, location, log, () => mayWrite());
   const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
   const egressIp = publicIpLookupFor(settings, log);
   const agent = new Agent({
@@ -191,10 +193,11 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     addons: addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     createAddons: () => addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     leaderElection: settings.leaderElect
-      ? { api: new KubeLeaseApi({ kube, namespace, name: settings.leaderElectLease }), lease: `${namespace}/${settings.leaderElectLease}`, identity: leaderIdentity(), timings }
+      ? { api: new KubeLeaseApi({ kube, namespace, name: settings.leaderElectLease }), lease: `${namespace}/${settings.leaderElectLease}`, identity: leaderIdentity(), pod: leaderPod(), timings }
       : undefined,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
+  mayWrite = () => agent.mayWrite;
   const { host, port } = parseListen(settings.healthListen);
   const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness() });
   const address = health.address();

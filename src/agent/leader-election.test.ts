@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { createLogger } from '../util/logger.ts';
 import { FakeLeaseServer, type FakeLeaseClient, type FakeNetwork } from './fake-lease.test-helper.ts';
-import { DEFAULT_LEADER_TIMINGS, LeaderElector, checkLeaderTimings, leaderIdentity, type LeadershipLoss } from './leader-election.ts';
+import { DEFAULT_LEADER_TIMINGS, LeaderElector, checkLeaderTimings, leaderIdentity, leaderPod, type LeadershipLoss } from './leader-election.ts';
+import { formatLeaderHeader, parseLeaderHeader } from '../link/leader-header.ts';
+import { AGENT_HEADERS } from '../link/protocol.ts';
 import { AgentMetrics } from './metrics.ts';
 
 const log = createLogger({ name: 'leader-election-test', level: 'silent' });
@@ -127,6 +129,21 @@ describe('leader election', () => {
     assert.equal(server.read()?.record.holderIdentity, 'b');
     assert.equal(server.read()?.record.leaseTransitions, 1);
     assert.equal(await sample(b.metrics, 'uplink_agent_leader_transitions_total', { to: 'leader' }), 1);
+  });
+
+  it('leader election - a leader frozen past its renew deadline may not write before its deadline timer has run; its term is the Lease\'s transitions', async (t) => {
+    const { candidates, a, b } = await leaderAndStandby(t, 10_000);
+    assert.equal(a.elector.leadingNow, true);
+    assert.equal(a.elector.leadership?.term, 0);
+    assert.equal(a.elector.leadership.identity, 'a');
+    assert.equal(b.elector.leadership, undefined);
+    // The clock jumps as after a SIGSTOP; no timer has run yet.
+    t.mock.timers.setTime(Date.now() + renewDeadlineMs + 1);
+    assert.equal(a.elector.isLeader, true, 'the deadline timer has not run');
+    assert.equal(a.elector.leadingNow, false, 'but the deadline has passed');
+    await advance(t, candidates, 1, 1);
+    assert.equal(a.elector.isLeader, false);
+    assert.equal(a.elector.leadership, undefined);
   });
 
   it('leader election - a renewal refused with 409 ends leadership at once', async (t) => {
@@ -253,5 +270,15 @@ describe('leader election', () => {
     assert.match(leaderIdentity({ POD_NAME: 'uplink-agent-7d9f-x2x' }), /^uplink-agent-7d9f-x2x_[0-9a-f]{8}$/);
     assert.notEqual(leaderIdentity({ POD_NAME: 'p' }), leaderIdentity({ POD_NAME: 'p' }));
     assert.match(leaderIdentity({}), /^.+_[0-9a-f]{8}$/);
+  });
+
+  it('leader election - a host name that is no DNS name is made one, so the hub takes the link header', () => {
+    assert.equal(leaderPod({ POD_NAME: ' My_Host.Example ' }), 'my-host.example');
+    assert.equal(leaderPod({ POD_NAME: '__' }), 'agent');
+    assert.equal(leaderPod({ POD_NAME: 'x'.repeat(300) }), 'x'.repeat(253));
+    for (const pod of ['Ünïcode-Host', '-a-', 'A.B_C']) {
+      const parsed = parseLeaderHeader({ [AGENT_HEADERS.leader]: formatLeaderHeader({ term: 1, identity: leaderIdentity({ POD_NAME: pod }) }) });
+      assert.notEqual(parsed, 'invalid', pod);
+    }
   });
 });

@@ -53,8 +53,13 @@ export function checkLeaderTimings(timings: LeaderElectionTimings): void {
 
 /** This process's identity in the Lease: the pod name (POD_NAME, else the host name) and a random suffix, unique per start. */
 export function leaderIdentity(env: NodeJS.ProcessEnv = process.env): string {
-  const base = (env.POD_NAME ?? '').trim() || hostname();
-  return `${base.slice(0, 253)}_${randomBytes(4).toString('hex')}`;
+  return `${leaderPod(env)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** The pod name this process leads as: POD_NAME, else the host name, made a DNS-1123 subdomain (the hub checks it). */
+export function leaderPod(env: NodeJS.ProcessEnv = process.env): string {
+  const base = ((env.POD_NAME ?? '').trim() || hostname()).toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
+  return base.replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'agent';
 }
 
 export type LeaderMetrics = Pick<AgentMetrics, 'leader' | 'leaderTransitions' | 'leaseRenewFailures'>;
@@ -105,6 +110,8 @@ export class LeaderElector {
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt: Promise<void> | undefined;
   private lastFailure = '';
+  /** When this elector last became the leader (ISO 8601, wall clock). */
+  private leadingSince = '';
 
   constructor(options: LeaderElectorOptions) {
     checkLeaderTimings(options.timings);
@@ -129,9 +136,24 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * Leading and within the renew deadline by the clock, not only by the
+   * deadline timer: after the process was frozen past its deadline, this is
+   * false before that timer has run.
+   */
+  get leadingNow(): boolean {
+    return this.leading && this.now() < this.deadlineAt;
+  }
+
   /** The holder this elector last saw in the Lease (itself when leading); undefined when none or not yet read. */
   get holder(): string | undefined {
     return this.observed?.record.holderIdentity || undefined;
+  }
+
+  /** While leading: the term (the Lease's leaseTransitions when this elector took it) and when it began. */
+  get leadership(): { identity: string; term: number; since: string } | undefined {
+    if (!this.leading || !this.snapshot) return undefined;
+    return { identity: this.options.identity, term: this.snapshot.record.leaseTransitions, since: this.leadingSince };
   }
 
   /** Starts the loop: the first attempt at once, then one per retry period. */
@@ -251,6 +273,7 @@ export class LeaderElector {
     // near its end: release() or the next attempt takes it from here.
     if (this.stopped || this.now() >= started + this.options.timings.renewDeadlineMs) return;
     this.leading = true;
+    this.leadingSince = new Date().toISOString();
     this.extendDeadline(started);
     this.options.metrics?.leader.set(1);
     this.options.metrics?.leaderTransitions.inc({ to: 'leader' });

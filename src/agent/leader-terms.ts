@@ -79,7 +79,7 @@ export class LeaderTerms {
     this.current = undefined;
     term.lost = lost;
     term.controller.abort();
-    this.stopping = term.engine.stop(lost ? 0 : undefined);
+    this.stopping = this.stopEngine(term.engine, lost ? 0 : undefined);
     background(this.stopping, this.options.log, 'could not stop the add-on engine');
   }
 
@@ -90,7 +90,13 @@ export class LeaderTerms {
     if (!term) return;
     term.controller.abort();
     await term.loop;
-    await term.engine.stop();
+    await this.stopEngine(term.engine, undefined);
+  }
+
+  /** Stops a term's engine; its log line says when no helm write of this agent can run any more. */
+  private async stopEngine(engine: AddonEngineLike, graceMs: number | undefined): Promise<void> {
+    await engine.stop(graceMs);
+    this.options.log.info({ term: this.started }, 'add-on engine stopped');
   }
 
   private async run(term: RunningTerm): Promise<void> {
@@ -104,6 +110,7 @@ export class LeaderTerms {
     }
     if (term.signal.aborted) return;
     term.engine.start(this.options.desiredAddons.current);
+    this.options.log.info({ term: this.started }, 'add-on engine started');
     await this.options.link(term);
   }
 }

@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { acceptH2Upgrade } from '../link/h2-socket.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../link/http2-settings.ts';
 import { HubSession } from '../link/hub-session.ts';
+import { parseLeaderHeader, type LinkLeader } from '../link/leader-header.ts';
 import type { KeepaliveOptions } from '../link/keepalive.ts';
 import { h2Transport, webSocketTransport, type LinkTransport } from '../link/transport.ts';
 import { HeartbeatError, parseHeartbeat } from '../link/heartbeat-schema.ts';
@@ -71,6 +72,11 @@ export class AgentGateway {
       this.refuse(socket, 503, 'overloaded', 'the hub is admitting other agents; retry later', { 'Retry-After': String(retryAfter) });
       return;
     }
+    const leader = parseLeaderHeader(req.headers);
+    if (leader === 'invalid') {
+      this.refuse(socket, 400, 'bad_request', `the ${AGENT_HEADERS.leader} header must be a term and a Lease identity, like "3 uplink-agent-7d9f-x2x_0a1b2c3d"`);
+      return;
+    }
     this.pending += 1;
     this.options.metrics.pendingHandshakes.set(this.pending);
     const timer = setTimeout(() => { socket.destroy(); }, HANDSHAKE_TIMEOUT_MS);
@@ -80,16 +86,21 @@ export class AgentGateway {
           this.refuse(socket, 401, 'unauthorized', 'the cluster token is not valid');
           return;
         }
-        if (await this.options.fleet.keepsCurrentLink(cluster.id)) {
+        const admission = await this.options.fleet.admitLink(cluster, leader);
+        if (admission === 'held') {
           this.refuse(socket, 409, 'held', 'another agent holds the link for this cluster token and has been replaced too often lately; it keeps the link until it goes away', { 'Retry-After': String(HELD_RETRY_AFTER_SECONDS) });
+          return;
+        }
+        if (admission === 'stale') {
+          this.refuse(socket, 409, 'stale_leader', 'a later leader of this cluster\'s agents holds the link; this agent no longer leads', { 'Retry-After': String(HELD_RETRY_AFTER_SECONDS) });
           return;
         }
         // The handshake timed out, or the agent gave up, while the tier was asked.
         if (socket.destroyed) return;
         if (h2) {
-          acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(h2Transport(ws), cluster, req); }, () => { socket.destroy(); });
+          acceptH2Upgrade(socket, head, LINK_H2_UPGRADE).then((ws) => { this.accept(h2Transport(ws), cluster, req, leader); }, () => { socket.destroy(); });
         } else {
-          this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(webSocketTransport(ws), cluster, req); });
+          this.wss.handleUpgrade(req, socket, head, (ws) => { this.accept(webSocketTransport(ws), cluster, req, leader); });
         }
       })
       .catch((error: unknown) => {
@@ -122,7 +133,7 @@ export class AgentGateway {
     return undefined;
   }
 
-  private accept(transport: LinkTransport, cluster: ClusterRecord, req: IncomingMessage): void {
+  private accept(transport: LinkTransport, cluster: ClusterRecord, req: IncomingMessage, leader: LinkLeader | undefined): void {
     const { log, metrics, fleet, keepalive } = this.options;
     const clusterLog = log.child({ clusterId: cluster.id, cluster: cluster.name });
     const features = parseAgentFeatures(req.headers[AGENT_HEADERS.features]);
@@ -133,8 +144,8 @@ export class AgentGateway {
     const version = req.headers[AGENT_HEADERS.version];
     const agentVersion = typeof version === 'string' ? version.slice(0, MAX_AGENT_VERSION_LENGTH) : undefined;
     metrics.linksAccepted.inc();
-    fleet.attach(cluster.id, session, agentVersion);
-    clusterLog.info({ agentVersion, features: [...features], transport: session.transport, remote: req.socket.remoteAddress }, 'agent linked');
+    fleet.attach(cluster.id, session, agentVersion, leader);
+    clusterLog.info({ agentVersion, features: [...features], transport: session.transport, remote: req.socket.remoteAddress, leader: leader?.identity, term: leader?.term }, 'agent linked');
     const sinks: AgentEventSinks = {
       fleet, addonStatuses: this.options.addonStatuses,
       dropped: (type) => { metrics.agentEventsDropped.inc({ type }); },

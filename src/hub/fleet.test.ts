@@ -122,4 +122,43 @@ describe('fleet', () => {
     assert.equal(await gaugeValue(holderMetrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), 2.5);
     assert.equal(await gaugeValue(otherMetrics, 'uplink_hub_addon_sweep_duration_seconds', 'prod'), undefined, 'counted by the holder alone');
   });
+
+  it('fleet - leaders of one cluster hand the link over without counting a replacement; an earlier leader is refused', async () => {
+    const { fleet, metrics, record } = await setup();
+    const leader = (term: number, pod: string) => ({ term, identity: `${pod}_0a` });
+    fleet.attach(record.id, fakeSession(), '1.0.0', leader(1, 'agent-a'));
+    // Far more handovers than the replacement rule allows two agents sharing a token.
+    for (let term = 2; term <= 6; term += 1) {
+      assert.equal(await fleet.admitLink(record, leader(term, term % 2 ? 'agent-a' : 'agent-b')), 'handover', `term ${term}`);
+      fleet.attach(record.id, fakeSession(), '1.0.0', leader(term, term % 2 ? 'agent-a' : 'agent-b'));
+    }
+    assert.equal(await fleet.admitLink(record, leader(6, 'agent-b')), 'handover', 'the same leader linking again');
+    assert.equal(await fleet.admitLink(record, leader(5, 'agent-a')), 'stale');
+    assert.equal(await fleet.admitLink(record, undefined), 'accept', 'no terms to compare: the replacement rule, with none counted yet');
+    const json = await metrics.registry.getMetricsAsJSON();
+    const replaced = json.find((m) => m.name === 'uplink_hub_link_errors_total')?.values.find((v) => v.labels.reason === 'replaced');
+    assert.equal(replaced, undefined, 'no replacement counted');
+    const handovers = json.find((m) => m.name === 'uplink_hub_leader_handovers_total')?.values.find((v) => v.labels.kind === 'handover');
+    assert.equal(handovers?.value, 5);
+  });
+
+  it('fleet - without leader terms, the third replacement within the window is refused while the link is held', async () => {
+    const { fleet, record } = await setup();
+    fleet.attach(record.id, fakeSession(), '1.0.0');
+    for (let swap = 0; swap < 2; swap += 1) {
+      assert.equal(await fleet.admitLink(record, undefined), 'accept');
+      fleet.attach(record.id, fakeSession(), '1.0.0');
+    }
+    assert.equal(await fleet.admitLink(record, undefined), 'held');
+    assert.equal(await fleet.admitLink(record, { term: 0, identity: 'agent-a_0a' }), 'held', 'a term against a link without one: no handover');
+  });
+
+  it('fleet - a link held by another replica is compared with the leader its stored facts name', async () => {
+    const { record, clock } = await setup();
+    const tier: ReplicaTier = { ...soloTier('b'), shared: true, holderElsewhere: () => 'a' };
+    const fleet = new Fleet({ store: store(), log, metrics: new HubMetrics(), tier, offlineAfterMs: 45_000, now: () => clock.now });
+    const facts = { leader: { pod: 'agent-a', identity: 'agent-a_0a', term: 4, since: '2026-03-04T10:00:00.000Z' } } as unknown as ClusterRecord['facts'];
+    assert.equal(await fleet.admitLink({ ...record, facts }, { term: 5, identity: 'agent-b_0b' }), 'handover');
+    assert.equal(await fleet.admitLink({ ...record, facts }, { term: 3, identity: 'agent-b_0b' }), 'stale');
+  });
 });

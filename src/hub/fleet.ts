@@ -2,10 +2,12 @@
 // latest heartbeat and add-on sweep, and the online/offline judgement derived
 // from them.
 import type { HubSession } from '../link/hub-session.ts';
+import type { LinkLeader } from '../link/leader-header.ts';
 import { LINK_CLOSE, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import { background } from '../util/background.ts';
 import type { Logger } from '../util/logger.ts';
 import { AddonSweeps, type AddonSweepView } from './addons/sweeps.ts';
+import { compareLeaders, storedLeader } from './leader-handover.ts';
 import { LinkReplacements, MAX_REPLACEMENTS, REPLACEMENT_WINDOW_MS } from './link-replacements.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
@@ -15,6 +17,14 @@ import { soloTier, type ReplicaTier } from './tier/replica-tier.ts';
 const HANDOVER_POLL_MS = 100;
 
 export type ClusterStatus = 'online' | 'offline' | 'never-connected';
+
+/**
+ * What becomes of a new link: accept (no link held, or the replacement rules
+ * allow it), handover (a later leader of a leader-elected agent, or the same
+ * one again: taken without counting), held (refused: replaced too often),
+ * stale (refused: an earlier leader while a later one holds the link).
+ */
+export type LinkAdmission = 'accept' | 'handover' | 'held' | 'stale';
 
 /** A cluster as the API shows it: the stored record plus its live state. */
 export interface ClusterView {
@@ -42,6 +52,8 @@ export interface ClusterView {
 
 interface LiveLink {
   session: HubSession;
+  /** The agent's term of leadership, from a leader-elected agent. */
+  leader: LinkLeader | undefined;
   connectedAt: string;
   lastHeartbeatAt: string | null;
   facts: ClusterFacts | null;
@@ -137,6 +149,23 @@ export class Fleet {
     return (await this.tier.replacementsWhileHeld(clusterId, REPLACEMENT_WINDOW_MS)) >= MAX_REPLACEMENTS;
   }
 
+  /**
+   * Decides on a new link for `cluster` whose agent leads with `leader`
+   * (undefined without leader election). The held link's leader is this
+   * replica's live one, or, when another replica holds it, the one in the
+   * facts stored at its last heartbeat. Rejects when the tier cannot be asked.
+   */
+  async admitLink(cluster: { id: string; facts: ClusterFacts | null }, leader: LinkLeader | undefined): Promise<LinkAdmission> {
+    const live = this.links.get(cluster.id);
+    const heldHere = live?.session.isOpen === true;
+    if (heldHere || this.tier.holderElsewhere(cluster.id) !== undefined) {
+      const verdict = compareLeaders(heldHere ? live.leader : storedLeader(cluster.facts?.leader), leader);
+      if (verdict === 'stale') return 'stale';
+      if (verdict !== 'unrelated') return 'handover';
+    }
+    return (await this.keepsCurrentLink(cluster.id)) ? 'held' : 'accept';
+  }
+
   /** Counts a replacement of the cluster's live link here and across the tier. */
   private noteReplaced(clusterId: string): void {
     this.options.metrics.linkError('replaced');
@@ -146,16 +175,15 @@ export class Fleet {
     });
   }
 
-  /** Registers a new link; an older link of the same cluster is closed (the newest agent wins). */
-  attach(clusterId: string, session: HubSession, agentVersion: string | undefined): void {
+  /**
+   * Registers a new link; an older link of the same cluster is closed (the
+   * newest agent wins). A leader's handover is not counted as a replacement.
+   */
+  attach(clusterId: string, session: HubSession, agentVersion: string | undefined, leader?: LinkLeader): void {
     const previous = this.links.get(clusterId);
-    if (previous) {
-      this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
-      previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
-      this.noteReplaced(clusterId);
-    }
+    if (previous) this.replacePrevious(clusterId, previous, leader);
     const at = new Date(this.now()).toISOString();
-    this.links.set(clusterId, { session, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
+    this.links.set(clusterId, { session, leader, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
     // A link the tier cannot record would be unreachable from the other replicas: the agent is sent to try again.
@@ -166,6 +194,21 @@ export class Fleet {
     });
     background(session.closed.then(() => { this.detach(clusterId, session); }), this.options.log, 'could not record a closed link');
     for (const listener of this.linkedListeners) listener(clusterId);
+  }
+
+  private replacePrevious(clusterId: string, previous: LiveLink, leader: LinkLeader | undefined): void {
+    const verdict = compareLeaders(previous.leader, leader);
+    if (verdict === 'handover' || verdict === 'same') {
+      this.options.metrics.leaderHandovers.inc({ kind: verdict });
+      this.options.log.info({ clusterId, from: previous.leader?.identity, to: leader?.identity, term: leader?.term }, verdict === 'handover'
+        ? 'a new leader of the cluster\'s agents linked; closing the old leader\'s link'
+        : 'the leader of the cluster\'s agents linked again; closing its old link');
+      previous.session.close(LINK_CLOSE.replaced, verdict === 'handover' ? 'a newer leader linked' : 'replaced by a newer link');
+      return;
+    }
+    this.options.log.warn({ clusterId }, 'a second agent linked with this cluster token; closing the older link');
+    previous.session.close(LINK_CLOSE.replaced, 'replaced by a newer link');
+    this.noteReplaced(clusterId);
   }
 
   private detach(clusterId: string, session: HubSession): void {

@@ -3,7 +3,7 @@ import type { AddonSweepSample } from './addons/sweeps.ts';
 
 /** Why an agent connection was refused or dropped; a closed set keeps label cardinality bounded. */
 export type LinkErrorReason =
-  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'held' | 'store';
+  | 'unauthorized' | 'bad_request' | 'overloaded' | 'protocol' | 'timeout' | 'dropped' | 'replaced' | 'held' | 'stale_leader' | 'store';
 
 /** The live-resource routes of the API (see api/resources.ts); a closed set for labels. */
 export type ResourceRoute = 'kinds' | 'list' | 'object' | 'events' | 'watch' | 'logs';
@@ -33,6 +33,10 @@ export class HubMetrics {
     labelNames: ['type'] as const, registers: [this.registry],
   });
   readonly linksAccepted = new Counter({ name: 'uplink_hub_links_accepted_total', help: 'Agent links accepted', registers: [this.registry] });
+  readonly leaderHandovers = new Counter({
+    name: 'uplink_hub_leader_handovers_total', help: 'Links of a leader-elected agent that took over a link still held for the cluster: from a later leader (handover) or the same one linking again (same)',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
   readonly streamsOpen = new Gauge({ name: 'uplink_hub_link_streams_open', help: 'HTTP/2 streams open to agents', registers: [this.registry] });
   readonly pendingHandshakes = new Gauge({ name: 'uplink_hub_pending_handshakes', help: 'Agent connections being authenticated', registers: [this.registry] });
   readonly kubeRequests = new Counter({

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { UplinkError } from '../util/errors.ts';
 import { MAX_WS_MESSAGE_BYTES } from './http2-settings.ts';
+import { formatLeaderHeader, type LinkLeader } from './leader-header.ts';
 import { AGENT_CONNECT_PATH, AGENT_HEADERS, LINK_SUBPROTOCOL, type AgentFeature } from './protocol.ts';
 import { trustingCa } from './tls.ts';
 import { webSocketTransport, type LinkTransport } from './transport.ts';
@@ -37,6 +38,8 @@ export interface DialOptions {
   handshakeTimeoutMs?: number;
   /** What this agent's request handler understands (AGENT_FEATURES), told to the hub; none when absent. */
   features?: readonly AgentFeature[];
+  /** This agent's term of leadership, with leader election (AGENT_HEADERS.leader). */
+  leader?: LinkLeader | undefined;
 }
 
 /** The headers of the link upgrade request, over either transport. */
@@ -46,6 +49,7 @@ export function linkUpgradeHeaders(options: DialOptions): Record<string, string>
     authorization: `Bearer ${options.token}`,
     [AGENT_HEADERS.version]: options.agentVersion,
     ...(features.length > 0 ? { [AGENT_HEADERS.features]: features.join(', ') } : {}),
+    ...(options.leader ? { [AGENT_HEADERS.leader]: formatLeaderHeader(options.leader) } : {}),
   };
 }
 

@@ -57,6 +57,7 @@ export const ClusterFactsSchema = Type.Object({
   inventory: Type.Optional(Type.Object({ synced: Type.Boolean(), objects: Count, kinds: Count, syncedKinds: Count, stalenessSeconds: Seconds })),
   egressIp: Type.Optional(Type.String({ maxLength: 45 })),
   agentUpgrade: Type.Optional(AgentUpgradeSchema),
+  leader: Type.Optional(Type.Object({ pod: Text, identity: Text, term: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }), since: Time })),
 });
 
 const HeartbeatSchema = Type.Object({

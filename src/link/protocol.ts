@@ -28,6 +28,13 @@ export const AGENT_HEADERS = {
   /** The agent's own version, for the fleet view and compatibility checks. */
   version: 'x-uplink-agent-version',
   /**
+   * From a leader-elected agent: `TERM IDENTITY`, its term (the Lease's
+   * leaseTransitions when it took it) and its identity in the Lease. The hub
+   * lets a higher term take the link at once (a handover, not two agents
+   * fighting over one token) and refuses a lower one while a higher holds it.
+   */
+  leader: 'x-uplink-leader',
+  /**
    * What this agent understands beyond the first link protocol: a
    * comma-separated list of AGENT_FEATURES values. The hub sends a request
    * form only to agents that list it; an agent that predates the header
@@ -182,6 +189,20 @@ export interface ClusterFacts {
   egressIp?: string;
   /** The agent's last self-upgrade (POST AGENT_PATHS.agentUpgrade); absent before the first. */
   agentUpgrade?: AgentUpgradeReport;
+  /** With leader election among the agent's replicas: the pod that leads (the one sending these facts). */
+  leader?: AgentLeader;
+}
+
+/** Which of the agent's replicas leads, from a leader-elected agent. */
+export interface AgentLeader {
+  /** The leading pod's name. */
+  pod: string;
+  /** Its identity in the Lease: the pod name and a suffix unique to the process. */
+  identity: string;
+  /** The Lease's leaseTransitions when this leader took it: a later leader has a higher term. */
+  term: number;
+  /** When it took the Lease (ISO 8601). */
+  since: string;
 }
 
 /**

@@ -86,6 +86,7 @@ describe('agent replicas with leader election', () => {
     assert.equal(metricValue(await metricsOf(second), 'uplink_agent_leader'), 0);
     assert.equal(metricValue(await metricsOf(second), 'uplink_agent_link_up'), 0);
     assert.equal(second.process.lines.some((l) => l.msg === 'linked to the hub'), false, 'the standby never linked');
+    assert.equal(second.process.lines.some((l) => l.msg === 'add-on engine started'), false, 'the standby never ran the engine');
     const clusterOnline = async (): Promise<ClusterView | undefined> => {
       const result = await uplink(['clusters', 'get', 'e2e-leader', '-o', 'json'], hub.cliConfig);
       const view = JSON.parse(result.stdout) as ClusterView;
@@ -122,6 +123,11 @@ describe('agent replicas with leader election', () => {
     assert.ok(first.process.lines.some((l) => l.msg === 'stopped leading' && l.reason === 'deadline'), 'the first stopped at its renew deadline');
     assert.ok(stopped < took && cutLink < took, `the first stopped (${stopped}) and cut its link (${cutLink}) before the second took the Lease (${took})`);
     console.log(`# the cut-off leader stopped ${took - stopped} ms before the standby took the Lease; linked ${linked - took} ms after that`);
+    // Never two engines: the first's had stopped (its helm writes killed) before the second's started.
+    const engineStopped = loggedAt(first, 'add-on engine stopped');
+    const engineStarted = second.process.lines.filter((l) => l.msg === 'add-on engine started').map((l) => Date.parse(String(l.time)));
+    assert.ok(engineStopped !== undefined && engineStarted.length === 1, `engine steps logged: ${JSON.stringify({ engineStopped, engineStarted })}`);
+    assert.ok(engineStopped < (engineStarted[0] ?? 0), `the first's engine stopped (${engineStopped}) before the second's started (${engineStarted[0] ?? 0})`);
     assert.equal(metricValue(await metricsOf(first), 'uplink_agent_link_up'), 0);
     assert.equal(metricValue(await metricsOf(first), 'uplink_agent_leader'), 0);
     relay.heal();

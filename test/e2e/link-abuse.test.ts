@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import type { ClusterView } from '../../src/hub/fleet.ts';
 import { MAX_REQUEST_HEAD_BYTES } from '../../src/hub/connection-guard.ts';
 import { agentConnectUrl } from '../../src/link/dial.ts';
-import { LINK_CLOSE, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
+import { AGENT_HEADERS, LINK_CLOSE, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
 import { createTestNamespace, mintServiceAccountToken } from '../helpers/cluster.ts';
 import { eventually, hubMetricsText, metricValue, startAgent, startHub, suiteContext, type AgentHandle, type HubHandle } from '../helpers/uplink.ts';
 
@@ -115,8 +115,8 @@ describe('agent endpoint under abuse', () => {
   });
 
   it('abuse - unknown paths and a missing subprotocol are refused over HTTP', async () => {
-    const statusOf = (url: string, protocols: string[]): Promise<number> => new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, protocols, { headers: { authorization: `Bearer ${attackerToken}` }, ca: caPem });
+    const statusOf = (url: string, protocols: string[], headers: Record<string, string> = {}): Promise<number> => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, protocols, { headers: { authorization: `Bearer ${attackerToken}`, ...headers }, ca: caPem });
       ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
       ws.on('open', () => { reject(new Error('the upgrade was accepted')); });
       ws.on('error', () => undefined);
@@ -124,6 +124,9 @@ describe('agent endpoint under abuse', () => {
     assert.equal(await statusOf(agentConnectUrl(hub.url).replace('/connect', '/nope'), [LINK_SUBPROTOCOL]), 404);
     assert.equal(await statusOf(agentConnectUrl(hub.url), ['other.v9']), 400);
     assert.equal(await statusOf(agentConnectUrl(hub.url).replace('/api/v1/agent/connect', '/api/v1/clusters'), [LINK_SUBPROTOCOL]), 404);
+    for (const leader of ['x', '-1 pod_ab', '99999999999 pod_ab', '3 POD_ab', `3 ${'a'.repeat(300)}_ab`]) {
+      assert.equal(await statusOf(agentConnectUrl(hub.url), [LINK_SUBPROTOCOL], { [AGENT_HEADERS.leader]: leader }), 400, `leader header ${leader.slice(0, 20)}`);
+    }
     await assertGoodAgentUndisturbed();
   });
 

@@ -161,6 +161,8 @@ export interface StartAgentOptions {
   args?: string[];
   /** Wait for 'linked to the hub' before returning (default true). */
   waitLinked?: boolean;
+  /** Added to the test process's environment (e.g. POD_NAME). */
+  env?: Record<string, string>;
 }
 
 /** Starts an agent with fast heartbeats and short backoff, as tests need. */
@@ -175,7 +177,7 @@ export async function startAgent(t: TestContext, options: StartAgentOptions): Pr
     ...(options.caHash ? ['--hub-ca-hash', options.caHash] : []),
     ...(options.args ?? []),
   ];
-  const agent = new UplinkProcess(args);
+  const agent = new UplinkProcess(args, { ...process.env, ...options.env });
   t.after(() => agent.stop('SIGKILL'));
   const starting = await agent.waitForLog((l) => l.msg === 'agent starting');
   if (options.waitLinked !== false) await agent.waitForLog((l) => l.msg === 'linked to the hub');

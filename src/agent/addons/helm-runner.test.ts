@@ -48,6 +48,18 @@ describe('HelmRunner with the real helm', () => {
     assert.match(await helm.version(), /^v4\.\d+\.\d+/);
   });
 
+  it('helm-runner - an agent that no longer leads runs no command that changes a release; reads still run', async () => {
+    let leads = false;
+    const fenced = new HelmRunner({ binary: join(await clusterBinDir(), 'helm'), stateDir: join(dir, 'fenced'), mayWrite: () => leads });
+    for (const args of [['upgrade', '--install', 'web', WEBAPP_CHART], ['install', 'web', WEBAPP_CHART], ['rollback', 'web', '1'], ['uninstall', 'web']]) {
+      await rejectsWith(fenced.run(args), 'NOT_LEADER', new RegExp(`helm ${args[0] ?? ''} was not run: this agent no longer leads`));
+    }
+    assert.match(await fenced.version(), /^v4\./);
+    leads = true;
+    const rendered = await fenced.run(['template', 'web', WEBAPP_CHART]);
+    assert.match(rendered.stdout, /kind: Deployment/);
+  });
+
   it('helm-runner - renders the example web app', async () => {
     const result = await helm.run(['template', 'web', WEBAPP_CHART, '--namespace', 'shop']);
     assert.match(result.stdout, /kind: Deployment/);

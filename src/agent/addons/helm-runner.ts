@@ -17,6 +17,8 @@ export const DEFAULT_HELM_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Releases `list` asks for; helm's own default of 256 could hide some. */
 export const HELM_LIST_MAX = 2000;
 /** Helm 4 has no `list --all`: every state is asked for by name. */
+/** helm commands that change a release. */
+const WRITE_COMMANDS: ReadonlySet<string> = new Set(['install', 'upgrade', 'rollback', 'uninstall']);
 const LIST_EVERY_STATE = ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'];
 
 /**
@@ -47,6 +49,14 @@ export interface HelmRunnerOptions {
   maxOutputBytes?: number;
   /** Where running helm processes are recorded, so a restarted agent can stop what a killed one left. */
   children?: { add(pid: number): void; remove(pid: number): void };
+  /**
+   * Asked before each command that changes a release (install, upgrade,
+   * rollback, uninstall): false refuses it with NOT_LEADER. With leader
+   * election, true only while this agent's leadership is within its renew
+   * deadline, so a process that was frozen past it (a stopped VM, a long
+   * pause) cannot write before its deadline timer has had a chance to run.
+   */
+  mayWrite?: () => boolean;
 }
 
 export interface HelmCommandOptions {
@@ -58,7 +68,7 @@ export interface HelmCommandOptions {
 
 /** A helm command failed; `reason` is the stable code, `message` safe to show and store. */
 export class HelmError extends UplinkError {
-  readonly reason: HelmFailureCode | 'START_FAILED' | 'CANCELLED' | 'OUTPUT_TOO_LARGE' | 'OUTPUT_INVALID';
+  readonly reason: HelmFailureCode | 'START_FAILED' | 'CANCELLED' | 'OUTPUT_TOO_LARGE' | 'OUTPUT_INVALID' | 'NOT_LEADER';
   /** Helm undid the failed operation itself (`--rollback-on-failure`). */
   readonly rolledBack: boolean;
 
@@ -95,9 +105,11 @@ export class HelmRunner {
   private readonly timeoutMs: number;
   private readonly maxOutputBytes: number;
   private readonly children: HelmRunnerOptions['children'];
+  private readonly mayWrite: HelmRunnerOptions['mayWrite'];
 
   constructor(options: HelmRunnerOptions) {
     this.children = options.children;
+    this.mayWrite = options.mayWrite;
     this.binary = options.binary;
     this.env = buildHelmEnv(options);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
@@ -112,6 +124,9 @@ export class HelmRunner {
   async run(args: readonly string[], options: HelmCommandOptions = {}): Promise<ProcessResult> {
     if (args.includes('--debug')) throw new TypeError('helm --debug prints values and manifests; it is never passed');
     const command = commandName(args);
+    if (WRITE_COMMANDS.has(args[0] ?? '') && this.mayWrite?.() === false) {
+      throw new HelmError('NOT_LEADER', `helm ${command} was not run: this agent no longer leads its replicas`);
+    }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let result: ProcessResult;
     let pid: number | undefined;

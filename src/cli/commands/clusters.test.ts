@@ -27,17 +27,22 @@ describe('clusters command', () => {
   });
 
   it('clusters command - -o wide has the sweep lag before the labels; the plain table does not', () => {
-    assert.deepEqual(clusterRow(VIEW, true).slice(-3), ['1.0.0', '12s', 'env=prod']);
+    assert.deepEqual(clusterRow(VIEW, true).slice(-4), ['1.0.0', '-', '12s', 'env=prod']);
     assert.equal(clusterRow(VIEW, false).length, 7);
   });
 
   it('clusters command - -o wide shows the egress IP, and the agent cell a running or failed self-upgrade', () => {
     const upgrade: AgentUpgradeReport = { operationId: 'op-1', version: '0.2.0', state: 'running', message: '', startedAt: '', finishedAt: null };
     const facts = { nodes: { ready: 1, total: 1 }, pods: { running: 1, total: 1 }, egressIp: '203.0.113.7', agentUpgrade: upgrade } as unknown as ClusterFacts;
-    assert.deepEqual(clusterRow({ ...VIEW, facts }, true).slice(-4, -2), ['203.0.113.7', '1.0.0 (upgrade to 0.2.0 running)']);
+    assert.deepEqual(clusterRow({ ...VIEW, facts }, true).slice(-5, -3), ['203.0.113.7', '1.0.0 (upgrade to 0.2.0 running)']);
     assert.equal(agentCell({ ...VIEW, facts: { ...facts, agentUpgrade: { ...upgrade, state: 'failed' } } }), '1.0.0 (upgrade to 0.2.0 failed)');
     assert.equal(agentCell({ ...VIEW, facts: { ...facts, agentUpgrade: { ...upgrade, state: 'succeeded' } } }), '1.0.0');
-    assert.equal(clusterRow(VIEW, true).at(-4), '-');
+    assert.equal(clusterRow(VIEW, true).at(-5), '-');
+  });
+
+  it('clusters command - -o wide names the leading agent pod of a leader-elected agent', () => {
+    const facts = { nodes: { ready: 1, total: 1 }, pods: { running: 1, total: 1 }, leader: { pod: 'uplink-agent-7d9f-x2x', identity: 'uplink-agent-7d9f-x2x_0a', term: 3, since: '' } } as unknown as ClusterFacts;
+    assert.equal(clusterRow({ ...VIEW, facts }, true).at(-3), 'uplink-agent-7d9f-x2x');
   });
 
   it('clusters command - upgrade-agent waits for its own operation to end: succeeded is ok, failed is not, another or a running one is no outcome', () => {

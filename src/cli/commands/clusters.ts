@@ -77,7 +77,7 @@ export function clusterRow(c: CallerClusterView, wide: boolean): string[] {
     formatAge(c.lastHeartbeatAgeSeconds),
   ];
   if (wide) {
-    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', f?.egressIp ?? '-', agentCell(c), sweepCell(c.addonSweep),
+    row.push(c.role, c.id, f?.cloud ?? '-', f?.region ?? '-', f?.egressIp ?? '-', agentCell(c), f?.leader?.pod ?? '-', sweepCell(c.addonSweep),
       Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-');
   }
   return row;
@@ -91,7 +91,7 @@ function printClusters(items: CallerClusterView[], output: string | undefined): 
     for (const c of items) print(c.name);
   } else {
     const headers = ['NAME', 'STATUS', 'VERSION', 'DISTRIBUTION', 'NODES', 'PODS', 'HEARTBEAT'];
-    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'EGRESS-IP', 'AGENT', 'SWEEP', 'LABELS');
+    if (format === 'wide') headers.push('ROLE', 'ID', 'CLOUD', 'REGION', 'EGRESS-IP', 'AGENT', 'LEADER', 'SWEEP', 'LABELS');
     print(items.length === 0 ? 'No clusters yet: uplink clusters create NAME'
       : formatTable(headers, items.map((c) => clusterRow(c, format === 'wide'))));
   }

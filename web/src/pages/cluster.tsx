@@ -68,6 +68,7 @@ function Overview(props: { cluster: FleetItem }) {
     ['API server', f ? `livez ${f.apiServer.livez ? 'ok' : 'failing'}, readyz ${f.apiServer.readyz ? 'ok' : 'failing'}` : '—'],
     ['Inventory', f?.inventory ? `${f.inventory.synced ? 'synced' : 'syncing'}: ${f.inventory.objects} objects in ${f.inventory.syncedKinds}/${f.inventory.kinds} kinds` : '—'],
     ['Agent', f ? `${f.agent.version} on Node ${f.agent.nodeVersion}, up ${age(f.agent.uptimeSeconds)}, ${Math.round(f.agent.memoryRssBytes / 1048576)} MiB` : c.agentVersion ?? '—'],
+    ['Agent leader', f?.leader ? <span data-testid="leader">{f.leader.pod} (term {f.leader.term}, since {localTime(f.leader.since)})</span> : 'one agent (no leader election)'],
     ['Egress IP', f?.egressIp ?? '—'],
     ['Add-ons', <AddonCell summary={c.addons} />],
     ['Add-on sweeps', c.addonSweep ? `${c.addonSweep.stopped ? 'stopped' : 'running'}, every ${c.addonSweep.intervalSeconds} s, last ${localTime(c.addonSweep.lastSweepAt)}` : '—'],
