@@ -4,15 +4,20 @@
 // environment run a real agent process (kwok fakes the chart's own pod), and
 // the install line the hub prints, run as printed.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { DRAIN_TIMEOUT_MS } from '../../src/agent/agent.ts';
 import { AGENT_SETTINGS } from '../../src/agent/config.ts';
 import { UPLINK_VERSION } from '../../src/version.ts';
-import { runChecked } from '../../src/util/run-process.ts';
+import { KILL_GRACE_MS, runChecked } from '../../src/util/run-process.ts';
 import { AddonHub, webappSpec } from '../helpers/addons.ts';
-import { helmOffline, serveChartRepo } from '../helpers/chart-sources.ts';
+import {
+  CHART, deploymentOf, envOf, envValue, leaseRules, render, restrictedNamespace, sets,
+  type Budget, type Container, type Deployment, type KubeObject, type PodSpec,
+} from '../helpers/agent-chart.ts';
+import { serveChartRepo } from '../helpers/chart-sources.ts';
 import {
   clusterBinDir, createTestNamespace, helm, helmEnv, kubeconfigPath, kubectl, kubectlJson, REPO_ROOT,
   serviceAccountKubeconfig, testTempDir, uniqueName,
@@ -20,7 +25,6 @@ import {
 import { createUserLogin, kubeconfigThroughHub, kubectlVia } from '../helpers/kubectl-hub.ts';
 import { eventually, startHub, suiteContext, UplinkProcess, type HubHandle, type LogLine } from '../helpers/uplink.ts';
 
-const CHART = join(REPO_ROOT, 'charts/uplink-agent');
 const WEBAPP = join(REPO_ROOT, 'examples/charts/webapp');
 /** What `uplink clusters create` prints (src/hub/install-command.ts). */
 const PRINTED = { release: 'uplink-agent', namespace: 'uplink-system' };
@@ -39,17 +43,16 @@ const VALUE_SETTINGS: Record<string, keyof typeof AGENT_SETTINGS> = {
   'leaderElection.enabled': 'leaderElect', 'leaderElection.leaseDuration': 'leaderElectLeaseDuration',
   'leaderElection.renewDeadline': 'leaderElectRenewDeadline', 'leaderElection.retryPeriod': 'leaderElectRetryPeriod',
 };
+/**
+ * Chart defaults that differ from the agent's own on purpose: the chart runs
+ * two pods, which need leader election; a lone `uplink agent` needs none.
+ */
+const CHART_DEFAULTS: Partial<Record<string, unknown>> = { 'leaderElection.enabled': true };
 /** Variables the chart sets that are not agent settings: the pod's namespace and name, and writable directories. */
 const POD_ENV = new Set(['POD_NAMESPACE', 'POD_NAME', 'HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME']);
 /** Variables holding paths inside the pod, which a local run moves under its own root. */
 const POD_PATHS = new Set(['HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'UPLINK_TOKEN_FILE', 'UPLINK_HUB_CA_FILE']);
 
-interface KubeObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } }
-interface EnvVar { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }
-interface Volume { name: string; secret?: { secretName: string; items: { key: string; path: string }[] }; configMap?: { name: string }; emptyDir?: object }
-interface Container { env: EnvVar[]; args: string[]; volumeMounts: { name: string; mountPath: string }[]; securityContext: object }
-interface PodSpec { serviceAccountName: string; containers: Container[]; volumes: Volume[]; securityContext: object }
-interface Deployment extends KubeObject { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }
 interface CreatedCluster { token: string; install: { helm: string } }
 
 const { t: suite, runCleanups } = suiteContext('agent-chart');
@@ -57,22 +60,7 @@ let hub: HubHandle;
 let addons: AddonHub;
 let repo: string;
 
-const sets = (values: string[]): string[] => values.flatMap((v) => ['--set', v]);
 const hubValues = (created: CreatedCluster): string[] => [`hub.url=${hub.url}`, `hub.caHash=${hub.caHash ?? ''}`, `token.value=${created.token}`];
-
-/** `helm template` of the chart; no cluster involved. */
-async function render(namespace: string, values: string[], extra: string[] = []): Promise<KubeObject[]> {
-  const { stdout } = await helmOffline(['template', 'r', CHART, '-n', namespace, ...sets(values), ...extra]);
-  return parseAllDocuments(stdout).map((d) => d.toJS() as KubeObject | null).filter((o) => o !== null);
-}
-
-function deploymentOf(objects: KubeObject[]): Deployment {
-  const deployment = objects.find((o) => o.kind === 'Deployment');
-  assert.ok(deployment, 'the chart renders a Deployment');
-  return deployment as Deployment;
-}
-
-const envOf = (deployment: Deployment): EnvVar[] => deployment.spec.template.spec.containers[0]?.env ?? [];
 
 async function createCluster(name: string): Promise<CreatedCluster> {
   return JSON.parse(await addons.cli(['clusters', 'create', name, '-o', 'json'])) as CreatedCluster;
@@ -164,7 +152,8 @@ describe('agent chart', () => {
   after(runCleanups);
 
   it('agent chart - helm lint passes, also --strict and with values; missing or contradicting values fail the install with what to set', async () => {
-    for (const args of [[], ['--strict'], ['--strict', ...sets(['hub.url=https://hub.example.com:8443', 'token.value=t', 'rbac.mode=read-only'])]]) {
+    const lintValues = [['hub.url=https://hub.example.com:8443', 'token.value=t', 'rbac.mode=read-only'], ['replicas=1', 'leaderElection.enabled=false']];
+    for (const args of [[], ['--strict'], ...lintValues.map((values) => ['--strict', ...sets(values)])]) {
       const { stdout } = await helm(['lint', CHART, ...args]);
       assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
@@ -176,6 +165,12 @@ describe('agent chart', () => {
       [['hub.url=https://h', 'token.value=t', 'rbac.mode=admin'], /at '\/rbac\/mode'/],
       [['hub.url=https://h', 'token.value=t', 'link.heartbeatInterval=900'], /at '\/link\/heartbeatInterval'/],
       [['hub.url=https://h', 'token.value=t', 'hub.ulr=https://h'], /additional properties 'ulr' not allowed/],
+      // Two agents without an election would take the link from each other.
+      [['hub.url=https://h', 'token.value=t', 'leaderElection.enabled=false'], /replicas=2 needs leader election: .* Keep leaderElection\.enabled=true \(the default\), or set replicas=1/],
+      [['hub.url=https://h', 'token.value=t', 'replicas=3', 'leaderElection.enabled=false'], /replicas=3 needs leader election/],
+      [['hub.url=https://h', 'token.value=t', 'replicas=0'], /at '\/replicas'/],
+      [['hub.url=https://h', 'token.value=t', 'spread.whenUnsatisfiable=Never'], /at '\/spread\/whenUnsatisfiable'/],
+      [['hub.url=https://h', 'token.value=t', 'podDisruptionBudget.maxUnavailable=0'], /at '\/podDisruptionBudget\/maxUnavailable'/],
     ];
     for (const [values, message] of refusals) {
       await assert.rejects(render('ns', values), message, values.join(' '));
@@ -194,8 +189,9 @@ describe('agent chart', () => {
     const expected = new Map<string, string>();
     for (const [path, key] of Object.entries(VALUE_SETTINGS)) {
       const setting = AGENT_SETTINGS[key] as { env: string; default?: unknown; schema: { minimum?: number; maximum?: number } };
-      assert.deepEqual(valueAt(values, path), setting.default, `values.yaml ${path} is the agent's default of ${setting.env}`);
-      assert.equal(envOf(defaults).find((e) => e.name === setting.env)?.value, String(setting.default), `${path} renders ${setting.env}`);
+      const chartDefault = path in CHART_DEFAULTS ? CHART_DEFAULTS[path] : setting.default;
+      assert.deepEqual(valueAt(values, path), chartDefault, `values.yaml ${path} is the agent's default of ${setting.env}`);
+      assert.equal(envValue(defaults, setting.env), String(chartDefault), `${path} renders ${setting.env}`);
       if (setting.schema.minimum === undefined) continue;
       const node = valueAt(schema, `properties.${path.split('.').join('.properties.')}`) as { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] };
       const bounds = node.anyOf?.[0] ?? node;
@@ -220,7 +216,7 @@ describe('agent chart', () => {
     const caFile = join(hub.dataDir, 'tls', 'ca.crt');
     const variants: [string, string[], string[], RegExp[]][] = [
       ['cluster-admin', ['hub.url=https://h:8443', 'token.value=t', `hub.caHash=sha256:${'b'.repeat(64)}`], [], [/clusterrolebinding\.\S+\/\S+-cluster-admin created/]],
-      ['read-only', ['hub.url=https://h:8443', 'token.value=t', 'rbac.mode=read-only', 'rbac.readOnly.listSecrets=true', 'rbac.impersonateUsers={alice,bob}', 'leaderElection.enabled=true'], [],
+      ['read-only', ['hub.url=https://h:8443', 'token.value=t', 'rbac.mode=read-only', 'rbac.readOnly.listSecrets=true', 'rbac.impersonateUsers={alice,bob}'], [],
         [/clusterrole\.\S+\/\S+-read-only created/, /clusterrolebinding\.\S+\/\S+-read-only-view created/]],
       ['existing Secret', ['hub.url=https://h:8443', 'token.existingSecret=my-token', 'token.existingSecretKey=cluster-token'], ['--set-file', `hub.caBundle=${caFile}`], [/configmap\/\S+-hub-ca created/]],
     ];
@@ -234,52 +230,133 @@ describe('agent chart', () => {
       for (const kind of kinds) assert.match(stdout, kind, name);
       assert.equal(stdout.includes('-cluster-admin created'), name !== 'read-only', `${name}: cluster-admin only in its mode`);
       assert.equal(objects.some((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-token')), name !== 'existing Secret', `${name}: token Secret`);
-      // With leader election, the Role names the one Lease the agent is told to use.
-      const role = objects.find((o) => o.kind === 'Role') as (KubeObject & { rules: { apiGroups: string[]; resourceNames?: string[]; verbs: string[] }[] }) | undefined;
-      const leaseRules = role?.rules.filter((r) => r.apiGroups.includes('coordination.k8s.io')) ?? [];
-      const leaseName = envOf(deploymentOf(objects)).find((e) => e.name === 'UPLINK_LEADER_ELECT_LEASE')?.value;
-      assert.deepEqual(leaseRules.map((r) => [r.resourceNames ?? [], r.verbs]), name === 'read-only' ? [[[leaseName], ['get', 'update']], [[], ['create']]] : [], `${name}: Lease rules`);
+      // Leader election (on by default): the Role names the one Lease the agent is told to use.
+      const leaseName = envValue(deploymentOf(objects), 'UPLINK_LEADER_ELECT_LEASE') ?? '';
+      assert.deepEqual(leaseRules(objects), [[[leaseName], ['get', 'update']], [[], ['create']]], `${name}: Lease rules`);
     }
   });
 
-  it('agent chart - the pod template meets the restricted Pod Security Standard (a Pod create is admitted; a weakened one is not)', async (t) => {
-    const namespace = await createTestNamespace(t, 'chart-psa');
-    await kubectl(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
-    const deployment = deploymentOf(await render(namespace, ['hub.url=https://h', 'token.value=t']));
-    const spec = deployment.spec.template.spec;
-    await kubectl(['-n', namespace, 'create', 'serviceaccount', spec.serviceAccountName]);
-    const pod = (podSpec: PodSpec): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent', namespace }, spec: podSpec });
-    const admitted = await kubectl(['create', '--dry-run=server', '-f', '-'], { input: pod(spec) });
-    assert.match(admitted.stdout, /pod\/agent created \(server dry run\)/);
-    assert.doesNotMatch(admitted.stderr, /PodSecurity/);
+  it('agent chart - with 1 and 2 replicas it renders and installs (server dry run) under the restricted Pod Security Standard: budget, spread and Lease rights with several pods', async (t) => {
+    const namespace = await restrictedNamespace(t, 'chart-replicas');
+    const base = ['hub.url=https://h:8443', 'token.value=t'];
+    interface Variant { values: string[]; replicas: number; elect: boolean; budget?: number | string; spread?: string; antiAffinity?: true }
+    const variants: Variant[] = [
+      { values: [], replicas: 2, elect: true, budget: 1, spread: 'ScheduleAnyway' },
+      { values: ['replicas=1', 'leaderElection.enabled=false'], replicas: 1, elect: false },
+      { values: ['replicas=1'], replicas: 1, elect: true },
+      { values: ['replicas=3', 'spread.whenUnsatisfiable=DoNotSchedule', 'spread.softAntiAffinity=true', 'podDisruptionBudget.maxUnavailable=50%'], replicas: 3, elect: true, budget: '50%', spread: 'DoNotSchedule', antiAffinity: true },
+      { values: ['podDisruptionBudget.enabled=false', 'spread.enabled=false'], replicas: 2, elect: true },
+    ];
+    // The longest a stopping leader takes before it releases the Lease: link drain, the engine's
+    // grace for helm writes (AddonEngine.stop), their kill, and the release request (renew deadline).
+    const leaderStopMs = DRAIN_TIMEOUT_MS + 20_000 + KILL_GRACE_MS + (AGENT_SETTINGS.leaderElectRenewDeadline.default ?? 10) * 1000;
+    await kubectl(['-n', namespace, 'create', 'serviceaccount', 'r-uplink-agent']);
+    const pod = (spec: PodSpec): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent', namespace }, spec });
+    for (const v of variants) {
+      const name = v.values.join(' ') || 'defaults';
+      const objects = await render(namespace, [...base, ...v.values]);
+      const deployment = deploymentOf(objects);
+      const { selector, strategy, template } = deployment.spec;
+      assert.equal(deployment.spec.replicas, v.replicas, name);
+      assert.equal(envValue(deployment, 'UPLINK_LEADER_ELECT'), String(v.elect), `${name}: leader election`);
+      assert.deepEqual(leaseRules(objects), v.elect ? [[['r-uplink-agent'], ['get', 'update']], [[], ['create']]] : [], `${name}: the Role's rules on Leases`);
+      const budget = objects.find((o) => o.kind === 'PodDisruptionBudget') as Budget | undefined;
+      assert.deepEqual(budget && [budget.apiVersion, budget.spec], v.budget === undefined ? undefined
+        : ['policy/v1', { maxUnavailable: v.budget, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector }], `${name}: PodDisruptionBudget`);
+      assert.deepEqual(template.spec.topologySpreadConstraints, v.spread === undefined ? undefined : [{
+        maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: v.spread, labelSelector: selector, matchLabelKeys: ['pod-template-hash'],
+      }], `${name}: spread over nodes`);
+      assert.equal(template.spec.affinity?.podAntiAffinity !== undefined, v.antiAffinity === true, `${name}: soft anti-affinity`);
+      assert.deepEqual(strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, `${name}: a new pod before an old one stops`);
+      assert.ok(template.spec.terminationGracePeriodSeconds * 1000 > leaderStopMs, `${name}: the grace period lets a leader release the Lease`);
+
+      const { stdout, stderr } = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
+      assert.match(stdout, /deployment\.apps\/r-uplink-agent created \(server dry run\)/, name);
+      assert.equal(/poddisruptionbudget\.policy\/r-uplink-agent created \(server dry run\)/.test(stdout), v.budget !== undefined, `${name}: ${stdout}`);
+      assert.doesNotMatch(stderr, /PodSecurity/, `${name}: the Deployment's pod template meets the restricted standard`);
+      const admitted = await kubectl(['create', '--dry-run=server', '-f', '-'], { input: pod(template.spec) });
+      assert.match(admitted.stdout, /pod\/agent created \(server dry run\)/, name);
+      assert.doesNotMatch(admitted.stderr, /PodSecurity/, name);
+    }
+    // The namespace does enforce and warn: a weakened pod is refused, a weakened Deployment warned of.
+    const spec = deploymentOf(await render(namespace, base)).spec.template.spec;
     const weakened = { ...spec, containers: spec.containers.map((c) => ({ ...c, securityContext: { ...c.securityContext, allowPrivilegeEscalation: true } })) };
     const refused = await kubectlVia(await kubeconfigPath(), ['create', '--dry-run=server', '-f', '-'], pod(weakened));
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    const weakDeployment = deploymentOf(await render(namespace, base));
+    weakDeployment.spec.template.spec = weakened;
+    const warned = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(weakDeployment) });
+    assert.match(warned.stderr, /would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
   });
 
-  it('agent chart - installed in cluster-admin mode, the agent runs with its ServiceAccount: online, kubectl per role, an add-on installs; helm upgrade keeps its state', async (t) => {
-    const namespace = await createTestNamespace(t, 'chart-admin');
-    await kubectl(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted']);
+  it('agent chart - a release made before replicas existed, upgraded with --reuse-values as a self-upgrade does, keeps one pod; two need election turned on', async (t) => {
+    const namespace = await createTestNamespace(t, 'chart-reuse');
+    // The chart as it was: no replicas, spread or budget in its values or schema, and no election by default.
+    const old = join(testTempDir(t, 'uplink-old-chart-'), 'uplink-agent');
+    cpSync(CHART, old, { recursive: true });
+    const without = (tree: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(tree).filter(([key]) => !['replicas', 'spread', 'podDisruptionBudget'].includes(key)));
+    const values = without(parseYaml(readFileSync(join(old, 'values.yaml'), 'utf8')) as Record<string, unknown>);
+    const schema = JSON.parse(readFileSync(join(old, 'values.schema.json'), 'utf8')) as { properties: Record<string, unknown> };
+    writeFileSync(join(old, 'values.yaml'), stringifyYaml({ ...values, leaderElection: { ...(values.leaderElection as object), enabled: false } }));
+    writeFileSync(join(old, 'values.schema.json'), JSON.stringify({ ...schema, properties: without(schema.properties) }));
+    t.after(async () => {
+      await helm(['uninstall', 'r', '-n', namespace, '--ignore-not-found']);
+      await kubectl(['delete', 'clusterrole,clusterrolebinding', '-l', 'app.kubernetes.io/instance=r', '--ignore-not-found']);
+    });
+    await helm(['install', 'r', old, '-n', namespace, ...sets(['hub.url=https://h:8443', 'token.value=t'])]);
+    const upgrade = async (extra: string[]): Promise<KubeObject[]> => {
+      const { stdout } = await helm(['upgrade', 'r', CHART, '-n', namespace, '--reuse-values', '--dry-run=server', ...extra]);
+      return parseAllDocuments(stdout.slice(stdout.indexOf('MANIFEST:'))).map((d) => d.toJS() as KubeObject | null).filter((o) => o !== null);
+    };
+    const reused = await upgrade([]);
+    assert.equal(deploymentOf(reused).spec.replicas, 1, 'one pod, not none');
+    assert.equal(envValue(deploymentOf(reused), 'UPLINK_LEADER_ELECT'), 'false');
+    assert.ok(!reused.some((o) => o.kind === 'PodDisruptionBudget'));
+    await assert.rejects(upgrade(sets(['replicas=2'])), /replicas=2 needs leader election/);
+    const two = deploymentOf(await upgrade(sets(['replicas=2', 'leaderElection.enabled=true'])));
+    assert.deepEqual([two.spec.replicas, envValue(two, 'UPLINK_LEADER_ELECT')], [2, 'true']);
+  });
+
+  it('agent chart - installed in cluster-admin mode with 2 replicas, the pods land on two nodes, the budget lets one be evicted, the agent leads and runs with its ServiceAccount: online, kubectl per role, an add-on installs; helm upgrade keeps its state', async (t) => {
+    const namespace = await restrictedNamespace(t, 'chart-admin');
     const release = uniqueName('chart-admin');
+    const fullname = `${release}-uplink-agent`;
     const cluster = uniqueName('chart-admin');
-    await install(t, release, namespace, hubValues(await createCluster(cluster)));
+    // DoNotSchedule: the scheduler must spread them (ScheduleAnyway only prefers it).
+    await install(t, release, namespace, [...hubValues(await createCluster(cluster)), 'spread.whenUnsatisfiable=DoNotSchedule']);
     const labelled = `app.kubernetes.io/instance=${release}`;
     const names = async (kinds: string, scope: string[]): Promise<string[]> =>
       (await kubectl([...scope, 'get', kinds, '-l', labelled, '-o', 'name'])).stdout.trim().split('\n').sort();
-    const own = await names('serviceaccount,secret,role,rolebinding,deployment,service', ['-n', namespace]);
-    for (const kind of ['serviceaccount/', 'secret/uplink-agent-state', 'secret/uplink-agent-addons', 'secret/' + release, 'role.rbac.authorization.k8s.io/', 'rolebinding.rbac.authorization.k8s.io/', 'deployment.apps/', 'service/']) {
+    const own = await names('serviceaccount,secret,role,rolebinding,deployment,service,poddisruptionbudget', ['-n', namespace]);
+    for (const kind of ['serviceaccount/', 'secret/uplink-agent-state', 'secret/uplink-agent-addons', 'secret/' + release, 'role.rbac.authorization.k8s.io/', 'rolebinding.rbac.authorization.k8s.io/', 'deployment.apps/', 'service/', 'poddisruptionbudget.policy/']) {
       assert.ok(own.some((n) => n.startsWith(kind)), `${kind} in ${own.join(', ')}`);
     }
     const clusterWide = await names('clusterrole,clusterrolebinding', []);
     for (const suffix of ['-impersonate', '-cluster-admin', '-group-admin', '-group-edit', '-group-view']) {
       assert.ok(clusterWide.some((n) => n.endsWith(suffix)), `${suffix} in ${clusterWide.join(', ')}`);
     }
-    await eventually('the ReplicaSet to create the agent pod in the restricted namespace', 30_000, async () =>
-      ((await kubectl(['-n', namespace, 'get', 'pods', '-l', labelled, '-o', 'name'])).stdout.trim() || undefined));
+    // kwok runs the pods (as Ready fakes): they are admitted in the restricted namespace and scheduled by the real scheduler.
+    const agentPods = await eventually('the ReplicaSet\'s two agent pods scheduled in the restricted namespace', 60_000, async () => {
+      const { items } = await kubectlJson<{ items: { metadata: { name: string }; spec: { nodeName?: string } }[] }>(['-n', namespace, 'get', 'pods', '-l', labelled]);
+      return items.length === 2 && items.every((p) => p.spec.nodeName) ? items : undefined;
+    });
+    assert.equal(new Set(agentPods.map((p) => p.spec.nodeName)).size, 2, `two nodes: ${agentPods.map((p) => p.spec.nodeName).join(', ')}`);
+    await eventually('the budget to allow one disruption of two pods', 60_000, async () => {
+      const { status } = await kubectlJson<{ status?: { expectedPods?: number; disruptionsAllowed?: number } }>(['-n', namespace, 'get', 'pdb', fullname]);
+      return status?.expectedPods === 2 && status.disruptionsAllowed === 1 ? true : undefined;
+    });
+    // What a node drain does: one eviction goes through.
+    const evicted = agentPods[0]?.metadata.name ?? '';
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: evicted, namespace } };
+    await kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${evicted}/eviction`, '-f', '-'], { input: JSON.stringify(eviction) });
 
     const agent = await runAsChartPod(t, release, namespace);
     await waitOnline(cluster);
+    assert.ok(agent.lines.some((l) => l.msg === 'became the leader'), 'the agent linked as the leader');
+    const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(['-n', namespace, 'get', 'lease', fullname]);
+    assert.match(lease.spec.holderIdentity ?? '', new RegExp(`^${release}-local`), 'it holds the Lease named after the release');
     assert.ok(!agent.lines.some((l) => /uplink:admin/.test(l.msg)), 'the agent leaves the group bindings to the chart');
 
     const work = await createTestNamespace(t, 'chart-work');
@@ -304,7 +381,7 @@ describe('agent chart', () => {
     assert.deepEqual(warnings(agent), [], 'the chart\'s RBAC let the agent do all it tried');
   });
 
-  it('agent chart - read-only mode with a token Secret and a CA bundle: reads work, add-ons fail FORBIDDEN, impersonation only of the listed users and the uplink groups', async (t) => {
+  it('agent chart - read-only mode with one pod, a token Secret and a CA bundle: reads work, add-ons fail FORBIDDEN, impersonation only of the listed users and the uplink groups, the Lease by name', async (t) => {
     const namespace = await createTestNamespace(t, 'chart-ro');
     const release = uniqueName('chart-ro');
     const cluster = uniqueName('chart-ro');
@@ -313,10 +390,12 @@ describe('agent chart', () => {
     await kubectl(['-n', namespace, 'create', 'secret', 'generic', 'my-token', `--from-literal=cluster-token=${token}`]);
     await install(t, release, namespace, [
       `hub.url=${hub.url}`, 'token.existingSecret=my-token', 'token.existingSecretKey=cluster-token',
-      'rbac.mode=read-only', `rbac.impersonateUsers={admin,${viewerName}}`,
+      'rbac.mode=read-only', `rbac.impersonateUsers={admin,${viewerName}}`, 'replicas=1',
     ], ['--set-file', `hub.caBundle=${join(hub.dataDir, 'tls', 'ca.crt')}`]);
     const agent = await runAsChartPod(t, release, namespace);
     await waitOnline(cluster);
+    const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(['-n', namespace, 'get', 'lease', `${release}-uplink-agent`]);
+    assert.match(lease.spec.holderIdentity ?? '', new RegExp(`^${release}-local`), 'the Role let the agent create and hold its Lease');
 
     const sa = `system:serviceaccount:${namespace}:${release}-uplink-agent`;
     const rights: [string[], boolean][] = [
@@ -326,6 +405,11 @@ describe('agent chart', () => {
       [['impersonate', 'groups/uplink:view'], true], [['impersonate', 'groups/system:masters'], false],
       [['impersonate', `users/uplink:${viewerName}`], true], [['impersonate', 'users/system:kube-controller-manager'], false],
       [['create', 'subjectaccessreviews.authorization.k8s.io'], true],
+      // Leader election (on with one pod too): its one Lease by name, and create, which RBAC cannot limit to a name.
+      [['get', `leases/${release}-uplink-agent`, '-n', namespace], true], [['update', `leases/${release}-uplink-agent`, '-n', namespace], true],
+      [['create', 'leases', '-n', namespace], true], [['update', 'leases/other', '-n', namespace], false],
+      [['delete', `leases/${release}-uplink-agent`, '-n', namespace], false], [['list', 'leases', '-n', namespace], false],
+      [['create', 'leases', '-n', 'default'], false],
     ];
     for (const [args, allowed] of rights) assert.equal(await canI(sa, args), allowed, `can-i ${args.join(' ')}`);
 

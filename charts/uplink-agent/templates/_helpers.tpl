@@ -74,10 +74,15 @@ A number as the agent's settings parse it: integers without an exponent
 
 {{/*
 Misconfigurations that would install an agent that cannot link, stopped at
-render time with what to do instead. Checked on install and upgrade only, so
-that `helm lint` of the chart with its defaults (no hub, no token) passes.
+render time with what to do instead. Replicas without leader election are
+refused always; the rest is checked on install and upgrade only, so that
+`helm lint` of the chart with its defaults (no hub, no token) passes.
 */}}
 {{- define "uplink-agent.validate" -}}
+{{- $replicas := int (include "uplink-agent.replicas" .) }}
+{{- if and (gt $replicas 1) (not .Values.leaderElection.enabled) }}
+{{- fail (printf "replicas=%d needs leader election: without it every agent pod links to the hub and runs add-ons, and they take the link from each other. Keep leaderElection.enabled=true (the default), or set replicas=1." $replicas) }}
+{{- end }}
 {{- if or .Release.IsInstall .Release.IsUpgrade }}
 {{- if not .Values.hub.url }}
 {{- fail "hub.url is required: the hub's URL as `uplink clusters create` prints it, e.g. --set hub.url=https://hub.example.com:8443" }}
@@ -91,5 +96,51 @@ that `helm lint` of the chart with its defaults (no hub, no token) passes.
 {{- if and .Values.hub.caHash .Values.hub.caBundle }}
 {{- fail "hub.caHash and hub.caBundle are both set: pin the hub's own CA with caHash, or trust a PEM bundle with caBundle, not both" }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The number of agent pods. A release made before `replicas` existed, upgraded
+with --reuse-values (as a self-upgrade is), keeps its old values without the
+chart's new defaults: it keeps one pod rather than none. The same releases
+lack `spread` and `podDisruptionBudget`, read through `default dict` (off).
+*/}}
+{{- define "uplink-agent.replicas" -}}
+{{- .Values.replicas | default 1 | int }}
+{{- end }}
+
+{{/*
+With several replicas: spread over nodes, so losing one node leaves an agent
+to take over. Only the pods of one revision count (pod-template-hash), so a
+rolling update's new pods spread among themselves. A non-empty .Values.affinity
+wins over the soft anti-affinity.
+*/}}
+{{- define "uplink-agent.spread" -}}
+{{- $spread := .Values.spread | default dict }}
+{{- $several := and (gt (int (include "uplink-agent.replicas" .)) 1) $spread.enabled }}
+{{- if $several }}
+topologySpreadConstraints:
+  - maxSkew: {{ int $spread.maxSkew }}
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: {{ $spread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "uplink-agent.selectorLabels" . | nindent 8 }}
+    matchLabelKeys:
+      - pod-template-hash
+{{- end }}
+{{- if .Values.affinity }}
+affinity:
+  {{- toYaml .Values.affinity | nindent 2 }}
+{{- else if and $several $spread.softAntiAffinity }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "uplink-agent.selectorLabels" . | nindent 14 }}
 {{- end }}
 {{- end }}
