@@ -9,8 +9,9 @@
 //   each; timed from the signal until the other agent's /readyz says it leads
 //   (it holds the Lease and has started its add-on engine), until it is
 //   linked, and until the hub shows the cluster online on a link made after
-//   the signal, polling both every 50 ms. The stopped agent is started again
-//   after each round, so there are always two. All of it with the default
+//   the signal, polling both every 50 ms. The signal comes at a random point
+//   of the standby's retry period. The stopped agent is started again after
+//   each round, so there are always two. All of it with the default
 //   timings (lease 15 s, renew deadline 10 s, retry 2 s) and with short ones
 //   (6 s, 4 s, 1 s).
 //   scripts/bench.sh agent-handover    (about 5 min; BENCH_HANDOVER_ROUNDS,
@@ -31,6 +32,8 @@ const ROUNDS = env('BENCH_HANDOVER_ROUNDS', 5);
 const SETTLE_SECONDS = env('BENCH_HANDOVER_SETTLE', 30);
 const MEMORY_SAMPLES = 5;
 const POLL_MS = 50;
+/** Before each signal, beyond a random part of the retry period: the replacement's first heartbeats and inventory list. */
+const PAUSE_MS = 1000;
 const CLUSTER = 'bench-handover';
 const DEFAULT_TIMINGS: Timings = { lease: 15, renew: 10, retry: 2 };
 const SHORT_TIMINGS: Timings = { lease: 6, renew: 4, retry: 1 };
@@ -83,6 +86,9 @@ async function runPhase(rig: Rig, pair: Pair, timings: Timings): Promise<{ phase
   let current = pair;
   for (let i = 0; i < ROUNDS * 2; i++) {
     const signal: Signal = i % 2 === 0 ? 'SIGTERM' : 'SIGKILL';
+    // The standby tries the Lease every retry period (+0-20 %), and a replacement is standing by just after a try:
+    // a random pause puts the signal anywhere in that period, as in life, not always at its start (the worst case).
+    await sleep(PAUSE_MS + Math.random() * timings.retry * 1200);
     const round = await handOver(rig, current, signal, POLL_MS);
     phase.rounds[signal].push(round);
     console.log(`  ${leaseName(timings)} ${signal} round ${Math.floor(i / 2) + 1}: Lease ${round.lease.toFixed(2)} s, linked ${round.linked.toFixed(2)} s, `
