@@ -6,11 +6,11 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Benchmarks are bench/NAME.ts with a one-word NAME, and agent-handover;
-# the other bench/NAME-*.ts and bench/sim/ hold their parts.
-available="$(cd "$UPLINK_ROOT/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | grep -v -- - | tr '\n' ' ')agent-handover"
+# Benchmarks are bench/NAME.ts with a one-word NAME; bench/NAME-*.ts and
+# bench/sim/ hold their parts.
+available=$(cd "$UPLINK_ROOT/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | grep -v -- - | tr '\n' ' ')
 name=${1:-}
-if [ -z "$name" ] || [[ " $available " != *" $name "* ]] || [ ! -f "$UPLINK_ROOT/bench/$name.ts" ]; then
+if [ -z "$name" ] || [[ $name == *-* ]] || [ ! -f "$UPLINK_ROOT/bench/$name.ts" ]; then
   echo "usage: scripts/bench.sh NAME   (one of: $available)" >&2
   exit 2
 fi

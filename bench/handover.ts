@@ -14,7 +14,7 @@
 //   each round, so there are always two. All of it with the default
 //   timings (lease 15 s, renew deadline 10 s, retry 2 s) and with short ones
 //   (6 s, 4 s, 1 s).
-//   scripts/bench.sh agent-handover    (about 5 min; BENCH_HANDOVER_ROUNDS,
+//   scripts/bench.sh handover    (about 5 min; BENCH_HANDOVER_ROUNDS,
 //   BENCH_HANDOVER_SETTLE)
 // See docs/benchmarks.md. Needs the test cluster (test/cluster/cluster start).
 import { loadavg } from 'node:os';
@@ -22,7 +22,7 @@ import { percentile } from '../test/helpers/resources.ts';
 import { suiteContext, type AgentHandle } from '../test/helpers/uplink.ts';
 import {
   handOver, leaseName, memoryOf, startReplica, startRig, steady, type Handover, type MemorySample, type Pair, type Rig, type Timings,
-} from './agent-handover-pair.ts';
+} from './handover-pair.ts';
 import { mib, printTable, ratio, sleep, verdict } from './sim/measure.ts';
 import { describeMachine } from './sim/rig.ts';
 

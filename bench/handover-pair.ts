@@ -1,4 +1,4 @@
-// The parts of bench/agent-handover.ts: a hub, a cluster registered on it,
+// The parts of bench/handover.ts: a hub, a cluster registered on it,
 // and two `bin/uplink agent --leader-elect` processes for that cluster (one
 // leading, one standing by), what they report, and one timed handover.
 import type { TestContext } from 'node:test';
