@@ -60,7 +60,11 @@ export interface AgentOptions {
   /** Makes the engine of each later term, as a stopped engine does not start again; needed with leaderElection. */
   createAddons?: () => AddonEngineLike;
   /** Leader election among replicas (--leader-elect); without it this agent always leads. */
-  leaderElection?: { api: LeaseApi; lease: string; identity: string; pod: string; timings: LeaderElectionTimings } | undefined;
+  leaderElection?: {
+    api: LeaseApi; lease: string; identity: string; pod: string; timings: LeaderElectionTimings;
+    /** Watches the Lease until the signal aborts, calling back when it is released (lease-watch.ts). */
+    watch?: (onReleased: () => void, signal: AbortSignal) => Promise<void>;
+  } | undefined;
   metrics: AgentMetrics;
   /** The watch-fed cache of the cluster's objects; started by run(). */
   inventory: Inventory;
@@ -167,8 +171,13 @@ export class Agent {
     failed.catch(() => undefined);
     const stopped = new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }); });
     try {
-      if (this.elector) this.elector.start();
-      else this.terms.begin(signal);
+      if (this.elector) {
+        this.elector.start();
+        const elector = this.elector;
+        background(this.options.leaderElection?.watch?.(() => { elector.nudge(); }, signal) ?? Promise.resolve(), this.log, 'the watch on the leader lease ended');
+      } else {
+        this.terms.begin(signal);
+      }
       if (!signal.aborted) await Promise.race([stopped, failed]);
     } finally {
       await this.terms.finish();

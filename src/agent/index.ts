@@ -23,6 +23,7 @@ import { OwnSecret, stateSiblingFile } from './own-storage.ts';
 import { publicIpLookupFor } from './public-ip.ts';
 import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
+import { watchLease } from './lease-watch.ts';
 import { checkLeaderTimings, leaderIdentity, leaderPod, type LeaderElectionTimings } from './leader-election.ts';
 import { KubeLeaseApi } from './lease-api.ts';
 
@@ -193,7 +194,10 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     addons: addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     createAddons: () => addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     leaderElection: settings.leaderElect
-      ? { api: new KubeLeaseApi({ kube, namespace, name: settings.leaderElectLease }), lease: `${namespace}/${settings.leaderElectLease}`, identity: leaderIdentity(), pod: leaderPod(), timings }
+      ? { api: new KubeLeaseApi({ kube, namespace, name: settings.leaderElectLease }), lease: `${namespace}/${settings.leaderElectLease}`, identity: leaderIdentity(), pod: leaderPod(), timings,
+        watch: (onReleased: () => void, signal: AbortSignal) => watchLease({
+          kube, namespace, name: settings.leaderElectLease, log, onReleased, onRestart: (reason) => { metrics.leaseWatchRestarts.inc({ reason }); },
+        }, signal) }
       : undefined,
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });

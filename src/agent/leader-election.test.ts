@@ -211,6 +211,24 @@ describe('leader election', () => {
     assert.equal(server.read()?.record.leaseTransitions, 1);
   });
 
+  it('leader election - a nudged standby (its watch saw the release) takes the Lease at once; a nudge changes nothing for a leader or while the Lease is held', async (t) => {
+    const { server, candidates, a, b } = await leaderAndStandby(t, 5_000);
+    const writes = server.writes.length;
+    a.elector.nudge();
+    b.elector.nudge();
+    await advance(t, candidates, 1, 1);
+    assert.equal(b.elector.state, 'standby', 'a held Lease stays held');
+    assert.equal(a.elector.state, 'leader');
+    assert.ok(server.writes.length <= writes + 1, 'no extra writes');
+    await a.elector.release();
+    const releasedAt = Date.now();
+    b.elector.nudge();
+    await advance(t, candidates, 10, 1);
+    const took = b.events.find((e) => e.what === 'started');
+    assert.ok(took, 'b leads at once');
+    assert.ok(took.at - releasedAt <= 10, `after ${took.at - releasedAt} ms`);
+  });
+
   it('leader election - release() by a standby leaves the Lease alone', async (t) => {
     const { server, a, b } = await leaderAndStandby(t, 3_000);
     const writes = server.writes.length;

@@ -156,6 +156,17 @@ export class LeaderElector {
     return { identity: this.options.identity, term: this.snapshot.record.leaseTransitions, since: this.leadingSince };
   }
 
+  /**
+   * Tries at once instead of at the next retry: a standby saw the Lease
+   * released. Nothing while leading, stopped, or with an attempt in flight.
+   */
+  nudge(): void {
+    if (this.stopped || this.leading || this.attempt !== undefined || this.retryTimer === undefined) return;
+    this.options.log.info({ lease: this.options.lease }, 'the leader lease was released; trying to take it now');
+    clearTimeout(this.retryTimer);
+    this.schedule(0);
+  }
+
   /** Starts the loop: the first attempt at once, then one per retry period. */
   start(): void {
     if (!this.stopped) return;

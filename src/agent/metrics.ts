@@ -88,6 +88,10 @@ export class AgentMetrics {
   readonly leaseRenewFailures = new Counter({
     name: 'uplink_agent_lease_renew_failures_total', help: 'Failed renewals of the leader lease while leading (timeouts, errors, 409)', registers: [this.registry],
   });
+  readonly leaseWatchRestarts = new Counter({
+    name: 'uplink_agent_lease_watch_restarts_total', help: 'Reopenings of the watch on the leader lease, by reason (ended: the API server closed it at its timeout; error)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'uplink_agent_' });

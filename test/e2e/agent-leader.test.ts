@@ -98,6 +98,7 @@ describe('agent replicas with leader election', () => {
     await first.process.stop('SIGTERM');
     assert.ok(first.process.lines.some((l) => l.msg === 'released the leader lease'), 'the leader released the Lease on SIGTERM');
     await second.process.waitForLog((l) => l.msg === 'linked to the hub', 30_000);
+    assert.ok(second.process.lines.some((l) => l.msg === 'the leader lease was released; trying to take it now'), 'the standby\'s watch saw the release');
     console.log(`# the standby linked ${Date.now() - stoppedAt} ms after SIGTERM to the leader (lease 6 s, retry 0.5 s)`);
     assert.equal((await readyz(second)).leader, 'leader');
     assert.equal(metricValue(await metricsOf(second), 'uplink_agent_leader'), 1);
