@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { HubSession } from '../link/hub-session.ts';
 import type { AddonSweepReport } from '../link/addons.ts';
 import { createLogger } from '../util/logger.ts';
-import { Fleet } from './fleet.ts';
+import { Fleet, HANDOVER_GRACE_MS } from './fleet.ts';
 import { HubMetrics } from './metrics.ts';
 import type { ClusterRecord } from './store/index.ts';
 import { useMemoryStore } from './store/memory-store.test-helper.ts';
@@ -160,5 +160,35 @@ describe('fleet', () => {
     const facts = { leader: { pod: 'agent-a', identity: 'agent-a_0a', term: 4, since: '2026-03-04T10:00:00.000Z' } } as unknown as ClusterRecord['facts'];
     assert.equal(await fleet.admitLink({ ...record, facts }, { term: 5, identity: 'agent-b_0b' }), 'handover');
     assert.equal(await fleet.admitLink({ ...record, facts }, { term: 3, identity: 'agent-b_0b' }), 'stale');
+  });
+
+  it('fleet - a leader that closed its link to hand over leaves its cluster online for the grace; a dropped link, or an agent without leader election, does not', async () => {
+    const { fleet, record, clock } = await setup();
+    const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
+    const beat = (): void => { fleet.heartbeat(record.id, { type: 'heartbeat', intervalSeconds: 1, facts: {} as never }); };
+    const leader = { term: 1, identity: 'agent-a_0a' };
+    let session = fakeSession();
+    fleet.attach(record.id, session, '1.0.0', leader);
+    beat();
+    session.close(1000, 'agent drained');
+    await settle();
+    const stored = (): Promise<ClusterRecord> => store().getCluster(record.id) as Promise<ClusterRecord>;
+    assert.equal(fleet.view(await stored()).status, 'online', 'handing over');
+    assert.equal(fleet.view(await stored()).connected, false);
+    clock.now += HANDOVER_GRACE_MS;
+    assert.equal(fleet.view(await stored()).status, 'offline', 'no new leader within the grace');
+    // The next leader links within the grace: online throughout.
+    session = fakeSession();
+    fleet.attach(record.id, session, '1.0.0', { term: 2, identity: 'agent-b_0b' });
+    beat();
+    session.close(1006, 'connection lost');
+    await settle();
+    assert.equal(fleet.view(await stored()).status, 'offline', 'a dropped link is no handover');
+    session = fakeSession();
+    fleet.attach(record.id, session, '1.0.0');
+    beat();
+    session.close(1000, 'agent stopped');
+    await settle();
+    assert.equal(fleet.view(await stored()).status, 'offline', 'an agent without leader election just stopped');
   });
 });

@@ -13,6 +13,14 @@ import type { HubMetrics } from './metrics.ts';
 import type { ClusterSummary, Store } from './store/index.ts';
 import { soloTier, type ReplicaTier } from './tier/replica-tier.ts';
 
+/**
+ * How long a cluster stays online after its leader closed its link on
+ * purpose (SIGTERM), for the standby to link: it watches the Lease and links
+ * within about a second; the heartbeat's age still decides.
+ */
+export const HANDOVER_GRACE_MS = 5_000;
+/** An agent's own close of its link (it drained on SIGTERM). */
+const NORMAL_CLOSURE = 1000;
 /** How often a draining hub looks whether its links' requests in flight have finished. */
 const HANDOVER_POLL_MS = 100;
 
@@ -79,6 +87,12 @@ export class Fleet {
   private readonly now: () => number;
   private readonly addonSweeps: AddonSweeps;
   private readonly replacements: LinkReplacements;
+  /**
+   * Clusters whose leader closed its link to hand over, until when they stay
+   * online without a link (one entry per cluster, dropped at the next link,
+   * when read past its time, or with the cluster).
+   */
+  private readonly leaderHandovers = new Map<string, number>();
   private readonly tier: ReplicaTier;
   private handingOver = false;
 
@@ -184,6 +198,7 @@ export class Fleet {
     if (previous) this.replacePrevious(clusterId, previous, leader);
     const at = new Date(this.now()).toISOString();
     this.links.set(clusterId, { session, leader, connectedAt: at, lastHeartbeatAt: null, facts: null, factsJson: null });
+    this.leaderHandovers.delete(clusterId);
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: true, at, ...(agentVersion ? { agentVersion } : {}) }));
     // A link the tier cannot record would be unreachable from the other replicas: the agent is sent to try again.
@@ -192,7 +207,7 @@ export class Fleet {
       this.options.log.error({ err: error, clusterId }, 'could not record which replica holds the link; closing it so the agent links again');
       session.close(LINK_CLOSE.hubShutdown, 'the hub cannot record the link now');
     });
-    background(session.closed.then(() => { this.detach(clusterId, session); }), this.options.log, 'could not record a closed link');
+    background(session.closed.then(({ code }) => { this.detach(clusterId, session, code); }), this.options.log, 'could not record a closed link');
     for (const listener of this.linkedListeners) listener(clusterId);
   }
 
@@ -211,9 +226,13 @@ export class Fleet {
     this.noteReplaced(clusterId);
   }
 
-  private detach(clusterId: string, session: HubSession): void {
-    if (this.links.get(clusterId)?.session !== session) return;
+  private detach(clusterId: string, session: HubSession, code: number): void {
+    const live = this.links.get(clusterId);
+    if (live?.session !== session) return;
     this.links.delete(clusterId);
+    // A leader that closed its link itself (SIGTERM: it drains, then releases
+    // its Lease) is handing over: its standby links within about a second.
+    if (live.leader !== undefined && code === NORMAL_CLOSURE) this.leaderHandovers.set(clusterId, this.now() + HANDOVER_GRACE_MS);
     this.options.metrics.agentsConnected.set(this.links.size);
     this.persist(clusterId, this.options.store.recordConnection(clusterId, { connected: false, at: new Date(this.now()).toISOString() }));
     this.persist(clusterId, this.tier.releaseLink(clusterId));
@@ -249,8 +268,18 @@ export class Fleet {
     });
   }
 
+  /** Within the grace after a leader handed its link over; forgets the handover once the grace is past. */
+  private inLeaderHandover(clusterId: string): boolean {
+    const until = this.leaderHandovers.get(clusterId);
+    if (until === undefined) return false;
+    if (this.now() < until) return true;
+    this.leaderHandovers.delete(clusterId);
+    return false;
+  }
+
   /** Drops what is kept in memory about a deleted cluster (its last sweep, and so its metric series). */
   forget(clusterId: string): void {
+    this.leaderHandovers.delete(clusterId);
     this.addonSweeps.forget(clusterId);
     this.replacements.forget(clusterId);
   }
@@ -293,7 +322,7 @@ export class Fleet {
     const holder = live === undefined ? this.tier.holderElsewhere(record.id) : this.tier.replicaId;
     const linked = holder !== undefined;
     let status: ClusterStatus = 'offline';
-    if (linked && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
+    if ((linked || this.inLeaderHandover(record.id)) && age !== null && age * 1000 < this.options.offlineAfterMs) status = 'online';
     else if (!linked && record.connectedAt === null) status = 'never-connected';
     return {
       id: record.id,
