@@ -36,6 +36,8 @@ async function createUserToken(user: string, role: string, cluster?: string): Pr
   return (await hub.client.request<{ token: string }>('POST', `/api/v1/users/${user}/tokens`, { name: 'dashboard' })).token;
 }
 
+const LEADER_POD = 'uplink-agent-dash-0';
+
 describe('dashboard', () => {
   before(async () => {
     const agentNamespace = await createTestNamespace(suite, 'dash-agent');
@@ -48,7 +50,8 @@ describe('dashboard', () => {
     const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: CLUSTER, labels: { env: 'e2e', team: 'platform' } });
     agent = await startAgent(suite, {
       hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig,
-      args: ['--namespace', agentNamespace, '--addons-sweep-interval', '5'],
+      // Elected (alone) on a Lease, so the cluster page names the leading pod.
+      args: ['--namespace', agentNamespace, '--addons-sweep-interval', '5', '--leader-elect'], env: { POD_NAME: LEADER_POD },
     });
     nodeCount = (await kubectlJson<{ items: unknown[] }>(['get', 'nodes'])).items.length;
     browser = await launchBrowser(suite, hub);
@@ -73,6 +76,7 @@ describe('dashboard', () => {
     for (let i = 0; i < 30 && !(await hasFocus(link)); i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByTestId('nodes').filter({ hasText: `${nodeCount}/${nodeCount}` }).waitFor();
+    await page.getByTestId('leader').filter({ hasText: `${LEADER_POD} (term 0,` }).waitFor();
     await screenshot(page, 'cluster');
   });
 
