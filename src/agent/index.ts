@@ -25,6 +25,7 @@ import { AgentSelfUpgrade, selfUpgradeSetup } from './self-upgrade.ts';
 import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
 import { checkLeaderTimings, leaderIdentity, type LeaderElectionTimings } from './leader-election.ts';
 import { KubeLeaseApi } from './lease-api.ts';
+import { AgentRuntime } from './runtime/index.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
 
@@ -186,7 +187,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const { helm, helmDir } = await privateHelm(settings, location, log);
   const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
   const egressIp = publicIpLookupFor(settings, log);
+  const runtime = new AgentRuntime({ settings, log, metrics, inventory, kube, secrets: () => (token === undefined ? [] : [token]) });
   const agent = new Agent({
+    runtime: runtime.hooks,
     settings, log, kube, state, desiredAddons, metrics, inventory, configuredToken: token, selfUpgrade, egressIp,
     addons: addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     createAddons: () => addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
@@ -196,7 +199,8 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
     ...(options.keepalive ? { keepalive: options.keepalive } : {}),
   });
   const { host, port } = parseListen(settings.healthListen);
-  const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness() });
+  runtime.attach(agent);
+  const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness(), runtime });
   const address = health.address();
   const healthPort = typeof address === 'object' && address ? address.port : port;
   log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort, leaderElect: settings.leaderElect }, 'agent starting');
@@ -217,6 +221,7 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
       await Promise.all([running, selfUpgrade.stop(), egressIp?.stop()]);
       await rm(helmDir, { recursive: true, force: true });
       await inventory.stop();
+      runtime.close();
       health.close();
       kube.close();
     },

@@ -1,0 +1,154 @@
+// The network work of the connectivity check (connectivity.ts shapes and
+// bounds it): resolve the hub's host, open TCP to it, shake hands with TLS,
+// check the hub's certificate against what the agent trusts it by (the pin,
+// the CA file, or the system CAs), and ask the API server for /version.
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { isIP, connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { fetchPinnedCa } from '../../link/ca-pin.ts';
+import { caHashOf, parseCaHash } from '../../link/tls.ts';
+import type { KubeClient } from '../kube.ts';
+import {
+  CONNECTIVITY_STEP_TIMEOUT_MS, connectivityReport, skippedStep, timedStep, type ConnectivityReport, type ConnectivityStep, type StepOutcome,
+} from './connectivity.ts';
+
+/** How the agent trusts the hub, from its settings. */
+export type HubTrust = { mode: 'pin'; caHash: string } | { mode: 'caFile'; file: string } | { mode: 'insecure' } | { mode: 'system' };
+
+export interface ConnectivityTarget {
+  hubUrl: string;
+  trust: HubTrust;
+  kube: Pick<KubeClient, 'request'>;
+  timeoutMs?: number;
+}
+
+/** Addresses shown in a report at most. */
+const MAX_ADDRESSES_SHOWN = 4;
+
+function hubEndpoint(hubUrl: string): { host: string; port: number; tls: boolean; url: URL } {
+  const url = new URL(hubUrl);
+  const tls = url.protocol === 'https:' || url.protocol === 'wss:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return { host, port: url.port === '' ? (tls ? 443 : 80) : Number(url.port), tls, url };
+}
+
+function connectOnce(address: string, port: number, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host: address, port });
+    const onAbort = (): void => { socket.destroy(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+  });
+}
+
+/** The TLS handshake on `socket`, verifying against `ca` (the system CAs when absent) but not refusing: the caller reads `authorized`. */
+function handshake(socket: Socket, host: string, ca: string | undefined, signal: AbortSignal): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const tls = connectTls({
+      socket, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'],
+      ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }),
+    });
+    const onAbort = (): void => { tls.destroy(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    tls.once('secureConnect', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(tls);
+    });
+    tls.once('error', (error: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(error);
+    });
+  });
+}
+
+function certificateSummary(tls: TLSSocket): string {
+  const peer = tls.getPeerX509Certificate();
+  const name = (dn: string | undefined): string => (dn ?? '').replaceAll('\n', ', ');
+  return `${tls.getProtocol() ?? 'TLS'}; certificate ${peer ? `subject ${name(peer.subject)}, issuer ${name(peer.issuer)}, valid to ${peer.validTo}` : 'none'}`;
+}
+
+/** The pin step: the hub's certificate against what the agent trusts. `tls` is the handshake verified against the CA file or the system CAs. */
+async function trustStep(target: ConnectivityTarget, tls: TLSSocket, timeoutMs: number): Promise<StepOutcome> {
+  const { trust } = target;
+  if (trust.mode === 'insecure') return { skipped: 'the hub certificate is not verified (--insecure-skip-tls-verify)' };
+  if (trust.mode === 'pin') {
+    const pin = parseCaHash(trust.caHash);
+    try {
+      await fetchPinnedCa({ url: target.hubUrl, caHash: pin, timeoutMs });
+    } catch (error) {
+      // fetchPinnedCa's message says what was seen; the expected pin leads, so a reader sees both at once.
+      throw new Error(`expected pin ${pin}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    return { detail: `the CA the hub serves matches the pin ${pin} and issued the hub's certificate`, expected: pin };
+  }
+  const authorizationError = tls.authorizationError as Error | string | null | undefined;
+  const what = trust.mode === 'caFile' ? `the CA in ${trust.file}` : 'the system CAs';
+  if (!tls.authorized) throw new Error(`the hub's certificate is not trusted by ${what}: ${String(authorizationError ?? 'unknown reason')}`);
+  return { detail: `the hub's certificate is trusted by ${what}` };
+}
+
+/** Runs every step once; each bounded by the timeout; steps after a failed one of the way to the hub are skipped. */
+export async function runConnectivityCheck(target: ConnectivityTarget): Promise<ConnectivityReport> {
+  const timeoutMs = target.timeoutMs ?? CONNECTIVITY_STEP_TIMEOUT_MS;
+  const startedAt = Date.now();
+  const hub = hubEndpoint(target.hubUrl);
+  const expected = target.trust.mode === 'pin' ? { expected: target.trust.caHash.toLowerCase() } : {};
+  const pinSkipped = (why: string): ConnectivityStep => ({ ...skippedStep('pin', why), ...expected });
+  const steps: ConnectivityStep[] = [];
+  let addresses: string[] = [];
+  let socket: Socket | undefined;
+  let tls: TLSSocket | undefined;
+  try {
+    steps.push(await timedStep('dns', async () => {
+      addresses = (await lookup(hub.host, { all: true })).map((entry) => entry.address);
+      return { detail: `${hub.host}: ${addresses.slice(0, MAX_ADDRESSES_SHOWN).join(', ')}${addresses.length > MAX_ADDRESSES_SHOWN ? ', ...' : ''}` };
+    }, { timeoutMs }));
+    const [address] = addresses;
+    if (address === undefined) {
+      steps.push(skippedStep('tcp', 'no address'), skippedStep('tls', 'no address'), pinSkipped('no address'));
+    } else {
+      steps.push(await timedStep('tcp', async (signal) => {
+        socket = await connectOnce(address, hub.port, signal);
+        return { detail: `connected to ${address}:${hub.port}` };
+      }, { timeoutMs }));
+      const open = socket;
+      if (!hub.tls) {
+        steps.push(skippedStep('tls', 'the hub URL is plain http'), pinSkipped('the hub URL is plain http'));
+      } else if (!open) {
+        steps.push(skippedStep('tls', 'no TCP connection'), pinSkipped('no TCP connection'));
+      } else {
+        const ca = target.trust.mode === 'caFile' ? await readFile(target.trust.file, 'utf8').catch(() => undefined) : undefined;
+        steps.push(await timedStep('tls', async (signal) => {
+          tls = await handshake(open, hub.host, ca, signal);
+          return { detail: certificateSummary(tls) };
+        }, { timeoutMs }));
+        const secured = tls;
+        steps.push(secured
+          ? await timedStep('pin', () => trustStep(target, secured, timeoutMs), { timeoutMs, ...expected })
+          : pinSkipped('no TLS handshake'));
+        if (ca !== undefined && target.trust.mode === 'caFile') {
+          const last = steps.at(-1);
+          if (last?.status === 'ok') last.detail = `${last.detail ?? ''} (CA ${caHashOf(ca)})`;
+        }
+      }
+    }
+  } finally {
+    tls?.destroy();
+    socket?.destroy();
+  }
+  steps.push(await timedStep('apiServer', async () => {
+    const response = await target.kube.request<{ gitVersion?: unknown } | undefined>('GET', '/version', undefined, timeoutMs);
+    if (response.status < 200 || response.status > 299) throw new Error(`GET /version answered HTTP ${response.status}`);
+    const version = typeof response.body?.gitVersion === 'string' ? response.body.gitVersion.slice(0, 64) : 'unknown';
+    return { detail: `GET /version: ${version}` };
+  }, { timeoutMs }));
+  return connectivityReport({ hub: { host: hub.host, port: hub.port }, steps, checkedAt: startedAt });
+}
