@@ -29,7 +29,13 @@ class TappedStream {
     this.out.write(line);
     if (this.listeners.size === 0) return;
     const trimmed = line.endsWith('\n') ? line.slice(0, -1) : line;
-    for (const listener of this.listeners) listener(trimmed);
+    for (const listener of this.listeners) {
+      try {
+        listener(trimmed);
+      } catch {
+        // A listener's failure must not fail the code that logged; stdout has the line.
+      }
+    }
   }
 
   flushSync(): void {

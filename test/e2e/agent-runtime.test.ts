@@ -158,6 +158,13 @@ describe('agent runtime endpoints', () => {
     // A second call within the cache time is the same check, not a new one.
     const again = await getJson<Connectivity & { checkedAt: string }>(wrong, '/api/status/connectivity');
     assert.equal(again.checkedAt, (report as Connectivity & { checkedAt: string }).checkedAt);
+    const failing = await eventually('the wrong-pin agent reporting its link failing', 30_000, async () => {
+      const health = await getJson<{ link: { state: string; problem?: string } }>(wrong, '/api/health/detailed');
+      return health.link.state === 'failing' ? health.link : undefined;
+    });
+    assert.equal(failing.problem, 'tls:CA_HASH_MISMATCH');
+    const events = await readSse(`${wrong.healthUrl}/api/realtime/events`, (text) => text.includes('CA_HASH_MISMATCH'));
+    assert.ok(messages(events, 'link').some((data) => (JSON.parse(data) as { data: { state: string } }).data.state === 'failing'));
     const metrics = await (await fetch(`${wrong.healthUrl}/metrics`)).text();
     assert.equal(metricValue(metrics, 'uplink_agent_runtime_connectivity_checks_total', 'result="failed"'), 1);
     await wrong.process.stop();

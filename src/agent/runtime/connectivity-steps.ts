@@ -75,6 +75,15 @@ function certificateSummary(tls: TLSSocket): string {
   return `${tls.getProtocol() ?? 'TLS'}; certificate ${peer ? `subject ${name(peer.subject)}, issuer ${name(peer.issuer)}, valid to ${peer.validTo}` : 'none'}`;
 }
 
+/** The pin of a CA for a report; a file that holds no certificate says so instead of failing the check. */
+function pinOf(ca: string): string {
+  try {
+    return caHashOf(ca);
+  } catch {
+    return 'no certificate in the file';
+  }
+}
+
 /** The pin step: the hub's certificate against what the agent trusts. `tls` is the handshake verified against the CA file or the system CAs. */
 async function trustStep(target: ConnectivityTarget, tls: TLSSocket, timeoutMs: number): Promise<StepOutcome> {
   const { trust } = target;
@@ -136,7 +145,7 @@ export async function runConnectivityCheck(target: ConnectivityTarget): Promise<
           : pinSkipped('no TLS handshake'));
         if (ca !== undefined && target.trust.mode === 'caFile') {
           const last = steps.at(-1);
-          if (last?.status === 'ok') last.detail = `${last.detail ?? ''} (CA ${caHashOf(ca)})`;
+          if (last?.status === 'ok') last.detail = `${last.detail ?? ''} (CA ${pinOf(ca)})`;
         }
       }
     }

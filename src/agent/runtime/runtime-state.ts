@@ -19,7 +19,8 @@ export interface AgentRuntimeHooks {
   engineStarted(engine: Pick<AddonStatusSource, 'statuses' | 'subscribe' | 'lastSweep' | 'onSweep'>): () => void;
 }
 
-export type LinkState = 'starting' | 'up' | 'down' | 'failing';
+/** idle: not linked since the start (starting, or a standby); down: the link closed; failing: attempts to link fail. */
+export type LinkState = 'idle' | 'up' | 'down' | 'failing';
 
 /** Keeps the agent's state with the time each part of it changed; see the file comment. */
 export class RuntimeState implements AgentRuntimeHooks {
@@ -34,7 +35,7 @@ export class RuntimeState implements AgentRuntimeHooks {
   constructor(options: { events: RuntimeEventBus; now?: () => number }) {
     this.events = options.events;
     this.now = options.now ?? Date.now;
-    this.link = { state: 'starting', since: this.now() };
+    this.link = { state: 'idle', since: this.now() };
     this.leaderSince = this.now();
   }
 
@@ -50,7 +51,7 @@ export class RuntimeState implements AgentRuntimeHooks {
 
   linkFailing(problem: string, message: string): void {
     // The first failure after a link or a start dates the outage; later kinds of failure do not move it.
-    const since = this.link.state === 'up' || this.link.state === 'starting' ? this.now() : this.link.since;
+    const since = this.link.state === 'up' || this.link.state === 'idle' ? this.now() : this.link.since;
     this.link = { state: 'failing', since, problem };
     this.events.emit('link', { state: 'failing', problem, message: scrubSecrets(message).slice(0, 500) });
   }

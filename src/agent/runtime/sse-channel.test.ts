@@ -45,6 +45,10 @@ class FakeResponse implements SseResponse {
     return this;
   }
 
+  on(): this {
+    return this;
+  }
+
   close(): void {
     this.onClose?.();
   }

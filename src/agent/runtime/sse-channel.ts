@@ -23,6 +23,7 @@ export interface SseResponse {
   destroy(): unknown;
   readonly writableLength: number;
   once(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** Why a client left the stream (or was never let in). */
@@ -88,6 +89,8 @@ export class SseChannel<T> {
     res.write(replay);
     this.clients.set(res, this.options.buffer.subscribe((entry) => { this.write(res, this.message(entry)); }));
     res.once('close', () => { this.remove(res); });
+    // A write racing the client's going away errs; 'close' follows and removes it.
+    res.on('error', () => undefined);
     this.changed();
   }
 
