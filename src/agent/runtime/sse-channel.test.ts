@@ -66,7 +66,7 @@ function channel(options: { maxClients?: number; maxBufferedBytes?: number } = {
 }
 
 describe('sse channel', () => {
-  it('sse channel - replays the held entries (after Last-Event-ID) and then follows new ones', () => {
+  it('sse channel - replays the held entries (after Last-Event-ID, all for an id from an earlier run) and then follows new ones', () => {
     const { buffer, sse } = channel();
     for (const value of ['a', 'b', 'c', 'd']) buffer.push(value);
     const res = new FakeResponse();
@@ -75,6 +75,9 @@ describe('sse channel', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
     assert.equal(res.text, `retry: 3000\n\n${sseMessage(3, 'log', 'c')}${sseMessage(4, 'log', 'd')}${sseMessage(5, 'log', 'e')}`);
+    const fromEarlierRun = new FakeResponse();
+    sse.serve(fromEarlierRun, { 'last-event-id': '900' });
+    assert.equal(fromEarlierRun.text, `retry: 3000\n\n${sseMessage(3, 'log', 'c')}${sseMessage(4, 'log', 'd')}${sseMessage(5, 'log', 'e')}`);
   });
 
   it('sse channel - refuses the client beyond the limit with 429, and lets one in again once another leaves', () => {

@@ -85,7 +85,9 @@ export class SseChannel<T> {
     });
     // The replay is bounded by the buffer's capacity, so it is written whole; the slow-client bound applies from here.
     let replay = `retry: ${RECONNECT_MS}\n\n`;
-    for (const entry of this.options.buffer.recent(lastEventId(headers))) replay += this.message(entry);
+    // An id beyond the newest was given by an earlier run of the agent (ids start again at 1): replay all.
+    const after = lastEventId(headers);
+    for (const entry of this.options.buffer.recent(after > this.options.buffer.lastId ? 0 : after)) replay += this.message(entry);
     res.write(replay);
     this.clients.set(res, this.options.buffer.subscribe((entry) => { this.write(res, this.message(entry)); }));
     res.once('close', () => { this.remove(res); });
