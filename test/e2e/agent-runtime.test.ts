@@ -18,6 +18,7 @@ const PLAIN_PATHS = ['/version', '/api/health/detailed', '/api/status/features',
 let hub: HubHandle;
 let agent: AgentHandle;
 let token: string;
+let namespace: string;
 
 interface Step {
   step: string;
@@ -73,7 +74,7 @@ function messages(text: string, event: string): string[] {
 
 describe('agent runtime endpoints', () => {
   before(async () => {
-    const namespace = await createTestNamespace(suite, 'agent-runtime');
+    namespace = await createTestNamespace(suite, 'agent-runtime');
     hub = await startHub(suite);
     ({ token } = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: 'e2e-runtime' }));
     agent = await startAgent(suite, {
@@ -188,6 +189,35 @@ describe('agent runtime endpoints', () => {
     const lines = messages(logs, 'log').map((data) => JSON.parse(data) as { level: string; msg: string; time: string });
     assert.ok(lines.length > 5 && lines.every((line) => typeof line.msg === 'string' && typeof line.time === 'string'));
     assert.ok(!logs.includes(token), 'no token in the log stream');
+    // Live: resumed after the newest line held, a line comes as the agent writes it; here, the one it logs (at
+    // debug) when another client connects to the events stream.
+    const newestLine = Math.max(...[...logs.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1])));
+    const connected = (text: string): boolean => messages(text, 'log').some((data) => data.includes('"stream":"events"') && data.includes('a client connected to a runtime stream'));
+    const tailing = readSse(`${agent.healthUrl}/api/realtime/logs`, connected, 30_000, { 'last-event-id': String(newestLine) });
+    await eventually('the tail connected', 10_000, async () => {
+      const metrics = await (await fetch(`${agent.healthUrl}/metrics`)).text();
+      return metricValue(metrics, 'uplink_agent_runtime_sse_clients', 'stream="logs"') === 1 || undefined;
+    });
+    await readSse(`${agent.healthUrl}/api/realtime/events`, (text) => text.includes('event: link'));
+    const tail = await tailing;
+    const tailIds = [...tail.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+    assert.ok(tailIds.every((id) => id > newestLine), `only lines after ${newestLine}: ${tailIds.join(', ')}`);
+  });
+
+  it('agent runtime - a standby reports itself: leader standby with the holder, link idle, no engine', async () => {
+    const standby = await startAgent(suite, {
+      hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig: await kubeconfigPath(), waitLinked: false,
+      args: ['--namespace', namespace, '--leader-elect', '--leader-elect-lease', 'runtime', '--no-manage-rbac'],
+    });
+    interface Health { leader: { state: string; holder: string | null; terms: number }; link: { state: string }; engine: { running: boolean }; lastSweep: unknown }
+    const health = await eventually('the second agent standing by', 30_000, async () => {
+      const body = await getJson<Health>(standby, '/api/health/detailed');
+      return body.leader.state === 'standby' ? body : undefined;
+    });
+    const leader = await getJson<Health>(agent, '/api/health/detailed');
+    assert.equal(health.leader.holder, leader.leader.holder);
+    assert.deepEqual([health.leader.terms, health.link.state, health.engine.running, health.lastSweep], [0, 'idle', false, null]);
+    await standby.process.stop();
   });
 
   it('agent runtime - a ninth SSE client is refused with 429, and the clients are counted in a metric', async (t) => {

@@ -70,8 +70,8 @@ export class AgentRuntime {
     this.options = options;
     const { metrics } = options;
     this.logs = new LogRing({ log: options.log, secrets: options.secrets });
-    const bounds = (stream: string): Pick<SseChannelOptions<unknown>, 'name' | 'onClients' | 'onDrop' | 'maxClients' | 'heartbeatMs' | 'maxBufferedBytes'> => ({
-      ...options.sse, name: stream,
+    const bounds = (stream: string): Omit<SseChannelOptions<unknown>, 'buffer' | 'format'> => ({
+      ...options.sse, name: stream, log: options.log,
       onClients: (count) => { metrics.runtimeSseClients.set({ stream }, count); },
       onDrop: (reason) => { metrics.runtimeSseDropped.inc({ stream, reason }); },
     });

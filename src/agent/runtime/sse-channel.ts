@@ -5,6 +5,7 @@
 // unsent bytes pass `maxBufferedBytes` (it reads slower than we write) is
 // dropped rather than buffered without end.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from '../../util/logger.ts';
 import type { Numbered, ReplayBuffer } from './replay-buffer.ts';
 
 export const DEFAULT_MAX_SSE_CLIENTS = 8;
@@ -42,6 +43,8 @@ export interface SseChannelOptions<T> {
   onClients?: (count: number) => void;
   /** Told each client refused (over the limit) or dropped (too slow). */
   onDrop?: (reason: SseDrop) => void;
+  /** Where clients coming and going are logged, at debug. */
+  log?: Pick<Logger, 'debug'>;
 }
 
 /** The id after which a reconnecting client wants entries, from its Last-Event-ID; 0 for all held. */
@@ -74,6 +77,7 @@ export class SseChannel<T> {
   serve(res: SseResponse, headers: IncomingHttpHeaders): void {
     if (this.clients.size >= (this.options.maxClients ?? DEFAULT_MAX_SSE_CLIENTS)) {
       this.options.onDrop?.('refused');
+      this.options.log?.debug({ stream: this.options.name }, 'refused a client of a runtime stream: too many clients');
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '5', 'cache-control': 'no-store' });
       res.end(`${JSON.stringify({ error: `too many clients on the ${this.options.name} stream` })}\n`);
       return;
@@ -90,10 +94,14 @@ export class SseChannel<T> {
     for (const entry of this.options.buffer.recent(after > this.options.buffer.lastId ? 0 : after)) replay += this.message(entry);
     res.write(replay);
     this.clients.set(res, this.options.buffer.subscribe((entry) => { this.write(res, this.message(entry)); }));
-    res.once('close', () => { this.remove(res); });
+    res.once('close', () => {
+      if (this.remove(res)) this.options.log?.debug({ stream: this.options.name, clients: this.clients.size }, 'a client left a runtime stream');
+    });
     // A write racing the client's going away errs; 'close' follows and removes it.
     res.on('error', () => undefined);
     this.changed();
+    // Logged last: on the logs stream the new client then sees its own line.
+    this.options.log?.debug({ stream: this.options.name, clients: this.clients.size }, 'a client connected to a runtime stream');
   }
 
   /** Ends every client's stream (shutdown). */
@@ -113,17 +121,20 @@ export class SseChannel<T> {
     res.write(text);
     if (res.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_SSE_BUFFERED_BYTES)) {
       this.options.onDrop?.('slow');
+      // Not logged here: this runs inside a log call when the stream is the logs.
       this.remove(res);
       res.destroy();
     }
   }
 
-  private remove(res: SseResponse): void {
+  /** Takes `res` off the stream; false when it was not on it. */
+  private remove(res: SseResponse): boolean {
     const unsubscribe = this.clients.get(res);
-    if (!unsubscribe) return;
+    if (!unsubscribe) return false;
     unsubscribe();
     this.clients.delete(res);
     this.changed();
+    return true;
   }
 
   private changed(): void {
