@@ -71,12 +71,14 @@ describe('connectivity steps', () => {
     assert.ok(error.startsWith(`expected pin ${other.caHash}: `) && error.includes(certs.caHash), error);
   });
 
-  it('connectivity steps - a CA file trusts the hub when it issued its certificate, and fails naming the file otherwise', async () => {
+  it('connectivity steps - a CA file trusts the hub when it issued its certificate, and fails naming the file otherwise or when unreadable; system CAs and skipped verification', async () => {
     const right = await check({ mode: 'caFile', file: join(dir, 'ca.pem') });
     assert.deepEqual(statuses(right), ['dns:ok', 'tcp:ok', 'tls:ok', 'pin:ok', 'apiServer:ok']);
     assert.ok(right.steps.find((step) => step.step === 'pin')?.detail?.includes(certs.caHash));
     const wrong = await check({ mode: 'caFile', file: join(dir, 'other-ca.pem') });
     assert.match(wrong.steps.find((step) => step.step === 'pin')?.error ?? '', /not trusted by the CA in .*other-ca\.pem/);
+    const missing = await check({ mode: 'caFile', file: join(dir, 'missing.pem') });
+    assert.match(missing.steps.find((step) => step.step === 'pin')?.error ?? '', /cannot read the CA file .*missing\.pem/);
     const system = await check({ mode: 'system' });
     assert.match(system.steps.find((step) => step.step === 'pin')?.error ?? '', /not trusted by the system CAs/);
     const insecure = await check({ mode: 'insecure' });
