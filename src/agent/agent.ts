@@ -34,6 +34,7 @@ import type { AgentState, StateStore } from './state.ts';
 import { LeaderElector, type LeaderElectionTimings, type LeaderState } from './leader-election.ts';
 import { LeaderTerms, type AddonEngineLike, type LeaderTerm } from './leader-terms.ts';
 import type { LeaseApi } from './lease-api.ts';
+import type { AgentRuntimeHooks } from './runtime/index.ts';
 
 /** A link that lasted this long resets the backoff; shorter ones keep growing it. */
 export const STABLE_LINK_MS = 30_000;
@@ -75,6 +76,8 @@ export interface AgentOptions {
   /** The token from --token or --token-file, if any. */
   configuredToken: string | undefined;
   keepalive?: KeepaliveOptions;
+  /** Told of link, leader and add-on engine changes, for the runtime endpoints. */
+  runtime?: AgentRuntimeHooks | undefined;
 }
 
 export class Agent {
@@ -114,15 +117,32 @@ export class Agent {
     this.backoff = new Backoff({ initialMs: options.settings.reconnectMin * 1000, maxMs: options.settings.reconnectMax * 1000 });
     const election = options.leaderElection;
     this.terms = new LeaderTerms({
+      link: async (term) => {
+        const unwatch = options.runtime?.engineStarted(term.engine);
+        try {
+          await this.linkLoop(term);
+        } finally {
+          unwatch?.();
+        }
+      },
       addons: options.addons, createAddons: options.createAddons, desiredAddons: options.desiredAddons, reloadDesired: election !== undefined,
-      log: options.log, link: (term) => this.linkLoop(term), onFailure: (error) => { this.fail?.(error); },
+      log: options.log, onFailure: (error) => { this.fail?.(error); },
     });
     this.elector = election && new LeaderElector({
       ...election, log: options.log, metrics: options.metrics,
-      onStartedLeading: () => { if (this.runSignal) this.terms.begin(this.runSignal); },
-      onStoppedLeading: (reason) => { this.terms.end(reason !== 'stopped'); },
+      onStartedLeading: () => {
+        options.runtime?.leader('leader');
+        if (this.runSignal) this.terms.begin(this.runSignal);
+      },
+      onStoppedLeading: (reason) => {
+        options.runtime?.leader('standby', reason);
+        this.terms.end(reason !== 'stopped');
+      },
     });
-    if (!this.elector) options.metrics.leader.set(1);
+    if (!this.elector) {
+      options.metrics.leader.set(1);
+      options.runtime?.leader('leader');
+    }
   }
 
   /** Whether this agent may change releases now: always without leader election, else while it leads within its renew deadline. */
@@ -133,6 +153,11 @@ export class Agent {
   /** leader, standby or unknown; always leader without leader election. */
   get leaderState(): LeaderState {
     return this.elector?.state ?? 'leader';
+  }
+
+  /** When the Kubernetes API server last answered a heartbeat's questions (ms since the epoch), 0 before it did. */
+  apiAnsweredAt(): number {
+    return this.lastApiSuccess;
   }
 
   /** Whether a link to the hub is open now. */
@@ -225,6 +250,7 @@ export class Agent {
     const session = new AgentSession({ socket, handler: this.handler(term), log: this.log, keepalive: this.options.keepalive ?? DEFAULT_KEEPALIVE });
     this.session = session;
     this.options.metrics.linkUp.set(1);
+    this.options.runtime?.linkUp(socket.kind);
     this.log.info({ hub: this.options.settings.hubUrl, transport: socket.kind }, 'linked to the hub');
     const onAbort = (): void => {
       if (term.lost) {
@@ -241,6 +267,7 @@ export class Agent {
     signal.removeEventListener('abort', onAbort);
     this.session = undefined;
     this.options.metrics.linkUp.set(0);
+    this.options.runtime?.linkDown(closed.code, closed.reason);
     if (Date.now() - linkedAt >= STABLE_LINK_MS) this.backoff.reset();
     return this.onLinkClosed(closed.code, closed.reason);
   }
@@ -307,6 +334,7 @@ export class Agent {
       return;
     }
     this.lastFailure = key;
+    this.options.runtime?.linkFailing(key, message);
     this.log[level](message);
   }
 

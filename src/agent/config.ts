@@ -53,7 +53,7 @@ export const AGENT_SETTINGS = {
   }),
   healthListen: setting({
     schema: SettingTypes.listen(), flag: 'health-listen', env: 'UPLINK_HEALTH_LISTEN', default: ':8080',
-    help: 'address for /livez, /readyz, /metrics and /version',
+    help: 'address for /livez, /readyz, /metrics, /version and the read-only runtime endpoints (/api/health/detailed, ..., /dashboard)',
   }),
   heartbeatInterval: setting({
     schema: SettingTypes.seconds(1, 300), flag: 'heartbeat-interval', env: 'UPLINK_HEARTBEAT_INTERVAL', default: 15,

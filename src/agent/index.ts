@@ -26,6 +26,7 @@ import { FileStateStore, SecretStateStore, type StateStore } from './state.ts';
 import { watchLease } from './lease-watch.ts';
 import { checkLeaderTimings, leaderIdentity, leaderPod, type LeaderElectionTimings } from './leader-election.ts';
 import { KubeLeaseApi } from './lease-api.ts';
+import { AgentRuntime } from './runtime/index.ts';
 
 export { AGENT_SETTINGS, type AgentSettings } from './config.ts';
 
@@ -189,7 +190,9 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   const { helm, helmDir } = await privateHelm(settings, location, log, () => mayWrite());
   const selfUpgrade = new AgentSelfUpgrade({ setup: upgradeSetup, helm, log });
   const egressIp = publicIpLookupFor(settings, log);
+  const runtime = new AgentRuntime({ settings, log, metrics, inventory, kube, secrets: () => (token === undefined ? [] : [token]) });
   const agent = new Agent({
+    runtime: runtime.hooks,
     settings, log, kube, state, desiredAddons, metrics, inventory, configuredToken: token, selfUpgrade, egressIp,
     addons: addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
     createAddons: () => addonEngine({ settings, helm, helmDir, namespace, kube, log, metrics }),
@@ -203,7 +206,8 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
   });
   mayWrite = () => agent.mayWrite;
   const { host, port } = parseListen(settings.healthListen);
-  const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness() });
+  runtime.attach(agent);
+  const health: Server = await startHealthServer({ host, port, metrics, readiness: () => agent.readiness(), runtime });
   const address = health.address();
   const healthPort = typeof address === 'object' && address ? address.port : port;
   log.info({ hub: settings.hubUrl, apiServer: kube.server.origin, state: state.describe(), healthPort, leaderElect: settings.leaderElect }, 'agent starting');
@@ -224,6 +228,7 @@ export async function startAgent(options: { settings: AgentSettings; log: Logger
       await Promise.all([running, selfUpgrade.stop(), egressIp?.stop()]);
       await rm(helmDir, { recursive: true, force: true });
       await inventory.stop();
+      runtime.close();
       health.close();
       kube.close();
     },

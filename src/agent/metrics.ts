@@ -93,6 +93,19 @@ export class AgentMetrics {
     labelNames: ['reason'] as const, registers: [this.registry],
   });
 
+  readonly runtimeSseClients = new Gauge({
+    name: 'uplink_agent_runtime_sse_clients', help: 'Clients connected to the runtime SSE streams, by stream (events, logs)',
+    labelNames: ['stream'] as const, registers: [this.registry],
+  });
+  readonly runtimeSseDropped = new Counter({
+    name: 'uplink_agent_runtime_sse_dropped_total', help: 'Runtime SSE clients refused (over the limit) or dropped (reading too slowly), by stream and reason',
+    labelNames: ['stream', 'reason'] as const, registers: [this.registry],
+  });
+  readonly runtimeConnectivityChecks = new Counter({
+    name: 'uplink_agent_runtime_connectivity_checks_total', help: 'Connectivity checks run (not served from the cache), by result (ok, failed)',
+    labelNames: ['result'] as const, registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'uplink_agent_' });
   }

@@ -13,6 +13,48 @@ const REDACTED_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', 'caKey', 'keyPem',
 ];
 
+/** Called with each line a logger writes (JSON, redacted, without its newline); must not throw. */
+export type LogLineListener = (line: string) => void;
+
+/**
+ * The stream under a logger: each line goes to stdout, then to the
+ * listeners, so a process can show its own recent lines (the agent's
+ * runtime endpoints) without a second logger or reading its stdout back.
+ */
+class TappedStream {
+  readonly listeners = new Set<LogLineListener>();
+  private readonly out = pino.destination({ dest: 1, sync: true });
+
+  write(line: string): void {
+    this.out.write(line);
+    if (this.listeners.size === 0) return;
+    const trimmed = line.endsWith('\n') ? line.slice(0, -1) : line;
+    for (const listener of this.listeners) {
+      try {
+        listener(trimmed);
+      } catch {
+        // A listener's failure must not fail the code that logged; stdout has the line.
+      }
+    }
+  }
+
+  flushSync(): void {
+    this.out.flushSync();
+  }
+}
+
+/**
+ * Calls `listener` with every line `log` (or its parent created by
+ * createLogger, or a child) writes from now on; returns the unsubscribe. A
+ * logger not made by createLogger has no tap: nothing is called.
+ */
+export function tapLogLines(log: Logger, listener: LogLineListener): () => void {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  if (!(stream instanceof TappedStream)) return () => undefined;
+  stream.listeners.add(listener);
+  return () => { stream.listeners.delete(listener); };
+}
+
 /** The one logger: JSON lines on stdout, synchronous so the last lines survive an exit. */
 export function createLogger(options: { name: string; level?: LevelWithSilent }): Logger {
   return pino({
@@ -22,7 +64,7 @@ export function createLogger(options: { name: string; level?: LevelWithSilent })
     base: { component: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  }, pino.destination({ dest: 1, sync: true }));
+  }, new TappedStream());
 }
 
 /**
