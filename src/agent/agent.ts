@@ -177,7 +177,8 @@ export class Agent {
     if (leader === 'unknown') reasons.push('the leader lease could not be read');
     const apiFresh = leader === 'standby' || Date.now() - this.lastApiSuccess <= API_FRESHNESS_MS;
     if (!apiFresh) reasons.push('the Kubernetes API server has not answered recently');
-    return { ready: reasons.length === 0, reasons, leader, ...(this.elector?.holder !== undefined ? { holder: this.elector.holder } : {}) };
+    const term = this.elector?.leadership?.term;
+    return { ready: reasons.length === 0, reasons, leader, ...(this.elector?.holder !== undefined ? { holder: this.elector.holder } : {}), ...(term !== undefined ? { term } : {}) };
   }
 
   /**

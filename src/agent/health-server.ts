@@ -15,6 +15,8 @@ export interface ReadinessReport {
   leader?: 'leader' | 'standby' | 'unknown';
   /** The lease's holder as last seen, with leader election. */
   holder?: string;
+  /** While this agent leads with leader election: its term (the Lease's leaseTransitions when it took it), as its link tells the hub. */
+  term?: number;
 }
 
 export interface HealthServerOptions {

@@ -91,7 +91,7 @@ describe('agent runtime endpoints', () => {
 
     interface Health {
       link: { state: string; hubHost: string; ageSeconds: number };
-      leader: { state: string; holder: string | null; terms: number; leaderElection: boolean };
+      leader: { state: string; holder: string | null; term: number | null; terms: number; leaderElection: boolean };
       apiServer: { answered: boolean; ageSeconds: number };
       inventory: { synced: boolean; kinds: number; objects: number; syncAgeSeconds: number | null };
       engine: { running: boolean; addons: number };
@@ -107,6 +107,7 @@ describe('agent runtime endpoints', () => {
     assert.equal(health.leader.state, 'leader');
     assert.equal(health.leader.leaderElection, true);
     assert.equal(health.leader.terms, 1);
+    assert.equal(health.leader.term, 0, 'the first holder of a new Lease');
     assert.match(health.leader.holder ?? '', /_[0-9a-f]{8}$/);
     assert.equal(health.apiServer.answered, true);
     assert.ok(health.apiServer.ageSeconds < 60, `the API server answered ${health.apiServer.ageSeconds} s ago`);
@@ -209,14 +210,14 @@ describe('agent runtime endpoints', () => {
       hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig: await kubeconfigPath(), waitLinked: false,
       args: ['--namespace', namespace, '--leader-elect', '--leader-elect-lease', 'runtime', '--no-manage-rbac'],
     });
-    interface Health { leader: { state: string; holder: string | null; terms: number }; link: { state: string }; engine: { running: boolean }; lastSweep: unknown }
+    interface Health { leader: { state: string; holder: string | null; term: number | null; terms: number }; link: { state: string }; engine: { running: boolean }; lastSweep: unknown }
     const health = await eventually('the second agent standing by', 30_000, async () => {
       const body = await getJson<Health>(standby, '/api/health/detailed');
       return body.leader.state === 'standby' ? body : undefined;
     });
     const leader = await getJson<Health>(agent, '/api/health/detailed');
     assert.equal(health.leader.holder, leader.leader.holder);
-    assert.deepEqual([health.leader.terms, health.link.state, health.engine.running, health.lastSweep], [0, 'idle', false, null]);
+    assert.deepEqual([health.leader.terms, health.leader.term, health.link.state, health.engine.running, health.lastSweep], [0, null, 'idle', false, null]);
     await standby.process.stop();
   });
 

@@ -60,7 +60,7 @@ export function detailedHealth(inputs: StatusInputs): Record<string, unknown> {
     },
     leader: {
       state: readiness.leader ?? 'leader', holder: readiness.holder ?? null, leaderElection: settings.leaderElect,
-      terms: state.terms, since: iso(state.leaderSince), ageSeconds: age(now, state.leaderSince),
+      term: readiness.term ?? null, terms: state.terms, since: iso(state.leaderSince), ageSeconds: age(now, state.leaderSince),
     },
     apiServer: apiAt === 0 ? { answered: false, lastSuccessAt: null, ageSeconds: null } : { answered: true, lastSuccessAt: iso(apiAt), ageSeconds: age(now, apiAt) },
     inventory: {
