@@ -23,7 +23,7 @@ export type ExecMessage =
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function framed(channel: number, payload: Uint8Array): Uint8Array {
+function framed(channel: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
   const frame = new Uint8Array(payload.length + 1);
   frame[0] = channel;
   frame.set(payload, 1);
@@ -31,18 +31,18 @@ function framed(channel: number, payload: Uint8Array): Uint8Array {
 }
 
 /** A stdin message carrying `input` (text is sent as UTF-8). */
-export function encodeStdin(input: string | Uint8Array): Uint8Array {
+export function encodeStdin(input: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return framed(EXEC_CHANNEL.stdin, typeof input === 'string' ? encoder.encode(input) : input);
 }
 
 /** A resize message: the terminal's size in character cells, as the API server's TerminalSize JSON. */
-export function encodeResize(size: { columns: number; rows: number }): Uint8Array {
+export function encodeResize(size: { columns: number; rows: number }): Uint8Array<ArrayBuffer> {
   const cells = (n: number): number => Math.max(1, Math.min(65_535, Math.trunc(n)));
   return framed(EXEC_CHANNEL.resize, encoder.encode(JSON.stringify({ Width: cells(size.columns), Height: cells(size.rows) })));
 }
 
 /** v5 only: the message that closes stdin, so a command reading it sees its end. */
-export function encodeCloseStdin(): Uint8Array {
+export function encodeCloseStdin(): Uint8Array<ArrayBuffer> {
   return Uint8Array.of(EXEC_CHANNEL.close, EXEC_CHANNEL.stdin);
 }
 
