@@ -71,8 +71,9 @@ describe('dashboard terminal', () => {
   });
   after(runCleanups);
 
-  it('runs a shell from a pod\'s page: output, resize, copy and paste, the exit code, and the audit', async () => {
+  it('runs a shell from a pod\'s page: output, resize, copy and paste, the exit code, and the audit', async (t) => {
     const page = await signedInPage(browser, env.hub, env.hub.adminToken);
+    t.after(() => page.context().close());
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.hub.url });
     const errors = consoleErrors(page);
     await openPodPage(page);
@@ -98,7 +99,7 @@ describe('dashboard terminal', () => {
     assert.ok(Number(narrow) < Number(wide), `columns ${narrow} after narrowing, ${wide} before`);
 
     // Copy a word of the output (double-click selects it), paste a command.
-    await page.getByTestId('terminal').locator('.xterm-rows span', { hasText: /^uplink-42$/ }).first().dblclick();
+    await page.getByTestId('terminal').locator('.xterm-rows span', { hasText: /^uplink-42$/ }).first().dblclick({ force: true });
     await page.keyboard.press('Control+Shift+C');
     assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'uplink-42');
     await page.evaluate('navigator.clipboard.writeText("echo pasted-$((2+3))")');
@@ -110,9 +111,16 @@ describe('dashboard terminal', () => {
 
     await page.keyboard.type('exit 3');
     await page.keyboard.press('Enter');
-    await page.getByTestId('terminal-state').filter({ hasText: 'exited with code 3' }).waitFor({ timeout: STREAM_MS });
+    const ended = await eventually('the session\'s end', STREAM_MS, async () => {
+      const state = await page.getByTestId('terminal-state').innerText();
+      return state === 'connected' ? undefined : state;
+    }).catch(async (error: unknown) => { throw new Error(`${(error as Error).message}; the screen:\n${await screenText(page)}`); });
+    // A kubelet ends a TTY exec with a NonZeroExitCode Status (exit code 3);
+    // kwok's local exec ends it with an InternalError naming the exit status.
+    assert.match(ended, /^(exited with code 3|ended: .*exit status 3)$/);
     await page.getByRole('button', { name: 'Close terminal' }).click();
     await page.getByRole('button', { name: 'Open terminal' }).waitFor();
+    await page.getByTestId('terminal').waitFor({ state: 'detached' });
 
     const [row, ...more] = await eventually('the exec\'s audit row, complete', STREAM_MS, async () => {
       const found = await execRows();
@@ -123,7 +131,6 @@ describe('dashboard terminal', () => {
     assert.equal(row.status, 101, 'the upgrade was switched');
     assert.ok(row.bytesIn > 0 && row.bytesOut > 0, 'what was typed and shown');
     assert.deepEqual(errors, [], 'no console errors (the terminal\'s styles pass the Content-Security-Policy)');
-    await page.context().close();
   });
 
   it('closing the tab ends the session', async () => {
@@ -136,11 +143,12 @@ describe('dashboard terminal', () => {
     await eventually('the session completed in the audit', STREAM_MS, async () => ((await execRows()).every((r) => r.state === 'complete') ? true : undefined));
   });
 
-  it('a view user is shown the API server\'s refusal, not a hang', async () => {
+  it('a view user is shown the API server\'s refusal, not a hang', async (t) => {
     await env.hub.client.request('POST', '/api/v1/users', { name: 'viewer' });
     await env.hub.client.request('POST', '/api/v1/users/viewer/grants', { role: 'view', cluster: CLUSTER });
     const { token } = await env.hub.client.request<{ token: string }>('POST', '/api/v1/users/viewer/tokens', { name: 'dashboard' });
     const page = await signedInPage(browser, env.hub, token);
+    t.after(() => page.context().close());
     const errors = consoleErrors(page);
     await openPodPage(page);
     await page.getByRole('button', { name: 'Open terminal' }).click();
@@ -151,6 +159,5 @@ describe('dashboard terminal', () => {
     await screenshot(page, 'terminal-refused');
     // The browser itself logs the refused handshake and the 403 it was then told; nothing else.
     assert.deepEqual(errors.filter((e) => !/WebSocket connection to .* failed|status of 403/.test(e)), []);
-    await page.context().close();
   });
 });

@@ -89,7 +89,6 @@ export function startExecSession(options: ExecSessionOptions): () => void {
       ended = true;
       terminal.write(`\r\n\x1b[2m[${message.exitCode === null ? message.message : `exited with code ${message.exitCode}`}]\x1b[0m\r\n`);
       options.onState({ kind: 'exited', exitCode: message.exitCode, message: message.message });
-      socket.close(1000);
     }
   });
   socket.addEventListener('close', (event) => {

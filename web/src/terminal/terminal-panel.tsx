@@ -63,9 +63,10 @@ export function TerminalPanel(props: { cluster: string; namespace: string; pod: 
         </select>
         <label for="exec-command">Command</label>
         <input id="exec-command" value={command} disabled={running !== null} spellcheck={false} onInput={(e) => { setCommand((e.target as HTMLInputElement).value); }} />
+        {/* Keyed: one reused element would turn into the submit button before the click's default action, and reopen. */}
         {running === null
-          ? <button type="submit" disabled={commandWords(command).length === 0 || container === ''}>Open terminal</button>
-          : <button type="button" onClick={() => { setRunning(null); setState(null); }}>Close terminal</button>}
+          ? <button key="open" type="submit" disabled={commandWords(command).length === 0 || container === ''}>Open terminal</button>
+          : <button key="close" type="button" onClick={() => { setRunning(null); setState(null); }}>Close terminal</button>}
         <span class="muted" aria-live="polite" data-testid="terminal-state">{state === null ? '' : describeState(state)}</span>
       </form>
       {state?.kind === 'refused' && <Notice kind={state.message.startsWith('Forbidden') ? 'forbidden' : 'error'}>{state.message}</Notice>}
