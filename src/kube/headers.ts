@@ -3,15 +3,13 @@
 // refuses any impersonation the hub could not have set).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { IMPERSONATION } from '../link/protocol.ts';
+import { isBearerSubprotocol } from './bearer.ts';
 
 /** Connection-specific headers: meaningless across a proxy hop and forbidden in HTTP/2. */
 export const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings',
 ]);
-
-/** A WebSocket subprotocol that smuggles a bearer token (API server feature, kubernetes#47740). */
-const BEARER_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./;
 
 /**
  * The request headers that reach the API server, besides the impersonation:
@@ -49,7 +47,7 @@ export function allowedRequestHeaders(headers: IncomingHttpHeaders): OutgoingHtt
     const name = key.toLowerCase();
     if (value === undefined || !API_REQUEST_HEADERS.has(name) || hopOnly.has(name)) continue;
     if (name === 'sec-websocket-protocol') {
-      const kept = (Array.isArray(value) ? value.join(',') : value).split(',').map((p) => p.trim()).filter((p) => p !== '' && !BEARER_SUBPROTOCOL.test(p));
+      const kept = (Array.isArray(value) ? value.join(',') : value).split(',').map((p) => p.trim()).filter((p) => p !== '' && !isBearerSubprotocol(p));
       if (kept.length > 0) out[name] = kept.join(', ');
       continue;
     }

@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Logger } from 'pino';
-import { throttledWarnings } from './logger.ts';
+import { createLogger, tapLogLines, throttledWarnings } from './logger.ts';
 
 describe('logger', () => {
+  it('logger - credentials in headers are redacted, a bearer subprotocol included', () => {
+    const log = createLogger({ name: 'redaction-test', level: 'info' });
+    const lines: string[] = [];
+    const untap = tapLogLines(log, (line) => { lines.push(line); });
+    log.info({ req: { headers: { authorization: 'Bearer upk_a_b', 'sec-websocket-protocol': 'v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.dXBr' } } }, 'request');
+    untap();
+    assert.equal(lines.length, 1);
+    assert.doesNotMatch(lines[0] ?? '', /upk_a_b|dXBr/);
+    assert.match(lines[0] ?? '', /"sec-websocket-protocol":"\[redacted\]"/);
+  });
+
   it('throttled warnings - one warning per interval, the next says how many were left out; errors pass', () => {
     const lines: [string, unknown][] = [];
     const base = {

@@ -11,6 +11,8 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn',
 const REDACTED_PATHS = [
   'token', '*.token', 'authorization', '*.authorization', 'headers.authorization',
   'req.headers.authorization', 'req.headers.cookie', 'caKey', 'keyPem',
+  // A WebSocket upgrade may carry a bearer token as a subprotocol (src/kube/bearer.ts).
+  'headers["sec-websocket-protocol"]', 'req.headers["sec-websocket-protocol"]',
 ];
 
 /** Called with each line a logger writes (JSON, redacted, without its newline); must not throw. */

@@ -100,6 +100,42 @@ export class Api {
     });
   }
 
+  /**
+   * A WebSocket to the hub's kubectl endpoint (exec), offering `protocols`.
+   * A browser's WebSocket cannot send an Authorization header, so the token
+   * travels as the API server's bearer subprotocol, which the hub reads and
+   * strips; it never goes in the URL.
+   */
+  kubeSocket(path: string, protocols: readonly string[]): WebSocket {
+    const url = new URL(path, location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const token = btoa(this.#token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    return new WebSocket(url, [...protocols, `base64url.bearer.authorization.k8s.io.${token}`]);
+  }
+
+  /**
+   * Why the kubectl endpoint refuses `path`, asked again as a plain request
+   * after a WebSocket failed: a browser hides a refused upgrade's answer, so
+   * this reads the API server's (or the hub's) Status message. Undefined
+   * when the plain request is not refused by authentication or authorization.
+   */
+  async kubeRefusal(path: string): Promise<string | undefined> {
+    let response: Response;
+    try {
+      response = await fetch(path, { method: 'POST', cache: 'no-store', credentials: 'omit', headers: { authorization: `Bearer ${this.#token}` } });
+    } catch {
+      return 'The hub cannot be reached.';
+    }
+    if (response.status !== 401 && response.status !== 403 && response.status !== 404) return undefined;
+    try {
+      const status = await response.json() as { message?: unknown };
+      if (typeof status.message === 'string') return `${response.status === 403 ? 'Forbidden' : response.statusText}: ${status.message}`;
+    } catch {
+      // Not a Status: keep the status line.
+    }
+    return `${response.status} ${response.statusText}`;
+  }
+
   /** Reads a text stream (pod logs), passing each decoded chunk on. */
   async text(path: string, onText: (text: string) => void, signal: AbortSignal): Promise<void> {
     await this.#read(await this.#fetch(path, { signal }), signal, onText);

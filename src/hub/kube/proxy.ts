@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HubSession } from '../../link/hub-session.ts';
 import { forwardedRequestHeaders, kubeStatus, type HubRole } from '../../kube/headers.ts';
+import { bearerTokenOf } from '../../kube/bearer.ts';
 import { UplinkError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
 import { readCluster, type AccessCache } from '../access-cache.ts';
@@ -258,7 +259,7 @@ export class KubeProxy {
   private async resolve(req: IncomingMessage, upgrade: string | undefined): Promise<KubeTarget | KubeRefusal> {
     const { store, fleet, limiter, metrics } = this.options;
     const { ref, apiPath: requested } = kubeAddressOf(req, this.options.kubeDomain);
-    const token = /^Bearer (\S{1,256})$/.exec(req.headers.authorization ?? '')?.[1];
+    const token = bearerTokenOf(req.headers);
     // A store that cannot be read is the hub's failure (500, see failure()), not the caller's: never a 401.
     const principal = token === undefined ? null : await authenticateToken(store, token, this.touched, this.options.access?.reads);
     if (!principal) return { status: 401, reason: 'Unauthorized', message: 'a valid Uplink API token is required (see uplink kubeconfig)' };

@@ -1,6 +1,6 @@
 // Resources of one kind, live, with a namespace and name filter; a row opens
 // the object as YAML with the events about it. The Events tab is this page
-// fixed to kind `events`.
+// fixed to kind `events`. A pod's page has a terminal (terminal/terminal-panel.tsx).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { stringify } from 'yaml';
 import { apiPath, describeError } from '../api.ts';
@@ -10,6 +10,7 @@ import { age, secondsSince } from '../format.ts';
 import { useLiveList } from '../live-watch.ts';
 import { href, replaceQuery } from '../router.ts';
 import { useSession } from '../session.ts';
+import { TerminalPanel } from '../terminal/terminal-panel.tsx';
 import type { FleetItem, ResourceEventsResponse, ResourceKindsResponse, ResourceObjectResponse, ResourceRow } from '../types.ts';
 
 const MAX_ROWS = 1000;
@@ -131,6 +132,15 @@ function ObjectView(props: { cluster: string; kind: string; namespace: string; n
           </section>
         </div>
       )}
+      {object && props.kind === 'pods' && props.namespace !== '' && (
+        <TerminalPanel cluster={props.cluster} namespace={props.namespace} pod={props.name} containers={containersOf(object.object)} />
+      )}
     </div>
   );
+}
+
+/** The names of a pod's containers, from its spec. */
+function containersOf(pod: unknown): string[] {
+  const spec = (pod as { spec?: { containers?: { name?: unknown }[] } }).spec;
+  return (spec?.containers ?? []).map((c) => c.name).filter((name): name is string => typeof name === 'string');
 }
