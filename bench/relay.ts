@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../test/helpers/resources.ts';
 import { metricValue, suiteContext } from '../test/helpers/uplink.ts';
+import { alternate } from './alternate-rounds.ts';
 import { roundTripsPerGet } from './relay-db.ts';
 import { floorGet, startFloor, type FloorEnds } from './relay-floor.ts';
 import { get, startRelayRig, type KubePath, type RelayRig } from './relay-setup.ts';
@@ -44,21 +45,6 @@ function cluster(...args: string[]): string {
   const result = spawnSync(CLUSTER_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`cluster ${args.join(' ')} failed`);
   return result.stdout.trim();
-}
-
-/**
- * Runs every measure `rounds` times; each round starts with the next one in
- * turn, so none is always the one after another.
- */
-async function alternate<T>(measures: readonly (() => Promise<T>)[], rounds: number): Promise<T[][]> {
-  const results = measures.map(() => [] as T[]);
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < measures.length; k++) {
-      const index = (round + k) % measures.length;
-      results[index]?.push(await (measures[index] as () => Promise<T>)());
-    }
-  }
-  return results;
 }
 
 /** One `kubectl exec` writing `bytes` zero bytes to its stdout; MiB/s as counted here. */

@@ -104,6 +104,8 @@ export interface StartHubOptions {
   dataDir?: string;
   insecureHttp?: boolean;
   args?: string[];
+  /** Added to the test process's environment (e.g. NODE_OPTIONS for a CPU profile). */
+  env?: Record<string, string>;
 }
 
 /** Starts a hub on 127.0.0.1, waits until it listens, and logs the CLI in. */
@@ -111,7 +113,7 @@ export async function startHub(t: TestContext, options: StartHubOptions = {}): P
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? testTempDir(t, 'uplink-hub-');
   const args = ['hub', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.insecureHttp ? ['--insecure-http'] : []), ...(options.args ?? [])];
-  const hub = new UplinkProcess(args);
+  const hub = new UplinkProcess(args, { ...process.env, ...options.env });
   t.after(() => hub.stop('SIGKILL'));
   // Generous: on a busy machine (the whole suite on two cores) a hub restarted by a test took over 15 s to listen.
   const listening = await hub.waitForLog((l) => l.msg === 'hub listening', 60_000);

@@ -2,12 +2,11 @@
 // alone after it (a quiet watch); each turn's chunks in one write, the last
 // with the end; the source paused while the client's connection is full.
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import http, { type ServerResponse } from 'node:http';
-import net, { type AddressInfo, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { BodyWriter, spliceRaw } from './body-writer.ts';
+import { countWrites } from '../../../test/helpers/count-writes.ts';
+import { BodyWriter } from './body-writer.ts';
 
 let server: http.Server;
 let port: number;
@@ -25,17 +24,6 @@ after(() => {
   server.closeAllConnections();
   server.close();
 });
-
-/** Counts the writes that reach a socket from now on (each is a syscall, and on TLS a record). */
-function countWrites(of: Socket | null): { count: number } {
-  const socket = of as Socket & { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
-  const counter = { count: 0 };
-  const write = socket._write.bind(socket);
-  const writev = socket._writev.bind(socket);
-  socket._write = (...args) => { counter.count += 1; write(...args); };
-  socket._writev = (...args) => { counter.count += 1; writev(...args); };
-  return counter;
-}
 
 /** A 200 answer whose body `script` writes; its text, and the writes its socket made from before its head. */
 async function answerWith(script: (body: BodyWriter) => void): Promise<{ text: string; writes: number }> {
@@ -137,55 +125,5 @@ describe('body writer', () => {
     await done;
     await nextTurn();
     assert.equal(errors, 0);
-  });
-
-  it('body writer - raw chunks spliced into a socket in one turn go out in one write, and the end follows', async () => {
-    let received: Promise<string> | undefined;
-    const sink = net.createServer((connection) => {
-      received = new Promise((resolve) => {
-        let text = '';
-        connection.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-        connection.on('end', () => { resolve(text); });
-      });
-    });
-    await new Promise<void>((resolve) => { sink.listen(0, '127.0.0.1', resolve); });
-    try {
-      const socket = net.connect({ host: '127.0.0.1', port: (sink.address() as AddressInfo).port });
-      await new Promise((resolve) => { socket.once('connect', resolve); });
-      const writes = countWrites(socket);
-      const from = new PassThrough();
-      let counted = 0;
-      spliceRaw(from, socket, (chunk) => { counted += chunk.length; });
-      for (const chunk of ['one ', 'two ', 'three']) from.write(chunk);
-      await nextTurn();
-      await nextTurn();
-      assert.deepEqual([writes.count, counted], [1, 13]);
-      from.end();
-      assert.equal(await received, 'one two three');
-    } finally {
-      sink.close();
-    }
-  });
-
-  it('body writer - a splice pauses its source only once much is queued, and resumes it on drain', async () => {
-    const calls: string[] = [];
-    const from = Object.assign(new EventEmitter(), { pause: () => { calls.push('pause'); }, resume: () => { calls.push('resume'); } });
-    const to = Object.assign(new EventEmitter(), {
-      writableLength: 0,
-      write(chunk: Buffer): boolean {
-        to.writableLength += chunk.length;
-        return to.writableLength < 64 * 1024;
-      },
-      end: () => undefined, cork: () => undefined, uncork: () => undefined,
-    });
-    spliceRaw(from as never, to as never, () => undefined);
-    from.emit('data', Buffer.alloc(128 * 1024));
-    assert.deepEqual(calls, [], 'above the socket\'s high-water mark, not yet paused');
-    from.emit('data', Buffer.alloc(256 * 1024));
-    assert.deepEqual(calls, ['pause']);
-    to.writableLength = 0;
-    to.emit('drain');
-    assert.deepEqual(calls, ['pause', 'resume']);
-    await nextTurn();
   });
 });

@@ -7,19 +7,11 @@
 // one turn go out together, and the last of them goes with the end: a small
 // answer is one write. A watch or a followed log may not write its first byte
 // for minutes: a head with no body by the end of its first turn goes out
-// alone. Upgraded streams (exec, port-forward) are spliced the same way.
+// alone. Upgraded streams (exec, port-forward) are spliced the same way
+// (src/util/splice-raw.ts).
 import type { ServerResponse } from 'node:http';
+import { MAX_QUEUED_BYTES } from '../../util/splice-raw.ts';
 
-/**
- * Bytes an answer may have queued for its client before its source is
- * paused. Above the socket's high-water mark (64 KiB), which one turn's
- * chunks of a fast stream pass every time: pausing there stops and restarts
- * the reading socket on each turn (a pair of epoll changes, a turn lost).
- * Per stream (and direction of a splice): 10,000 streams with stalled
- * clients hold 2.5 GiB at most; one whose client keeps up holds a turn's
- * chunks.
- */
-const MAX_QUEUED_BYTES = 256 * 1024;
 
 /** What the body is read from: paused while the client's connection is full. */
 export interface BodySource {
@@ -98,51 +90,4 @@ export class BodyWriter {
       this.#source?.resume();
     });
   }
-}
-
-/** A side of a spliced connection, as spliceRaw reads and writes it. */
-export interface SpliceEnd {
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  once(event: 'end' | 'drain', listener: () => void): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  write(chunk: Buffer): boolean;
-  end(): unknown;
-  cork(): void;
-  uncork(): void;
-  readonly writableLength: number;
-}
-
-/**
- * Pipes the raw bytes of `from` into `to` (an upgraded exec or port-forward
- * stream) as BodyWriter writes answers: `to` is corked until the end of the
- * turn, so the chunks of one turn (one read on the other side is often
- * several TLS records) go out in one write, and `from` is paused only once
- * MAX_QUEUED_BYTES wait for `to`. `from` ending ends `to`; closing and
- * errors are the caller's. `onChunk` sees each chunk first.
- */
-export function spliceRaw(from: SpliceEnd, to: SpliceEnd, onChunk: (chunk: Buffer) => void): void {
-  let corked = false;
-  let waiting = false;
-  const uncork = (): void => {
-    corked = false;
-    to.uncork();
-  };
-  from.on('data', (chunk) => {
-    onChunk(chunk);
-    if (!corked) {
-      corked = true;
-      to.cork();
-      setImmediate(uncork);
-    }
-    to.write(chunk);
-    if (waiting || to.writableLength <= MAX_QUEUED_BYTES) return;
-    waiting = true;
-    from.pause();
-    to.once('drain', () => {
-      waiting = false;
-      from.resume();
-    });
-  });
-  from.once('end', () => { to.end(); });
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../../util/logger.ts';
 import type { ForwardOutcome } from './forward-request.ts';
 import type { KubeTarget } from './proxy.ts';
 import { openLinkStream } from './link-head.ts';
+import { spliceRaw } from '../../util/splice-raw.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
 export interface ForwardUpgradeOptions {
@@ -45,8 +46,6 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
     return;
   }
   if (head.length > 0) stream.write(head);
-  socket.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
-  stream.on('data', (chunk: Buffer) => { outcome.bytesOut += chunk.length; });
   stream.on('response', (headers) => {
     const switched = headers[KUBE_UPGRADE_HEADERS.switched] === '1';
     outcome.status = switched ? 101 : Number(headers[':status']);
@@ -54,9 +53,10 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
     socket.write(switched
       ? http1Head(101, { upgrade, connection: 'Upgrade', ...forwardedResponseHeaders(headers) })
       : http1Head(outcome.status, { ...forwardedResponseHeaders(headers), connection: 'close' }));
-    if (switched) socket.pipe(stream);
+    // Each turn's chunks in one write (one TLS record run, one syscall), not one per DATA frame.
+    if (switched) spliceRaw({ from: socket, to: stream, onChunk: (chunk) => { outcome.bytesIn += chunk.length; } });
     // Ended by tieStreamToClient, which tells a real end from a dropped link.
-    stream.pipe(socket, { end: false });
+    spliceRaw({ from: stream, to: socket, onChunk: (chunk) => { outcome.bytesOut += chunk.length; }, end: false });
   });
   const broken = (): void => {
     if (outcome.status === 0 && socket.writable) {

@@ -8,7 +8,7 @@
 // client's socket is closed after it.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { spliceRaw } from '../kube/body-writer.ts';
+import { spliceRaw } from '../../util/splice-raw.ts';
 import type { PeerConnections, PeerTarget } from './peer-connections.ts';
 import { refuseUpgrade } from './relay-answers.ts';
 import { rawResponseHead } from './relay-headers.ts';
@@ -103,8 +103,8 @@ function splice(options: SpliceOptions): void {
     options.onBytes('to_peer', options.head.length);
     peer.write(options.head);
   }
-  spliceRaw(socket, peer, (chunk) => { options.onBytes('to_peer', chunk.length); });
-  spliceRaw(peer, socket, (chunk) => { options.onBytes('from_peer', chunk.length); });
+  spliceRaw({ from: socket, to: peer, onChunk: (chunk) => { options.onBytes('to_peer', chunk.length); } });
+  spliceRaw({ from: peer, to: socket, onChunk: (chunk) => { options.onBytes('from_peer', chunk.length); } });
   let peerEnded = false;
   peer.once('end', () => { peerEnded = true; });
   peer.once('close', () => {
