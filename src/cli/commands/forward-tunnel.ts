@@ -66,6 +66,8 @@ function openUpgrade(config: CliConfig, path: string, signal: AbortSignal): Prom
     // whoever awaits this attaches, and a flowing socket with no reader drops them.
     req.on('upgrade', (_res, socket, head) => {
       socket.pause();
+      // A hub that ends its side (the service hung up) must not end ours: we may still be sending.
+      socket.allowHalfOpen = true;
       resolve({ socket, head });
     });
     req.on('response', (res) => {
@@ -105,7 +107,6 @@ async function carry(options: ListenForwardsOptions, mapping: PortMapping, local
         socket.destroy();
         return;
       }
-      (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
       socket.on('error', () => { local.destroy(); });
       local.on('error', () => { socket.destroy(); });
       if (head.length > 0) local.write(head);
