@@ -27,7 +27,7 @@ export interface AccessIdentity {
 
 /** What is asked: one verb on one resource, in a namespace or ('') cluster-wide. */
 export interface AccessQuestion {
-  verb: 'get' | 'list' | 'watch';
+  verb: 'get' | 'list' | 'watch' | 'create';
   group: string;
   resource: string;
   subresource?: string;

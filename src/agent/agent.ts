@@ -26,6 +26,8 @@ import { AccessReviewer, subjectAccessReview } from './access-review.ts';
 import { ResourceAccess } from './resource-access.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
 import { createLinkHandler } from './link-handler.ts';
+import { createForwardHandler, createForwardMetrics } from './forward/index.ts';
+import type { LinkRequestHandler } from '../link/agent-session.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
 import type { PublicIpLookup } from './public-ip.ts';
@@ -93,6 +95,7 @@ export class Agent {
   private lastApiSuccess = 0;
   private lastFailure = '';
   private readonly kubeProxy: ReturnType<typeof createKubeProxy>;
+  private readonly forward: LinkRequestHandler;
   /** Shared by every link session, so its cache of access reviews outlives a reconnect. */
   private readonly access: ResourceAccess;
   private readonly elector: LeaderElector | undefined;
@@ -110,6 +113,7 @@ export class Agent {
       review: subjectAccessReview(options.kube),
       onOutcome: (outcome) => { options.metrics.accessReviews.inc({ outcome }); },
     });
+    this.forward = createForwardHandler({ kube: options.kube, reviewer, log: options.log, metrics: createForwardMetrics(options.metrics.registry) });
     this.access = new ResourceAccess({
       reviewer,
       namespaceNames: () => [...options.inventory.rows('namespaces')].map((row) => row.name),
@@ -381,6 +385,7 @@ export class Agent {
     const { inventory, kube } = this.options;
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
+      forward: this.forward,
       resources: { inventory, access: this.access, trackStream: (end) => this.trackStream(end) },
       logs: {
         kube, metrics: this.options.metrics, access: this.access,

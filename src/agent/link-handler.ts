@@ -43,6 +43,8 @@ export interface LinkHandlerOptions {
   addons: AddonStatusSource;
   /** Upgrades of the agent's own release (AGENT_PATHS.agentUpgrade). */
   selfUpgrade: AgentSelfUpgrade;
+  /** TCP forwards (AGENT_PATHS.forward); without it, the path is not found. */
+  forward?: LinkRequestHandler;
 }
 
 /** What the link needs of the add-on engine. */
@@ -223,6 +225,8 @@ function routeLinkRequest(options: LinkHandlerOptions): LinkRequestHandler {
       serveDesiredAddons(options.desiredAddons, res);
     } else if (path === ADDON_PATHS.operations && req.method === 'POST') {
       answering(requestOperation(options, req, res), options.log, res);
+    } else if (path === AGENT_PATHS.forward && req.method === 'POST' && options.forward !== undefined) {
+      options.forward(req, res);
     } else if (path === AGENT_PATHS.agentUpgrade && req.method === 'POST') {
       answering(serveAgentUpgrade(options.selfUpgrade, req, res), options.log, res);
     } else {

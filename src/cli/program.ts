@@ -4,6 +4,7 @@ import { registerAddonsCommand } from './commands/addons.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerClustersCommand } from './commands/clusters.ts';
+import { registerForwardCommand } from './commands/forward.ts';
 import { registerGetCommands } from './commands/get.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerKubeconfigCommand } from './commands/kubeconfig.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerAddonsCommand(program);
   registerGetCommands(program);
   registerLogsCommand(program);
+  registerForwardCommand(program);
   registerWhoamiCommand(program);
   registerUsersCommand(program);
   registerTokensCommand(program);

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   BAD_LIMIT: { status: 400, meaning: 'a list limit is not a positive whole number in range' },
   BAD_SELECTOR: { status: 400, meaning: 'a label selector does not parse; the message says where' },
   BAD_CONTINUE: { status: 400, meaning: 'a continue token is not one this inventory issued, or has expired' },
+  BAD_FORWARD: { status: 400, meaning: 'a forward names no valid target: kind, namespace, name or port is missing or malformed' },
   BAD_LOG_REQUEST: { status: 400, meaning: 'a log request is malformed (namespace, pod, container, since, tail, …)' },
   // 401, 403
   UNAUTHORIZED: { status: 401, meaning: 'no API token, or one that is unknown, revoked or expired' },
@@ -37,6 +38,7 @@ export const ERROR_CODES = {
   // 404, 405
   NOT_FOUND: { status: 404, meaning: 'no such cluster, user, token, add-on, object or route (also a cluster the caller has no role on)' },
   UNKNOWN_KIND: { status: 404, meaning: 'a kind the cluster\'s inventory does not cache' },
+  NO_FORWARD_ENDPOINT: { status: 404, meaning: 'agent: a forward\'s Service, pod or Deployment does not exist, has no ready endpoint, or no such port' },
   NO_MATCHING_POD: { status: 404, meaning: 'no pod matches a log request\'s selector' },
   NO_CA: { status: 404, meaning: 'the hub serves plain HTTP behind a TLS terminator and has no CA to give' },
   ADDON_NOT_FOUND: { status: 404, meaning: 'agent: it holds no add-on of that name (yet)' },
@@ -58,6 +60,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body\'s content type is not JSON' },
   TOO_MANY_REQUESTS: { status: 429, meaning: 'the cluster\'s concurrency limit, or the caller\'s share of it, is full; retry after Retry-After' },
   TOO_MANY_WATCHERS: { status: 429, meaning: 'the hub\'s or the caller\'s limit of fleet feeds is reached' },
+  TOO_MANY_FORWARDS: { status: 429, meaning: 'agent: its limit of open TCP forwards is reached' },
   TOO_MANY_WATCHES: { status: 429, meaning: 'agent: its limit of live resource feeds is reached' },
   // 500
   INTERNAL: { status: 500, meaning: 'a failure inside the hub or the agent; the message says where to look (its log)' },
@@ -68,6 +71,7 @@ export const ERROR_CODES = {
   LINK_CLOSED: { status: 502, meaning: 'the link to the cluster closed during the request' },
   LINK_BAD_RESPONSE: { status: 502, meaning: 'the agent\'s answer was not what the protocol says' },
   TOKEN_NOT_STORED: { status: 502, meaning: 'a rotated cluster token was minted but the agent did not store it' },
+  FORWARD_UNREACHABLE: { status: 502, meaning: 'agent: no endpoint of a forward\'s target accepted a connection, or each was an address it never dials' },
   KUBE_UNREACHABLE: { status: 502, meaning: 'agent: its API server did not answer' },
   PEER_UNREACHABLE: { status: 502, meaning: 'the hub replica holding the cluster\'s link refused the relay, closed it before answering, or is not a replica of this hub' },
   // 503, 504, 507

@@ -43,6 +43,7 @@ import { isStrayKubeRequest, strayKubeUpgradeAnswer } from './kube/stray-request
 import { buildApiApp } from './api/app.ts';
 import { registerKubectlEndpointRoute } from './api/kubectl-endpoint.ts';
 import { LiveStreams } from './live-streams.ts';
+import { ForwardRoute, isForwardRequest } from './forward/index.ts';
 import { HubMetrics } from './metrics.ts';
 import { openStore, postgresOf, type AuditRecord, type Store } from './store/index.ts';
 import { migrateWhenReachable } from './store/wait-for-store.ts';
@@ -268,6 +269,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     tier.publish('access', userId);
   };
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, access, kubeDomain: settings.kubeDomain });
+  const forwardRoute = new ForwardRoute({ store, fleet, limiter, log, audit, streamAudit, liveStreams, access });
   const stopRetention = startAuditRetention({
     store, retentionDays: settings.auditRetentionDays, log,
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
@@ -317,6 +319,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH && draining) socket.end(DRAINING_ANSWER);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
+    else if (isForwardRequest(url)) forwardRoute.handleUpgrade(req, socket, head);
     else if (isStrayKubeRequest(url)) socket.end(strayKubeUpgradeAnswer(strayHint(), req.method ?? 'GET', url));
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   }

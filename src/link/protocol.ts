@@ -113,6 +113,14 @@ export const AGENT_PATHS = {
    * (the agent was not installed by its chart) or AGENT_UPGRADE_RUNNING.
    */
   agentUpgrade: '/v1/agent/upgrade',
+  /**
+   * POST, a TCP forward (`uplink forward`): the target in FORWARD_HEADERS
+   * (forward.ts) and the impersonation as under `kube`. The agent checks the
+   * user may create pods/portforward there, finds an endpoint of the target
+   * itself and dials it; 200 and then raw bytes both ways, or an error answer
+   * (400 BAD_FORWARD, 403, 404, 429, 502 FORWARD_UNREACHABLE).
+   */
+  forward: '/v1/forward',
 } as const;
 
 /**
