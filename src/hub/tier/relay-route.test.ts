@@ -32,6 +32,7 @@ describe('relay route', () => {
       ['POST', '/api/v1/clusters/prod/addons/ingress/rollback'],
       ['POST', '/api/v1/clusters/prod/addons/ingress/sync'],
       ['POST', '/api/v1/clusters/prod/agent/upgrade'],
+      ['GET', '/api/v1/clusters/prod/forward?kind=service&namespace=d&name=db&port=5432'],
       ['GET', '/api/v1/clusters/pr%6Fd/%72esources'],
       ['GET', '/api/v1/clusters/prod/logs#fragment'],
     ];
@@ -51,6 +52,8 @@ describe('relay route', () => {
       ['POST', '/api/v1/clusters/prod/resources'],
       ['DELETE', '/api/v1/clusters/prod/logs'],
       ['GET', '/api/v1/clusters/prod/agent/upgrade'],
+      ['POST', '/api/v1/clusters/prod/forward'],
+      ['GET', '/api/v1/clusters/prod/forward/x'],
       ['GET', '/api/v1/clusters/prod/resources/pods/web/events/more'],
       ['GET', '/api/v1/clusters/prod/resources/pods/web/other'],
       ['GET', '/api/v1/clusters/prod/watch'],

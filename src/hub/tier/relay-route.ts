@@ -89,7 +89,7 @@ function decodedSegments(path: string): string[] | undefined {
   }
 }
 
-/** Whether `method` and the segments after the cluster are one of the agent-bound routes (api/resources.ts, addons.ts, agent-upgrade.ts). */
+/** Whether `method` and the segments after the cluster are one of the agent-bound routes (api/resources.ts, addons.ts, agent-upgrade.ts, forward/forward-route.ts). */
 function agentBoundShape(method: string, rest: string[]): boolean {
   const [first, second, third, fourth, ...more] = rest;
   if (more.length > 0 || rest.some((segment) => segment === '')) return false;
@@ -106,6 +106,8 @@ function agentBoundShape(method: string, rest: string[]): boolean {
       return third === 'history' ? method === 'GET' : method === 'POST' && (third === 'rollback' || third === 'sync');
     case 'agent':
       return method === 'POST' && count === 2 && second === 'upgrade';
+    case 'forward':
+      return method === 'GET' && count === 1;
     default:
       return false;
   }
