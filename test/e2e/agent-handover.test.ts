@@ -17,44 +17,16 @@ import { formatLeaderHeader } from '../../src/link/leader-header.ts';
 import { AGENT_HEADERS, LINK_SUBPROTOCOL } from '../../src/link/protocol.ts';
 import { AddonHub, webappSpec } from '../helpers/addons.ts';
 import { serveChartRepo } from '../helpers/chart-sources.ts';
-import { createTestNamespace, helm, kubeconfigPath, kubectl, REPO_ROOT, uniqueName } from '../helpers/cluster.ts';
-import { eventually, hubMetricsText, metricValue, startAgent, startHub, uplink, type AgentHandle, type HubHandle, type LogLine } from '../helpers/uplink.ts';
+import { loggedAt, metricsOf, readyz, SHORT_LEADER_TIMINGS, twoLeaderElectedAgents, type AgentPair } from '../helpers/agent-pair.ts';
+import { helm, kubectl, REPO_ROOT, uniqueName } from '../helpers/cluster.ts';
+import { eventually, hubMetricsText, metricValue, uplink, type HubHandle } from '../helpers/uplink.ts';
 
 const WEBAPP = join(REPO_ROOT, 'examples/charts/webapp');
-/** Short timings for the frozen-leader case, so the Lease changes hands within seconds. */
-const SHORT_TIMINGS = ['--leader-elect-lease-duration', '6', '--leader-elect-renew-deadline', '4', '--leader-elect-retry-period', '0.5'];
-
-interface Readyz { leader?: string; holder?: string }
-
-async function readyz(agent: AgentHandle): Promise<Readyz> {
-  return (await fetch(`${agent.healthUrl}/readyz`)).json() as Promise<Readyz>;
-}
-
-async function metricsOf(agent: AgentHandle): Promise<string> {
-  return (await fetch(`${agent.healthUrl}/metrics`)).text();
-}
-
-interface Pair {
-  hub: HubHandle;
-  token: string;
-  first: AgentHandle;
-  second: AgentHandle;
-}
-
-/** A hub, a cluster, and two agents (pods agent-a, agent-b) with --leader-elect: agent-a finds the Lease free and leads. */
-async function twoAgents(t: TestContext, name: string, extraArgs: string[]): Promise<Pair> {
-  const namespace = await createTestNamespace(t, 'agent-handover');
-  const kubeconfig = await kubeconfigPath();
-  const hub = await startHub(t);
-  const created = await uplink(['clusters', 'create', name, '-o', 'json'], hub.cliConfig);
-  assert.equal(created.code, 0, created.stderr);
-  const { token } = JSON.parse(created.stdout) as { token: string };
-  const args = ['--leader-elect', '--namespace', namespace, '--leader-elect-lease', 'agent', ...extraArgs];
-  const options = { hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig, args };
-  const first = await startAgent(t, { ...options, env: { POD_NAME: 'agent-a' } });
-  const second = await startAgent(t, { ...options, waitLinked: false, env: { POD_NAME: 'agent-b' } });
-  await eventually('the second agent standing by', 30_000, async () => ((await readyz(second)).leader === 'standby' || undefined));
-  return { hub, token, first, second };
+/** Two agents (pods agent-a, agent-b) for cluster `name`: agent-a leads, agent-b stands by. */
+async function twoAgents(t: TestContext, name: string, args: string[]): Promise<AgentPair> {
+  const pair = await twoLeaderElectedAgents(t, { name, args, pods: ['agent-a', 'agent-b'] });
+  await eventually('the second agent standing by', 30_000, async () => ((await readyz(pair.second)).leader === 'standby' || undefined));
+  return pair;
 }
 
 /** The cluster's view once it is online with `pod` leading. */
@@ -63,11 +35,6 @@ function onlineLedBy(hub: HubHandle, name: string, pod: string): Promise<Cluster
     const view = await hub.client.request<ClusterView>('GET', `/api/v1/clusters/${name}`);
     return view.status === 'online' && view.facts?.leader?.pod === pod ? view : undefined;
   });
-}
-
-function loggedAt(agent: AgentHandle, msg: string): number | undefined {
-  const line = agent.process.lines.find((l: LogLine) => l.msg === msg);
-  return typeof line?.time === 'string' ? Date.parse(line.time) : undefined;
 }
 
 /** The HTTP status the hub answers a link upgrade with `headers`. */
@@ -121,7 +88,7 @@ describe('agent handover between leader-elected replicas', () => {
 
   it('agent handover - a frozen leader whose link is still open: the next leader takes the link as a handover, never refused, and the old leader is fenced by its term', async (t) => {
     const name = 'e2e-frozen';
-    const { hub, token, first, second } = await twoAgents(t, name, SHORT_TIMINGS);
+    const { hub, token, first, second } = await twoAgents(t, name, SHORT_LEADER_TIMINGS);
     const before = await onlineLedBy(hub, name, 'agent-a');
     const oldLeader = before.facts?.leader;
     assert.ok(oldLeader, 'the leader is in the facts');

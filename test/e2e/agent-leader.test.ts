@@ -8,26 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { ClusterView } from '../../src/hub/fleet.ts';
-import { createTestNamespace, kubeconfigPath, kubectlJson, testTempDir } from '../helpers/cluster.ts';
+import { loggedAt, metricsOf, readyz, SHORT_LEADER_TIMINGS, twoLeaderElectedAgents } from '../helpers/agent-pair.ts';
+import { kubectlJson, testTempDir } from '../helpers/cluster.ts';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.ts';
-import { eventually, metricValue, startAgent, startHub, uplink, type AgentHandle, type HubHandle, type LogLine } from '../helpers/uplink.ts';
-
-/** Short timings, so a takeover after a lost leader comes within seconds. */
-const TIMINGS = ['--leader-elect-lease-duration', '6', '--leader-elect-renew-deadline', '4', '--leader-elect-retry-period', '0.5'];
-
-interface Readyz {
-  status: string;
-  leader?: string;
-  holder?: string;
-}
-
-async function readyz(agent: AgentHandle): Promise<Readyz> {
-  return (await fetch(`${agent.healthUrl}/readyz`)).json() as Promise<Readyz>;
-}
-
-async function metricsOf(agent: AgentHandle): Promise<string> {
-  return (await fetch(`${agent.healthUrl}/metrics`)).text();
-}
+import { eventually, metricValue, uplink } from '../helpers/uplink.ts';
 
 /** The admin kubeconfig with its server moved to a relay on loopback (the API server's certificate names 127.0.0.1). */
 async function kubeconfigThrough(t: TestContext, relay: TcpRelay): Promise<string> {
@@ -42,37 +26,9 @@ async function kubeconfigThrough(t: TestContext, relay: TcpRelay): Promise<strin
   return file;
 }
 
-interface Pair {
-  hub: HubHandle;
-  namespace: string;
-  first: AgentHandle;
-  second: AgentHandle;
-}
-
-/** A hub, a cluster, and two agents with --leader-elect: the first finds the Lease free and leads, the second then finds it held. */
-async function twoAgents(t: TestContext, name: string, firstKubeconfig?: string): Promise<Pair> {
-  const namespace = await createTestNamespace(t, 'agent-leader');
-  const kubeconfig = await kubeconfigPath();
-  const hub = await startHub(t);
-  const created = await uplink(['clusters', 'create', name, '-o', 'json'], hub.cliConfig);
-  assert.equal(created.code, 0, created.stderr);
-  const { token } = JSON.parse(created.stdout) as { token: string };
-  const args = ['--leader-elect', '--namespace', namespace, '--leader-elect-lease', 'agent', ...TIMINGS];
-  const options = { hubUrl: hub.url, caHash: hub.caHash, token, kubeconfig, args };
-  const first = await startAgent(t, { ...options, kubeconfig: firstKubeconfig ?? kubeconfig });
-  const second = await startAgent(t, { ...options, waitLinked: false });
-  return { hub, namespace, first, second };
-}
-
-/** When a process logged its first line matching `msg` (the log's own ISO time). */
-function loggedAt(agent: AgentHandle, msg: string): number | undefined {
-  const line = agent.process.lines.find((l: LogLine) => l.msg === msg);
-  return typeof line?.time === 'string' ? Date.parse(line.time) : undefined;
-}
-
 describe('agent replicas with leader election', () => {
   it('agent leader - of two agents one links and one stands by; SIGTERM on the leader hands the link over', async (t) => {
-    const { hub, namespace, first, second } = await twoAgents(t, 'e2e-leader');
+    const { hub, namespace, first, second } = await twoLeaderElectedAgents(t, { name: 'e2e-leader', args: SHORT_LEADER_TIMINGS });
     const standby = await eventually('the second agent standing by', 30_000, async () => {
       const report = await readyz(second);
       return report.leader === 'standby' ? report : undefined;
@@ -111,7 +67,7 @@ describe('agent replicas with leader election', () => {
   it('agent leader - a leader cut off from the API server cuts its link at the renew deadline, before the standby takes the Lease and links', async (t) => {
     const apiServer = new URL((await kubectlJson<{ clusters: { cluster: { server: string } }[] }>(['config', 'view', '--raw'])).clusters[0]?.cluster.server ?? '');
     const relay = await startTcpRelay(t, { host: apiServer.hostname, port: Number(apiServer.port) });
-    const { first, second } = await twoAgents(t, 'e2e-partition', await kubeconfigThrough(t, relay));
+    const { first, second } = await twoLeaderElectedAgents(t, { name: 'e2e-partition', args: SHORT_LEADER_TIMINGS, firstKubeconfig: await kubeconfigThrough(t, relay) });
     await eventually('the second agent standing by', 30_000, async () => ((await readyz(second)).leader === 'standby' || undefined));
     relay.cut();
     await second.process.waitForLog((l) => l.msg === 'linked to the hub', 60_000);
