@@ -217,6 +217,11 @@ describe('exposures', () => {
     assert.equal(await refusal(openGatewayStream({ session: session(), exposureId: exposure.id })), 'EXPOSURE_UNKNOWN');
     assert.equal(await refused('unknown'), deletedBefore + 2);
     assert.equal(web.requests(), served, 'the deleted exposure reached nothing');
+
+    // Published again and opened at once: if the push has not arrived yet, the hub pushes and tries once more.
+    const again = await admin.request<ExposureView>('POST', path(), { namespace, service: 'web', port: 'http' });
+    assert.notEqual(again.id, exposure.id);
+    assert.ok((await getThrough(await openGatewayStream({ session: session(), exposureId: again.id }), '/again')).endsWith('web /again'));
   });
 
   /** A user with `role` on the cluster (none when null) and an API token of theirs. */
