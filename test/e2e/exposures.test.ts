@@ -224,6 +224,20 @@ describe('exposures', () => {
     assert.ok((await getThrough(await openGatewayStream({ session: session(), exposureId: again.id }), '/again')).endsWith('web /again'));
   });
 
+  it('ends an open gateway stream when the link drops', async () => {
+    const { id } = await admin.request<ExposureView>('GET', path('web'));
+    const stream = await openGatewayStream({ session: session(), exposureId: id });
+    let answer = '';
+    stream.on('data', (chunk: Buffer) => { answer += chunk.toString(); });
+    // Kept alive: the server leaves the connection open after its answer.
+    stream.write('GET /kept HTTP/1.1\r\nHost: web\r\n\r\n');
+    await eventually('the answer on the open stream', 30_000, () => (answer.endsWith('web /kept') ? true : undefined));
+    const closed = once(stream, 'close');
+    await agent.process.stop('SIGKILL');
+    await eventually('the stream closed with the link', 30_000, () => (stream.destroyed ? true : undefined));
+    await closed;
+  });
+
   /** A user with `role` on the cluster (none when null) and an API token of theirs. */
   async function userToken(name: string, role: string | null): Promise<string> {
     await admin.request('POST', '/api/v1/users', { name });
