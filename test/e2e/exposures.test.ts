@@ -7,7 +7,7 @@
 // the agent refused is read from the agent's own metrics.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -147,6 +147,12 @@ describe('exposures', () => {
     const body = { namespace, service: 'other', port: 'http', name: 'other' };
     const asUser = clientOf;
     await assert.rejects(asUser(viewerToken).request('POST', path(), body), /403/);
+    const viewerCli = join(testTempDir(suite.t, 'uplink-exposures-viewer-'), 'cli.json');
+    writeFileSync(viewerCli, JSON.stringify({ ...(JSON.parse(readFileSync(adminCli, 'utf8')) as object), token: viewerToken }), { mode: 0o600 });
+    const refused = await uplink(['expose', clusterName, 'svc/other', '-n', namespace, '--port', 'http'], viewerCli);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /403.*needs the admin role on cluster 'exp-e2e' \(yours is view\)/);
+    assert.equal((await uplink(['exposures', 'list', clusterName], viewerCli)).code, 0);
     await assert.rejects(asUser(strangerToken).request('POST', path(), body), /404/);
     await assert.rejects(asUser(strangerToken).request('GET', path()), /404/);
     assert.equal((await asUser(viewerToken).request<{ items: ExposureView[] }>('GET', path())).items.length, 1);
