@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
+import type { HubSession } from '../link/hub-session.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
@@ -24,6 +25,8 @@ import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
 import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
+import { registerExposureRoutes } from './api/exposures.ts';
+import { startExposurePush } from './exposures/push.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -84,6 +87,8 @@ export interface RunningHub {
   caPem: string | undefined;
   /** Set when this start created the first admin token. */
   adminTokenFile: string | undefined;
+  /** The cluster's link, when this replica holds it: for a process that embeds the hub (tests of link-level primitives). */
+  session(clusterId: string): HubSession | undefined;
   /** Stops taking work and hands agents to the other replicas (SIGTERM); close() after it. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -219,6 +224,9 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
   });
   fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
+  const exposurePusher = startExposurePush({
+    readSet: (clusterId) => store.getExposureSet(clusterId), fleet, log, onOutcome: (outcome) => { metrics.exposurePushes.inc({ outcome }); },
+  });
   const addonStatuses = new AddonStatusRecorder({
     putAddonStatus: (record) => store.putAddonStatus(record),
     onOutcome: (outcome) => { metrics.addonStatusEvents.inc({ outcome }); },
@@ -329,6 +337,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   // News from the other replicas: add-ons changed there are pushed by whoever holds the link; links moved show at once.
   tier.subscribe((news) => {
     if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
+    else if (news.topic === 'exposures') for (const id of news.clusterIds) exposurePusher.notify(id);
     else if (news.topic === 'access') {
       for (const id of news.clusterIds) access.forgetUser(id);
       // Only these users, and now: the periodic round may be midway and past them already.
@@ -349,6 +358,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       onChange: (clusterId) => { addonPusher.notify(clusterId); tier.publish('addons', clusterId); },
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
+    });
+    registerExposureRoutes(api, {
+      store, log, audit,
+      onChange: (clusterId) => { exposurePusher.notify(clusterId); tier.publish('exposures', clusterId); },
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, streamAudit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
@@ -376,6 +389,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     caHash: tls?.caHash,
     caPem: tls?.caPem,
     adminTokenFile,
+    session: (clusterId) => fleet.session(clusterId),
     async drain(): Promise<void> {
       // A hub alone has nobody to hand its agents to: it just closes.
       if (!tier.shared) return;
@@ -394,6 +408,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       auditSink.close();
       fleetFeed.close();
       addonPusher.close();
+      exposurePusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await network?.close();
