@@ -7,15 +7,4 @@ export type { AddonView, AddonOperationAnswer } from '../../src/hub/api/addons.t
 export type { AuditView } from '../../src/hub/api/audit.ts';
 export type { WhoamiView } from '../../src/hub/api/users.ts';
 export type { Role } from '../../src/hub/store/index.ts';
-/** A published Service as the exposures API answers it. */
-export interface ExposureView {
-  name: string;
-  namespace: string;
-  service: string;
-  port: number | string;
-  minRole: 'view' | 'edit' | 'admin';
-  createdBy: string;
-  createdAt: string;
-  /** The gateway path, `/gw/<cluster>/<name>/`. */
-  url: string;
-}
+export type { ExposureView } from '../../src/hub/api/exposures.ts';
