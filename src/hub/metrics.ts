@@ -73,6 +73,10 @@ export class HubMetrics {
     name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',
     labelNames: ['outcome'] as const, registers: [this.registry],
   });
+  readonly exposurePushes = new Counter({
+    name: 'uplink_hub_exposure_pushes_total', help: 'Pushes of the Service gateway\'s exposure sets to agents, by outcome (ok, refused, failed)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly addonStatusEvents = new Counter({
     name: 'uplink_hub_addon_status_events_total',
     help: 'Add-on statuses received from agents, by outcome (stored, refused, superseded, failed)',

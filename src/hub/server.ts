@@ -24,6 +24,9 @@ import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
 import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
+import { registerExposureRoutes } from './api/exposures.ts';
+import { ExposurePusher } from './exposures/push.ts';
+import { setExposureResync } from './gateway/link-stream.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -219,6 +222,18 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
   });
   fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
+  const exposurePusher = new ExposurePusher({
+    readSet: (clusterId) => store.getExposureSet(clusterId),
+    sessionOf: (clusterId) => fleet.session(clusterId),
+    log,
+    onOutcome: (outcome) => { metrics.exposurePushes.inc({ outcome }); },
+  });
+  fleet.onLinked((clusterId) => {
+    exposurePusher.notify(clusterId);
+    // A gateway stream the agent refuses right after a create pushes the set over this link and tries once more (link-stream.ts).
+    const session = fleet.session(clusterId);
+    if (session) setExposureResync(session, () => exposurePusher.pushNow(clusterId, session));
+  });
   const addonStatuses = new AddonStatusRecorder({
     putAddonStatus: (record) => store.putAddonStatus(record),
     onOutcome: (outcome) => { metrics.addonStatusEvents.inc({ outcome }); },
@@ -329,6 +344,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   // News from the other replicas: add-ons changed there are pushed by whoever holds the link; links moved show at once.
   tier.subscribe((news) => {
     if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
+    else if (news.topic === 'exposures') for (const id of news.clusterIds) exposurePusher.notify(id);
     else if (news.topic === 'access') {
       for (const id of news.clusterIds) access.forgetUser(id);
       // Only these users, and now: the periodic round may be midway and past them already.
@@ -349,6 +365,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       onChange: (clusterId) => { addonPusher.notify(clusterId); tier.publish('addons', clusterId); },
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
+    });
+    registerExposureRoutes(api, {
+      store, log, audit,
+      onChange: (clusterId) => { exposurePusher.notify(clusterId); tier.publish('exposures', clusterId); },
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, streamAudit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
@@ -394,6 +414,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       auditSink.close();
       fleetFeed.close();
       addonPusher.close();
+      exposurePusher.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await network?.close();

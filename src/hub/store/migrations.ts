@@ -135,6 +135,31 @@ const MIGRATION_6_ADDON_SWEEP = `
   ALTER TABLE clusters ADD COLUMN addon_sweep TEXT;
 `;
 
+// Version 7. The Service gateway's exposures: one published Service port
+// per row, unique by (cluster, name), with a random opaque id (what the hub
+// sends the agent) unique too. port is text: a number's digits or a port
+// name. exposure_generations counts each cluster's changes to the set (one
+// per put or delete, in the same transaction), so an agent can tell a newer
+// push from an older one. Both go with their cluster.
+const MIGRATION_7_EXPOSURES = `
+  CREATE TABLE exposures (
+    cluster_id TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    namespace TEXT NOT NULL,
+    service TEXT NOT NULL,
+    port TEXT NOT NULL,
+    min_role TEXT NOT NULL CHECK (min_role IN ('admin', 'edit', 'view')),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (cluster_id, name)
+  ) STRICT;
+  CREATE TABLE exposure_generations (
+    cluster_id TEXT PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL CHECK (generation >= 1)
+  ) STRICT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -195,8 +220,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     sql: MIGRATION_6_ADDON_SWEEP,
   },
   {
-    // The gateway's browser sessions (gateway-sessions-sql.ts).
     version: 7,
+    name: 'Service gateway exposures',
+    sql: MIGRATION_7_EXPOSURES,
+  },
+  {
+    // The gateway's browser sessions (gateway-sessions-sql.ts).
+    version: 8,
     name: 'gateway sessions',
     sql: SQLITE_GATEWAY_SESSIONS_SCHEMA,
   },

@@ -155,13 +155,35 @@ const SCHEMA_4_SWEEPS_AND_REPLACEMENTS = `
   );
 `;
 
+// Version 5: the Service gateway's exposures and each cluster's exposure
+// generation (as in SQLite's version 7).
+const SCHEMA_5_EXPOSURES = `
+  CREATE TABLE exposures (
+    cluster_id text COLLATE "C" NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+    name text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL CONSTRAINT exposures_id_unique UNIQUE,
+    namespace text NOT NULL,
+    service text NOT NULL,
+    port text NOT NULL,
+    min_role text NOT NULL CHECK (min_role IN ('admin', 'edit', 'view')),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (cluster_id, name)
+  );
+  CREATE TABLE exposure_generations (
+    cluster_id text COLLATE "C" PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    generation integer NOT NULL CHECK (generation >= 1)
+  );
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'clusters, users, grants, API tokens, the audit log, add-ons and their status', sql: SCHEMA_1 },
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
   { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
   { version: 4, name: 'add-on sweep reports and link replacements', sql: SCHEMA_4_SWEEPS_AND_REPLACEMENTS },
+  { version: 5, name: 'Service gateway exposures', sql: SCHEMA_5_EXPOSURES },
   // The gateway's browser sessions (gateway-sessions-sql.ts).
-  { version: 5, name: 'gateway sessions', sql: POSTGRES_GATEWAY_SESSIONS_SCHEMA },
+  { version: 6, name: 'gateway sessions', sql: POSTGRES_GATEWAY_SESSIONS_SCHEMA },
 ];
 
 /**

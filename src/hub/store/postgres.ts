@@ -16,6 +16,10 @@ import {
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
 import { POSTGRES_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
+import type { Exposure } from '../../domain/exposure.ts';
+import {
+  asExposureExists, exposureExists, exposureValues, PG_EXPOSURE_SQL, toExposure, toExposureSet, type ExposureSet,
+} from './store-exposures.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
   toGrantRecord, toUserRecord, type Row,
@@ -314,6 +318,39 @@ export class PostgresStore implements Store {
   listAddonStatuses(clusterId: string): Promise<AddonStatusRecord[]> {
     return this.#run(`list add-on statuses of cluster ${clusterId}`, async () =>
       (await this.#rows(PG_SQL.selectAddonStatusesOfCluster, [clusterId])).map(toAddonStatusRecord));
+  }
+
+  listExposures(clusterId: string): Promise<Exposure[]> {
+    return this.#run(`list exposures of cluster ${clusterId}`, async () => (await this.#rows(PG_EXPOSURE_SQL.selectExposures, [clusterId])).map(toExposure));
+  }
+
+  getExposure(clusterId: string, name: string): Promise<Exposure | undefined> {
+    return this.#run(`get exposure "${name}" of cluster ${clusterId}`, async () =>
+      mapOptional(await this.#first(PG_EXPOSURE_SQL.selectExposure, [clusterId, name]), toExposure));
+  }
+
+  getExposureSet(clusterId: string): Promise<ExposureSet> {
+    return this.#run(`read the exposure set of cluster ${clusterId}`, async () => toExposureSet(await this.#rows(PG_EXPOSURE_SQL.selectExposureSet, [clusterId])));
+  }
+
+  /** The insert and the generation in one transaction; a name another replica took meanwhile fails at the key. */
+  putExposure(exposure: Exposure): Promise<Exposure> {
+    const conflict = { primaryKey: 'exists', unique: 'exists' };
+    return this.#write(`put exposure "${exposure.name}" of cluster ${exposure.clusterId}`, () => inTransaction(this.pool, async (client) => {
+      const { clusterId, name } = exposure;
+      if ((await client.query(PG_EXPOSURE_SQL.selectExposure, [clusterId, name])).rowCount !== 0) throw exposureExists(exposure);
+      const row = required((await client.query<Row>(PG_EXPOSURE_SQL.insertExposure, exposureValues(exposure))).rows[0]);
+      await client.query(PG_EXPOSURE_SQL.bumpExposureGeneration, [clusterId]);
+      return toExposure(row);
+    }), conflict).catch(asExposureExists(exposure));
+  }
+
+  deleteExposure(clusterId: string, name: string): Promise<boolean> {
+    return this.#write(`delete exposure "${name}" of cluster ${clusterId}`, () => inTransaction(this.pool, async (client) => {
+      const deleted = ((await client.query(PG_EXPOSURE_SQL.deleteExposure, [clusterId, name])).rowCount ?? 0) > 0;
+      if (deleted) await client.query(PG_EXPOSURE_SQL.bumpExposureGeneration, [clusterId]);
+      return deleted;
+    }));
   }
 
   insertAudit(record: AuditRecord): Promise<void> {

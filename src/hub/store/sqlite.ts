@@ -7,6 +7,8 @@ import { describe, makePrivate, returning, toStoreError, type ConflictMessages }
 import { auditListQueryNamed } from './audit-query.ts';
 import { SQL, type StatementName } from './sqlite-queries.ts';
 import { SQLITE_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
+import type { Exposure } from '../../domain/exposure.ts';
+import { asExposureExists, exposureExists, exposureParams, toExposure, toExposureSet, type ExposureSet } from './store-exposures.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
   toGrantRecord, toUserRecord,
@@ -294,6 +296,37 @@ class SqliteStore implements Store {
     return this.#run(`list add-on statuses of cluster ${clusterId}`, () =>
       this.#sql.selectAddonStatusesOfCluster.all({ clusterId }).map(toAddonStatusRecord),
     );
+  }
+
+  listExposures(clusterId: string): Promise<Exposure[]> {
+    return this.#run(`list exposures of cluster ${clusterId}`, () => this.#sql.selectExposures.all({ clusterId }).map(toExposure));
+  }
+
+  getExposure(clusterId: string, name: string): Promise<Exposure | undefined> {
+    return this.#run(`get exposure "${name}" of cluster ${clusterId}`, () => mapOptional(this.#sql.selectExposure.get({ clusterId, name }), toExposure));
+  }
+
+  getExposureSet(clusterId: string): Promise<ExposureSet> {
+    return this.#run(`read the exposure set of cluster ${clusterId}`, () => toExposureSet(this.#sql.selectExposureSet.all({ clusterId })));
+  }
+
+  putExposure(exposure: Exposure): Promise<Exposure> {
+    const conflict = { primaryKey: 'exists', unique: 'exists' };
+    return this.#durable(`put exposure "${exposure.name}" of cluster ${exposure.clusterId}`, () => this.#transaction(() => {
+      const { clusterId, name } = exposure;
+      if (this.#sql.selectExposure.get({ clusterId, name }) !== undefined) throw exposureExists(exposure);
+      const row = required(returning(this.#sql.insertExposure, exposureParams(exposure)));
+      this.#sql.bumpExposureGeneration.run({ clusterId });
+      return toExposure(row);
+    }), conflict).catch(asExposureExists(exposure));
+  }
+
+  deleteExposure(clusterId: string, name: string): Promise<boolean> {
+    return this.#durable(`delete exposure "${name}" of cluster ${clusterId}`, () => this.#transaction(() => {
+      const deleted = Number(this.#sql.deleteExposure.run({ clusterId, name }).changes) > 0;
+      if (deleted) this.#sql.bumpExposureGeneration.run({ clusterId });
+      return deleted;
+    }));
   }
 
   insertAudit(record: AuditRecord): Promise<void> {

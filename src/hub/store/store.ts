@@ -4,6 +4,7 @@ import type { AddonStatus, AddonSweepReport } from '../../link/addons.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import { UplinkError } from '../../util/errors.ts';
+import type { ExposureStore } from './store-exposures.ts';
 
 /** A registered cluster: its identity, credentials and what its agent last told us. */
 export interface ClusterRecord {
@@ -280,14 +281,15 @@ export interface Heartbeat {
  * uniqueness violation and StoreError for anything else.
  *
  * Deleting a user deletes its grants and API tokens; deleting a cluster
- * deletes the grants on it and its add-ons with their statuses. Audit rows
+ * deletes the grants on it, its add-ons with their statuses and its
+ * exposures (store-exposures.ts). Audit rows
  * are kept either way.
  *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
  * recordAddonSweep, touchApiToken) are no-ops for an unknown id: the record may have been
  * deleted while a link or request was still using it.
  */
-export interface Store {
+export interface Store extends ExposureStore {
   /** Brings the schema up to date. Idempotent; applied versions live in `schema_migrations`. */
   migrate(): Promise<void>;
   /** A cheap query; rejects when the database is unusable. */
