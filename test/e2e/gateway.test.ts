@@ -25,6 +25,8 @@ function hostAddress(): string {
 }
 
 const HOST = hostAddress();
+/** The host form's domain; requests name its hosts in their Host header (no DNS needed). */
+const GATEWAY_DOMAIN = 'gw.e2e.invalid';
 
 /** The app's page: a WebSocket echo and an event stream, each writing what it got into the page. */
 const APP_PAGE = `<!doctype html><html><head><title>gateway app</title></head><body><h1>gateway app</h1>
@@ -79,7 +81,7 @@ describe('Service gateway', () => {
   let base: string;
 
   before(async () => {
-    env = await startHubCluster(suite.t, 'gw-e2e');
+    env = await startHubCluster(suite.t, 'gw-e2e', ['--gateway-domain', GATEWAY_DOMAIN]);
     namespace = await createTestNamespace(suite.t, 'gw');
     app = startApp();
     app.server.listen(0, HOST);
@@ -159,6 +161,22 @@ describe('Service gateway', () => {
     assert.equal(seen['x-forwarded-host'], new URL(env.hub.url).host);
     assert.equal(seen.cookie, 'theirs=1');
     assert.equal(seen.authorization, undefined);
+  });
+
+  it('serves the host form, <exposure>--<cluster>.<domain>, with the service\'s own paths', async () => {
+    const host = `app--${env.clusterName}.${GATEWAY_DOMAIN}`;
+    const seen = JSON.parse((await hubRequest(env.hub, { path: '/headers', headers: { ...asViewer(), host } })).body) as Record<string, string>;
+    assert.equal(seen.host, `app.${namespace}.svc`);
+    assert.equal(seen['x-forwarded-host'], host);
+    assert.equal(seen['x-forwarded-prefix'], undefined);
+    const redirect = await hubRequest(env.hub, { path: '/redirect', headers: { ...asViewer(), host } });
+    assert.equal(redirect.headers.location, '/landing');
+    const anonymous = await hubRequest(env.hub, { path: '/d?x=1', headers: { host, accept: 'text/html' } });
+    assert.equal(anonymous.status, 303);
+    assert.equal(anonymous.headers.location, `/gw/-/login?next=${encodeURIComponent('/d?x=1')}`);
+    const login = await hubRequest(env.hub, { path: '/gw/-/login', headers: { host } });
+    assert.equal(login.status, 200);
+    assert.equal((await hubRequest(env.hub, { path: '/', headers: { host: `nope.${GATEWAY_DOMAIN}` } })).status, 400);
   });
 
   it('audits every request: method, path without the query, status and bytes', async () => {
