@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
+import type { HubSession } from '../link/hub-session.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
@@ -88,6 +89,8 @@ export interface RunningHub {
   caPem: string | undefined;
   /** Set when this start created the first admin token. */
   adminTokenFile: string | undefined;
+  /** The cluster's link, when this replica holds it: for a process that embeds the hub (tests of link-level primitives). */
+  session(clusterId: string): HubSession | undefined;
   /** Stops taking work and hands agents to the other replicas (SIGTERM); close() after it. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -406,6 +409,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     caHash: tls?.caHash,
     caPem: tls?.caPem,
     adminTokenFile,
+    session: (clusterId) => fleet.session(clusterId),
     async drain(): Promise<void> {
       // A hub alone has nobody to hand its agents to: it just closes.
       if (!tier.shared) return;
