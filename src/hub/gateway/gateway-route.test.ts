@@ -17,6 +17,7 @@ import { openSqliteStore, type AuditRecord, type Store } from '../store/index.ts
 import { issueToken } from '../tokens.ts';
 import { GatewayRoute, type GatewayExposure } from './gateway-route.ts';
 import { GatewaySessions } from './sessions.ts';
+import { LinkAgents } from './link-agents.ts';
 
 interface Seen { url: string; headers: http.IncomingHttpHeaders }
 
@@ -45,6 +46,10 @@ let hubUrl: string;
 let liveStreams: LiveStreams;
 const audit: AuditRecord[] = [];
 const tokens: Record<string, string> = {};
+const linkAgents = new LinkAgents();
+let opened = 0;
+/** One link for the whole suite: kept-alive connections belong to the link they were opened over. */
+const session = { isOpen: true } as unknown as HubSession;
 
 async function addUser(name: string, role: 'view' | 'edit' | 'admin' | undefined): Promise<void> {
   const userId = `u${name}`;
@@ -64,18 +69,20 @@ before(async () => {
   await addUser('alice', 'edit');
   await addUser('viewer', 'view');
   await addUser('nobody', undefined);
+  await addUser('admin2', 'admin');
   liveStreams = new LiveStreams({ store });
   const route = new GatewayRoute({
-    store, fleet: { session: () => ({ isOpen: true }) as unknown as HubSession }, limiter: new ClusterLimiter({ unary: 8, streaming: 8, userSharePercent: 100 }),
+    store, fleet: { session: () => session }, limiter: new ClusterLimiter({ unary: 8, streaming: 8, userSharePercent: 100 }),
     metrics: new HubMetrics(), log: createLogger({ name: 'gateway-test', level: 'silent' }), audit: (record) => { audit.push(record); },
     streamAudit: new StreamAudit({ store, replica: null, onEndLost: () => undefined }), liveStreams, sessions: new GatewaySessions({ store }),
     findExposure: (clusterId, name) => Promise.resolve(clusterId === 'c1' && name === 'app' ? exposure : undefined),
     openStream: ({ exposureId }) => {
       assert.equal(exposureId, 'ex_one');
+      opened += 1;
       const socket = net.connect(servicePort, '127.0.0.1');
       return new Promise((resolve, reject) => { socket.once('connect', () => { resolve(socket); }).once('error', reject); });
     },
-    proto: 'https',
+    proto: 'https', linkAgents,
   });
   hub = http.createServer((req, res) => { route.handleRequest(req, res); });
   hub.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => { route.handleUpgrade(req, socket, head); });
@@ -85,6 +92,7 @@ before(async () => {
 
 after(async () => {
   liveStreams.close();
+  linkAgents.close();
   hub.closeAllConnections();
   await new Promise((resolve) => hub.close(resolve));
   wss.close();
@@ -115,6 +123,15 @@ describe('gateway route', () => {
     assert.equal(request.headers.cookie, 'theirs=1');
     const row = audit.find((r) => r.path === '/gw/prod/app/page');
     assert.deepEqual([row?.userName, row?.status, row?.verb, row?.namespace, row?.name], ['alice', 200, 'get', 'web', 'app']);
+  });
+
+  it('keeps connections to the service alive per user, never shared between users', async () => {
+    linkAgents.close();
+    const before = opened;
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${hubUrl}/gw/prod/app/a`, bearer('alice'))).status, 200);
+    assert.equal(opened - before, 1);
+    assert.equal((await fetch(`${hubUrl}/gw/prod/app/a`, bearer('admin2'))).status, 200);
+    assert.equal(opened - before, 2);
   });
 
   it('streams a request body both ways', async () => {

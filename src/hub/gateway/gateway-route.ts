@@ -30,6 +30,7 @@ import { errorBody, proxyRequest, type OpenServiceStream, type ProxyOutcome } fr
 import { proxyUpgrade, responseHead } from './proxy-upgrade.ts';
 import { serviceHostsOf, type RewriteContext } from './rewrite.ts';
 import type { GatewaySessions } from './sessions.ts';
+import type { LinkAgents } from './link-agents.ts';
 
 /** What the gateway needs of an exposure (src/domain/exposure.ts). */
 export interface GatewayExposure {
@@ -66,6 +67,8 @@ export interface GatewayRouteOptions {
   proto: string;
   access?: AccessCache;
   forwardedBodies?: ForwardedBodies;
+  /** Kept-alive connections per exposure and user; a link stream per request without. */
+  linkAgents?: LinkAgents;
   idleMs?: number;
 }
 
@@ -161,6 +164,10 @@ export class GatewayRoute {
     const untime = this.#options.forwardedBodies?.exempt(req, res) ?? ((): void => undefined);
     end = proxyRequest({
       req, res, target: address.target, context: this.#context(req, address, admitted.exposure), open: this.#opener(admitted),
+      agent: this.#options.linkAgents?.agentFor({
+        session: admitted.session, exposureId: admitted.exposure.id, userId: admitted.principal.userId,
+        open: () => this.#options.openStream({ session: admitted.session, exposureId: admitted.exposure.id }),
+      }),
       ...(this.#options.idleMs === undefined ? {} : { idleMs: this.#options.idleMs }),
       done: (outcome) => {
         forget();

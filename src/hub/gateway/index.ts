@@ -4,6 +4,7 @@ import { ConfigError } from '../../util/settings.ts';
 import { gatewayHostOf } from './address.ts';
 import { GatewayRoute, type GatewayRouteOptions } from './gateway-route.ts';
 import { GatewaySessions } from './sessions.ts';
+import { LinkAgents } from './link-agents.ts';
 
 export { GatewayRoute, type GatewayExposure } from './gateway-route.ts';
 export { GATEWAY_PREFIX, gatewayAddressOf, isGatewayRequest } from './address.ts';
@@ -11,7 +12,7 @@ export { GATEWAY_PREFIX, gatewayAddressOf, isGatewayRequest } from './address.ts
 /** The route's options but the sessions, which the gateway makes, and the scheme browsers use (https). */
 export type StartGatewayOptions = Omit<GatewayRouteOptions, 'sessions' | 'proto'>;
 
-/** A started gateway; close() stops pruning its sessions. */
+/** A started gateway; close() stops pruning its sessions and closes its kept-alive connections. */
 export interface Gateway {
   route: GatewayRoute;
   close(): void;
@@ -25,8 +26,15 @@ export function startGateway(options: StartGatewayOptions): Gateway {
   });
   sessions.startPruning();
   // Browsers reach the hub over https, also through a TLS terminator in front of --insecure-http (the cookies are Secure).
-  const route = new GatewayRoute({ ...options, sessions, proto: 'https' });
-  return { route, close: () => { sessions.close(); } };
+  const linkAgents = new LinkAgents();
+  const route = new GatewayRoute({ ...options, sessions, linkAgents, proto: 'https' });
+  return {
+    route,
+    close: () => {
+      sessions.close();
+      linkAgents.close();
+    },
+  };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface ProxyRequestOptions {
   target: string;
   context: RewriteContext;
   open: OpenServiceStream;
+  /** Kept-alive connections to use instead of a new link stream per request (link-agents.ts). */
+  agent?: http.Agent | undefined;
   idleMs?: number;
   /** Called exactly once, when the exchange is over. */
   done: (outcome: ProxyOutcome) => void;
@@ -49,10 +51,13 @@ export function errorBody(code: ErrorCode, message: string): string {
 }
 
 /**
- * An HTTP/1.1 request to the service whose connection is a link stream: one
- * per request (no keep-alive), so a request never waits for another's answer.
+ * An HTTP/1.1 request to the service whose connection is a link stream: a
+ * kept-alive one of `agent` when given, else its own (opened with `open`).
  */
-export function requestOverLink(options: { method: string | undefined; path: string; headers: http.OutgoingHttpHeaders; open: OpenServiceStream; signal: AbortSignal }): http.ClientRequest {
+export function requestOverLink(options: {
+  method: string | undefined; path: string; headers: http.OutgoingHttpHeaders; open: OpenServiceStream; signal: AbortSignal; agent?: http.Agent | undefined;
+}): http.ClientRequest {
+  if (options.agent !== undefined) return http.request({ method: options.method, path: options.path, headers: options.headers, setHost: false, agent: options.agent });
   return http.request({
     method: options.method, path: options.path, headers: options.headers, setHost: false,
     createConnection: (_opts, created) => {
@@ -75,7 +80,9 @@ export function proxyRequest(options: ProxyRequestOptions): () => void {
     idle.stop();
     options.done(outcome);
   };
-  const upstream = requestOverLink({ method: req.method, path: options.target, headers: serviceRequestHeaders(req.headers, options.context), open: options.open, signal: abort.signal });
+  const upstream = requestOverLink({
+    method: req.method, path: options.target, headers: serviceRequestHeaders(req.headers, options.context), open: options.open, signal: abort.signal, agent: options.agent,
+  });
   const cut = (): void => {
     abort.abort();
     upstream.destroy();
