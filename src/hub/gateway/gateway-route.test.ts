@@ -193,6 +193,26 @@ describe('gateway route', () => {
     });
     assert.equal(out.status, 303);
     assert.equal((await fetch(`${hubUrl}/gw/prod/app/page`, { headers: { cookie }, redirect: 'manual' })).status, 401);
+    const sessionRows = audit.filter((r) => r.resource === 'gateway-sessions').map((r) => [r.userName, r.verb, r.status]);
+    assert.deepEqual(sessionRows.slice(-4), [['(unauthenticated)', 'create', 403], ['(unauthenticated)', 'create', 401], ['alice', 'create', 303], ['alice', 'delete', 303]]);
+  });
+
+  it('answers malformed, oversized, foreign and unknown page requests without a session', async () => {
+    const form = await fetch(`${hubUrl}/gw/-/login?next=${encodeURIComponent('https://evil.example/')}`);
+    const csrfCookie = form.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+    assert.match(await (await fetch(`${hubUrl}/gw/-/login?next=%2Fgw%2Fa%2Fb%2F`)).text(), /name="next" value="\/gw\/a\/b\/"/);
+    const post = (body: string, type = 'application/x-www-form-urlencoded', page = 'login'): Promise<Response> => fetch(`${hubUrl}/gw/-/${page}`, {
+      method: 'POST', redirect: 'manual', headers: { origin: hubUrl, cookie: csrfCookie, 'content-type': type }, body,
+    });
+    assert.equal((await post(JSON.stringify({ token: tokens.alice }), 'application/json')).status, 400);
+    assert.equal((await post(`csrf=${csrf}&token=${'x'.repeat(10_000)}`)).status, 400);
+    assert.equal((await post('csrf=wrong&token=x', undefined, 'logout')).status, 403);
+    const signedIn = await post(new URLSearchParams({ csrf, token: tokens.alice ?? '', next: 'https://evil.example/' }).toString());
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.get('location'), '/gw/-/login', 'never to another site');
+    assert.equal((await fetch(`${hubUrl}/gw/-/logout`)).status, 405);
+    assert.equal((await fetch(`${hubUrl}/gw/-/nothing`)).status, 404);
   });
 
   it('passes server-sent events as they come, and ends the stream when the token is revoked', async () => {

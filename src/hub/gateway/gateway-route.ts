@@ -301,8 +301,20 @@ export class GatewayRoute {
       signIn: (token) => authenticateToken(store, token, this.#touched, access?.reads),
       createSession: (principal) => sessions.create(principal),
       sessionUser: async (id) => (await sessions.principalOf(id))?.userName,
-      endSession: (id) => sessions.end(id),
-      onOutcome: (outcome) => { metrics.gatewayRequests.inc({ outcome }); },
+      endSession: async (id) => {
+        const principal = await sessions.principalOf(id);
+        await sessions.end(id);
+        return principal ?? undefined;
+      },
+      onOutcome: (event) => {
+        metrics.gatewayRequests.inc({ outcome: event.outcome });
+        // Sign-ins and sign-outs are audited like any credential use; anonymous refusals are rate-bounded by the sink.
+        this.#options.audit({
+          at: new Date().toISOString(), userId: event.user?.userId ?? '', userName: event.user?.userName ?? UNAUTHENTICATED_USER, clusterId: '', clusterName: '',
+          verb: event.outcome === 'signed_out' ? 'delete' : 'create', resource: 'gateway-sessions', subresource: null, namespace: null, name: null,
+          path: `${GATEWAY_PAGES_PREFIX}${event.page}`, status: event.status, bytesIn: 0, bytesOut: 0, durationMs: 0, command: null,
+        });
+      },
     };
   }
 

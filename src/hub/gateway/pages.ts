@@ -24,6 +24,20 @@ export const PAGE_HEADERS = {
   'referrer-policy': 'same-origin',
 } as const;
 
+/** Who a page acted for. */
+export interface PageUser {
+  userId: string;
+  userName: string;
+}
+
+/** What became of one form posted to a page. */
+export interface PageOutcome {
+  outcome: 'signed_in' | 'sign_in_refused' | 'signed_out' | 'bad_request';
+  page: string;
+  status: number;
+  user?: PageUser | undefined;
+}
+
 /** What the pages need from the gateway. */
 export interface PageActions {
   /** The principal of an API token, or null. */
@@ -32,9 +46,10 @@ export interface PageActions {
   createSession: (principal: { userId: string; tokenId: string }) => Promise<string>;
   /** The signed-in user's name of a session id, or undefined. */
   sessionUser: (id: string | undefined) => Promise<string | undefined>;
-  endSession: (id: string | undefined) => Promise<void>;
-  /** One outcome per page request (metrics, audit). */
-  onOutcome: (outcome: 'signed_in' | 'sign_in_refused' | 'signed_out' | 'bad_request', userName?: string) => void;
+  /** Ends a session; resolves with whose it was, when it was one. */
+  endSession: (id: string | undefined) => Promise<PageUser | undefined>;
+  /** One outcome per form posted (metrics, audit). */
+  onOutcome: (event: PageOutcome) => void;
 }
 
 function escapeHtml(text: string): string {
@@ -100,31 +115,31 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, page:
   try {
     fields = await readForm(req);
   } catch (error) {
-    actions.onOutcome('bad_request');
+    actions.onOutcome({ outcome: 'bad_request', page, status: 400 });
     res.writeHead(400, { ...PAGE_HEADERS, 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end(`${(error as Error).message}\n`);
     return;
   }
   const next = safeNext(fields.get('next') ?? undefined, form);
   // Another site's form: refused whatever it carries, and no new form to retry with.
   if (!sameOriginPost(req.headers) || !csrfMatches(cookieValue(cookies, CSRF_COOKIE), fields.get('csrf') ?? undefined)) {
-    actions.onOutcome('sign_in_refused');
+    actions.onOutcome({ outcome: 'sign_in_refused', page, status: 403 });
     sendPage(res, 403, loginPage({ csrf: '', next, error: 'This form was not sent from this site, or it expired. Open the sign-in page again.' }).replace(/<form[\s\S]*<\/form>/, ''));
     return;
   }
   if (page === 'logout') {
-    await actions.endSession(cookieValue(cookies, SESSION_COOKIE));
-    actions.onOutcome('signed_out');
+    const user = await actions.endSession(cookieValue(cookies, SESSION_COOKIE));
+    actions.onOutcome({ outcome: 'signed_out', page, status: 303, user });
     res.writeHead(303, { ...PAGE_HEADERS, location: `${GATEWAY_PAGES_PREFIX}login`, 'set-cookie': [clearedSessionCookie(form)] }).end();
     return;
   }
   const principal = await actions.signIn((fields.get('token') ?? '').trim());
   if (principal === null) {
-    actions.onOutcome('sign_in_refused');
+    actions.onOutcome({ outcome: 'sign_in_refused', page, status: 401 });
     sendForm(res, 401, { next, error: 'That token was not accepted: it is unknown, revoked, or mistyped.' });
     return;
   }
   const id = await actions.createSession(principal);
-  actions.onOutcome('signed_in', principal.userName);
+  actions.onOutcome({ outcome: 'signed_in', page, status: 303, user: principal });
   // The CSRF value has done its job: it goes, the session comes.
   res.writeHead(303, { ...PAGE_HEADERS, location: next, 'set-cookie': [sessionCookie(id, form), `${CSRF_COOKIE}=; Path=${GATEWAY_PAGES_PREFIX}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`] }).end();
 }
