@@ -194,6 +194,33 @@ describe('Service gateway', () => {
     assert.ok(!rows.some((r) => r.path.includes('?')));
   });
 
+  it('signs in with the form, and removing the user\'s role ends the session\'s live stream and its access', async () => {
+    const token = await userToken(env, 'watcher', 'view');
+    const form = await hubRequest(env.hub, { path: '/gw/-/login' });
+    const csrfCookie = [form.headers['set-cookie'] ?? []].flat().map(String)[0]?.split(';')[0] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const signedIn = await hubRequest(env.hub, {
+      method: 'POST', path: '/gw/-/login', body: new URLSearchParams({ csrf, token, next: `${base}/` }).toString(),
+      headers: { origin: env.hub.url, cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(signedIn.status, 303);
+    const cookie = [signedIn.headers['set-cookie']].flat().map(String).find((c) => c.startsWith('uplink_gw='))?.split(';')[0] ?? '';
+    const url = new URL(env.hub.url);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      https.get({ host: url.hostname, port: url.port, path: `${base}/events`, ca: hubCa(env.hub), agent: false, headers: { cookie } }, resolve).on('error', reject);
+    });
+    assert.equal(res.statusCode, 200);
+    let text = '';
+    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    let closed = false;
+    res.on('close', () => { closed = true; });
+    res.on('error', () => { closed = true; });
+    await eventually('an event', 30_000, () => (text.includes('data: tick') ? true : undefined));
+    await env.hub.client.request('DELETE', `/api/v1/users/watcher/grants/view?cluster=${env.clusterName}`);
+    await eventually('the stream ended', 30_000, () => (closed ? true : undefined));
+    assert.equal((await hubRequest(env.hub, { path: `${base}/headers`, headers: { cookie } })).status, 404);
+  });
+
   it('ends a live event stream when its token is revoked', async () => {
     const token = await userToken(env, 'streamer', 'view');
     const url = new URL(env.hub.url);
