@@ -18,11 +18,16 @@ describe('gateway addresses', () => {
   });
 
   it('refuses names that are no DNS labels, malformed escapes and missing parts', () => {
-    for (const url of ['/gw/Prod/grafana/', '/gw/prod/gra_fana/', '/gw/%zz/x/', '/gw/prod/', '/gw/', '/gw', '/gw/a..b/c/', `/gw/${'a'.repeat(64)}/x/`]) {
+    for (const url of ['/gw/Prod/grafana/', '/gw/prod/gra_fana/', '/gw/%zz/x/', '/gw/prod/', '/gw//x/', '/gw/a..b/c/', `/gw/${'a'.repeat(64)}/x/`]) {
       assert.equal(at(url).kind, 'invalid', url);
     }
     assert.equal(at('http://evil/gw/a/b/').kind, 'invalid');
     assert.equal(at(`/gw/a/b/${'x'.repeat(20_000)}`).kind, 'invalid');
+  });
+
+  it('sends the gateway\'s root to its sign-in page', () => {
+    assert.deepEqual(at('/gw'), { kind: 'redirect', location: '/gw/-/login' });
+    assert.deepEqual(at('/gw/?x=1'), { kind: 'redirect', location: '/gw/-/login' });
   });
 
   it('serves its own pages under /gw/-/ on either form', () => {

@@ -103,6 +103,8 @@ export function gatewayAddressOf(req: { url?: string | undefined; headers: { hos
   const form = byHost === undefined ? 'path' : 'host';
   if (path.startsWith(GATEWAY_PAGES_PREFIX)) return { kind: 'page', page: path.slice(GATEWAY_PAGES_PREFIX.length), form };
   if (byHost !== undefined) return { kind: 'service', form, clusterRef: byHost.clusterRef, name: byHost.name, target: url, prefix: '' };
+  // The gateway's root names no exposure: its sign-in page (which says who is signed in) is the closest thing.
+  if (path === '/gw' || path === GATEWAY_PREFIX) return { kind: 'redirect', location: `${GATEWAY_PAGES_PREFIX}login` };
   const match = /^\/gw\/([^/]*)\/([^/]*)(\/.*)?$/.exec(path);
   const cluster = match?.[1] === undefined ? undefined : labelOf(match[1]);
   const name = match?.[2] === undefined ? undefined : labelOf(match[2]);
