@@ -230,6 +230,25 @@ describe('gateway route', () => {
     assert.equal(await drained().catch(() => true), true);
   });
 
+  it('holds a streaming slot of the cluster per request: beyond the limit 429, and the slot comes back at the end', async () => {
+    const open = await Promise.all(Array.from({ length: 8 }, async () => {
+      const controller = new AbortController();
+      const response = await fetch(`${hubUrl}/gw/prod/app/events`, { ...bearer('admin2'), signal: controller.signal });
+      assert.equal(response.status, 200);
+      return controller;
+    }));
+    const refused = await fetch(`${hubUrl}/gw/prod/app/x`, bearer('admin2'));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    for (const controller of open) controller.abort();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await fetch(`${hubUrl}/gw/prod/app/x`, bearer('admin2'))).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(status, 200);
+  });
+
   it('carries a WebSocket both ways, audited as one row', async () => {
     const socket = new WebSocket(`${hubUrl.replace('http', 'ws')}/gw/prod/app/ws`, { headers: { authorization: `Bearer ${tokens.alice ?? ''}` } });
     const reply = await new Promise<string>((resolve, reject) => {
