@@ -26,8 +26,8 @@ import { registerAddonRoutes } from './api/addons.ts';
 import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerExposureRoutes } from './api/exposures.ts';
-import { ExposurePusher } from './exposures/push.ts';
-import { openGatewayStream, setExposureResync } from './gateway/link-stream.ts';
+import { startExposurePush } from './exposures/push.ts';
+import { openGatewayStream } from './gateway/link-stream.ts';
 import { checkGatewayDomain, startGateway } from './gateway/index.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
@@ -228,17 +228,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
   });
   fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
-  const exposurePusher = new ExposurePusher({
-    readSet: (clusterId) => store.getExposureSet(clusterId),
-    sessionOf: (clusterId) => fleet.session(clusterId),
-    log,
-    onOutcome: (outcome) => { metrics.exposurePushes.inc({ outcome }); },
-  });
-  fleet.onLinked((clusterId) => {
-    exposurePusher.notify(clusterId);
-    // A gateway stream the agent refuses right after a create pushes the set over this link and tries once more (link-stream.ts).
-    const session = fleet.session(clusterId);
-    if (session) setExposureResync(session, () => exposurePusher.pushNow(clusterId, session));
+  const exposurePusher = startExposurePush({
+    readSet: (clusterId) => store.getExposureSet(clusterId), fleet, log, onOutcome: (outcome) => { metrics.exposurePushes.inc({ outcome }); },
   });
   const addonStatuses = new AddonStatusRecorder({
     putAddonStatus: (record) => store.putAddonStatus(record),

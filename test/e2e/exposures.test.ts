@@ -7,7 +7,7 @@
 // the agent refused is read from the agent's own metrics.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -147,6 +147,12 @@ describe('exposures', () => {
     const body = { namespace, service: 'other', port: 'http', name: 'other' };
     const asUser = clientOf;
     await assert.rejects(asUser(viewerToken).request('POST', path(), body), /403/);
+    const viewerCli = join(testTempDir(suite.t, 'uplink-exposures-viewer-'), 'cli.json');
+    writeFileSync(viewerCli, JSON.stringify({ ...(JSON.parse(readFileSync(adminCli, 'utf8')) as object), token: viewerToken }), { mode: 0o600 });
+    const refused = await uplink(['expose', clusterName, 'svc/other', '-n', namespace, '--port', 'http'], viewerCli);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /403.*needs the admin role on cluster 'exp-e2e' \(yours is view\)/);
+    assert.equal((await uplink(['exposures', 'list', clusterName], viewerCli)).code, 0);
     await assert.rejects(asUser(strangerToken).request('POST', path(), body), /404/);
     await assert.rejects(asUser(strangerToken).request('GET', path()), /404/);
     assert.equal((await asUser(viewerToken).request<{ items: ExposureView[] }>('GET', path())).items.length, 1);
@@ -217,6 +223,25 @@ describe('exposures', () => {
     assert.equal(await refusal(openGatewayStream({ session: session(), exposureId: exposure.id })), 'EXPOSURE_UNKNOWN');
     assert.equal(await refused('unknown'), deletedBefore + 2);
     assert.equal(web.requests(), served, 'the deleted exposure reached nothing');
+
+    // Published again and opened at once: if the push has not arrived yet, the hub pushes and tries once more.
+    const again = await admin.request<ExposureView>('POST', path(), { namespace, service: 'web', port: 'http' });
+    assert.notEqual(again.id, exposure.id);
+    assert.ok((await getThrough(await openGatewayStream({ session: session(), exposureId: again.id }), '/again')).endsWith('web /again'));
+  });
+
+  it('ends an open gateway stream when the link drops', async () => {
+    const { id } = await admin.request<ExposureView>('GET', path('web'));
+    const stream = await openGatewayStream({ session: session(), exposureId: id });
+    let answer = '';
+    stream.on('data', (chunk: Buffer) => { answer += chunk.toString(); });
+    // Kept alive: the server leaves the connection open after its answer.
+    stream.write('GET /kept HTTP/1.1\r\nHost: web\r\n\r\n');
+    await eventually('the answer on the open stream', 30_000, () => (answer.endsWith('web /kept') ? true : undefined));
+    const closed = once(stream, 'close');
+    await agent.process.stop('SIGKILL');
+    await eventually('the stream closed with the link', 30_000, () => (stream.destroyed ? true : undefined));
+    await closed;
   });
 
   /** A user with `role` on the cluster (none when null) and an API token of theirs. */

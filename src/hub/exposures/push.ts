@@ -3,7 +3,10 @@
 // holding the link pushes; tier news `exposures` tells it), and on demand
 // when the agent refused a gateway stream for an id it did not hold yet.
 import { EXPOSURE_PATHS, type DesiredExposureSet } from '../../link/exposures.ts';
-import { DesiredPusher, type DesiredPusherOptions } from '../desired-push.ts';
+import { DesiredPusher, type DesiredPushOutcome, type DesiredPusherOptions } from '../desired-push.ts';
+import type { Fleet } from '../fleet.ts';
+import { setExposureResync } from '../gateway/link-stream.ts';
+import type { Logger } from '../../util/logger.ts';
 import type { ExposureSet } from '../store/store-exposures.ts';
 
 /** The wire form of a cluster's exposures: only what the agent needs to dial, under each id. */
@@ -29,4 +32,27 @@ export class ExposurePusher extends DesiredPusher<DesiredExposureSet> {
       size: (set) => set.exposures.length,
     });
   }
+}
+
+export interface ExposurePushOptions {
+  readSet: (clusterId: string) => Promise<ExposureSet>;
+  fleet: Pick<Fleet, 'session' | 'onLinked'>;
+  log: Logger;
+  onOutcome: (outcome: DesiredPushOutcome) => void;
+}
+
+/**
+ * The hub's exposure pusher, pushing at each link of `fleet`. Each link also
+ * gets its resync (link-stream.ts): a gateway stream the agent refuses right
+ * after a create pushes the set over that link and tries once more.
+ */
+export function startExposurePush(options: ExposurePushOptions): ExposurePusher {
+  const { fleet } = options;
+  const pusher = new ExposurePusher({ readSet: options.readSet, sessionOf: (clusterId) => fleet.session(clusterId), log: options.log, onOutcome: options.onOutcome });
+  fleet.onLinked((clusterId) => {
+    pusher.notify(clusterId);
+    const session = fleet.session(clusterId);
+    if (session) setExposureResync(session, () => pusher.pushNow(clusterId, session));
+  });
+  return pusher;
 }

@@ -32,9 +32,17 @@ export interface OpenGatewayStreamOptions {
  */
 const resyncs = new WeakMap<HubSession, () => Promise<unknown>>();
 
-/** Registers how to push the current exposure set over `session` (see openGatewayStream's retry). */
+/**
+ * Registers how to push the current exposure set over `session` (see
+ * openGatewayStream's retry). Refusals arriving together (a page's many
+ * requests right after a create) share one push.
+ */
 export function setExposureResync(session: HubSession, resync: () => Promise<unknown>): void {
-  resyncs.set(session, resync);
+  let running: Promise<unknown> | undefined;
+  resyncs.set(session, () => {
+    running ??= resync().catch(() => undefined).finally(() => { running = undefined; });
+    return running;
+  });
 }
 
 /**

@@ -330,7 +330,7 @@ export class PostgresStore implements Store {
   }
 
   getExposureSet(clusterId: string): Promise<ExposureSet> {
-    return this.#run(`read the exposure set of cluster ${clusterId}`, async () => toExposureSet(await this.#rows(PG_EXPOSURE_SQL.selectExposureSet, [clusterId])));
+    return this.#run(`read the exposure set of cluster ${clusterId}`, async () => toExposureSet(await this.#batches.exposureSet(clusterId)));
   }
 
   /** The insert and the generation in one transaction; a name another replica took meanwhile fails at the key. */

@@ -62,6 +62,21 @@ for (const backend of STORE_BACKENDS) {
       assert.deepEqual(await store().getExposureSet(clusterId), { generation: 3, exposures: [again] });
     });
 
+    it('store exposures - sets read at once (one batch on PostgreSQL) each get their own cluster\'s', async () => {
+      const ids = await Promise.all(['a', 'b', 'c', 'd'].map((name) => addCluster(store(), name)));
+      const [a = '', b = '', c = '', d = ''] = ids;
+      const webA = exposure(a, 'web');
+      const webB = exposure(b, 'web', 'http');
+      const dbB = exposure(b, 'db', 5432);
+      for (const e of [webA, webB, dbB, exposure(c, 'gone')]) await store().putExposure(e);
+      await store().deleteExposure(c, 'gone');
+      const sets = await Promise.all([a, b, c, d, 'c-none'].map((id) => store().getExposureSet(id)));
+      assert.deepEqual(sets, [
+        { generation: 1, exposures: [webA] }, { generation: 2, exposures: [dbB, webB] }, { generation: 2, exposures: [] },
+        { generation: 0, exposures: [] }, { generation: 0, exposures: [] },
+      ]);
+    });
+
     it('store exposures - deleting a cluster deletes its exposures and generation', async () => {
       const clusterId = await addCluster(store(), 'prod');
       const kept = await addCluster(store(), 'other');

@@ -51,9 +51,9 @@ export const PG_EXPOSURE_SQL = {
   selectExposures: 'SELECT * FROM exposures WHERE cluster_id = $1 ORDER BY name',
   // $1 cluster id, $2 name
   selectExposure: 'SELECT * FROM exposures WHERE cluster_id = $1 AND name = $2',
-  // $1 cluster id
-  selectExposureSet: `SELECT g.generation AS set_generation, e.* FROM exposure_generations g
-    LEFT JOIN exposures e ON e.cluster_id = g.cluster_id WHERE g.cluster_id = $1 ORDER BY e.name`,
+  // $1 cluster ids: several sets in one round trip (postgres-batches.ts); cluster_id is the set's even where it has no exposure.
+  selectExposureSets: `SELECT g.generation AS set_generation, e.*, g.cluster_id FROM exposure_generations g
+    LEFT JOIN exposures e ON e.cluster_id = g.cluster_id WHERE g.cluster_id = ANY($1) ORDER BY g.cluster_id, e.name`,
   // $1 id, $2 cluster id, $3 name, $4 namespace, $5 service, $6 port, $7 min role, $8 created by, $9 created at
   insertExposure: `INSERT INTO exposures (id, cluster_id, name, namespace, service, port, min_role, created_by, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
