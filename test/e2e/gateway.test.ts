@@ -176,6 +176,19 @@ describe('Service gateway', () => {
     assert.equal(anonymous.headers.location, `/gw/-/login?next=${encodeURIComponent('/d?x=1')}`);
     const login = await hubRequest(env.hub, { path: '/gw/-/login', headers: { host } });
     assert.equal(login.status, 200);
+    const csrfCookie = [login.headers['set-cookie'] ?? []].flat()[0]?.split(';')[0] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login.body)?.[1] ?? '';
+    const signedIn = await hubRequest(env.hub, {
+      method: 'POST', path: '/gw/-/login', body: new URLSearchParams({ csrf, token: viewerToken, next: '/headers' }).toString(),
+      headers: { host, origin: `https://${host}`, cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.location, '/headers');
+    const session = [signedIn.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('__Host-uplink_gw='));
+    assert.match(session ?? '', /; Path=\/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax$/, 'a host-only __Host- cookie a sibling host cannot plant');
+    const asSession = await hubRequest(env.hub, { path: '/headers', headers: { host, cookie: session?.split(';')[0] ?? '' } });
+    assert.equal(asSession.status, 200);
+    assert.equal((JSON.parse(asSession.body) as Record<string, string>).cookie, undefined);
     assert.equal((await hubRequest(env.hub, { path: '/', headers: { host: `nope.${GATEWAY_DOMAIN}` } })).status, 400);
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  cookieValue, csrfCookie, csrfMatches, hashSessionId, isSecret, newSecret, safeNext, sameOriginPost, sessionCookie, clearedSessionCookie,
+  cookieValue, csrfCookie, sessionIdOf, csrfMatches, hashSessionId, isSecret, newSecret, safeNext, sameOriginPost, sessionCookie, clearedSessionCookie,
 } from './cookies.ts';
 
 describe('gateway cookies', () => {
@@ -18,7 +18,7 @@ describe('gateway cookies', () => {
 
   it('sets the session cookie HttpOnly, Secure, SameSite=Lax, on /gw/ or the whole wildcard host, for 12 hours', () => {
     assert.equal(sessionCookie('v', 'path'), 'uplink_gw=v; Path=/gw/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax');
-    assert.equal(sessionCookie('v', 'host'), 'uplink_gw=v; Path=/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax');
+    assert.equal(sessionCookie('v', 'host'), '__Host-uplink_gw=v; Path=/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax');
     assert.match(clearedSessionCookie('path'), /^uplink_gw=; Path=\/gw\/; Max-Age=0;/);
     assert.match(csrfCookie('c'), /SameSite=Strict/);
     assert.ok(!sessionCookie('v', 'path').toLowerCase().includes('domain'));
@@ -29,6 +29,14 @@ describe('gateway cookies', () => {
     assert.equal(cookieValue('uplink_gwx=1', 'uplink_gw'), undefined);
     assert.equal(cookieValue(undefined, 'uplink_gw'), undefined);
     assert.equal(cookieValue(`a=${'x'.repeat(20_000)}; uplink_gw=1`, 'uplink_gw'), undefined);
+  });
+
+  it('reads the session of the form\'s cookie, and none when two of that name came (one tossed from a sibling host)', () => {
+    assert.equal(sessionIdOf('a=1; uplink_gw=abc', 'path'), 'abc');
+    assert.equal(sessionIdOf('uplink_gw=abc; uplink_gw=evil', 'path'), undefined);
+    assert.equal(sessionIdOf('__Host-uplink_gw=abc; uplink_gw=x', 'host'), 'abc');
+    assert.equal(sessionIdOf('uplink_gw=abc', 'host'), undefined);
+    assert.equal(sessionIdOf(undefined, 'path'), undefined);
   });
 
   it('accepts a form only with the cookie\'s CSRF value', () => {

@@ -8,12 +8,18 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GATEWAY_PAGES_PREFIX, GATEWAY_PREFIX } from './address.ts';
 
-/** The session cookie. */
+/** The session cookie on the hub's own host (path form). */
 export const SESSION_COOKIE = 'uplink_gw';
+/**
+ * The session cookie on a host-form host: the `__Host-` prefix makes the
+ * browser refuse one set with a Domain, so the app of one exposure host
+ * cannot plant a session (its own) on another's.
+ */
+export const HOST_SESSION_COOKIE = '__Host-uplink_gw';
 /** The sign-in form's double-submit value. */
 export const CSRF_COOKIE = 'uplink_gw_csrf';
 /** Cookies the service behind the gateway never sees nor sets. */
-export const GATEWAY_COOKIES: ReadonlySet<string> = new Set([SESSION_COOKIE, CSRF_COOKIE]);
+export const GATEWAY_COOKIES: ReadonlySet<string> = new Set([SESSION_COOKIE, HOST_SESSION_COOKIE, CSRF_COOKIE]);
 /** Random bytes in a session id and a CSRF value. */
 export const SECRET_BYTES = 32;
 /** A session lasts this long from its sign-in, whatever is done with it. */
@@ -50,6 +56,24 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+/** The session cookie's name on a form's hosts. */
+export function sessionCookieName(form: 'path' | 'host'): string {
+  return form === 'path' ? SESSION_COOKIE : HOST_SESSION_COOKIE;
+}
+
+/**
+ * The session id a Cookie header carries for the form, or undefined. Two
+ * cookies of that name mean one was set from another host of a shared parent
+ * domain (a page of the host form tossing its own session at the hub's
+ * host): neither is used, rather than risk acting as someone else.
+ */
+export function sessionIdOf(header: string | undefined, form: 'path' | 'host'): string | undefined {
+  if (header === undefined || header.length > MAX_COOKIE_CHARS) return undefined;
+  const name = sessionCookieName(form);
+  const values = header.split(';').map((part) => part.trim()).filter((part) => part.startsWith(`${name}=`));
+  return values.length === 1 ? values[0]?.slice(name.length + 1) : undefined;
+}
+
 /** Where a cookie of the gateway applies: `/gw/` on the hub's host, the whole host on the host form. */
 export function cookiePath(form: 'path' | 'host'): string {
   return form === 'path' ? GATEWAY_PREFIX : '/';
@@ -57,12 +81,12 @@ export function cookiePath(form: 'path' | 'host'): string {
 
 /** The Set-Cookie of a new session (host-only: no Domain). */
 export function sessionCookie(id: string, form: 'path' | 'host', ttlMs = SESSION_TTL_MS): string {
-  return `${SESSION_COOKIE}=${id}; Path=${cookiePath(form)}; Max-Age=${Math.floor(ttlMs / 1000)}; HttpOnly; Secure; SameSite=Lax`;
+  return `${sessionCookieName(form)}=${id}; Path=${cookiePath(form)}; Max-Age=${Math.floor(ttlMs / 1000)}; HttpOnly; Secure; SameSite=Lax`;
 }
 
 /** The Set-Cookie that removes the session cookie. */
 export function clearedSessionCookie(form: 'path' | 'host'): string {
-  return `${SESSION_COOKIE}=; Path=${cookiePath(form)}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+  return `${sessionCookieName(form)}=; Path=${cookiePath(form)}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
 }
 
 /** The Set-Cookie of a sign-in form's CSRF value: sent back only to the gateway's pages, and never from another site. */

@@ -24,7 +24,7 @@ import { effectiveRole, ROLES } from '../rbac.ts';
 import type { StreamAuditor } from '../stream-audit.ts';
 import { StoreUnavailableError, type AuditRecord, type ClusterRecord, type Role, type Store } from '../store/index.ts';
 import { gatewayAddressOf, isGatewayRequest, GATEWAY_PAGES_PREFIX, type GatewayAddress, type ServiceAddress } from './address.ts';
-import { cookieValue, SESSION_COOKIE } from './cookies.ts';
+import { sessionIdOf } from './cookies.ts';
 import { servePage } from './pages.ts';
 import { errorBody, proxyRequest, type OpenServiceStream, type ProxyOutcome } from './proxy-http.ts';
 import { proxyUpgrade, responseHead } from './proxy-upgrade.ts';
@@ -232,7 +232,7 @@ export class GatewayRoute {
   async #admit(req: IncomingMessage, address: ServiceAddress): Promise<Admitted> {
     const { fleet, limiter } = this.#options;
     if (headerBytes(req) > MAX_GATEWAY_HEADER_BYTES) throw new Refusal('GATEWAY_HEADERS_TOO_LARGE', 'bad_request', `the request's headers are larger than ${MAX_GATEWAY_HEADER_BYTES} bytes`);
-    const principal = await this.#principalOf(req);
+    const principal = await this.#principalOf(req, address.form);
     if (principal === null) throw new Refusal('UNAUTHORIZED', 'unauthenticated', 'sign in first: an API token (Authorization: Bearer) or a gateway session');
     const cluster = await this.#cluster(address.clusterRef);
     const role = cluster === undefined ? undefined : effectiveRole(principal, cluster.id);
@@ -256,15 +256,15 @@ export class GatewayRoute {
     return { principal, cluster, exposure, role, session, release };
   }
 
-  /** The caller: a Bearer API token when the request has one, else the session cookie. */
-  async #principalOf(req: IncomingMessage): Promise<Principal | null> {
+  /** The caller: a Bearer API token when the request has one, else the form's session cookie. */
+  async #principalOf(req: IncomingMessage, form: 'path' | 'host'): Promise<Principal | null> {
     const { store, access, sessions } = this.#options;
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const token = /^Bearer (\S{1,256})$/.exec(authorization)?.[1];
       return token === undefined ? null : authenticateToken(store, token, this.#touched, access?.reads);
     }
-    return sessions.principalOf(cookieValue(req.headers.cookie, SESSION_COOKIE));
+    return sessions.principalOf(sessionIdOf(req.headers.cookie, form));
   }
 
   async #cluster(ref: string): Promise<ClusterRecord | undefined> {

@@ -7,7 +7,7 @@
 // script and load nothing (a strict CSP), and cannot be framed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  clearedSessionCookie, cookieValue, CSRF_COOKIE, csrfCookie, csrfMatches, newSecret, safeNext, sameOriginPost, SESSION_COOKIE, sessionCookie,
+  clearedSessionCookie, cookieValue, CSRF_COOKIE, csrfCookie, csrfMatches, newSecret, safeNext, sameOriginPost, sessionCookie, sessionIdOf,
 } from './cookies.ts';
 import { GATEWAY_PAGES_PREFIX } from './address.ts';
 
@@ -104,7 +104,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, page:
   const cookies = req.headers.cookie;
   if (page === 'login' && (method === 'GET' || method === 'HEAD')) {
     const next = safeNext(new URL(req.url ?? '/', 'https://gateway.invalid').searchParams.get('next') ?? undefined, form);
-    sendForm(res, 200, { next, signedInAs: await actions.sessionUser(cookieValue(cookies, SESSION_COOKIE)) });
+    sendForm(res, 200, { next, signedInAs: await actions.sessionUser(sessionIdOf(cookies, form)) });
     return;
   }
   if ((page !== 'login' && page !== 'logout') || method !== 'POST') {
@@ -127,7 +127,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, page:
     return;
   }
   if (page === 'logout') {
-    const user = await actions.endSession(cookieValue(cookies, SESSION_COOKIE));
+    const user = await actions.endSession(sessionIdOf(cookies, form));
     actions.onOutcome({ outcome: 'signed_out', page, status: 303, user });
     res.writeHead(303, { ...PAGE_HEADERS, location: `${GATEWAY_PAGES_PREFIX}login`, 'set-cookie': [clearedSessionCookie(form)] }).end();
     return;

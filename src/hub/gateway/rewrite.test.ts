@@ -62,6 +62,7 @@ describe('gateway rewrites towards the browser', () => {
     assert.equal(rewriteSetCookie('sid=1; path=/api; Domain=grafana.monitoring.svc', context.prefix), 'sid=1; Path=/gw/prod/grafana/api');
     assert.equal(rewriteSetCookie('sid=1', context.prefix), 'sid=1');
     assert.equal(rewriteSetCookie('uplink_gw=evil; Path=/', context.prefix), undefined);
+    assert.equal(rewriteSetCookie('__Host-uplink_gw=evil; Path=/', ''), undefined);
     assert.equal(rewriteSetCookie('sid=1; Path=/', ''), 'sid=1; Path=/');
   });
 
