@@ -3,59 +3,23 @@
 // a commit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../../util/logger.ts';
-import { requireApiToken } from '../auth.ts';
-import type { AuditRecord, Role, Store } from '../store/index.ts';
+import type { AuditRecord, Store } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
 import { silentLog, usePostgresServer } from '../store/store-backends.test-helper.ts';
 import { openPostgresStore } from '../store/postgres.ts';
-import { issueApiToken } from '../users.ts';
-import { buildApiApp } from './app.ts';
 import { registerExposureRoutes, type ExposureView } from './exposures.ts';
-
-type Caller = 'root' | 'admin' | 'editor' | 'viewer' | 'stranger';
-const GRANTS: Record<Caller, { role: Role; fleetWide: boolean } | null> = {
-  root: { role: 'admin', fleetWide: true },
-  admin: { role: 'admin', fleetWide: false },
-  editor: { role: 'edit', fleetWide: false },
-  viewer: { role: 'view', fleetWide: false },
-  stranger: null,
-};
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-type Call = (caller: Caller, method: string, path: string, body?: unknown) => Promise<Answer>;
+import { appWithCallers, type Answer, type CallAs } from './role-callers.test-helper.ts';
 
 /** An app with the exposure routes on `store`, cluster prod, and a request function per caller. */
-async function setup(store: Store, options: { maxPerCluster?: number; audits?: AuditRecord[]; changes?: string[] } = {}): Promise<Call> {
-  const cluster = await store.createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date().toISOString() });
-  const tokens = new Map<Caller, string>();
-  for (const [caller, grant] of Object.entries(GRANTS) as [Caller, (typeof GRANTS)[Caller]][]) {
-    const user = await store.createUser({ id: `u_${caller}`, name: caller, createdAt: new Date().toISOString() });
-    if (grant) await store.addGrant({ userId: user.id, role: grant.role, clusterId: grant.fleetWide ? null : cluster.id });
-    tokens.set(caller, (await issueApiToken(store, { userId: user.id, name: caller })).token);
-  }
-  const app: FastifyInstance = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
-  await app.register((api, _opts, done) => {
-    requireApiToken(api, store);
+function setup(store: Store, options: { maxPerCluster?: number; audits?: AuditRecord[]; changes?: string[] } = {}): Promise<CallAs> {
+  return appWithCallers(store, (api) => {
     registerExposureRoutes(api, {
       store, log: createLogger({ name: 'test', level: 'silent' }), maxPerCluster: options.maxPerCluster,
       audit: (record) => { options.audits?.push(record); },
       onChange: (clusterId) => { options.changes?.push(clusterId); },
     });
-    done();
   });
-  return async (caller, method, path, body) => {
-    const response = await app.inject({
-      method: method as 'GET', url: `/api/v1/clusters/${path}`, headers: { authorization: `Bearer ${tokens.get(caller) ?? ''}` },
-      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-    });
-    return { status: response.statusCode, body: response.body === '' ? {} : response.json<Record<string, unknown>>() };
-  };
 }
 
 const codeOf = (answer: Answer): unknown => (answer.body.error as { code?: unknown } | undefined)?.code;
