@@ -1,10 +1,12 @@
 // The Service gateway as the hub starts it: its sessions (pruned in the
-// background) and its route, with the settings checks it needs at start.
+// background), its kept-alive connections, its exposure reads (a second
+// fresh) and its route, with the settings checks it needs at start.
 import { ConfigError } from '../../util/settings.ts';
 import { gatewayHostOf } from './address.ts';
 import { GatewayRoute, type GatewayRouteOptions } from './gateway-route.ts';
 import { GatewaySessions } from './sessions.ts';
 import { LinkAgents } from './link-agents.ts';
+import { cachedExposures } from './exposure-cache.ts';
 
 export { GatewayRoute, type GatewayExposure } from './gateway-route.ts';
 export { GATEWAY_PREFIX, gatewayAddressOf, isGatewayRequest } from './address.ts';
@@ -27,7 +29,7 @@ export function startGateway(options: StartGatewayOptions): Gateway {
   sessions.startPruning();
   // Browsers reach the hub over https, also through a TLS terminator in front of --insecure-http (the cookies are Secure).
   const linkAgents = new LinkAgents();
-  const route = new GatewayRoute({ ...options, sessions, linkAgents, proto: 'https' });
+  const route = new GatewayRoute({ ...options, findExposure: cachedExposures(options.findExposure), sessions, linkAgents, proto: 'https' });
   return {
     route,
     close: () => {
