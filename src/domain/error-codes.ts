@@ -60,7 +60,7 @@ export const ERROR_CODES = {
   DESIRED_ADDONS_STALE: { status: 409, meaning: 'agent: it holds a newer generation of the desired set than the one pushed' },
   SELF_UPGRADE_UNAVAILABLE: { status: 409, meaning: 'agent: it was not installed by its chart, so it cannot upgrade itself' },
   AGENT_UPGRADE_RUNNING: { status: 409, meaning: 'agent: an upgrade to another version is already running' },
-  // 413, 415, 429
+  // 413, 415, 429, 431
   BODY_TOO_LARGE: { status: 413, meaning: 'the request body is larger than the route accepts' },
   DESIRED_ADDONS_TOO_LARGE: { status: 413, meaning: 'agent: the desired add-on set is larger than it accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body\'s content type is not JSON' },
@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   TOO_MANY_FORWARDS: { status: 429, meaning: 'agent: its limit of open TCP forwards is reached' },
   TOO_MANY_GATEWAY_STREAMS: { status: 429, meaning: 'agent: its limit of open gateway streams is reached' },
   TOO_MANY_WATCHES: { status: 429, meaning: 'agent: its limit of live resource feeds is reached' },
+  GATEWAY_HEADERS_TOO_LARGE: { status: 431, meaning: 'a request through the Service gateway has more header bytes than it passes on (64 KiB)' },
   // 500
   INTERNAL: { status: 500, meaning: 'a failure inside the hub or the agent; the message says where to look (its log)' },
   DESIRED_ADDONS_STORE_FAILED: { status: 500, meaning: 'agent: the desired add-on set could not be stored' },

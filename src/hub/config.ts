@@ -45,6 +45,11 @@ export const HUB_SETTINGS = {
     help: 'route kubectl by host too: https://<cluster>.<domain> serves that cluster\'s API with the API server\'s own paths '
       + '(needs wildcard DNS for *.<domain> to the hub; the generated certificate gets *.<domain>)',
   }),
+  gatewayDomain: setting({
+    schema: SettingTypes.dnsName(KUBE_DOMAIN_MAX_CHARS), flag: 'gateway-domain', env: 'UPLINK_HUB_GATEWAY_DOMAIN', optional: true,
+    help: 'serve exposed Services by host too: https://<exposure>--<cluster>.<domain> (needs wildcard DNS for *.<domain> to the hub; '
+      + 'the generated certificate gets *.<domain>); without it they are at https://HUB/gw/<cluster>/<exposure>/ only',
+  }),
   offlineAfter: setting({
     schema: SettingTypes.seconds(5, 3600), flag: 'offline-after', env: 'UPLINK_HUB_OFFLINE_AFTER', default: 45,
     help: 'seconds without a heartbeat after which a linked cluster counts as offline',

@@ -158,6 +158,14 @@ export class HubMetrics {
     name: 'uplink_hub_peer_connections_refused_total', help: 'Connections to the peer port refused, by reason (tls, not_peer, max_connections)',
     labelNames: ['reason'] as const, registers: [this.registry],
   });
+  readonly gatewayRequests = new Counter({
+    name: 'uplink_hub_gateway_requests_total',
+    help: 'Requests to the Service gateway (and its sign-in pages), by outcome: proxied, unauthenticated, not_found, forbidden, offline, limited, refused (by the agent), failed, bad_request, signed_in, sign_in_refused, signed_out',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+  readonly gatewayStreamsOpen = new Gauge({
+    name: 'uplink_hub_gateway_streams_open', help: 'Requests and WebSockets being proxied through the Service gateway now', registers: [this.registry],
+  });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',
     labelNames: ['route', 'status'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],

@@ -27,6 +27,8 @@ import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
 import { registerExposureRoutes } from './api/exposures.ts';
 import { startExposurePush } from './exposures/push.ts';
+import { openGatewayStream } from './gateway/link-stream.ts';
+import { checkGatewayDomain, startGateway } from './gateway/index.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -134,6 +136,7 @@ async function generatedTls(settings: HubSettings, log: Logger, tier: ReplicaTie
   if (settings.publicUrl !== undefined) names.push(new URL(settings.publicUrl).hostname.replace(/^\[|\]$/g, ''));
   // Host-routed kubectl reaches <cluster>.<domain>; a certificate without the name is re-issued (see ensureHubCertificates).
   if (settings.kubeDomain !== undefined) names.push(`*.${settings.kubeDomain}`);
+  if (settings.gatewayDomain !== undefined) names.push(`*.${settings.gatewayDomain}`);
   const dir = join(settings.dataDir, 'tls');
   const ensure = (): ReturnType<typeof ensureHubCertificates> => ensureHubCertificates({
     dir, dnsNames: names.filter((n) => isIP(n) === 0), ipAddresses: names.filter((n) => isIP(n) !== 0),
@@ -204,6 +207,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const { settings, log } = options;
   checkConnectionLimits(settings);
   checkKubeDomain(settings);
+  checkGatewayDomain(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(settings, log);
   await migrateWhenReachable(store, { log });
@@ -278,6 +282,11 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   };
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, access, kubeDomain: settings.kubeDomain });
   const forwardRoute = new ForwardRoute({ store, fleet, limiter, log, audit, streamAudit, liveStreams, access });
+  // Exposed Services at /gw/<cluster>/<name>/ (and <name>--<cluster>.<gateway domain>); streams share the cluster's streaming limit.
+  const serviceGateway = startGateway({
+    store, fleet, limiter, metrics, log, audit, streamAudit, liveStreams, access, forwardedBodies, domain: settings.gatewayDomain,
+    findExposure: (clusterId, name) => store.getExposure(clusterId, name), openStream: openGatewayStream,
+  });
   const stopRetention = startAuditRetention({
     store, retentionDays: settings.auditRetentionDays, log,
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
@@ -290,6 +299,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   let network: ReplicaNetwork | undefined;
   const serveHere: http.RequestListener = (req, res) => {
     if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
+    else if (serviceGateway.route.serves(req)) serviceGateway.route.handleRequest(req, res);
     else fastifyHandler?.(req, res);
   };
   const serveRequest: http.RequestListener = (req, res) => {
@@ -325,6 +335,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     const url = req.url ?? '';
     // Before the agent endpoint: a cluster's host serves only that cluster's API.
     if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
+    else if (serviceGateway.route.serves(req)) serviceGateway.route.handleUpgrade(req, socket, head);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH && draining) socket.end(DRAINING_ANSWER);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
     else if (isForwardRequest(url)) forwardRoute.handleUpgrade(req, socket, head);
@@ -409,6 +420,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       fleetFeed.close();
       addonPusher.close();
       exposurePusher.close();
+      serviceGateway.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await network?.close();

@@ -148,6 +148,9 @@ describe('hub replicas', () => {
     // So does an exposure published through A: C, holding the link, pushes the set (tier news `exposures`).
     await tier.clientOf(a).request('POST', `/api/v1/clusters/${cluster}/exposures`, { namespace, service: 'web', port: 80 });
     await agent.process.waitForLog((l) => l.msg === 'holding the exposure set' && l.exposures === 1, 30_000);
+    // A gateway request reaching A is relayed to C, whose agent answers it (the Service has no endpoint), rather than refused as offline.
+    const refused = await tier.clientOf(a).request('GET', `/gw/${cluster}/web/`).then(() => undefined, (error: unknown) => error);
+    assert.equal((refused as { code?: string } | undefined)?.code, 'GATEWAY_NO_ENDPOINT');
     // The agent's add-on sweep reports reach C alone; every replica shows the last one stored (its lag aside).
     const sweepOn = async (r: Replica): Promise<string> => {
       const { addonSweep } = await tier.clientOf(r).request<{ addonSweep: { lagSeconds?: number; stopped?: boolean } | null }>('GET', `/api/v1/clusters/${cluster}`);

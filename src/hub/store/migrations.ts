@@ -2,6 +2,7 @@
 // reorder an applied one, because databases in the field have recorded it.
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from './store.ts';
+import { SQLITE_GATEWAY_SESSIONS_SCHEMA } from './gateway-sessions-sql.ts';
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
@@ -222,6 +223,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'Service gateway exposures',
     sql: MIGRATION_7_EXPOSURES,
+  },
+  {
+    // The gateway's browser sessions (gateway-sessions-sql.ts).
+    version: 8,
+    name: 'gateway sessions',
+    sql: SQLITE_GATEWAY_SESSIONS_SCHEMA,
   },
 ];
 

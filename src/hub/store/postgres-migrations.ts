@@ -3,6 +3,7 @@
 // edit or reorder an applied one. The schema holds what the SQLite one holds
 // (migrations.ts), in PostgreSQL's types.
 import pg from 'pg';
+import { POSTGRES_GATEWAY_SESSIONS_SCHEMA } from './gateway-sessions-sql.ts';
 import { checkNotNewer, checkOrder, type Migration } from './migrations.ts';
 import { StoreError } from './store.ts';
 
@@ -181,6 +182,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
   { version: 4, name: 'add-on sweep reports and link replacements', sql: SCHEMA_4_SWEEPS_AND_REPLACEMENTS },
   { version: 5, name: 'Service gateway exposures', sql: SCHEMA_5_EXPOSURES },
+  // The gateway's browser sessions (gateway-sessions-sql.ts).
+  { version: 6, name: 'gateway sessions', sql: POSTGRES_GATEWAY_SESSIONS_SCHEMA },
 ];
 
 /**

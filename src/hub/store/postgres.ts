@@ -15,6 +15,7 @@ import {
 } from './postgres-driver.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
+import { POSTGRES_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
 import type { Exposure } from '../../domain/exposure.ts';
 import {
   asExposureExists, exposureExists, exposureValues, PG_EXPOSURE_SQL, toExposure, toExposureSet, type ExposureSet,
@@ -26,7 +27,7 @@ import {
 import type { ConflictMessages } from './sqlite-driver.ts';
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord, type AuditQuery,
-  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
+  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GatewaySessionRecord, type GrantRecord, type Heartbeat,
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -388,6 +389,26 @@ export class PostgresStore implements Store {
 
   pruneAudit(olderThan: string): Promise<number> {
     return this.#write('prune the audit log', () => this.#count(PG_SQL.pruneAudit, [olderThan]));
+  }
+
+  createGatewaySession(record: GatewaySessionRecord): Promise<void> {
+    const { idHash, userId, tokenId, createdAt, expiresAt } = record;
+    return this.#write('create a gateway session', () => inTransaction(this.pool, async (client) => {
+      await client.query(POSTGRES_SESSION_SQL.insert, [idHash, userId, tokenId, createdAt, expiresAt]);
+      await client.query(POSTGRES_SESSION_SQL.trim, [tokenId]);
+    }));
+  }
+
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined> {
+    return this.#run('get a gateway session', async () => mapOptional(await this.#first(POSTGRES_SESSION_SQL.select, [idHash]), toGatewaySessionRecord));
+  }
+
+  deleteGatewaySession(idHash: string): Promise<boolean> {
+    return this.#write('delete a gateway session', async () => (await this.#count(POSTGRES_SESSION_SQL.delete, [idHash])) > 0);
+  }
+
+  pruneGatewaySessions(now: string): Promise<number> {
+    return this.#write('prune gateway sessions', () => this.#count(POSTGRES_SESSION_SQL.prune, [now]));
   }
 
   async #rows(sql: string, values: unknown[]): Promise<Row[]> {

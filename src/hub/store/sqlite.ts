@@ -6,6 +6,7 @@ import { applyMigrations } from './migrations.ts';
 import { describe, makePrivate, returning, toStoreError, type ConflictMessages } from './sqlite-driver.ts';
 import { auditListQueryNamed } from './audit-query.ts';
 import { SQL, type StatementName } from './sqlite-queries.ts';
+import { SQLITE_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
 import type { Exposure } from '../../domain/exposure.ts';
 import { asExposureExists, exposureExists, exposureParams, toExposure, toExposureSet, type ExposureSet } from './store-exposures.ts';
 import {
@@ -15,7 +16,7 @@ import {
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord,
   type AuditQuery, type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan,
-  type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster,
+  type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GatewaySessionRecord, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster,
   type Store, StoreError, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -370,6 +371,27 @@ class SqliteStore implements Store {
 
   pruneAudit(olderThan: string): Promise<number> {
     return this.#write('prune the audit log', () => Number(this.#sql.pruneAudit.run({ olderThan }).changes));
+  }
+
+  createGatewaySession(record: GatewaySessionRecord): Promise<void> {
+    return this.#write('create a gateway session', () => {
+      this.#transaction(() => {
+        this.#prepareCached(SQLITE_SESSION_SQL.insert).run({ ...record });
+        this.#prepareCached(SQLITE_SESSION_SQL.trim).run({ tokenId: record.tokenId });
+      });
+    });
+  }
+
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined> {
+    return this.#run('get a gateway session', () => mapOptional(this.#prepareCached(SQLITE_SESSION_SQL.select).get({ idHash }), toGatewaySessionRecord));
+  }
+
+  deleteGatewaySession(idHash: string): Promise<boolean> {
+    return this.#write('delete a gateway session', () => Number(this.#prepareCached(SQLITE_SESSION_SQL.delete).run({ idHash }).changes) > 0);
+  }
+
+  pruneGatewaySessions(now: string): Promise<number> {
+    return this.#write('prune gateway sessions', () => Number(this.#prepareCached(SQLITE_SESSION_SQL.prune).run({ now }).changes));
   }
 
   /** Statements built per query shape (listAudit), prepared once each. */

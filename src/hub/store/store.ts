@@ -155,6 +155,23 @@ export interface AuditQuery {
 export const AUDIT_DEFAULT_LIMIT = 100;
 export const AUDIT_MAX_LIMIT = 1000;
 
+/**
+ * A browser session of the gateway, made by signing in with an API token:
+ * only the hash of its id is stored; it lasts until expiresAt or until its
+ * token or user is deleted (the row goes with them).
+ */
+export interface GatewaySessionRecord {
+  /** `sha256:<hex>` of the id the browser holds. */
+  idHash: string;
+  userId: string;
+  /** The API token it was made from. */
+  tokenId: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601; at most 12 hours after createdAt. */
+  expiresAt: string;
+}
+
 /** A credential for the hub's API, owned by a user. */
 export interface ApiTokenRecord {
   id: string;
@@ -377,6 +394,14 @@ export interface Store extends ExposureStore {
   listAudit(query: AuditQuery): Promise<AuditRow[]>;
   /** Deletes rows older than `olderThan` (ISO 8601), except streams still in progress; returns how many. */
   pruneAudit(olderThan: string): Promise<number>;
+
+  /** Stores a gateway session; the token's oldest sessions beyond MAX_SESSIONS_PER_TOKEN go. Rejects when the token or user is gone. */
+  createGatewaySession(record: GatewaySessionRecord): Promise<void>;
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined>;
+  /** Whether a session was deleted. */
+  deleteGatewaySession(idHash: string): Promise<boolean>;
+  /** Deletes the sessions expired at `now` (ISO 8601); returns how many. */
+  pruneGatewaySessions(now: string): Promise<number>;
 }
 
 /** A write would break a uniqueness rule, e.g. a second cluster with the same name. */
