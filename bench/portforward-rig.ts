@@ -14,6 +14,7 @@ import { runChecked } from '../src/util/run-process.ts';
 import { waitForDefaultServiceAccount } from '../test/helpers/cluster.ts';
 import { kubeconfigThroughHub } from '../test/helpers/kubectl-hub.ts';
 import { eventually, startAgent, startHub, type AgentHandle, type HubHandle } from '../test/helpers/uplink.ts';
+import { profileEnv } from './process-cpu.ts';
 
 /** One running `kubectl port-forward` and the local port it opened. */
 export interface Forward {
@@ -85,13 +86,13 @@ function clusterPids(kubeconfig: string): Record<string, number> {
 export async function startPortForwardRig(t: TestContext, options: PortForwardRigOptions): Promise<PortForwardRig> {
   t.after(() => runChecked(options.kubectl, ['--kubeconfig', options.kubeconfig, 'delete', 'namespace', options.namespace, '--wait=false']));
   await createPod(options);
-  const profileEnv = options.profileDir === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir}` };
-  const hub = await startHub(t, profileEnv === undefined ? {} : { env: profileEnv });
+  const profile = profileEnv(options.profileDir);
+  const hub = await startHub(t, profile);
   const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: 'bench-pf' });
   // Quiet and with the usual heartbeat: the agent's own work should not weigh on the path.
   const agent = await startAgent(t, {
     hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig: options.kubeconfig,
-    args: ['--log-level', 'info', '--heartbeat-interval', '15'], ...(profileEnv === undefined ? {} : { env: profileEnv }),
+    args: ['--log-level', 'info', '--heartbeat-interval', '15'], ...profile,
   });
   const viaHubKubeconfig = await kubeconfigThroughHub(hub.cliConfig, 'bench-pf');
   const direct = await startForward(t, 'direct', options.kubeconfig, options);

@@ -6,7 +6,8 @@
 // the stream do not take turns on one event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import type { Writable } from 'node:stream';
 import { POD_FORWARD_TARGET_PORT } from '../test/helpers/cluster.ts';
 
 const MIB = 1024 * 1024;
@@ -32,7 +33,8 @@ export async function startSource(mib: number): Promise<Source> {
   return { port: message.port, pid: child.pid ?? 0, stop: () => { child.kill(); } };
 }
 
-function pump(socket: Socket, bytes: number): void {
+/** Writes `bytes` to `socket` (or an HTTP answer) in CHUNK-sized writes, waiting for it to drain, then ends it. */
+export function pump(socket: Writable, bytes: number): void {
   let left = bytes;
   const write = (): void => {
     while (left > 0) {

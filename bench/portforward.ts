@@ -22,15 +22,15 @@
 // path, BENCH_PF_ROUNDS times, with the process ids printed first: for
 // strace or perf attached from outside). See docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../test/helpers/resources.ts';
 import { suiteContext } from '../test/helpers/uplink.ts';
 import { alternate } from './alternate-rounds.ts';
 import { startPortForwardRig, type PortForwardRig } from './portforward-rig.ts';
 import { startSource } from './portforward-source.ts';
+import { cpuNow, cpuSince, loadAverage, stopForProfiles } from './process-cpu.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 const CLUSTER_SCRIPT = join(REPO_ROOT, 'test/cluster/cluster');
@@ -44,8 +44,6 @@ const HUB_ONLY = process.env.BENCH_PF_HUB_ONLY === '1';
 const STREAM_TIMEOUT_MS = 120_000;
 /** Target: through the hub at least this share of the direct command's throughput. */
 const MIN_RATIO = 0.8;
-/** Linux's clock ticks per second for /proc/PID/stat. */
-const CLOCK_TICKS = 100;
 // A namespace per run: the previous run's may still be terminating.
 const NAMESPACE = `uplink-bench-pf-${Date.now().toString(36)}`;
 
@@ -53,18 +51,6 @@ function cluster(...args: string[]): string {
   const result = spawnSync(CLUSTER_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`cluster ${args.join(' ')} failed`);
   return result.stdout.trim();
-}
-
-/** User plus system CPU milliseconds of a process so far. */
-function cpuMs(pid: number): number {
-  if (pid === process.pid) {
-    const usage = process.cpuUsage();
-    return (usage.user + usage.system) / 1000;
-  }
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 /** One stream: MiB/s, and the CPU milliseconds per MiB of each watched process. */
@@ -76,7 +62,7 @@ interface Run {
 /** Reads one whole stream from 127.0.0.1:`port`, watching `pids`' CPU time. */
 async function readStream(label: string, port: number, pids: Record<string, number>): Promise<Run> {
   const bytes = STREAM_MIB * MIB;
-  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMs(pid)]));
+  const before = cpuNow(pids);
   const started = performance.now();
   const socket = connect(port, '127.0.0.1');
   let received = 0;
@@ -99,16 +85,11 @@ async function readStream(label: string, port: number, pids: Record<string, numb
   });
   await finished;
   const seconds = (performance.now() - started) / 1000;
-  const cpuPerMib = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, (cpuMs(pid) - (before[name] ?? 0)) / STREAM_MIB]));
-  return { mibs: STREAM_MIB / seconds, cpuPerMib };
+  return { mibs: STREAM_MIB / seconds, cpuPerMib: cpuSince(pids, before, STREAM_MIB) };
 }
 
 function median(values: number[]): number {
   return percentile(values, 50);
-}
-
-function load(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
 function printThroughput(labels: string[], runs: Run[][]): void {
@@ -146,7 +127,7 @@ async function main(): Promise<void> {
   const { t, runCleanups } = suiteContext('portforward');
   const source = await startSource(STREAM_MIB);
   t.after(() => { source.stop(); });
-  const startLoad = load();
+  const startLoad = loadAverage();
   try {
     const rig: PortForwardRig = await startPortForwardRig(t, {
       kubeconfig, kubectl, namespace: NAMESPACE, profileDir: PROFILE_DIR,
@@ -173,14 +154,9 @@ async function main(): Promise<void> {
       + `${WEBSOCKETS === 'false' ? 'SPDY/3.1' : 'kubectl default (WebSocket)'}, node ${process.versions.node}, ${cpus().length} cores`);
     printThroughput(paths.map((p) => p.label), measured);
     printCpu(['floor', 'direct', 'via hub'], measured, Object.keys(pids));
-    if (PROFILE_DIR !== undefined) {
-      // Stopped gently so that they write their CPU profiles.
-      await rig.agent.process.stop('SIGTERM');
-      await rig.hub.process.stop('SIGTERM');
-      console.log(`\nCPU profiles of the hub and the agent: ${PROFILE_DIR}`);
-    }
+    await stopForProfiles([rig.agent.process, rig.hub.process], PROFILE_DIR);
   } finally {
-    console.log(`\nload average (1, 5, 15 min): ${startLoad} at the start, ${load()} at the end`);
+    console.log(`\nload average (1, 5, 15 min): ${startLoad} at the start, ${loadAverage()} at the end`);
     await runCleanups();
   }
 }
