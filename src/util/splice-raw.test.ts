@@ -3,6 +3,7 @@
 // paused only once much is queued and resumed on drain.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -58,6 +59,24 @@ describe('splice raw', () => {
       assert.equal(await sink.received, 'one two three');
     } finally {
       sink.close();
+    }
+  });
+
+  it('splice raw - into a chunked HTTP answer, the chunks of the last turn go out before its end', async () => {
+    const server = http.createServer((_req, res) => {
+      const from = new PassThrough();
+      spliceRaw({ from, to: res });
+      // One turn: written while the answer is corked, then the end (Node's end() would send the last chunk first).
+      from.write('one ');
+      from.end('two');
+    });
+    await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      assert.deepEqual([response.headers.get('transfer-encoding'), await response.text()], ['chunked', 'one two']);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 

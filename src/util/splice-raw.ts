@@ -60,6 +60,7 @@ export function spliceRaw(options: SpliceOptions): void {
   let corked = false;
   let waiting = false;
   const uncork = (): void => {
+    if (!corked) return;
     corked = false;
     to.uncork();
   };
@@ -80,5 +81,11 @@ export function spliceRaw(options: SpliceOptions): void {
       from.resume();
     });
   });
-  if (options.end !== false) from.once('end', () => { to.end(); });
+  if (options.end !== false) {
+    from.once('end', () => {
+      // The turn's chunks first: a corked chunked HTTP answer (ServerResponse) would end before them.
+      uncork();
+      to.end();
+    });
+  }
 }
