@@ -71,6 +71,20 @@ async function userToken(env: HubCluster, name: string, role?: string): Promise<
   return (await env.hub.client.request<{ token: string }>('POST', `/api/v1/users/${name}/tokens`, { name: 'e2e' })).token;
 }
 
+/** A live event stream through the hub's gateway: its status, what arrived, and whether it closed. */
+async function openEvents(env: HubCluster, path: string, headers: Record<string, string>): Promise<{ status: number | undefined; text: () => string; closed: () => boolean }> {
+  const url = new URL(env.hub.url);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    https.get({ host: url.hostname, port: url.port, path, ca: hubCa(env.hub), agent: false, headers }, resolve).on('error', reject);
+  });
+  let text = '';
+  let closed = false;
+  res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+  res.on('close', () => { closed = true; });
+  res.on('error', () => { closed = true; });
+  return { status: res.statusCode, text: () => text, closed: () => closed };
+}
+
 describe('Service gateway', () => {
   const suite = suiteContext('gateway');
   let env: HubCluster;
@@ -218,19 +232,11 @@ describe('Service gateway', () => {
     });
     assert.equal(signedIn.status, 303);
     const cookie = [signedIn.headers['set-cookie']].flat().map(String).find((c) => c.startsWith('uplink_gw='))?.split(';')[0] ?? '';
-    const url = new URL(env.hub.url);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      https.get({ host: url.hostname, port: url.port, path: `${base}/events`, ca: hubCa(env.hub), agent: false, headers: { cookie } }, resolve).on('error', reject);
-    });
-    assert.equal(res.statusCode, 200);
-    let text = '';
-    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    let closed = false;
-    res.on('close', () => { closed = true; });
-    res.on('error', () => { closed = true; });
-    await eventually('an event', 30_000, () => (text.includes('data: tick') ? true : undefined));
+    const events = await openEvents(env, `${base}/events`, { cookie });
+    assert.equal(events.status, 200);
+    await eventually('an event', 30_000, () => (events.text().includes('data: tick') ? true : undefined));
     await env.hub.client.request('DELETE', `/api/v1/users/watcher/grants/view?cluster=${env.clusterName}`);
-    await eventually('the stream ended', 30_000, () => (closed ? true : undefined));
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
     assert.equal((await hubRequest(env.hub, { path: `${base}/headers`, headers: { cookie } })).status, 404);
   });
 
@@ -271,21 +277,13 @@ describe('Service gateway', () => {
 
   it('ends a live event stream when its exposure is deleted, on the agent\'s side', async () => {
     await env.hub.client.request('POST', `/api/v1/clusters/${env.clusterName}/exposures`, { name: 'brief', namespace, service: 'app', port: 80 });
-    const url = new URL(env.hub.url);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      https.get({ host: url.hostname, port: url.port, path: `/gw/${env.clusterName}/brief/events`, ca: hubCa(env.hub), agent: false, headers: asViewer() }, resolve).on('error', reject);
-    });
-    assert.equal(res.statusCode, 200);
-    let text = '';
-    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    let closed = false;
-    res.on('close', () => { closed = true; });
-    res.on('error', () => { closed = true; });
-    await eventually('an event', 30_000, () => (text.includes('data: tick') ? true : undefined));
+    const events = await openEvents(env, `/gw/${env.clusterName}/brief/events`, asViewer());
+    assert.equal(events.status, 200);
+    await eventually('an event', 30_000, () => (events.text().includes('data: tick') ? true : undefined));
     const withdrawn = async (): Promise<number> => metricValue(await (await fetch(`${env.agent.healthUrl}/metrics`)).text(), 'uplink_agent_gateway_refused_total', 'reason="withdrawn"');
     const before = await withdrawn();
     await env.hub.client.request('DELETE', `/api/v1/clusters/${env.clusterName}/exposures/brief`);
-    await eventually('the stream ended', 30_000, () => (closed ? true : undefined));
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
     assert.equal(await withdrawn(), before + 1, 'the agent ended it');
     // 404 from the hub once it sees the delete; 403 EXPOSURE_UNKNOWN from the agent while the hub's 1 s cache still has it.
     const after = (await hubRequest(env.hub, { path: `/gw/${env.clusterName}/brief/headers`, headers: asViewer() })).status;
@@ -294,17 +292,11 @@ describe('Service gateway', () => {
 
   it('ends a live event stream when its token is revoked', async () => {
     const token = await userToken(env, 'streamer', 'view');
-    const url = new URL(env.hub.url);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      https.get({ host: url.hostname, port: url.port, path: `${base}/events`, ca: hubCa(env.hub), agent: false, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
-    });
-    assert.equal(res.statusCode, 200);
-    let text = '';
-    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    const ended = new Promise<void>((resolve) => { res.on('close', resolve); res.on('error', () => { resolve(); }); });
-    await eventually('two events', 30_000, () => ((text.match(/data: tick/g) ?? []).length >= 2 ? true : undefined));
+    const events = await openEvents(env, `${base}/events`, { authorization: `Bearer ${token}` });
+    assert.equal(events.status, 200);
+    await eventually('two events', 30_000, () => ((events.text().match(/data: tick/g) ?? []).length >= 2 ? true : undefined));
     const tokenId = token.split('_')[1] ?? '';
     await env.hub.client.request('DELETE', `/api/v1/tokens/${tokenId}`);
-    await eventually('the stream ended', 30_000, async () => (await Promise.race([ended.then(() => true), new Promise((resolve) => { setTimeout(resolve, 200, undefined); })])) as boolean | undefined);
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
   });
 });
