@@ -134,6 +134,14 @@ const MIGRATION_6_ADDON_SWEEP = `
   ALTER TABLE clusters ADD COLUMN addon_sweep TEXT;
 `;
 
+// Version 7. The exit of an exec, read from the API server's final Status
+// when the stream ends: its code, or why there is none. NULL on every other
+// row, and on the rows written before.
+const MIGRATION_7_AUDIT_EXIT = `
+  ALTER TABLE audit_log ADD COLUMN exit_code INTEGER;
+  ALTER TABLE audit_log ADD COLUMN exit_reason TEXT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -192,6 +200,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'add-on sweep reports',
     sql: MIGRATION_6_ADDON_SWEEP,
+  },
+  {
+    version: 7,
+    name: 'exit codes of execs in the audit log',
+    sql: MIGRATION_7_AUDIT_EXIT,
   },
 ];
 

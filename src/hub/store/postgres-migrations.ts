@@ -154,11 +154,18 @@ const SCHEMA_4_SWEEPS_AND_REPLACEMENTS = `
   );
 `;
 
+// Version 5: the exit of an exec in its audit row (see the SQLite version 7).
+// Nullable columns without a default: added without rewriting the table.
+const SCHEMA_5_AUDIT_EXIT = `
+  ALTER TABLE audit_log ADD COLUMN exit_code integer, ADD COLUMN exit_reason text;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'clusters, users, grants, API tokens, the audit log, add-ons and their status', sql: SCHEMA_1 },
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
   { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
   { version: 4, name: 'add-on sweep reports and link replacements', sql: SCHEMA_4_SWEEPS_AND_REPLACEMENTS },
+  { version: 5, name: 'exit codes of execs in the audit log', sql: SCHEMA_5_AUDIT_EXIT },
 ];
 
 /**
