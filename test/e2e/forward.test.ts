@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { networkInterfaces } from 'node:os';
 import http from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestNamespace, kubeconfigPath, kubectl } from '../helpers/cluster.ts';
 import { createUserLogin, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
+import { applyService, hostAddress } from '../helpers/service-endpoints.ts';
 import { eventually, freePort, metricValue, startAgent, suiteContext, UPLINK_BIN } from '../helpers/uplink.ts';
 
 interface Running {
@@ -30,13 +30,6 @@ function forward(cliConfig: string, args: string[], cleanups: (() => void)[]): R
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   cleanups.push(() => { child.kill('SIGKILL'); });
   return { child, stdout: () => stdout, stderr: () => stderr };
-}
-
-/** This machine's first non-loopback IPv4 address: where the test servers listen and the cluster's objects point. */
-function hostAddress(): string {
-  const found = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal);
-  assert.ok(found, 'the machine needs a non-loopback IPv4 address for this test');
-  return found.address;
 }
 
 const HOST = hostAddress();
@@ -69,23 +62,6 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
     }).on('error', reject);
   });
-}
-
-/** A selector-less Service with `ports` and one EndpointSlice at `address` with the given target ports. */
-async function applyService(namespace: string, name: string, address: string, ports: { name: string; port: number; target: number }[]): Promise<void> {
-  const service = {
-    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
-    spec: { ports: ports.map((p) => ({ name: p.name, port: p.port, protocol: 'TCP' })) },
-  };
-  const slice = {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'e2e.uplink.dev' } },
-    addressType: 'IPv4',
-    ports: ports.map((p) => ({ name: p.name, port: p.target, protocol: 'TCP' })),
-    endpoints: [{ addresses: [address], conditions: { ready: true } }],
-  };
-  const result = await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [service, slice] }) });
-  assert.equal(result.code, 0, result.stderr);
 }
 
 /** A pod no scheduler or kwok touches (it selects no node), given a Running, Ready status at `ip`. */
