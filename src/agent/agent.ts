@@ -27,6 +27,7 @@ import { ResourceAccess } from './resource-access.ts';
 import { ensureRoleBindings } from './rbac-bindings.ts';
 import { createLinkHandler } from './link-handler.ts';
 import { createForwardHandler, createForwardMetrics } from './forward/index.ts';
+import { createGatewayHandler, createGatewayMetrics, HeldExposures } from './gateway/index.ts';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import type { LinkAttemptResult, AgentMetrics } from './metrics.ts';
 import type { ReadinessReport } from './health-server.ts';
@@ -96,6 +97,8 @@ export class Agent {
   private lastFailure = '';
   private readonly kubeProxy: ReturnType<typeof createKubeProxy>;
   private readonly forward: LinkRequestHandler;
+  /** The Service gateway: the exposure set the hub pushed (memory only) and the streams to it. */
+  private readonly gateway: { held: HeldExposures; stream: LinkRequestHandler };
   /** Shared by every link session, so its cache of access reviews outlives a reconnect. */
   private readonly access: ResourceAccess;
   private readonly elector: LeaderElector | undefined;
@@ -114,6 +117,8 @@ export class Agent {
       onOutcome: (outcome) => { options.metrics.accessReviews.inc({ outcome }); },
     });
     this.forward = createForwardHandler({ kube: options.kube, reviewer, log: options.log, metrics: createForwardMetrics(options.metrics.registry) });
+    const held = new HeldExposures();
+    this.gateway = { held, stream: createGatewayHandler({ kube: options.kube, held, log: options.log, metrics: createGatewayMetrics(options.metrics.registry) }) };
     this.access = new ResourceAccess({
       reviewer,
       namespaceNames: () => [...options.inventory.rows('namespaces')].map((row) => row.name),
@@ -386,6 +391,7 @@ export class Agent {
     return createLinkHandler({
       kubeProxy: this.kubeProxy,
       forward: this.forward,
+      gateway: this.gateway,
       resources: { inventory, access: this.access, trackStream: (end) => this.trackStream(end) },
       logs: {
         kube, metrics: this.options.metrics, access: this.access,

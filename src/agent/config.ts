@@ -1,7 +1,7 @@
 // Settings of `uplink agent` (flags > environment > config file > default).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import Type from 'typebox';
+import { Type } from '../util/setting-schema.ts';
 import { SettingTypes, setting, type SettingsOf } from '../util/settings.ts';
 
 export const DEFAULT_STATE_SECRET = 'uplink-agent-state';

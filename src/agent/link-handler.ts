@@ -5,6 +5,7 @@ import {
 } from '../link/addons.ts';
 import type { LinkRequestHandler } from '../link/agent-session.ts';
 import { ndjsonLine } from '../link/ndjson.ts';
+import { EXPOSURE_PATHS } from '../link/exposures.ts';
 import { AGENT_PATHS, type ClusterFacts, type HeartbeatEvent } from '../link/protocol.ts';
 import { RESOURCE_PATHS } from '../link/resources.ts';
 import type { Logger } from '../util/logger.ts';
@@ -15,6 +16,7 @@ import type { AgentMetrics } from './metrics.ts';
 import { handleResourceRequest, type ResourcesHandlerOptions } from './resources-handler.ts';
 import { serveAgentUpgrade, type AgentSelfUpgrade } from './self-upgrade.ts';
 import { sendError } from './answers.ts';
+import { receiveExposures, serveExposures, type HeldExposures } from './gateway/index.ts';
 
 /** Largest request body the agent reads from the hub on a unary call. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -45,6 +47,8 @@ export interface LinkHandlerOptions {
   selfUpgrade: AgentSelfUpgrade;
   /** TCP forwards (AGENT_PATHS.forward); without it, the path is not found. */
   forward?: LinkRequestHandler;
+  /** The Service gateway: its exposure set (EXPOSURE_PATHS.desired) and streams (AGENT_PATHS.gateway); without it, not found. */
+  gateway?: { held: HeldExposures; stream: LinkRequestHandler };
 }
 
 /** What the link needs of the add-on engine. */
@@ -57,7 +61,9 @@ export interface AddonStatusSource {
 }
 
 /** Paths counted by name in the link requests metric; anything else is 'other'. */
-const KNOWN_PATHS = new Set<string>([...Object.values(AGENT_PATHS), ...Object.values(RESOURCE_PATHS), ...Object.values(ADDON_PATHS)]);
+const KNOWN_PATHS = new Set<string>([
+  ...Object.values(AGENT_PATHS), ...Object.values(RESOURCE_PATHS), ...Object.values(ADDON_PATHS), ...Object.values(EXPOSURE_PATHS),
+]);
 
 function sendJson(res: Http2ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -227,6 +233,12 @@ function routeLinkRequest(options: LinkHandlerOptions): LinkRequestHandler {
       answering(requestOperation(options, req, res), options.log, res);
     } else if (path === AGENT_PATHS.forward && req.method === 'POST' && options.forward !== undefined) {
       options.forward(req, res);
+    } else if (path === AGENT_PATHS.gateway && req.method === 'POST' && options.gateway !== undefined) {
+      options.gateway.stream(req, res);
+    } else if (path === EXPOSURE_PATHS.desired && req.method === 'PUT' && options.gateway !== undefined) {
+      answering(receiveExposures(options.gateway.held, options.log, req, res), options.log, res);
+    } else if (path === EXPOSURE_PATHS.desired && req.method === 'GET' && options.gateway !== undefined) {
+      serveExposures(options.gateway.held, res);
     } else if (path === AGENT_PATHS.agentUpgrade && req.method === 'POST') {
       answering(serveAgentUpgrade(options.selfUpgrade, req, res), options.log, res);
     } else {

@@ -4,6 +4,7 @@ import { registerAddonsCommand } from './commands/addons.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerClustersCommand } from './commands/clusters.ts';
+import { registerExposuresCommand } from './commands/exposures.ts';
 import { registerForwardCommand } from './commands/forward.ts';
 import { registerGetCommands } from './commands/get.ts';
 import { registerHubCommand } from './commands/hub.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerGetCommands(program);
   registerLogsCommand(program);
   registerForwardCommand(program);
+  registerExposuresCommand(program);
   registerWhoamiCommand(program);
   registerUsersCommand(program);
   registerTokensCommand(program);

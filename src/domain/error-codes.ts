@@ -32,9 +32,12 @@ export const ERROR_CODES = {
   BAD_CONTINUE: { status: 400, meaning: 'a continue token is not one this inventory issued, or has expired' },
   BAD_FORWARD: { status: 400, meaning: 'a forward names no valid target: kind, namespace, name or port is missing or malformed' },
   BAD_LOG_REQUEST: { status: 400, meaning: 'a log request is malformed (namespace, pod, container, since, tail, …)' },
+  EXPOSURE_INVALID: { status: 400, meaning: 'an exposure is refused: namespace, service, port, name or minRole is missing or malformed; the message names it' },
+  DESIRED_EXPOSURES_INVALID: { status: 400, meaning: 'agent: the exposure set the hub pushed does not parse or holds more than it accepts' },
   // 401, 403
   UNAUTHORIZED: { status: 401, meaning: 'no API token, or one that is unknown, revoked or expired' },
   FORBIDDEN: { status: 403, meaning: 'the caller\'s role (or the cluster\'s RBAC for the caller) does not allow this' },
+  EXPOSURE_UNKNOWN: { status: 403, meaning: 'agent: a gateway stream names no exposure the hub pushed to it (unknown, deleted or malformed id)' },
   // 404, 405
   NOT_FOUND: { status: 404, meaning: 'no such cluster, user, token, add-on, object or route (also a cluster the caller has no role on)' },
   UNKNOWN_KIND: { status: 404, meaning: 'a kind the cluster\'s inventory does not cache' },
@@ -50,18 +53,23 @@ export const ERROR_CODES = {
   ADDON_LIMIT: { status: 409, meaning: 'the cluster has the most add-ons allowed' },
   ADDON_HAS_DEPENDENTS: { status: 409, meaning: 'other add-ons depend on the one to delete' },
   ADDON_DELETED: { status: 409, meaning: 'the add-on is deleted and being uninstalled; put it again first' },
+  EXPOSURE_EXISTS: { status: 409, meaning: 'the cluster already has an exposure of that name' },
+  EXPOSURE_LIMIT: { status: 409, meaning: 'the cluster has the most exposures allowed' },
+  DESIRED_EXPOSURES_STALE: { status: 409, meaning: 'agent: it holds a newer generation of the exposure set than the one pushed' },
   REVISION_NOT_FOUND: { status: 409, meaning: 'the release has no such revision to roll back to (or no release)' },
   DESIRED_ADDONS_STALE: { status: 409, meaning: 'agent: it holds a newer generation of the desired set than the one pushed' },
   SELF_UPGRADE_UNAVAILABLE: { status: 409, meaning: 'agent: it was not installed by its chart, so it cannot upgrade itself' },
   AGENT_UPGRADE_RUNNING: { status: 409, meaning: 'agent: an upgrade to another version is already running' },
-  // 413, 415, 429
+  // 413, 415, 429, 431
   BODY_TOO_LARGE: { status: 413, meaning: 'the request body is larger than the route accepts' },
   DESIRED_ADDONS_TOO_LARGE: { status: 413, meaning: 'agent: the desired add-on set is larger than it accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body\'s content type is not JSON' },
   TOO_MANY_REQUESTS: { status: 429, meaning: 'the cluster\'s concurrency limit, or the caller\'s share of it, is full; retry after Retry-After' },
   TOO_MANY_WATCHERS: { status: 429, meaning: 'the hub\'s or the caller\'s limit of fleet feeds is reached' },
   TOO_MANY_FORWARDS: { status: 429, meaning: 'agent: its limit of open TCP forwards is reached' },
+  TOO_MANY_GATEWAY_STREAMS: { status: 429, meaning: 'agent: its limit of open gateway streams is reached' },
   TOO_MANY_WATCHES: { status: 429, meaning: 'agent: its limit of live resource feeds is reached' },
+  GATEWAY_HEADERS_TOO_LARGE: { status: 431, meaning: 'a request through the Service gateway has more header bytes than it passes on (64 KiB)' },
   // 500
   INTERNAL: { status: 500, meaning: 'a failure inside the hub or the agent; the message says where to look (its log)' },
   DESIRED_ADDONS_STORE_FAILED: { status: 500, meaning: 'agent: the desired add-on set could not be stored' },
@@ -72,6 +80,7 @@ export const ERROR_CODES = {
   LINK_BAD_RESPONSE: { status: 502, meaning: 'the agent\'s answer was not what the protocol says' },
   TOKEN_NOT_STORED: { status: 502, meaning: 'a rotated cluster token was minted but the agent did not store it' },
   FORWARD_UNREACHABLE: { status: 502, meaning: 'agent: no endpoint of a forward\'s target accepted a connection, or each was an address it never dials' },
+  GATEWAY_UNREACHABLE: { status: 502, meaning: 'agent: no endpoint of an exposed Service accepted a connection, or each was an address it never dials' },
   KUBE_UNREACHABLE: { status: 502, meaning: 'agent: its API server did not answer' },
   PEER_UNREACHABLE: { status: 502, meaning: 'the hub replica holding the cluster\'s link refused the relay, closed it before answering, or is not a replica of this hub' },
   // 503, 504, 507
@@ -79,6 +88,7 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { status: 503, meaning: 'the hub\'s store cannot be reached; nothing was written' },
   ACCESS_REVIEW_FAILED: { status: 503, meaning: 'agent: the API server could not say whether the caller may read this' },
   AGENT_STOPPING: { status: 503, meaning: 'agent: it is shutting down' },
+  GATEWAY_NO_ENDPOINT: { status: 503, meaning: 'agent: an exposed Service does not exist, lacks the port, or has no ready endpoint' },
   PEER_BUSY: { status: 503, meaning: 'the hub relays the most requests it allows to the replica holding the cluster\'s link; retry after Retry-After' },
   CLUSTER_MOVED: { status: 503, meaning: 'the cluster\'s link moved off the replica a request was relayed to; retry' },
   LINK_TIMEOUT: { status: 504, meaning: 'the agent did not answer in time' },

@@ -51,6 +51,14 @@ export function isLabelKey(text: string): boolean {
   return isDnsSubdomain(text.slice(0, slash)) && isLabelName(text.slice(slash + 1));
 }
 
+/** IANA service names, as Kubernetes validates a port's name: 1-15 of a-z, 0-9 and '-', a letter among them, no '--', no '-' at either end. */
+const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** A port's name (an IANA service name), as a Service or container port names it. */
+export function isPortName(text: string): boolean {
+  return PORT_NAME.test(text);
+}
+
 /** A label value: empty, or a label name. */
 export function isLabelValue(text: string): boolean {
   return text === '' || isLabelName(text);

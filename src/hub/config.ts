@@ -1,7 +1,7 @@
 // Settings of `uplink hub` (flags > environment > config file > default).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import Type from 'typebox';
+import { Type } from '../util/setting-schema.ts';
 import { SettingTypes, setting, type SettingsOf } from '../util/settings.ts';
 
 export const DEFAULT_HUB_PORT = 8443;
@@ -44,6 +44,11 @@ export const HUB_SETTINGS = {
     schema: SettingTypes.dnsName(KUBE_DOMAIN_MAX_CHARS), flag: 'kube-domain', env: 'UPLINK_HUB_KUBE_DOMAIN', optional: true,
     help: 'route kubectl by host too: https://<cluster>.<domain> serves that cluster\'s API with the API server\'s own paths '
       + '(needs wildcard DNS for *.<domain> to the hub; the generated certificate gets *.<domain>)',
+  }),
+  gatewayDomain: setting({
+    schema: SettingTypes.dnsName(KUBE_DOMAIN_MAX_CHARS), flag: 'gateway-domain', env: 'UPLINK_HUB_GATEWAY_DOMAIN', optional: true,
+    help: 'serve exposed Services by host too: https://<exposure>--<cluster>.<domain> (needs wildcard DNS for *.<domain> to the hub; '
+      + 'the generated certificate gets *.<domain>); without it they are at https://HUB/gw/<cluster>/<exposure>/ only',
   }),
   offlineAfter: setting({
     schema: SettingTypes.seconds(5, 3600), flag: 'offline-after', env: 'UPLINK_HUB_OFFLINE_AFTER', default: 45,

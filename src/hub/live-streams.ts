@@ -1,6 +1,6 @@
 // Every long-lived answer the hub serves to a user (kubectl watches, logs,
 // exec and port-forward; resource feeds and log streams; the fleet feed;
-// TCP forwards),
+// TCP forwards, Service gateway requests),
 // by who opened it. Authentication happens once, when a stream opens, so
 // without this a revoked token, a deleted user or a removed grant would keep
 // every stream it already had. Revocations through the API end the
@@ -15,7 +15,7 @@ import type { GrantRecord, Role, Store } from './store/index.ts';
 export const STREAM_REAUTH_INTERVAL_MS = 5_000;
 
 /** Which kind of stream, for the metric of streams ended by revocation. */
-export type LiveStreamKind = 'kubectl' | 'resource-feed' | 'logs' | 'fleet-feed' | 'forward';
+export type LiveStreamKind = 'kubectl' | 'resource-feed' | 'logs' | 'fleet-feed' | 'forward' | 'gateway';
 
 /** Why a stream was ended. */
 export type RevocationReason = 'token-revoked' | 'user-deleted' | 'access-changed';

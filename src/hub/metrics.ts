@@ -73,6 +73,10 @@ export class HubMetrics {
     name: 'uplink_hub_addon_pushes_total', help: 'Pushes of desired add-ons to agents, by outcome (ok, refused, failed)',
     labelNames: ['outcome'] as const, registers: [this.registry],
   });
+  readonly exposurePushes = new Counter({
+    name: 'uplink_hub_exposure_pushes_total', help: 'Pushes of the Service gateway\'s exposure sets to agents, by outcome (ok, refused, failed)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly addonStatusEvents = new Counter({
     name: 'uplink_hub_addon_status_events_total',
     help: 'Add-on statuses received from agents, by outcome (stored, refused, superseded, failed)',
@@ -153,6 +157,14 @@ export class HubMetrics {
   readonly peerConnectionsRefused = new Counter({
     name: 'uplink_hub_peer_connections_refused_total', help: 'Connections to the peer port refused, by reason (tls, not_peer, max_connections)',
     labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly gatewayRequests = new Counter({
+    name: 'uplink_hub_gateway_requests_total',
+    help: 'Requests to the Service gateway (and its sign-in pages), by outcome: proxied, unauthenticated, not_found, forbidden, offline, limited, refused (by the agent), failed, bad_request, signed_in, sign_in_refused, signed_out',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+  readonly gatewayStreamsOpen = new Gauge({
+    name: 'uplink_hub_gateway_streams_open', help: 'Requests and WebSockets being proxied through the Service gateway now', registers: [this.registry],
   });
   readonly apiRequestSeconds = new Histogram({
     name: 'uplink_hub_api_request_duration_seconds', help: 'API request latency',

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../link/keepalive.ts';
+import type { HubSession } from '../link/hub-session.ts';
 import { AGENT_CONNECT_PATH, HUB_CA_PATH, LINK_CLOSE } from '../link/protocol.ts';
 import { caHashOf } from '../link/tls.ts';
 import { ensureHubCertificates } from './tls-certificates.ts';
@@ -24,6 +25,10 @@ import { AgentGateway } from './agent-gateway.ts';
 import { registerAddonRoutes } from './api/addons.ts';
 import { registerAgentUpgradeRoutes } from './api/agent-upgrade.ts';
 import { registerAuditRoutes } from './api/audit.ts';
+import { registerExposureRoutes } from './api/exposures.ts';
+import { startExposurePush } from './exposures/push.ts';
+import { openGatewayStream } from './gateway/link-stream.ts';
+import { checkGatewayDomain, startGateway } from './gateway/index.ts';
 import { registerClusterRoutes } from './api/clusters.ts';
 import { registerFleetWatchRoute } from './api/fleet-watch.ts';
 import { registerResourceRoutes } from './api/resources.ts';
@@ -84,6 +89,8 @@ export interface RunningHub {
   caPem: string | undefined;
   /** Set when this start created the first admin token. */
   adminTokenFile: string | undefined;
+  /** The cluster's link, when this replica holds it: for a process that embeds the hub (tests of link-level primitives). */
+  session(clusterId: string): HubSession | undefined;
   /** Stops taking work and hands agents to the other replicas (SIGTERM); close() after it. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -129,6 +136,7 @@ async function generatedTls(settings: HubSettings, log: Logger, tier: ReplicaTie
   if (settings.publicUrl !== undefined) names.push(new URL(settings.publicUrl).hostname.replace(/^\[|\]$/g, ''));
   // Host-routed kubectl reaches <cluster>.<domain>; a certificate without the name is re-issued (see ensureHubCertificates).
   if (settings.kubeDomain !== undefined) names.push(`*.${settings.kubeDomain}`);
+  if (settings.gatewayDomain !== undefined) names.push(`*.${settings.gatewayDomain}`);
   const dir = join(settings.dataDir, 'tls');
   const ensure = (): ReturnType<typeof ensureHubCertificates> => ensureHubCertificates({
     dir, dnsNames: names.filter((n) => isIP(n) === 0), ipAddresses: names.filter((n) => isIP(n) !== 0),
@@ -199,6 +207,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   const { settings, log } = options;
   checkConnectionLimits(settings);
   checkKubeDomain(settings);
+  checkGatewayDomain(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(settings, log);
   await migrateWhenReachable(store, { log });
@@ -219,6 +228,9 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     onOutcome: (outcome) => { metrics.addonPushes.inc({ outcome }); },
   });
   fleet.onLinked((clusterId) => { addonPusher.notify(clusterId); });
+  const exposurePusher = startExposurePush({
+    readSet: (clusterId) => store.getExposureSet(clusterId), fleet, log, onOutcome: (outcome) => { metrics.exposurePushes.inc({ outcome }); },
+  });
   const addonStatuses = new AddonStatusRecorder({
     putAddonStatus: (record) => store.putAddonStatus(record),
     onOutcome: (outcome) => { metrics.addonStatusEvents.inc({ outcome }); },
@@ -270,6 +282,11 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   };
   const kubeProxy = new KubeProxy({ store, fleet, metrics, log, limiter, audit, streamAudit, liveStreams, forwardedBodies, access, kubeDomain: settings.kubeDomain });
   const forwardRoute = new ForwardRoute({ store, fleet, limiter, log, audit, streamAudit, liveStreams, access });
+  // Exposed Services at /gw/<cluster>/<name>/ (and <name>--<cluster>.<gateway domain>); streams share the cluster's streaming limit.
+  const serviceGateway = startGateway({
+    store, fleet, limiter, metrics, log, audit, streamAudit, liveStreams, access, forwardedBodies, domain: settings.gatewayDomain,
+    findExposure: (clusterId, name) => store.getExposure(clusterId, name), openStream: openGatewayStream,
+  });
   const stopRetention = startAuditRetention({
     store, retentionDays: settings.auditRetentionDays, log,
     // Replicas take turns: the log is pruned once an interval, by whichever replica comes first.
@@ -282,6 +299,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   let network: ReplicaNetwork | undefined;
   const serveHere: http.RequestListener = (req, res) => {
     if (kubeProxy.serves(req)) kubeProxy.handleRequest(req, res);
+    else if (serviceGateway.route.serves(req)) serviceGateway.route.handleRequest(req, res);
     else fastifyHandler?.(req, res);
   };
   const serveRequest: http.RequestListener = (req, res) => {
@@ -317,6 +335,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     const url = req.url ?? '';
     // Before the agent endpoint: a cluster's host serves only that cluster's API.
     if (kubeProxy.serves(req)) kubeProxy.handleUpgrade(req, socket, head);
+    else if (serviceGateway.route.serves(req)) serviceGateway.route.handleUpgrade(req, socket, head);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH && draining) socket.end(DRAINING_ANSWER);
     else if (url.split('?')[0] === AGENT_CONNECT_PATH) gateway.handleUpgrade(req, socket, head);
     else if (isForwardRequest(url)) forwardRoute.handleUpgrade(req, socket, head);
@@ -329,6 +348,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   // News from the other replicas: add-ons changed there are pushed by whoever holds the link; links moved show at once.
   tier.subscribe((news) => {
     if (news.topic === 'addons') for (const id of news.clusterIds) addonPusher.notify(id);
+    else if (news.topic === 'exposures') for (const id of news.clusterIds) exposurePusher.notify(id);
     else if (news.topic === 'access') {
       for (const id of news.clusterIds) access.forgetUser(id);
       // Only these users, and now: the periodic round may be midway and past them already.
@@ -349,6 +369,10 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       onChange: (clusterId) => { addonPusher.notify(clusterId); tier.publish('addons', clusterId); },
       sessionOf: (clusterId) => fleet.session(clusterId),
       onOperation: (action, outcome) => { metrics.addonOperations.inc({ action, outcome }); },
+    });
+    registerExposureRoutes(api, {
+      store, log, audit,
+      onChange: (clusterId) => { exposurePusher.notify(clusterId); tier.publish('exposures', clusterId); },
     });
     registerResourceRoutes(api, { store, fleet, log, metrics, limiter, audit, streamAudit, liveStreams });
     registerAgentUpgradeRoutes(api, { store, log, audit, sessionOf: (clusterId) => fleet.session(clusterId) });
@@ -376,6 +400,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
     caHash: tls?.caHash,
     caPem: tls?.caPem,
     adminTokenFile,
+    session: (clusterId) => fleet.session(clusterId),
     async drain(): Promise<void> {
       // A hub alone has nobody to hand its agents to: it just closes.
       if (!tier.shared) return;
@@ -394,6 +419,8 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
       auditSink.close();
       fleetFeed.close();
       addonPusher.close();
+      exposurePusher.close();
+      serviceGateway.close();
       fleet.closeAll(LINK_CLOSE.hubShutdown, 'hub shutting down');
       gateway.close();
       await network?.close();

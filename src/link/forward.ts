@@ -4,7 +4,7 @@
 // a Kubernetes object and a port, never an address: the agent finds the
 // address itself (src/agent/forward/), so no request can make it dial one.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { isDnsLabel, isDnsSubdomain } from '../domain/kube-names.ts';
+import { isDnsLabel, isDnsSubdomain, isPortName } from '../domain/kube-names.ts';
 
 /** Kinds of object a forward can name, as `kubectl port-forward` takes them. */
 export const FORWARD_KINDS = ['service', 'pod', 'deployment'] as const;
@@ -34,8 +34,6 @@ export class ForwardTargetError extends Error {
   override readonly name = 'ForwardTargetError';
 }
 
-/** IANA service names, as Kubernetes validates a port's name: 1-15 of a-z, 0-9 and '-', a letter among them, no '--', no '-' at either end. */
-const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/;
 const PORT_NUMBER = /^[1-9][0-9]{0,4}$/;
 
 /** A port as a number (1-65535) or a port name; throws ForwardTargetError. */
@@ -44,7 +42,7 @@ export function parseForwardPort(text: string): number | string {
     const port = Number(text);
     if (port <= 65_535) return port;
   }
-  if (PORT_NAME.test(text)) return text;
+  if (isPortName(text)) return text;
   throw new ForwardTargetError(`port must be a number from 1 to 65535 or a port name, got ${JSON.stringify(text.slice(0, 40))}`);
 }
 

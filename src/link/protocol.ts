@@ -81,8 +81,9 @@ export const LINK_CLOSE = {
 
 /**
  * Requests the hub makes to the agent over HTTP/2. Paths of a feature with
- * its own types live beside them: RESOURCE_PATHS in resources.ts, and
- * ADDON_PATHS (the desired add-ons) in addons.ts.
+ * its own types live beside them: RESOURCE_PATHS in resources.ts,
+ * ADDON_PATHS (the desired add-ons) in addons.ts, and EXPOSURE_PATHS (the
+ * Service gateway's exposure set) in exposures.ts.
  */
 export const AGENT_PATHS = {
   /** NDJSON stream of AgentEvent, opened once per session by the hub. */
@@ -121,6 +122,15 @@ export const AGENT_PATHS = {
    * (400 BAD_FORWARD, 403, 404, 429, 502 FORWARD_UNREACHABLE).
    */
   forward: '/v1/forward',
+  /**
+   * POST, a Service gateway stream: only EXPOSURE_HEADER (exposures.ts) with
+   * an exposure's id. The agent looks the id up in the set the hub pushed
+   * (EXPOSURE_PATHS.desired), dials a ready endpoint of that Service and
+   * port, and answers 200 and then raw bytes both ways; or 403
+   * EXPOSURE_UNKNOWN, 429 TOO_MANY_GATEWAY_STREAMS, 503 GATEWAY_NO_ENDPOINT,
+   * 502 GATEWAY_UNREACHABLE.
+   */
+  gateway: '/v1/gateway',
 } as const;
 
 /**

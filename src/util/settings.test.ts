@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import Type from 'typebox';
+import { Type } from './setting-schema.ts';
 import { ConfigError, SettingTypes, addSettingOptions, loadSettings, parseListen, setting } from './settings.ts';
 
 const TABLE = {

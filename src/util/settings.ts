@@ -6,18 +6,17 @@
 // the variable and the problem.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import Type from 'typebox';
-import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { UplinkError } from './errors.ts';
+import { schemaError, Type, type SettingSchema, type Static } from './setting-schema.ts';
 
-export interface Setting<S extends Type.TSchema = Type.TSchema> {
+export interface Setting<S extends SettingSchema = SettingSchema> {
   schema: S;
   /** Long flag without dashes, kebab-case; also the key in the config file. */
   flag: string;
   env: string;
   help: string;
-  default?: Type.Static<S>;
+  default?: Static<S>;
   /** When true the setting may stay unset. */
   optional?: boolean;
 }
@@ -27,8 +26,8 @@ export type SettingsTable = Record<string, Setting>;
 /** The typed result of loading a table: optional settings may be undefined. */
 export type SettingsOf<T extends SettingsTable> = {
   [K in keyof T]: T[K]['optional'] extends true
-    ? Type.Static<T[K]['schema']> | undefined
-    : Type.Static<T[K]['schema']>;
+    ? Static<T[K]['schema']> | undefined
+    : Static<T[K]['schema']>;
 };
 
 /** A setting has a bad value, or the config file cannot be used. */
@@ -39,14 +38,14 @@ export class ConfigError extends UplinkError {
 }
 
 /** Declares a setting; a helper so the schema's type and `optional: true` flow into SettingsOf. */
-export function setting<S extends Type.TSchema, const O extends boolean = false>(
+export function setting<S extends SettingSchema, const O extends boolean = false>(
   spec: Setting<S> & { optional?: O },
 ): Setting<S> & { optional: O } {
   return { ...spec, optional: (spec.optional ?? false) as O };
 }
 
-function kind(schema: Type.TSchema): string {
-  return (schema as { type?: string }).type ?? 'string';
+function kind(schema: SettingSchema): string {
+  return schema.type;
 }
 
 /** Adds one commander option per setting. Flags carry strings; load() coerces. */
@@ -71,7 +70,7 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 /** Turns a string from a flag or variable into the schema's type, or leaves it for validation to reject. */
-function coerce(schema: Type.TSchema, raw: unknown): unknown {
+function coerce(schema: SettingSchema, raw: unknown): unknown {
   if (typeof raw !== 'string' && !Array.isArray(raw)) return raw;
   switch (kind(schema)) {
     case 'integer':
@@ -145,9 +144,9 @@ export function loadSettings<T extends SettingsTable>(options: LoadSettingsOptio
       continue;
     }
     const value = coerce(spec.schema, raw);
-    const error = Value.Errors(spec.schema, value)[0];
-    if (error) {
-      problems.push(`${where} ${error.message}, got ${describeValue(value)}`);
+    const error = schemaError(spec.schema, value);
+    if (error !== undefined) {
+      problems.push(`${where} ${error}, got ${describeValue(value)}`);
       continue;
     }
     result[key] = value;

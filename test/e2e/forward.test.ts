@@ -1,80 +1,17 @@
 // `uplink forward` end to end: the real CLI, hub and agent, and a real
 // cluster whose selector-less Services have hand-made EndpointSlices (and
 // whose hand-made pods have a status) pointing at servers on this machine's
-// own non-loopback address, which the agent dials as it would a pod. (The API
-// server refuses loopback addresses in EndpointSlices, and the agent refuses
-// them anywhere.)
+// own non-loopback address, which the agent dials as it would a pod
+// (test/helpers/service-endpoints.ts).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTestNamespace, kubeconfigPath, kubectl } from '../helpers/cluster.ts';
 import { createUserLogin, startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
-import { applyService, hostAddress } from '../helpers/service-endpoints.ts';
-import { eventually, freePort, metricValue, startAgent, suiteContext, UPLINK_BIN } from '../helpers/uplink.ts';
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-/** `uplink forward ARGS` as the user of `cliConfig`, killed when the suite ends. */
-function forward(cliConfig: string, args: string[], cleanups: (() => void)[]): Running {
-  const child = spawn(UPLINK_BIN, ['forward', ...args], { env: { ...process.env, UPLINK_CLI_CONFIG: cliConfig }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  cleanups.push(() => { child.kill('SIGKILL'); });
-  return { child, stdout: () => stdout, stderr: () => stderr };
-}
-
-const HOST = hostAddress();
-
-async function listening(server: Server): Promise<number> {
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-/** Sends `payload` to 127.0.0.1:`port`, half-closes, and resolves with everything read until the other side ends. */
-function exchange(port: number, payload: Buffer | string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => { resolve(Buffer.concat(chunks)); });
-    socket.on('close', () => { resolve(Buffer.concat(chunks)); });
-    socket.on('error', reject);
-    socket.end(payload);
-  });
-}
-
-function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
-    }).on('error', reject);
-  });
-}
-
-/** A pod no scheduler or kwok touches (it selects no node), given a Running, Ready status at `ip`. */
-async function applyPod(namespace: string, name: string, ip: string, labels: Record<string, string> = {}): Promise<void> {
-  const pod = {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels },
-    spec: { nodeSelector: { 'e2e.uplink.dev/no-node': 'true' }, containers: [{ name: 'c', image: 'registry.invalid/none:1', ports: [{ name: 'web', containerPort: 8080 }] }] },
-  };
-  assert.equal((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
-  const status = { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } };
-  const patched = await kubectl(['-n', namespace, 'patch', 'pod', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
-  assert.equal(patched.code, 0, patched.stderr);
-}
+import { applyPod, applyService, exchange, HOST, httpGet, listening, runForward } from '../helpers/service-endpoints.ts';
+import { eventually, freePort, metricValue, startAgent, suiteContext } from '../helpers/uplink.ts';
 
 async function agentMetric(env: HubCluster, name: string, labels = ''): Promise<number> {
   return metricValue(await (await fetch(`${env.agent.healthUrl}/metrics`)).text(), name, labels);
@@ -116,7 +53,7 @@ describe('uplink forward', () => {
 
   it('carries four ports at once, survives a link restart, and is audited', async () => {
     const locals = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const cli = forward(env.hub.cliConfig, [env.clusterName, 'svc/multi', '-n', namespace, `${locals[0]}:80`, `${locals[1]}:echo`, `${locals[2]}:7001`, `${locals[3]}:closer`], cleanups);
+    const cli = runForward(env.hub.cliConfig, [env.clusterName, 'svc/multi', '-n', namespace, `${locals[0]}:80`, `${locals[1]}:echo`, `${locals[2]}:7001`, `${locals[3]}:closer`], cleanups);
     await eventually('the four mappings printed', 30_000, () => (cli.stdout().split('\n').filter((l) => l.startsWith('Forwarding')).length === 4 ? true : undefined));
     assert.match(cli.stdout(), new RegExp(`Forwarding 127\\.0\\.0\\.1:${locals[1]} -> svc/multi:echo`));
 
@@ -156,8 +93,8 @@ describe('uplink forward', () => {
     // Not the ReplicaSet's (no pod-template-hash label), so it is not scaled away; the Deployment's selector still picks it.
     await applyPod(namespace, 'fwdweb-by-hand', HOST, { app: 'fwdweb' });
     const [podLocal, deployLocal] = [await freePort(), await freePort()];
-    const toPod = forward(env.hub.cliConfig, [env.clusterName, 'pod/fwdpod', '-n', namespace, `${podLocal}:${echoPort}`], cleanups);
-    const toDeploy = forward(env.hub.cliConfig, [env.clusterName, 'deploy/fwdweb', '-n', namespace, `${deployLocal}:${httpPort}`], cleanups);
+    const toPod = runForward(env.hub.cliConfig, [env.clusterName, 'pod/fwdpod', '-n', namespace, `${podLocal}:${echoPort}`], cleanups);
+    const toDeploy = runForward(env.hub.cliConfig, [env.clusterName, 'deploy/fwdweb', '-n', namespace, `${deployLocal}:${httpPort}`], cleanups);
     await eventually('both listening', 30_000, () => (toPod.stdout().includes('Forwarding') && toDeploy.stdout().includes('Forwarding') ? true : undefined));
     const [echoed, web] = await Promise.all([exchange(podLocal, 'to the pod'), httpGet(deployLocal, '/deploy')]);
     assert.equal(echoed.toString(), 'to the pod', toPod.stderr());
@@ -167,7 +104,7 @@ describe('uplink forward', () => {
   it('ends an open forward when its user is deleted', async () => {
     const editor = await createUserLogin(env.hub, 'fwd-editor', 'edit', env.clusterName);
     const local = await freePort();
-    const cli = forward(editor, [env.clusterName, 'svc/multi', '-n', namespace, `${local}:echo`], cleanups);
+    const cli = runForward(editor, [env.clusterName, 'svc/multi', '-n', namespace, `${local}:echo`], cleanups);
     await eventually('listening', 30_000, () => (cli.stdout().includes('Forwarding') ? true : undefined));
     const socket = connect(local, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -202,7 +139,7 @@ describe('uplink forward', () => {
     const before = { linkLocal: await refused('link-local'), apiServer: await refused('api-server'), loopback: await refused('loopback') };
     for (const { login, target, port, refusal } of cases) {
       const local = await freePort();
-      const cli = forward(login, [env.clusterName, target, '-n', namespace, `${local}:${port}`], cleanups);
+      const cli = runForward(login, [env.clusterName, target, '-n', namespace, `${local}:${port}`], cleanups);
       await eventually(`${target} listening`, 30_000, () => (cli.stdout().includes('Forwarding') ? true : undefined));
       const got = await exchange(local, 'hello');
       assert.equal(got.length, 0, `${target}:${port} carried nothing`);
@@ -238,7 +175,7 @@ describe('uplink forward limits', () => {
     cleanups.push(() => { echo.close(); });
     await applyService(namespace, 'echo', HOST, [{ name: 'echo', port: 7000, target: echoPort }]);
     const [first, second] = [await freePort(), await freePort()];
-    const cli = forward(env.hub.cliConfig, [env.clusterName, 'svc/echo', '-n', namespace, `${first}:7000`, `${second}:7000`], cleanups);
+    const cli = runForward(env.hub.cliConfig, [env.clusterName, 'svc/echo', '-n', namespace, `${first}:7000`, `${second}:7000`], cleanups);
     await eventually('listening', 30_000, () => (cli.stdout().split('\n').filter((l) => l.startsWith('Forwarding')).length === 2 ? true : undefined));
     const held = connect(first, '127.0.0.1');
     held.on('error', () => undefined);

@@ -111,11 +111,12 @@ const VARIANTS: { name: string; values: Values; check: (objects: Manifest[]) => 
     },
   },
   {
-    name: 'host-routed kubectl through an Ingress passing TLS through',
-    values: { publicUrl: PUBLIC_URL, kubeDomain: 'kube.example.com', ingress: { enabled: true } },
+    name: 'host-routed kubectl and exposed Services through an Ingress passing TLS through',
+    values: { publicUrl: PUBLIC_URL, kubeDomain: 'kube.example.com', gatewayDomain: 'gw.example.com', ingress: { enabled: true } },
     check: (objects) => {
       assert.equal(envOf(objects).get('UPLINK_HUB_KUBE_DOMAIN'), 'kube.example.com');
-      assert.deepEqual((find(objects, 'Ingress') as Ingress).spec.rules.map((r) => r.host), ['hub.example.com', '*.kube.example.com']);
+      assert.equal(envOf(objects).get('UPLINK_HUB_GATEWAY_DOMAIN'), 'gw.example.com');
+      assert.deepEqual((find(objects, 'Ingress') as Ingress).spec.rules.map((r) => r.host), ['hub.example.com', '*.kube.example.com', '*.gw.example.com']);
     },
   },
   {
@@ -363,6 +364,9 @@ describe('hub chart', () => {
       { values: { publicUrl: PUBLIC_URL, tls: { existingSecret: 'x', insecureHttp: true } }, message: /tls\.existingSecret and tls\.insecureHttp contradict/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'Kube.example.com.' }, message: /kubeDomain "Kube\.example\.com\." must be a lowercase DNS name/ },
       { values: { publicUrl: PUBLIC_URL, kubeDomain: 'example.com' }, message: /kubeDomain "example\.com" contains publicUrl's host/ },
+      { values: { publicUrl: PUBLIC_URL, gatewayDomain: 'GW.example.com' }, message: /gatewayDomain "GW\.example\.com" must be a lowercase DNS name/ },
+      { values: { publicUrl: PUBLIC_URL, gatewayDomain: 'example.com' }, message: /gatewayDomain "example\.com" contains publicUrl's host/ },
+      { values: { publicUrl: PUBLIC_URL, gatewayDomain: 'k.example.com', kubeDomain: 'k.example.com' }, message: /gatewayDomain and kubeDomain are both "k\.example\.com"/ },
       {
         values: { publicUrl: PUBLIC_URL, ingress: { enabled: true, tls: [{ secretName: 'x', hosts: ['hub.example.com'] }] } },
         message: /ingress\.tls terminates TLS at the Ingress, but agents pin the hub's own CA/,

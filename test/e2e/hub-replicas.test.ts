@@ -135,7 +135,7 @@ describe('hub replicas', () => {
     }
   });
 
-  it('replicas - uplink get and an add-on set through one replica reach the agent linked to another', async () => {
+  it('replicas - uplink get, an add-on set and an exposure through one replica reach the agent linked to another', async () => {
     const a = tier.replicas[0] as Replica;
     const got = await uplink(['get', cluster, 'pods', '-n', namespace], await tier.cliConfigOf(a));
     assert.equal(got.code, 0, got.stderr);
@@ -145,6 +145,12 @@ describe('hub replicas', () => {
       source: { repo: { url: 'http://127.0.0.1:1/charts', chart: 'nothing' } }, version: '1.0.0', namespace,
     });
     await agent.process.waitForLog((l) => typeof l.msg === 'string' && /desired add-ons/i.test(l.msg) && JSON.stringify(l).includes('missing-chart'), 30_000);
+    // So does an exposure published through A: C, holding the link, pushes the set (tier news `exposures`).
+    await tier.clientOf(a).request('POST', `/api/v1/clusters/${cluster}/exposures`, { namespace, service: 'web', port: 80 });
+    await agent.process.waitForLog((l) => l.msg === 'holding the exposure set' && l.exposures === 1, 30_000);
+    // A gateway request reaching A is relayed to C, whose agent answers it (the Service has no endpoint), rather than refused as offline.
+    const refused = await tier.clientOf(a).request('GET', `/gw/${cluster}/web/`).then(() => undefined, (error: unknown) => error);
+    assert.equal((refused as { code?: string } | undefined)?.code, 'GATEWAY_NO_ENDPOINT');
     // The agent's add-on sweep reports reach C alone; every replica shows the last one stored (its lag aside).
     const sweepOn = async (r: Replica): Promise<string> => {
       const { addonSweep } = await tier.clientOf(r).request<{ addonSweep: { lagSeconds?: number; stopped?: boolean } | null }>('GET', `/api/v1/clusters/${cluster}`);

@@ -33,6 +33,8 @@ export interface RunningPostgres {
 export interface StartPostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. `{ max_connections: '20' }`. */
   settings?: Record<string, string>;
+  /** Another local address to listen on too, with the same client rules as 127.0.0.1 (a forward's target, say). */
+  alsoListenOn?: string;
 }
 
 const ROOT_PREFIX = 'uplink-pg-';
@@ -125,7 +127,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const dataDir = join(root, 'data');
   const port = await freePort();
   const password = `pw-${process.pid}-${port}`;
-  const settings = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dataDir, ...options.settings };
+  const addresses = ['127.0.0.1', ...(options.alsoListenOn === undefined ? [] : [options.alsoListenOn])];
+  const settings = { listen_addresses: addresses.join(','), port: String(port), unix_socket_directories: dataDir, ...options.settings };
   const serverOptions = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
   const start = async (): Promise<void> => {
     await runAs(join(bin, 'pg_ctl'), ['start', '-D', dataDir, '-w', '-t', String(START_TIMEOUT_S), '-l', join(root, 'server.log'), '-o', serverOptions], root);
@@ -150,8 +153,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await runAs(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], root);
     writeFileSync(join(dataDir, 'pg_hba.conf'), [
       'local all all trust',
-      `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`,
-      'host all all 127.0.0.1/32 trust',
+      ...addresses.flatMap((address) => [`host all ${PASSWORD_ROLE} ${address}/32 scram-sha-256`, `host all all ${address}/32 trust`]),
       '',
     ].join('\n'));
     await start();

@@ -81,6 +81,11 @@ export class Api {
     return await response.json() as T;
   }
 
+  /** Deletes; resolves once the hub answered 2xx. */
+  async delete(path: string): Promise<void> {
+    await this.#fetch(path, { method: 'DELETE' });
+  }
+
   /** Reads a server-sent event stream until it ends or `signal` aborts; resolves at the end. */
   async events(path: string, handlers: SseHandlers, signal: AbortSignal): Promise<void> {
     const response = await this.#fetch(path, { signal, headers: { accept: 'text/event-stream' } });

@@ -1,11 +1,11 @@
 // Hash routes, so the hub serves one page and a reload keeps the place:
 //   #/                                   the fleet
 //   #/clusters/NAME                      a cluster's overview
-//   #/clusters/NAME/TAB[/ITEM][?query]   resources, events, logs, addons, audit
+//   #/clusters/NAME/TAB[/ITEM][?query]   resources, events, logs, addons, services, audit
 import { useEffect, useState } from 'preact/hooks';
 
-export type ClusterTab = 'overview' | 'resources' | 'events' | 'logs' | 'addons' | 'audit';
-export const CLUSTER_TABS: readonly ClusterTab[] = ['overview', 'resources', 'events', 'logs', 'addons', 'audit'];
+export type ClusterTab = 'overview' | 'resources' | 'events' | 'logs' | 'addons' | 'services' | 'audit';
+export const CLUSTER_TABS: readonly ClusterTab[] = ['overview', 'resources', 'events', 'logs', 'addons', 'services', 'audit'];
 
 export type Route =
   | { page: 'fleet'; query: URLSearchParams }

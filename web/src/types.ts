@@ -7,3 +7,4 @@ export type { AddonView, AddonOperationAnswer } from '../../src/hub/api/addons.t
 export type { AuditView } from '../../src/hub/api/audit.ts';
 export type { WhoamiView } from '../../src/hub/api/users.ts';
 export type { Role } from '../../src/hub/store/index.ts';
+export type { ExposureView } from '../../src/hub/api/exposures.ts';

@@ -108,6 +108,17 @@ time with what to do instead. Included once, by the Deployment.
 {{- fail (printf "kubeDomain %q contains publicUrl's host, which would then select a cluster instead of the hub: give the kube domain a name of its own, e.g. kube.%s" . .) }}
 {{- end }}
 {{- end }}
+{{- with .Values.gatewayDomain }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$" .) }}
+{{- fail (printf "gatewayDomain %q must be a lowercase DNS name without a trailing dot, e.g. gw.example.com" .) }}
+{{- end }}
+{{- if eq . $.Values.kubeDomain }}
+{{- fail (printf "gatewayDomain and kubeDomain are both %q: give each its own domain" .) }}
+{{- end }}
+{{- if hasSuffix (printf ".%s" .) (lower (urlParse $.Values.publicUrl).hostname) }}
+{{- fail (printf "gatewayDomain %q contains publicUrl's host, which would then name an exposure instead of the hub: give the gateway a domain of its own, e.g. gw.%s" . .) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.tls.existingSecret .Values.tls.insecureHttp }}
 {{- fail "tls.existingSecret and tls.insecureHttp contradict each other: the first serves that certificate, the second plain HTTP. Set one." }}
 {{- end }}

@@ -3,7 +3,6 @@
 // pods/portforward in the namespace (what `kubectl port-forward` needs), finds
 // the object's endpoints itself, drops any it never dials, connects to one,
 // and then splices the link stream and the connection until either ends.
-import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../../domain/error-codes.ts';
 import { describeForwardTarget, forwardTargetFromHeaders, ForwardTargetError, type ForwardTarget } from '../../link/forward.ts';
@@ -12,12 +11,11 @@ import type { Logger } from '../../util/logger.ts';
 import { AccessReviewError, identityFromHeaders, type AccessIdentity, type AccessReviewer } from '../access-review.ts';
 import { sendError } from '../answers.ts';
 import type { KubeClient } from '../kube.ts';
-import { addressRefusal } from './address-guard.ts';
-import { DialError, dialEndpoint } from './dial.ts';
-import { NoEndpointError, type Endpoint } from './endpoints.ts';
+import type { Endpoint } from './endpoints.ts';
 import type { ForwardMetrics, ForwardResult } from './forward-metrics.ts';
 import { apiServerEndpoints } from './api-server-endpoints.ts';
-import { resolveForwardTarget } from './resolve.ts';
+import { reachTarget, ReachError } from './reach.ts';
+import { once, splice } from './splice.ts';
 
 /** Forwards open (or being set up) at once per agent. */
 export const MAX_OPEN_FORWARDS = 64;
@@ -92,7 +90,7 @@ export function createForwardHandler(options: ForwardHandlerOptions): LinkReques
       }
       options.metrics.total.inc({ result: 'opened' });
       options.log.info({ user: identity.user, target: `${target.namespace}/${describeForwardTarget(target)}`, endpoint: `${endpoint.address}:${endpoint.port}` }, 'forward opened');
-      splice({ req, res, socket, metrics: options.metrics, idleTimeoutMs: options.idleTimeoutMs ?? FORWARD_IDLE_TIMEOUT_MS, done: release });
+      splice({ req, res, socket, bytes: options.metrics.bytes, idleTimeoutMs: options.idleTimeoutMs ?? FORWARD_IDLE_TIMEOUT_MS, done: release });
     }).catch((error: unknown) => {
       release();
       if (error instanceof ForwardRefusal) {
@@ -124,62 +122,19 @@ async function connectTarget(input: ConnectInput): Promise<{ socket: Socket; end
     throw new ForwardRefusal('ACCESS_REVIEW_FAILED', 'review_failed', error.message);
   }
   if (!allowed) throw new ForwardRefusal('FORBIDDEN', 'forbidden', `${identity.user} may not create pods/portforward in namespace ${target.namespace}`);
-  let resolved: Endpoint[];
+  const describe = describeForwardTarget(target);
   try {
-    resolved = await resolveForwardTarget(options.kube, target);
+    return await reachTarget({
+      kube: options.kube, target, describe, apiServers: input.apiServers, signal: input.signal,
+      ...(options.connect ? { connect: options.connect } : {}),
+      onRefusedAddress: (reason) => {
+        options.metrics.refusedAddresses.inc({ reason });
+        options.log.warn({ target: `${target.namespace}/${describe}`, reason }, 'a forward resolved to an address the agent never dials');
+      },
+    });
   } catch (error) {
-    if (error instanceof NoEndpointError) throw new ForwardRefusal('NO_FORWARD_ENDPOINT', 'not_found', error.message);
-    throw new ForwardRefusal('FORWARD_UNREACHABLE', 'unreachable', `the agent could not resolve the target: ${(error as Error).message}`);
+    if (!(error instanceof ReachError)) throw error;
+    if (error.kind === 'no_endpoint') throw new ForwardRefusal('NO_FORWARD_ENDPOINT', 'not_found', error.message);
+    throw new ForwardRefusal('FORWARD_UNREACHABLE', 'unreachable', error.message);
   }
-  const apiServers = await input.apiServers();
-  const dialable = resolved.filter((endpoint) => {
-    const reason = addressRefusal(endpoint, apiServers);
-    if (reason === undefined) return true;
-    options.metrics.refusedAddresses.inc({ reason });
-    options.log.warn({ target: `${target.namespace}/${describeForwardTarget(target)}`, reason }, 'a forward resolved to an address the agent never dials');
-    return false;
-  });
-  if (dialable.length === 0) throw new ForwardRefusal('FORWARD_UNREACHABLE', 'unreachable', `${describeForwardTarget(target)} resolves to no address the agent dials`);
-  try {
-    return await dialEndpoint({ endpoints: dialable, signal: input.signal, ...(options.connect ? { connect: options.connect } : {}) });
-  } catch (error) {
-    if (!(error instanceof DialError)) throw error;
-    throw new ForwardRefusal('FORWARD_UNREACHABLE', 'unreachable', `${describeForwardTarget(target)}: ${error.message}`);
-  }
-}
-
-interface SpliceInput {
-  req: http2.Http2ServerRequest;
-  res: http2.Http2ServerResponse;
-  socket: Socket;
-  metrics: ForwardMetrics;
-  idleTimeoutMs: number;
-  done: () => void;
-}
-
-/** Bytes both ways with backpressure (pipe); a half-close travels as one, an error or idle timeout ends both. */
-function splice(input: SpliceInput): void {
-  const { req, res, socket, metrics } = input;
-  res.writeHead(200, { 'content-type': 'application/octet-stream' });
-  socket.setNoDelay(true);
-  socket.setTimeout(input.idleTimeoutMs, () => { socket.destroy(); });
-  req.on('data', (chunk: Buffer) => { metrics.bytes.inc({ direction: 'in' }, chunk.length); });
-  socket.on('data', (chunk: Buffer) => { metrics.bytes.inc({ direction: 'out' }, chunk.length); });
-  req.pipe(socket);
-  socket.pipe(res);
-  socket.on('error', () => undefined); // the close below tells the hub
-  socket.on('close', (hadError) => {
-    if (hadError && !res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_CANCEL);
-    input.done();
-  });
-  res.on('close', () => { socket.destroy(); });
-}
-
-function once(fn: () => void): () => void {
-  let called = false;
-  return () => {
-    if (called) return;
-    called = true;
-    fn();
-  };
 }

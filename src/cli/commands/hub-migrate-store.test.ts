@@ -37,6 +37,7 @@ async function snapshot(store: Store): Promise<unknown> {
     tokens: await Promise.all(users.map((user) => store.listApiTokens(user.id))),
     addons: await Promise.all(clusters.map((cluster) => store.listAddons(cluster.id))),
     statuses: await Promise.all(clusters.map((cluster) => store.listAddonStatuses(cluster.id))),
+    exposures: await Promise.all(clusters.map((cluster) => store.getExposureSet(cluster.id))),
     audit: await store.listAudit({ limit: 1000 }),
   })) as unknown;
 }
@@ -62,6 +63,10 @@ describe('uplink hub migrate-store', () => {
     await source.deleteAddon({ clusterId: 'c-prod', name: 'web', at: T(5) });
     await source.putAddon({ clusterId: 'c-prod', name: 'web', spec, at: T(6) });
     await source.putAddonStatus({ clusterId: 'c-prod', name: 'web', status: sampleStatus(), reportedAt: T(7) });
+    const exposure = { clusterId: 'c-prod', namespace: 'monitoring', service: 'grafana', minRole: 'edit', createdBy: 'alice', createdAt: T(7) } as const;
+    await source.putExposure({ ...exposure, id: 'ex_aaaaaaaaaaaaaaaaaaaa', name: 'grafana', port: 80 });
+    await source.putExposure({ ...exposure, id: 'ex_bbbbbbbbbbbbbbbbbbbb', name: 'gone', port: 'http' });
+    await source.deleteExposure('c-prod', 'gone');
     for (const [minute, name] of [[8, 'a'], [9, 'b'], [9, 'c']] as const) await source.insertAudit(audit(minute, name));
     await source.pruneAudit(T(9)); // ids 2 and 3 remain: the copy keeps them
     const expected = await snapshot(source);
@@ -77,6 +82,7 @@ describe('uplink hub migrate-store', () => {
     assert.match(result.stdout, /clusters\s+1\n/);
     assert.match(result.stdout, /api_tokens\s+1\n/);
     assert.match(result.stdout, /audit_log\s+2\n/);
+    assert.match(result.stdout, /exposures\s+1\n/);
 
     const target = openPostgresStore({ url, passwordFile, log: silentLog });
     try {
@@ -86,6 +92,7 @@ describe('uplink hub migrate-store', () => {
       assert.equal(principal?.userName, 'alice');
       assert.deepEqual(principal.grants.map((g) => g.role), ['view', 'edit']);
       assert.equal((await target.getAddon('c-prod', 'web'))?.generation, 3);
+      assert.equal((await target.getExposureSet('c-prod')).generation, 3, 'the exposure generation carries over: agents keep refusing older sets');
       await target.insertAudit(audit(10, 'd'));
       assert.deepEqual((await target.listAudit({})).map((row) => row.id), [4, 3, 2], 'new audit rows continue after the copied ids');
     } finally {

@@ -3,29 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
 import { ADDON_PATHS, type AddonOperationRequest } from '../../link/addons.ts';
 import { LinkRequestError } from '../../link/hub-session.ts';
 import { createLogger } from '../../util/logger.ts';
 import type { AddonAction, AddonOperationOutcome, OperationLink } from '../addons/index.ts';
 import { minimalSpec } from '../../domain/addon-spec/spec.test-helper.ts';
 import { sampleStatus } from '../addons/status.test-helper.ts';
-import { requireApiToken } from '../auth.ts';
-import type { AuditRecord, Role, Store } from '../store/index.ts';
+import type { AuditRecord, Store } from '../store/index.ts';
 import { useMemoryStore } from '../store/memory-store.test-helper.ts';
-import { issueApiToken } from '../users.ts';
 import { registerAddonRoutes, type AddonView } from './addons.ts';
-import { buildApiApp } from './app.ts';
-
-type Caller = 'root' | 'admin' | 'editor' | 'viewer' | 'stranger';
-/** Each caller's grant: fleet-wide admin, or a role on cluster prod, or none. */
-const GRANTS: Record<Caller, { role: Role; fleetWide: boolean } | null> = {
-  root: { role: 'admin', fleetWide: true },
-  admin: { role: 'admin', fleetWide: false },
-  editor: { role: 'edit', fleetWide: false },
-  viewer: { role: 'view', fleetWide: false },
-  stranger: null,
-};
+import { appWithCallers, type Answer, type CallAs, type Caller } from './role-callers.test-helper.ts';
 
 /** The store with listAddons answering a little later, so that concurrent requests interleave around it. */
 function withSlowLists(store: Store): Store {
@@ -42,11 +29,6 @@ function withSlowLists(store: Store): Store {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
 }
 
 /** The agent's end of the link as the routes see it: what was asked, and the next answer to give. */
@@ -84,17 +66,9 @@ describe('add-on routes', () => {
   const store = useMemoryStore();
 
   /** An app with the add-on routes, cluster prod, and a request function per caller. */
-  async function setup(options: { maxAddonsPerCluster?: number; slowLists?: boolean; agent?: FakeAgent; recorded?: Recorded } = {}): Promise<(caller: Caller, method: string, path: string, body?: unknown) => Promise<Answer>> {
-    const cluster = await store().createCluster({ id: 'c_prod', name: 'prod', labels: {}, tokenHash: 'h', createdAt: new Date().toISOString() });
-    const tokens = new Map<Caller, string>();
-    for (const [caller, grant] of Object.entries(GRANTS) as [Caller, (typeof GRANTS)[Caller]][]) {
-      const user = await store().createUser({ id: `u_${caller}`, name: caller, createdAt: new Date().toISOString() });
-      if (grant) await store().addGrant({ userId: user.id, role: grant.role, clusterId: grant.fleetWide ? null : cluster.id });
-      tokens.set(caller, (await issueApiToken(store(), { userId: user.id, name: caller })).token);
-    }
-    const app: FastifyInstance = buildApiApp({ log: createLogger({ name: 'test', level: 'silent' }) });
-    await app.register((api, _opts, done) => {
-      requireApiToken(api, store());
+  /** An app with the add-on routes, cluster prod, and a request function per caller. */
+  function setup(options: { maxAddonsPerCluster?: number; slowLists?: boolean; agent?: FakeAgent; recorded?: Recorded } = {}): Promise<CallAs> {
+    return appWithCallers(store(), (api, cluster) => {
       registerAddonRoutes(api, {
         store: options.slowLists === true ? withSlowLists(store()) : store(),
         log: createLogger({ name: 'test', level: 'silent' }),
@@ -103,15 +77,7 @@ describe('add-on routes', () => {
         audit: (record) => { options.recorded?.audits.push(record); },
         onOperation: (action, outcome) => { options.recorded?.operations.push([action, outcome]); },
       });
-      done();
     });
-    return async (caller, method, path, body) => {
-      const response = await app.inject({
-        method: method as 'GET', url: `/api/v1/clusters/${path}`, headers: { authorization: `Bearer ${tokens.get(caller) ?? ''}` },
-        ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-      });
-      return { status: response.statusCode, body: response.body === '' ? {} : response.json<Record<string, unknown>>() };
-    };
   }
 
   const errorOf = (answer: Answer): unknown => answer.body.error;

@@ -19,9 +19,8 @@ import {
 } from '../addons/index.ts';
 import { principalOf } from '../auth.ts';
 import { HttpError, notFound, toHttpError } from '../errors.ts';
-import { effectiveRole } from '../rbac.ts';
 import type { AddonRecord, AddonStatusRecord, AuditRecord, ClusterRecord, Role, Store } from '../store/index.ts';
-import { findCluster } from './lookup.ts';
+import { findClusterRole } from './lookup.ts';
 import { requestAudit } from './request-audit.ts';
 
 /** Rows per cluster, deleted ones awaiting uninstall included; a real cluster runs a few dozen add-ons. */
@@ -79,13 +78,8 @@ type AddonParamsType = Type.Static<typeof AddonParams>;
 type Access = 'read' | 'operate' | 'write';
 
 /** The cluster in the URL and the caller's role on it; 404 without a role. */
-async function findRoleOn(store: Store, req: FastifyRequest): Promise<{ record: ClusterRecord; role: Role }> {
-  const { cluster } = req.params as Type.Static<typeof ClusterParams>;
-  const record = await findCluster(store, cluster);
-  const role = effectiveRole(principalOf(req), record.id);
-  // Not 403: a caller without a role on the cluster must not learn that it exists.
-  if (!role) throw notFound(`cluster '${cluster}'`);
-  return { record, role };
+function findRoleOn(store: Store, req: FastifyRequest): Promise<{ record: ClusterRecord; role: Role }> {
+  return findClusterRole(store, req, (req.params as Type.Static<typeof ClusterParams>).cluster);
 }
 
 /** 403 unless the role may read (any role), operate on (edit, admin) or write (admin) add-ons. */

@@ -4,9 +4,12 @@
 // name of one, never both, except for records named so before that rule,
 // which stay reachable by their own id.
 import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { principalOf } from '../auth.ts';
 import { HttpError, notFound } from '../errors.ts';
+import { effectiveRole } from '../rbac.ts';
 import { looksLikeId } from '../tokens.ts';
-import type { ClusterRecord, Store, UserRecord } from '../store/index.ts';
+import type { ClusterRecord, Role, Store, UserRecord } from '../store/index.ts';
 
 /** `:user` in a route: a user's name or id. */
 export const UserParams = Type.Object({ user: Type.String({ minLength: 1, maxLength: 63 }) });
@@ -15,6 +18,17 @@ export async function findCluster(store: Store, ref: string): Promise<ClusterRec
   const cluster = (await store.getCluster(ref)) ?? (await store.getClusterByName(ref));
   if (!cluster) throw notFound(`cluster '${ref}'`);
   return cluster;
+}
+
+/**
+ * The cluster `ref` names and the caller's role on it; 404, not 403, without
+ * a role: a caller without one must not learn that the cluster exists.
+ */
+export async function findClusterRole(store: Store, req: FastifyRequest, ref: string): Promise<{ record: ClusterRecord; role: Role }> {
+  const record = await findCluster(store, ref);
+  const role = effectiveRole(principalOf(req), record.id);
+  if (!role) throw notFound(`cluster '${ref}'`);
+  return { record, role };
 }
 
 export async function findUser(store: Store, ref: string): Promise<UserRecord> {

@@ -1,6 +1,6 @@
 // Moving a hub from SQLite to PostgreSQL: every row of the SQLite database
 // copied into an empty, migrated PostgreSQL database in one transaction, ids,
-// token hashes and add-on generations as they are, so agents' cluster tokens,
+// token hashes, add-on and exposure generations as they are, so agents' cluster tokens,
 // users' API tokens and the audit log carry over. `uplink hub migrate-store`
 // runs it.
 import { existsSync } from 'node:fs';
@@ -32,6 +32,10 @@ const TABLES = [
     cluster_id: 'text', name: 'text', spec: 'json', generation: 'integer', created_at: 'timestamptz', updated_at: 'timestamptz', deleted_at: 'timestamptz',
   }],
   ['addon_status', { cluster_id: 'text', name: 'text', status: 'json', reported_at: 'timestamptz' }],
+  ['exposures', {
+    cluster_id: 'text', name: 'text', id: 'text', namespace: 'text', service: 'text', port: 'text', min_role: 'text', created_by: 'text', created_at: 'timestamptz',
+  }],
+  ['exposure_generations', { cluster_id: 'text', generation: 'integer' }],
   ['audit_log', {
     id: 'bigint', at: 'timestamptz', user_id: 'text', user_name: 'text', cluster_id: 'text', cluster_name: 'text', verb: 'text', resource: 'text',
     subresource: 'text', namespace: 'text', name: 'text', path: 'text', status: 'integer', bytes_in: 'bigint', bytes_out: 'bigint',

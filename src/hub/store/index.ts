@@ -25,6 +25,7 @@ export type {
   ClusterSummary,
   ClusterTokenHashes,
   ConnectionChange,
+  GatewaySessionRecord,
   GrantRecord,
   Heartbeat,
   NewApiToken,

@@ -148,9 +148,9 @@ describe('store migration 5 (audit rows of streams)', () => {
   });
 });
 
-describe('store migration 7 (exit codes of execs)', () => {
-  it('migrations - version 7 leaves existing audit rows without an exit, and the columns take an integer and a text', async () => {
-    const path = createDatabaseAt(6, [`INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource, path, status,
+describe('store migration 9 (exit codes of execs)', () => {
+  it('migrations - version 9 leaves existing audit rows without an exit, and the columns take an integer and a text', async () => {
+    const path = createDatabaseAt(8, [`INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource, path, status,
       bytes_in, bytes_out, duration_ms) VALUES ('2026-01-01T00:00:00.000Z', 'u1', 'alice', 'c1', 'prod', 'create', 'pods', '/api/v1/x', 101, 1, 2, 3)`]);
     const migrated = await migrateAndOpen(path, async (store) => {
       const [row] = await store.listAudit({});

@@ -2,6 +2,7 @@
 // reorder an applied one, because databases in the field have recorded it.
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from './store.ts';
+import { SQLITE_GATEWAY_SESSIONS_SCHEMA } from './gateway-sessions-sql.ts';
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
@@ -134,10 +135,35 @@ const MIGRATION_6_ADDON_SWEEP = `
   ALTER TABLE clusters ADD COLUMN addon_sweep TEXT;
 `;
 
-// Version 7. The exit of an exec, read from the API server's final Status
+// Version 7. The Service gateway's exposures: one published Service port
+// per row, unique by (cluster, name), with a random opaque id (what the hub
+// sends the agent) unique too. port is text: a number's digits or a port
+// name. exposure_generations counts each cluster's changes to the set (one
+// per put or delete, in the same transaction), so an agent can tell a newer
+// push from an older one. Both go with their cluster.
+const MIGRATION_7_EXPOSURES = `
+  CREATE TABLE exposures (
+    cluster_id TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    namespace TEXT NOT NULL,
+    service TEXT NOT NULL,
+    port TEXT NOT NULL,
+    min_role TEXT NOT NULL CHECK (min_role IN ('admin', 'edit', 'view')),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (cluster_id, name)
+  ) STRICT;
+  CREATE TABLE exposure_generations (
+    cluster_id TEXT PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL CHECK (generation >= 1)
+  ) STRICT;
+`;
+
+// Version 9. The exit of an exec, read from the API server's final Status
 // when the stream ends: its code, or why there is none. NULL on every other
 // row, and on the rows written before.
-const MIGRATION_7_AUDIT_EXIT = `
+const MIGRATION_9_AUDIT_EXIT = `
   ALTER TABLE audit_log ADD COLUMN exit_code INTEGER;
   ALTER TABLE audit_log ADD COLUMN exit_reason TEXT;
 `;
@@ -203,8 +229,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
+    name: 'Service gateway exposures',
+    sql: MIGRATION_7_EXPOSURES,
+  },
+  {
+    // The gateway's browser sessions (gateway-sessions-sql.ts).
+    version: 8,
+    name: 'gateway sessions',
+    sql: SQLITE_GATEWAY_SESSIONS_SCHEMA,
+  },
+  {
+    version: 9,
     name: 'exit codes of execs in the audit log',
-    sql: MIGRATION_7_AUDIT_EXIT,
+    sql: MIGRATION_9_AUDIT_EXIT,
   },
 ];
 

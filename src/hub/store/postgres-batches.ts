@@ -1,12 +1,13 @@
 // The PostgreSQL store's calls that come in floods, each gathered into one
 // statement per batch (see keyed-batcher.ts): heartbeats (every agent every
 // 15 s), and what each new link costs (the token check's cluster read, the
-// connection record, the add-ons to push, the sweep report) — a replica's
+// connection record, the add-ons and exposures to push, the sweep report) — a replica's
 // failover sends thousands of agents to the survivors within seconds, and
 // one round trip per call would saturate their pools.
 import type pg from 'pg';
 import { KeyedBatcher, type KeyedBatcherStats } from './keyed-batcher.ts';
 import { PG_BATCH_SQL } from './postgres-queries.ts';
+import { PG_EXPOSURE_SQL } from './store-exposures.ts';
 import type { Row } from './rows.ts';
 import type { AddonSweepRecord, ConnectionChange, Heartbeat } from './store.ts';
 
@@ -46,6 +47,7 @@ export class PostgresBatches {
   readonly #clusters: KeyedBatcher<null, Row>;
   readonly #connections: KeyedBatcher<ConnectionTimes>;
   readonly #addons: KeyedBatcher<null, Row[]>;
+  readonly #exposureSets: KeyedBatcher<null, Row[]>;
   readonly #sweeps: KeyedBatcher<AddonSweepRecord>;
 
   constructor(pool: pg.Pool) {
@@ -66,6 +68,9 @@ export class PostgresBatches {
       }),
     });
     this.#addons = new KeyedBatcher({ ...read, what: 'add-on reads', write: (batch) => this.#readAddons(batch) });
+    this.#exposureSets = new KeyedBatcher({
+      ...read, what: 'exposure reads', write: async (batch) => groupByCluster((await this.#pool.query<Row>(PG_EXPOSURE_SQL.selectExposureSets, [[...batch.keys()]])).rows),
+    });
     this.#sweeps = new KeyedBatcher({ ...write, what: 'sweep reports', write: (batch) => this.#writeSweeps(batch) });
   }
 
@@ -80,6 +85,11 @@ export class PostgresBatches {
     return clusterId.includes('\0') ? [] : (await this.#addons.add(clusterId, null)) ?? [];
   }
 
+  /** The rows of the cluster's exposure set (store-exposures.ts toExposureSet); none before its first exposure. */
+  async exposureSet(clusterId: string): Promise<Row[]> {
+    return clusterId.includes('\0') ? [] : (await this.#exposureSets.add(clusterId, null)) ?? [];
+  }
+
   connection(id: string, change: ConnectionChange): Promise<void> {
     const times = change.connected
       ? { connectedAt: change.at, disconnectedAt: null, agentVersion: change.agentVersion ?? null }
@@ -92,14 +102,14 @@ export class PostgresBatches {
   }
 
   stats(): PostgresBatchStats {
-    const links = [this.#clusters, this.#connections, this.#addons, this.#sweeps].map((batcher) => batcher.stats());
+    const links = [this.#clusters, this.#connections, this.#addons, this.#exposureSets, this.#sweeps].map((batcher) => batcher.stats());
     const sum = (key: keyof KeyedBatcherStats): number => links.reduce((total, stats) => total + stats[key], 0);
     return { heartbeats: this.heartbeats.stats(), links: { queued: sum('queued'), batches: sum('batches'), written: sum('written'), refused: sum('refused') } };
   }
 
   /** Runs what is queued and refuses further calls. */
   async close(): Promise<void> {
-    await Promise.all([this.heartbeats, this.#clusters, this.#connections, this.#addons, this.#sweeps].map((batcher) => batcher.close()));
+    await Promise.all([this.heartbeats, this.#clusters, this.#connections, this.#addons, this.#exposureSets, this.#sweeps].map((batcher) => batcher.close()));
   }
 
   /**
@@ -136,14 +146,18 @@ export class PostgresBatches {
   }
 
   async #readAddons(batch: ReadonlyMap<string, null>): Promise<Map<string, Row[]>> {
-    const { rows } = await this.#pool.query<Row>(PG_BATCH_SQL.selectAddonsOfClusters, [[...batch.keys()]]);
-    const byCluster = new Map<string, Row[]>();
-    for (const row of rows) {
-      const clusterId = String(row.cluster_id);
-      const list = byCluster.get(clusterId);
-      if (list === undefined) byCluster.set(clusterId, [row]);
-      else list.push(row);
-    }
-    return byCluster;
+    return groupByCluster((await this.#pool.query<Row>(PG_BATCH_SQL.selectAddonsOfClusters, [[...batch.keys()]])).rows);
   }
+}
+
+/** Rows by their cluster_id, in their order. */
+function groupByCluster(rows: readonly Row[]): Map<string, Row[]> {
+  const byCluster = new Map<string, Row[]>();
+  for (const row of rows) {
+    const clusterId = String(row.cluster_id);
+    const list = byCluster.get(clusterId);
+    if (list === undefined) byCluster.set(clusterId, [row]);
+    else list.push(row);
+  }
+  return byCluster;
 }

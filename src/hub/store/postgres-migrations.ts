@@ -3,6 +3,7 @@
 // edit or reorder an applied one. The schema holds what the SQLite one holds
 // (migrations.ts), in PostgreSQL's types.
 import pg from 'pg';
+import { POSTGRES_GATEWAY_SESSIONS_SCHEMA } from './gateway-sessions-sql.ts';
 import { checkNotNewer, checkOrder, type Migration } from './migrations.ts';
 import { StoreError } from './store.ts';
 
@@ -154,9 +155,30 @@ const SCHEMA_4_SWEEPS_AND_REPLACEMENTS = `
   );
 `;
 
-// Version 5: the exit of an exec in its audit row (see the SQLite version 7).
+// Version 5: the Service gateway's exposures and each cluster's exposure
+// generation (as in SQLite's version 7).
+const SCHEMA_5_EXPOSURES = `
+  CREATE TABLE exposures (
+    cluster_id text COLLATE "C" NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+    name text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL CONSTRAINT exposures_id_unique UNIQUE,
+    namespace text NOT NULL,
+    service text NOT NULL,
+    port text NOT NULL,
+    min_role text NOT NULL CHECK (min_role IN ('admin', 'edit', 'view')),
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (cluster_id, name)
+  );
+  CREATE TABLE exposure_generations (
+    cluster_id text COLLATE "C" PRIMARY KEY REFERENCES clusters (id) ON DELETE CASCADE,
+    generation integer NOT NULL CHECK (generation >= 1)
+  );
+`;
+
+// Version 7: the exit of an exec in its audit row (see the SQLite version 9).
 // Nullable columns without a default: added without rewriting the table.
-const SCHEMA_5_AUDIT_EXIT = `
+const SCHEMA_7_AUDIT_EXIT = `
   ALTER TABLE audit_log ADD COLUMN exit_code integer, ADD COLUMN exit_reason text;
 `;
 
@@ -165,7 +187,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
   { version: 3, name: 'audit rows of streams from their start', sql: SCHEMA_3_AUDIT_STATE },
   { version: 4, name: 'add-on sweep reports and link replacements', sql: SCHEMA_4_SWEEPS_AND_REPLACEMENTS },
-  { version: 5, name: 'exit codes of execs in the audit log', sql: SCHEMA_5_AUDIT_EXIT },
+  { version: 5, name: 'Service gateway exposures', sql: SCHEMA_5_EXPOSURES },
+  // The gateway's browser sessions (gateway-sessions-sql.ts).
+  { version: 6, name: 'gateway sessions', sql: POSTGRES_GATEWAY_SESSIONS_SCHEMA },
+  { version: 7, name: 'exit codes of execs in the audit log', sql: SCHEMA_7_AUDIT_EXIT },
 ];
 
 /**

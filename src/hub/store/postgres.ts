@@ -15,6 +15,11 @@ import {
 } from './postgres-driver.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { PG_SQL } from './postgres-queries.ts';
+import { POSTGRES_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
+import type { Exposure } from '../../domain/exposure.ts';
+import {
+  asExposureExists, exposureExists, exposureValues, PG_EXPOSURE_SQL, toExposure, toExposureSet, type ExposureSet,
+} from './store-exposures.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
   toGrantRecord, toUserRecord, type Row,
@@ -22,7 +27,7 @@ import {
 import type { ConflictMessages } from './sqlite-driver.ts';
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord, type AuditQuery,
-  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat,
+  type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan, type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GatewaySessionRecord, type GrantRecord, type Heartbeat,
   type NewApiToken, type NewCluster, type Store, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -315,6 +320,39 @@ export class PostgresStore implements Store {
       (await this.#rows(PG_SQL.selectAddonStatusesOfCluster, [clusterId])).map(toAddonStatusRecord));
   }
 
+  listExposures(clusterId: string): Promise<Exposure[]> {
+    return this.#run(`list exposures of cluster ${clusterId}`, async () => (await this.#rows(PG_EXPOSURE_SQL.selectExposures, [clusterId])).map(toExposure));
+  }
+
+  getExposure(clusterId: string, name: string): Promise<Exposure | undefined> {
+    return this.#run(`get exposure "${name}" of cluster ${clusterId}`, async () =>
+      mapOptional(await this.#first(PG_EXPOSURE_SQL.selectExposure, [clusterId, name]), toExposure));
+  }
+
+  getExposureSet(clusterId: string): Promise<ExposureSet> {
+    return this.#run(`read the exposure set of cluster ${clusterId}`, async () => toExposureSet(await this.#batches.exposureSet(clusterId)));
+  }
+
+  /** The insert and the generation in one transaction; a name another replica took meanwhile fails at the key. */
+  putExposure(exposure: Exposure): Promise<Exposure> {
+    const conflict = { primaryKey: 'exists', unique: 'exists' };
+    return this.#write(`put exposure "${exposure.name}" of cluster ${exposure.clusterId}`, () => inTransaction(this.pool, async (client) => {
+      const { clusterId, name } = exposure;
+      if ((await client.query(PG_EXPOSURE_SQL.selectExposure, [clusterId, name])).rowCount !== 0) throw exposureExists(exposure);
+      const row = required((await client.query<Row>(PG_EXPOSURE_SQL.insertExposure, exposureValues(exposure))).rows[0]);
+      await client.query(PG_EXPOSURE_SQL.bumpExposureGeneration, [clusterId]);
+      return toExposure(row);
+    }), conflict).catch(asExposureExists(exposure));
+  }
+
+  deleteExposure(clusterId: string, name: string): Promise<boolean> {
+    return this.#write(`delete exposure "${name}" of cluster ${clusterId}`, () => inTransaction(this.pool, async (client) => {
+      const deleted = ((await client.query(PG_EXPOSURE_SQL.deleteExposure, [clusterId, name])).rowCount ?? 0) > 0;
+      if (deleted) await client.query(PG_EXPOSURE_SQL.bumpExposureGeneration, [clusterId]);
+      return deleted;
+    }));
+  }
+
   insertAudit(record: AuditRecord): Promise<void> {
     return this.#write('insert an audit row', async () => { await this.#insertAudit(record, 'complete'); });
   }
@@ -351,6 +389,26 @@ export class PostgresStore implements Store {
 
   pruneAudit(olderThan: string): Promise<number> {
     return this.#write('prune the audit log', () => this.#count(PG_SQL.pruneAudit, [olderThan]));
+  }
+
+  createGatewaySession(record: GatewaySessionRecord): Promise<void> {
+    const { idHash, userId, tokenId, createdAt, expiresAt } = record;
+    return this.#write('create a gateway session', () => inTransaction(this.pool, async (client) => {
+      await client.query(POSTGRES_SESSION_SQL.insert, [idHash, userId, tokenId, createdAt, expiresAt]);
+      await client.query(POSTGRES_SESSION_SQL.trim, [tokenId]);
+    }));
+  }
+
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined> {
+    return this.#run('get a gateway session', async () => mapOptional(await this.#first(POSTGRES_SESSION_SQL.select, [idHash]), toGatewaySessionRecord));
+  }
+
+  deleteGatewaySession(idHash: string): Promise<boolean> {
+    return this.#write('delete a gateway session', async () => (await this.#count(POSTGRES_SESSION_SQL.delete, [idHash])) > 0);
+  }
+
+  pruneGatewaySessions(now: string): Promise<number> {
+    return this.#write('prune gateway sessions', () => this.#count(POSTGRES_SESSION_SQL.prune, [now]));
   }
 
   async #rows(sql: string, values: unknown[]): Promise<Row[]> {

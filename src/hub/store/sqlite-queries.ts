@@ -1,6 +1,7 @@
 // The SQLite store's statements, by name, bound by named parameters only
 // (objects listing exactly the parameters: the driver rejects unknown names).
 import { CLUSTER_SUMMARY_COLUMNS } from './rows.ts';
+import { SQLITE_EXPOSURE_SQL } from './store-exposures.ts';
 
 export const SQL = {
   insertCluster: `INSERT INTO clusters (id, name, labels, token_hash, created_at)
@@ -76,6 +77,8 @@ export const SQL = {
   interruptAllAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress'",
   interruptReplicaAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress' AND replica_id = :replicaId",
   pruneAudit: "DELETE FROM audit_log WHERE at < :olderThan AND state <> 'in_progress'",
+
+  ...SQLITE_EXPOSURE_SQL,
 } as const;
 
 export type StatementName = keyof typeof SQL;

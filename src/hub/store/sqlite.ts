@@ -6,6 +6,9 @@ import { applyMigrations } from './migrations.ts';
 import { describe, makePrivate, returning, toStoreError, type ConflictMessages } from './sqlite-driver.ts';
 import { auditListQueryNamed } from './audit-query.ts';
 import { SQL, type StatementName } from './sqlite-queries.ts';
+import { SQLITE_SESSION_SQL, toGatewaySessionRecord } from './gateway-sessions-sql.ts';
+import type { Exposure } from '../../domain/exposure.ts';
+import { asExposureExists, exposureExists, exposureParams, toExposure, toExposureSet, type ExposureSet } from './store-exposures.ts';
 import {
   integer, mapOptional, required, toAddonRecord, toAddonStatusRecord, toApiTokenRecord, toAuditRecord, toClusterRecord, toClusterSummary,
   toGrantRecord, toUserRecord,
@@ -13,7 +16,7 @@ import {
 import {
   type AddonDeletion, type AddonPut, type AddonPutOutcome, type AddonRecord, type AddonStatusRecord, type AddonSweepRecord, type ApiTokenRecord,
   type AuditQuery, type AuditEnd, type AuditRecord, type AuditRow, type AuditState, type AuditSweep, type ClusterRecord, type ClusterScan,
-  type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster,
+  type ClusterSummary, type ClusterTokenHashes, type ConnectionChange, type GatewaySessionRecord, type GrantRecord, type Heartbeat, type NewApiToken, type NewCluster,
   type Store, StoreError, StoreUnavailableError, type UserRecord,
 } from './store.ts';
 
@@ -295,6 +298,37 @@ class SqliteStore implements Store {
     );
   }
 
+  listExposures(clusterId: string): Promise<Exposure[]> {
+    return this.#run(`list exposures of cluster ${clusterId}`, () => this.#sql.selectExposures.all({ clusterId }).map(toExposure));
+  }
+
+  getExposure(clusterId: string, name: string): Promise<Exposure | undefined> {
+    return this.#run(`get exposure "${name}" of cluster ${clusterId}`, () => mapOptional(this.#sql.selectExposure.get({ clusterId, name }), toExposure));
+  }
+
+  getExposureSet(clusterId: string): Promise<ExposureSet> {
+    return this.#run(`read the exposure set of cluster ${clusterId}`, () => toExposureSet(this.#sql.selectExposureSet.all({ clusterId })));
+  }
+
+  putExposure(exposure: Exposure): Promise<Exposure> {
+    const conflict = { primaryKey: 'exists', unique: 'exists' };
+    return this.#durable(`put exposure "${exposure.name}" of cluster ${exposure.clusterId}`, () => this.#transaction(() => {
+      const { clusterId, name } = exposure;
+      if (this.#sql.selectExposure.get({ clusterId, name }) !== undefined) throw exposureExists(exposure);
+      const row = required(returning(this.#sql.insertExposure, exposureParams(exposure)));
+      this.#sql.bumpExposureGeneration.run({ clusterId });
+      return toExposure(row);
+    }), conflict).catch(asExposureExists(exposure));
+  }
+
+  deleteExposure(clusterId: string, name: string): Promise<boolean> {
+    return this.#durable(`delete exposure "${name}" of cluster ${clusterId}`, () => this.#transaction(() => {
+      const deleted = Number(this.#sql.deleteExposure.run({ clusterId, name }).changes) > 0;
+      if (deleted) this.#sql.bumpExposureGeneration.run({ clusterId });
+      return deleted;
+    }));
+  }
+
   insertAudit(record: AuditRecord): Promise<void> {
     return this.#write('insert an audit row', () => { this.#insertAudit(record, 'complete'); });
   }
@@ -338,6 +372,27 @@ class SqliteStore implements Store {
 
   pruneAudit(olderThan: string): Promise<number> {
     return this.#write('prune the audit log', () => Number(this.#sql.pruneAudit.run({ olderThan }).changes));
+  }
+
+  createGatewaySession(record: GatewaySessionRecord): Promise<void> {
+    return this.#write('create a gateway session', () => {
+      this.#transaction(() => {
+        this.#prepareCached(SQLITE_SESSION_SQL.insert).run({ ...record });
+        this.#prepareCached(SQLITE_SESSION_SQL.trim).run({ tokenId: record.tokenId });
+      });
+    });
+  }
+
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined> {
+    return this.#run('get a gateway session', () => mapOptional(this.#prepareCached(SQLITE_SESSION_SQL.select).get({ idHash }), toGatewaySessionRecord));
+  }
+
+  deleteGatewaySession(idHash: string): Promise<boolean> {
+    return this.#write('delete a gateway session', () => Number(this.#prepareCached(SQLITE_SESSION_SQL.delete).run({ idHash }).changes) > 0);
+  }
+
+  pruneGatewaySessions(now: string): Promise<number> {
+    return this.#write('prune gateway sessions', () => Number(this.#prepareCached(SQLITE_SESSION_SQL.prune).run({ now }).changes));
   }
 
   /** Statements built per query shape (listAudit), prepared once each. */

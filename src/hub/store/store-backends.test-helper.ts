@@ -24,7 +24,7 @@ export const silentLog = createLogger({ name: 'store-test', level: 'silent' });
  * again as in a fresh database. DELETE rather than TRUNCATE: on tables this
  * small it is one quick commit, where TRUNCATE makes and syncs new files.
  */
-const RESET = ['addon_status', 'addons', 'audit_log', 'grants', 'api_tokens', 'users', 'clusters']
+const RESET = ['exposures', 'exposure_generations', 'addon_status', 'addons', 'audit_log', 'grants', 'api_tokens', 'users', 'clusters']
   .map((table) => `DELETE FROM ${table};`).join(' ') + ' ALTER SEQUENCE audit_log_id_seq RESTART;';
 
 /**

@@ -4,6 +4,7 @@ import type { AddonStatus, AddonSweepReport } from '../../link/addons.ts';
 import type { ClusterFacts } from '../../link/protocol.ts';
 import type { AddonSpec } from '../addons/index.ts';
 import { UplinkError } from '../../util/errors.ts';
+import type { ExposureStore } from './store-exposures.ts';
 
 /** A registered cluster: its identity, credentials and what its agent last told us. */
 export interface ClusterRecord {
@@ -166,6 +167,23 @@ export interface AuditQuery {
 export const AUDIT_DEFAULT_LIMIT = 100;
 export const AUDIT_MAX_LIMIT = 1000;
 
+/**
+ * A browser session of the gateway, made by signing in with an API token:
+ * only the hash of its id is stored; it lasts until expiresAt or until its
+ * token or user is deleted (the row goes with them).
+ */
+export interface GatewaySessionRecord {
+  /** `sha256:<hex>` of the id the browser holds. */
+  idHash: string;
+  userId: string;
+  /** The API token it was made from. */
+  tokenId: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601; at most 12 hours after createdAt. */
+  expiresAt: string;
+}
+
 /** A credential for the hub's API, owned by a user. */
 export interface ApiTokenRecord {
   id: string;
@@ -275,14 +293,15 @@ export interface Heartbeat {
  * uniqueness violation and StoreError for anything else.
  *
  * Deleting a user deletes its grants and API tokens; deleting a cluster
- * deletes the grants on it and its add-ons with their statuses. Audit rows
+ * deletes the grants on it, its add-ons with their statuses and its
+ * exposures (store-exposures.ts). Audit rows
  * are kept either way.
  *
  * The update methods (updateClusterTokens, recordConnection, recordHeartbeat,
  * recordAddonSweep, touchApiToken) are no-ops for an unknown id: the record may have been
  * deleted while a link or request was still using it.
  */
-export interface Store {
+export interface Store extends ExposureStore {
   /** Brings the schema up to date. Idempotent; applied versions live in `schema_migrations`. */
   migrate(): Promise<void>;
   /** A cheap query; rejects when the database is unusable. */
@@ -387,6 +406,14 @@ export interface Store {
   listAudit(query: AuditQuery): Promise<AuditRow[]>;
   /** Deletes rows older than `olderThan` (ISO 8601), except streams still in progress; returns how many. */
   pruneAudit(olderThan: string): Promise<number>;
+
+  /** Stores a gateway session; the token's oldest sessions beyond MAX_SESSIONS_PER_TOKEN go. Rejects when the token or user is gone. */
+  createGatewaySession(record: GatewaySessionRecord): Promise<void>;
+  getGatewaySession(idHash: string): Promise<GatewaySessionRecord | undefined>;
+  /** Whether a session was deleted. */
+  deleteGatewaySession(idHash: string): Promise<boolean>;
+  /** Deletes the sessions expired at `now` (ISO 8601); returns how many. */
+  pruneGatewaySessions(now: string): Promise<number>;
 }
 
 /** A write would break a uniqueness rule, e.g. a second cluster with the same name. */

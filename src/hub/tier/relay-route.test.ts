@@ -39,6 +39,13 @@ describe('relay route', () => {
     for (const [method, url] of bound) assert.deepEqual(relayRouteOf(req(method, url), DOMAIN), { cluster: 'prod', form: 'api' }, `${method} ${url}`);
   });
 
+  it('relay route - the Service gateway\'s path form names its cluster; its pages and slashless URLs are served locally', () => {
+    assert.deepEqual(relayRouteOf(req('POST', '/gw/prod/grafana/api/ds?x=1'), DOMAIN), { cluster: 'prod', form: 'api' });
+    assert.equal(relayRouteOf(req('POST', '/gw/-/login'), DOMAIN), undefined);
+    assert.equal(relayRouteOf(req('GET', '/gw/prod/grafana'), DOMAIN), undefined);
+    assert.equal(relayRouteOf(req('GET', '/gw/%zz/grafana/'), DOMAIN), undefined);
+  });
+
   it('relay route - stored data and everything else is served locally', () => {
     const local: [string, string][] = [
       ['GET', '/api/v1/clusters'],

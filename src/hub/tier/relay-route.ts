@@ -1,16 +1,17 @@
 // Which requests need a cluster's agent link, and so must be served by the
 // replica that holds it: the kubectl endpoint (path and host form), the live
-// resource and log routes, the add-on operations the agent carries out, and
-// agent upgrades. Everything else (clusters, users, stored add-on specs and
-// statuses, audit, the fleet feed) is read from the shared database by
-// whichever replica the request reaches. The API paths are read the way
-// fastify's router reads them (split at `?` or `#`, each segment
-// percent-decoded), so a request is relayed exactly when the route it would
-// reach locally is one of these. Never throws: anything unreadable is left
-// to the local routes, which refuse it.
+// resource and log routes, the add-on operations the agent carries out,
+// agent upgrades, and the Service gateway's path form. Everything else
+// (clusters, users, stored add-on specs and statuses, audit, the fleet feed)
+// is read from the shared database by whichever replica the request
+// reaches. The API paths are read the way fastify's router reads them (split
+// at `?` or `#`, each segment percent-decoded), so a request is relayed
+// exactly when the route it would reach locally is one of these. Never
+// throws: anything unreadable is left to the local routes, which refuse it.
 import type { IncomingMessage } from 'node:http';
 import { oncePerRequest } from '../kube/once-per-request.ts';
 import { isKubeRequest, kubeAddressOf } from '../kube/proxy.ts';
+import { gatewayAddressOf, GATEWAY_PREFIX } from '../gateway/address.ts';
 
 /** A cluster reference (name or id) longer than this is no cluster's; the local routes answer it. */
 const MAX_CLUSTER_REF_CHARS = 253;
@@ -52,6 +53,11 @@ export const relayRouteOf: (req: RequestHead, kubeDomain: string | undefined) =>
         return undefined; // a URL the kubectl endpoint answers 400 itself
       }
       return validRef(ref) ? { cluster: ref, form: 'kube' } : undefined;
+    }
+    // The Service gateway's path form (its host form is served where it lands: a known gap with replicas).
+    if ((req.url ?? '').startsWith(GATEWAY_PREFIX)) {
+      const address = gatewayAddressOf(req, {});
+      return address.kind === 'service' ? { cluster: address.clusterRef, form: 'api' } : undefined;
     }
     const cluster = apiRouteCluster(req.method ?? 'GET', req.url ?? '/');
     return cluster === undefined ? undefined : { cluster, form: 'api' };

@@ -27,7 +27,7 @@ export interface LinkLocation {
   stale: boolean;
 }
 
-export type TierTopic = 'claimed' | 'released' | 'addons' | 'access';
+export type TierTopic = 'claimed' | 'released' | 'addons' | 'access' | 'exposures';
 
 export interface TierNews {
   /** The replica that published it. */

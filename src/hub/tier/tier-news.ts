@@ -9,7 +9,7 @@ export const MAX_PAYLOAD_BYTES = 7_900;
 /** Cluster and user ids are a letter and 12 characters; anything much longer is not ours. */
 const MAX_ID_LENGTH = 64;
 const MAX_REPLICA_ID_LENGTH = 63;
-const TOPICS: ReadonlySet<string> = new Set<TierTopic>(['claimed', 'released', 'addons', 'access']);
+const TOPICS: ReadonlySet<string> = new Set<TierTopic>(['claimed', 'released', 'addons', 'access', 'exposures']);
 
 /** The payloads that carry `ids` under `topic`, each below MAX_PAYLOAD_BYTES. */
 export function encodeNews(from: string, topic: TierTopic, ids: readonly string[]): string[] {

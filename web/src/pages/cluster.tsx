@@ -9,9 +9,10 @@ import { AddonsTab } from './addons.tsx';
 import { AuditTab } from './audit.tsx';
 import { LogsTab } from './logs.tsx';
 import { ResourcesTab } from './resources.tsx';
+import { ServicesTab } from './services.tsx';
 
 const TAB_NAMES: Record<ClusterTab, string> = {
-  overview: 'Overview', resources: 'Resources', events: 'Events', logs: 'Logs', addons: 'Add-ons', audit: 'Audit log',
+  overview: 'Overview', resources: 'Resources', events: 'Events', logs: 'Logs', addons: 'Add-ons', services: 'Services', audit: 'Audit log',
 };
 
 type ClusterRoute = Extract<Route, { page: 'cluster' }>;
@@ -37,7 +38,7 @@ export function ClusterPage(props: { route: ClusterRoute }) {
           <a key={tab} href={href(['clusters', cluster.name, ...(tab === 'overview' ? [] : [tab])])} aria-current={route.tab === tab ? 'page' : undefined}>{TAB_NAMES[tab]}</a>
         ))}
       </nav>
-      {cluster.status !== 'online' && route.tab !== 'overview' && route.tab !== 'audit' && route.tab !== 'addons' && (
+      {cluster.status !== 'online' && route.tab !== 'overview' && route.tab !== 'audit' && route.tab !== 'addons' && route.tab !== 'services' && (
         <Notice kind="offline">Cluster {cluster.name} is {cluster.status === 'offline' ? 'offline: its agent is not linked to the hub' : 'not connected yet'}. Live views come back when its agent links again.</Notice>
       )}
       {route.tab === 'overview' && <Overview cluster={cluster} />}
@@ -45,6 +46,7 @@ export function ClusterPage(props: { route: ClusterRoute }) {
       {route.tab === 'events' && <ResourcesTab cluster={cluster} query={route.query} item={route.item} fixedKind="events" />}
       {route.tab === 'logs' && <LogsTab cluster={cluster} query={route.query} />}
       {route.tab === 'addons' && <AddonsTab cluster={cluster} addon={route.item} />}
+      {route.tab === 'services' && <ServicesTab cluster={cluster} />}
       {route.tab === 'audit' && <AuditTab cluster={cluster} />}
     </section>
   );
