@@ -8,9 +8,9 @@ import type { TestContext } from 'node:test';
 import { createTestNamespace, kubeconfigPath } from '../test/helpers/cluster.ts';
 import { hubCa } from '../test/helpers/hub-http.ts';
 import { applyService } from '../test/helpers/service-endpoints.ts';
-import { startAgent, startHub, type AgentHandle, type HubHandle } from '../test/helpers/uplink.ts';
+import type { AgentHandle, HubHandle } from '../test/helpers/uplink.ts';
 import type { BenchServer } from './gateway-server.ts';
-import { profileEnv } from './process-cpu.ts';
+import { startLinkedHub } from './portforward-rig.ts';
 
 const CLUSTER = 'bench-gw';
 const EXPOSURE = 'bench';
@@ -32,14 +32,7 @@ export interface GatewayRig {
 export async function startGatewayRig(t: TestContext, options: { server: BenchServer; profileDir: string | undefined }): Promise<GatewayRig> {
   const namespace = await createTestNamespace(t, 'bench-gw');
   await applyService(namespace, 'bench', options.server.host, [{ name: 'http', port: 80, target: options.server.port }]);
-  const profile = profileEnv(options.profileDir);
-  const hub = await startHub(t, profile);
-  const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: CLUSTER });
-  // Quiet and with the usual heartbeat: the agent's own work should not weigh on the path.
-  const agent = await startAgent(t, {
-    hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig: await kubeconfigPath(),
-    args: ['--log-level', 'info', '--heartbeat-interval', '15'], ...profile,
-  });
+  const { hub, agent } = await startLinkedHub(t, { kubeconfig: await kubeconfigPath(), clusterName: CLUSTER, profileDir: options.profileDir });
   await hub.client.request('POST', `/api/v1/clusters/${CLUSTER}/exposures`, { name: EXPOSURE, namespace, service: 'bench', port: 80 });
   await hub.client.request('POST', '/api/v1/users', { name: USER });
   await hub.client.request('POST', `/api/v1/users/${USER}/grants`, { role: 'view', cluster: CLUSTER });

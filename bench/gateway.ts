@@ -26,7 +26,8 @@ import { eventually, suiteContext } from '../test/helpers/uplink.ts';
 import { alternate } from './alternate-rounds.ts';
 import { startGatewayRig } from './gateway-rig.ts';
 import { SMALL_BODY, startBenchServer } from './gateway-server.ts';
-import { cpuNow, cpuSince, loadAverage, stopForProfiles } from './process-cpu.ts';
+import { load, median } from './portforward-measure.ts';
+import { cpuNow, cpuSince, stopForProfiles } from './process-cpu.ts';
 
 const MIB = 1024 * 1024;
 const DOWNLOAD_MIB = Number(process.env.BENCH_GW_MIB ?? 100);
@@ -90,7 +91,6 @@ async function smallGets(way: Path, count: number, pids: Record<string, number>)
   return { ms, cpu: cpuSince(pids, before, count) };
 }
 
-const median = (values: number[]): number => percentile(values, 50);
 const cell = (text: string): string => text.padStart(14);
 
 function printDownloads(labels: string[], runs: Download[][]): boolean {
@@ -134,7 +134,7 @@ function printCpu(title: string, unit: string, labels: string[], runs: { cpu: Re
 
 async function main(): Promise<void> {
   const { t, runCleanups } = suiteContext('gateway');
-  const startLoad = loadAverage();
+  const startLoad = load();
   try {
     const server = await startBenchServer(DOWNLOAD_MIB);
     t.after(() => { server.stop(); });
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     console.log(`\ntargets: ${met.every(Boolean) ? 'all met' : 'NOT all met'}`);
     await stopForProfiles([rig.agent.process, rig.hub.process], PROFILE_DIR);
   } finally {
-    console.log(`\nload average (1, 5, 15 min): ${startLoad} at the start, ${loadAverage()} at the end`);
+    console.log(`\nload average (1, 5, 15 min): ${startLoad} at the start, ${load()} at the end`);
     await runCleanups();
   }
 }

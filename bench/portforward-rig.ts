@@ -5,7 +5,7 @@
 // and through the hub. Each connection to a forward's local port is a new
 // stream pair inside that kubectl's one upgraded connection, as when a
 // developer keeps a port-forward open.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,6 @@ import { runChecked } from '../src/util/run-process.ts';
 import { waitForDefaultServiceAccount } from '../test/helpers/cluster.ts';
 import { kubeconfigThroughHub } from '../test/helpers/kubectl-hub.ts';
 import { eventually, startAgent, startHub, type AgentHandle, type HubHandle } from '../test/helpers/uplink.ts';
-import { profileEnv } from './process-cpu.ts';
 
 /** One running `kubectl port-forward` and the local port it opened. */
 export interface Forward {
@@ -44,6 +43,14 @@ export interface PortForwardRigOptions {
 }
 
 const POD = 'forward-target';
+const CLUSTER_SCRIPT = join(import.meta.dirname, '../test/cluster/cluster');
+
+/** Runs test/cluster/cluster with `args` (`start`, `bin`); its output, trimmed. */
+export function cluster(...args: string[]): string {
+  const result = spawnSync(CLUSTER_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new Error(`cluster ${args.join(' ')} failed`);
+  return result.stdout.trim();
+}
 
 async function createPod(options: PortForwardRigOptions): Promise<void> {
   const kubectl = (args: string[]): Promise<unknown> => runChecked(options.kubectl, ['--kubeconfig', options.kubeconfig, ...args], { timeoutMs: 70_000 });
@@ -76,24 +83,39 @@ async function startForward(t: TestContext, label: string, kubeconfig: string, o
 }
 
 /** The API server's and kwok's process ids, from the test cluster's pid files beside its kubeconfig. */
-function clusterPids(kubeconfig: string): Record<string, number> {
+export function clusterPids(kubeconfig: string): Record<string, number> {
   const dir = join(dirname(kubeconfig), 'pids');
   const read = (name: string): number => Number(readFileSync(join(dir, name), 'utf8').trim());
   return { 'kube-apiserver': read('apiserver'), kwok: read('kwok') };
+}
+
+/** The environment that makes a Node process write a CPU profile into `dir` when it exits; undefined for none. */
+export function profileEnv(dir: string | undefined): Record<string, string> | undefined {
+  return dir === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` };
+}
+
+/**
+ * A hub and an agent linked to it for `clusterName`, the agent with the
+ * test cluster's admin kubeconfig; both write a CPU profile into
+ * `profileDir` when they stop, if given.
+ */
+export async function startLinkedHub(t: TestContext, options: { kubeconfig: string; clusterName: string; profileDir: string | undefined }): Promise<{ hub: HubHandle; agent: AgentHandle }> {
+  const env = profileEnv(options.profileDir);
+  const hub = await startHub(t, env === undefined ? {} : { env });
+  const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: options.clusterName });
+  // Quiet and with the usual heartbeat: the agent's own work should not weigh on the path.
+  const agent = await startAgent(t, {
+    hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig: options.kubeconfig,
+    args: ['--log-level', 'info', '--heartbeat-interval', '15'], ...(env === undefined ? {} : { env }),
+  });
+  return { hub, agent };
 }
 
 /** Starts everything; cleanups (the namespace included) go to `t`. */
 export async function startPortForwardRig(t: TestContext, options: PortForwardRigOptions): Promise<PortForwardRig> {
   t.after(() => runChecked(options.kubectl, ['--kubeconfig', options.kubeconfig, 'delete', 'namespace', options.namespace, '--wait=false']));
   await createPod(options);
-  const profile = profileEnv(options.profileDir);
-  const hub = await startHub(t, profile);
-  const created = await hub.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: 'bench-pf' });
-  // Quiet and with the usual heartbeat: the agent's own work should not weigh on the path.
-  const agent = await startAgent(t, {
-    hubUrl: hub.url, caHash: hub.caHash, token: created.token, kubeconfig: options.kubeconfig,
-    args: ['--log-level', 'info', '--heartbeat-interval', '15'], ...profile,
-  });
+  const { hub, agent } = await startLinkedHub(t, { kubeconfig: options.kubeconfig, clusterName: 'bench-pf', profileDir: options.profileDir });
   const viaHubKubeconfig = await kubeconfigThroughHub(hub.cliConfig, 'bench-pf');
   const direct = await startForward(t, 'direct', options.kubeconfig, options);
   const viaHub = await startForward(t, 'via hub', viaHubKubeconfig, options);

@@ -2,8 +2,10 @@
 // that writes N MiB to each connection and ends it. It listens where kwok's
 // ClusterPortForward sends the test pod's port 8080 (POD_FORWARD_TARGET_PORT),
 // so the same bytes reach the bench straight (the floor) or through
-// `kubectl port-forward`. A process of its own, so that writing and reading
-// the stream do not take turns on one event loop.
+// `kubectl port-forward`. bench/forward.ts starts it on this machine's own
+// address instead, where a Service's EndpointSlice points. A process of its
+// own, so that writing and reading the stream do not take turns on one
+// event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
@@ -22,9 +24,10 @@ export interface Source {
   stop(): void;
 }
 
-/** Forks the source process; resolves once it listens on POD_FORWARD_TARGET_PORT. */
-export async function startSource(mib: number): Promise<Source> {
-  const child: ChildProcess = fork(import.meta.filename, ['source', String(mib)]);
+/** Forks the source process; resolves once it listens on `host`:`port` (by default 127.0.0.1:POD_FORWARD_TARGET_PORT; port 0 is any free one). */
+export async function startSource(mib: number, where: { host?: string; port?: number } = {}): Promise<Source> {
+  const host = where.host ?? '127.0.0.1';
+  const child: ChildProcess = fork(import.meta.filename, ['source', String(mib), host, String(where.port ?? POD_FORWARD_TARGET_PORT)]);
   const [message] = (await once(child, 'message')) as [{ port?: number; error?: string }];
   if (message.port === undefined) {
     child.kill();
@@ -50,18 +53,19 @@ export function pump(socket: Writable, bytes: number): void {
   write();
 }
 
-async function listenWhenFree(server: Server): Promise<void> {
+async function listenWhenFree(server: Server, host: string, port: number): Promise<number> {
   const deadline = Date.now() + PORT_WAIT_MS;
   for (;;) {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(POD_FORWARD_TARGET_PORT, '127.0.0.1', () => {
+        server.listen(port, host, () => {
           server.off('error', reject);
           resolve();
         });
       });
-      return;
+      const address = server.address();
+      return typeof address === 'object' && address !== null ? address.port : port;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 500));
@@ -69,15 +73,14 @@ async function listenWhenFree(server: Server): Promise<void> {
   }
 }
 
-async function runSource(mib: number): Promise<void> {
+async function runSource(mib: number, host: string, port: number): Promise<void> {
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
     socket.resume(); // nothing is expected from the client
     pump(socket, mib * MIB);
   });
   try {
-    await listenWhenFree(server);
-    process.send?.({ port: POD_FORWARD_TARGET_PORT });
+    process.send?.({ port: await listenWhenFree(server, host, port) });
   } catch (error) {
     process.send?.({ error: (error as Error).message });
     process.exit(1);
@@ -85,5 +88,5 @@ async function runSource(mib: number): Promise<void> {
   process.on('disconnect', () => { process.exit(0); });
 }
 
-const [role, mib = '0'] = process.argv.slice(2);
-if (role === 'source') await runSource(Number(mib));
+const [role, mib = '0', host = '127.0.0.1', port = String(POD_FORWARD_TARGET_PORT)] = process.argv.slice(2);
+if (role === 'source') await runSource(Number(mib), host, Number(port));

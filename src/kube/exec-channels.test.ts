@@ -40,7 +40,7 @@ describe('exec channels', () => {
   });
 
   it('exec channels - a Success status is exit code 0', () => {
-    assert.deepEqual(decodeExecMessage(status({ metadata: {}, status: 'Success' })), { kind: 'exit', exitCode: 0, message: 'exited with code 0' });
+    assert.deepEqual(decodeExecMessage(status({ metadata: {}, status: 'Success' })), { kind: 'exit', exitCode: 0, reason: null, message: 'exited with code 0' });
   });
 
   it('exec channels - a NonZeroExitCode status gives the ExitCode cause', () => {
@@ -48,22 +48,22 @@ describe('exec channels', () => {
       metadata: {}, status: 'Failure', message: 'command terminated with non-zero exit code: exit status 42', reason: 'NonZeroExitCode',
       details: { causes: [{ reason: 'ExitCode', message: '42' }] },
     };
-    assert.deepEqual(decodeExecMessage(status(failure)), { kind: 'exit', exitCode: 42, message: failure.message });
+    assert.deepEqual(decodeExecMessage(status(failure)), { kind: 'exit', exitCode: 42, reason: 'NonZeroExitCode', message: failure.message });
   });
 
   it('exec channels - a failure without an exit code has none, and keeps its message', () => {
     const error = { status: 'Failure', message: 'container nope not found', reason: 'InternalError' };
-    assert.deepEqual(exitOfStatus(text(JSON.stringify(error))), { exitCode: null, message: 'container nope not found' });
+    assert.deepEqual(exitOfStatus(text(JSON.stringify(error))), { exitCode: null, reason: 'InternalError', message: 'container nope not found' });
     const odd = { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: 'many' }, null] } };
-    assert.deepEqual(exitOfStatus(text(JSON.stringify(odd))), { exitCode: null, message: 'the command failed' });
+    assert.deepEqual(exitOfStatus(text(JSON.stringify(odd))), { exitCode: null, reason: 'NonZeroExitCode', message: 'the command failed' });
     const notList = { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: 'ExitCode' } };
     assert.equal(exitOfStatus(text(JSON.stringify(notList))).exitCode, null);
   });
 
   it('exec channels - a status that is not JSON, not an object or too large is read as an exit without a code', () => {
-    assert.deepEqual(exitOfStatus(text('{')), { exitCode: null, message: 'the final status is not JSON' });
-    assert.deepEqual(exitOfStatus(text('null')), { exitCode: null, message: 'the final status is not JSON' });
-    assert.deepEqual(exitOfStatus(bytes(0xff, 0xfe)), { exitCode: null, message: 'the final status is not JSON' });
+    assert.deepEqual(exitOfStatus(text('{')), { exitCode: null, reason: null, message: 'the final status is not JSON' });
+    assert.deepEqual(exitOfStatus(text('null')), { exitCode: null, reason: null, message: 'the final status is not JSON' });
+    assert.deepEqual(exitOfStatus(bytes(0xff, 0xfe)), { exitCode: null, reason: null, message: 'the final status is not JSON' });
     assert.match(exitOfStatus(new Uint8Array(MAX_STATUS_BYTES + 1)).message, /larger than/);
   });
 });

@@ -16,7 +16,7 @@ export const MAX_STATUS_BYTES = 64 * 1024;
 export type ExecMessage =
   | { kind: 'output'; stream: 'stdout' | 'stderr'; data: Uint8Array }
   /** The command ended: its exit code (0 on Success), or null when the Status gives none (an error), and why. */
-  | { kind: 'exit'; exitCode: number | null; message: string }
+  | { kind: 'exit'; exitCode: number | null; reason: string | null; message: string }
   /** A message this client has no use for (an empty one, a channel it never asked for). */
   | { kind: 'ignored' };
 
@@ -69,23 +69,25 @@ interface StatusShape {
  * The exit code in the API server's final Status: 0 for `Success`; for
  * `NonZeroExitCode`, the `ExitCode` cause's message (a decimal number);
  * otherwise null with the Status's message (the command could not run).
+ * `reason` is the Status's reason, when it has one.
  */
-export function exitOfStatus(payload: Uint8Array): { exitCode: number | null; message: string } {
-  if (payload.length > MAX_STATUS_BYTES) return { exitCode: null, message: `the final status is larger than ${MAX_STATUS_BYTES} bytes` };
+export function exitOfStatus(payload: Uint8Array): { exitCode: number | null; reason: string | null; message: string } {
+  if (payload.length > MAX_STATUS_BYTES) return { exitCode: null, reason: null, message: `the final status is larger than ${MAX_STATUS_BYTES} bytes` };
   let status: StatusShape;
   try {
     const parsed: unknown = JSON.parse(decoder.decode(payload));
     if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
     status = parsed;
   } catch {
-    return { exitCode: null, message: 'the final status is not JSON' };
+    return { exitCode: null, reason: null, message: 'the final status is not JSON' };
   }
-  if (status.status === 'Success') return { exitCode: 0, message: 'exited with code 0' };
+  if (status.status === 'Success') return { exitCode: 0, reason: null, message: 'exited with code 0' };
+  const reason = typeof status.reason === 'string' && status.reason !== '' ? status.reason : null;
   const message = typeof status.message === 'string' ? status.message : 'the command failed';
   const causes: unknown[] = Array.isArray(status.details?.causes) ? status.details.causes : [];
   const cause = causes.find((c): c is { message?: unknown } => typeof c === 'object' && c !== null && (c as { reason?: unknown }).reason === 'ExitCode');
   if (status.reason === 'NonZeroExitCode' && typeof cause?.message === 'string' && /^\d{1,3}$/.test(cause.message)) {
-    return { exitCode: Number(cause.message), message };
+    return { exitCode: Number(cause.message), reason, message };
   }
-  return { exitCode: null, message };
+  return { exitCode: null, reason, message };
 }

@@ -13,6 +13,7 @@ import { startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
 import { eventually, suiteContext } from '../helpers/uplink.ts';
 
 interface AuditRow {
+  id: number;
   state: 'complete' | 'in_progress' | 'interrupted';
   userName: string;
   verb: string;
@@ -22,6 +23,8 @@ interface AuditRow {
   status: number;
   bytesIn: number;
   bytesOut: number;
+  exitCode: number | null;
+  exitReason: string | null;
 }
 
 const CLUSTER = 'term';
@@ -130,6 +133,9 @@ describe('dashboard terminal', () => {
     assert.equal(row.userName, 'admin');
     assert.equal(row.status, 101, 'the upgrade was switched');
     assert.ok(row.bytesIn > 0 && row.bytesOut > 0, 'what was typed and shown');
+    // The hub reads the exit from the Status the terminal was shown: the code, or kwok's InternalError naming it.
+    if (ended === 'exited with code 3') assert.deepEqual([row.exitCode, row.exitReason], [3, null]);
+    else assert.ok(row.exitCode === null && /^InternalError: .*exit status 3/.test(row.exitReason ?? ''), `exit ${row.exitCode} (${row.exitReason})`);
     assert.deepEqual(errors, [], 'no console errors (the terminal\'s styles pass the Content-Security-Policy)');
   });
 
@@ -140,7 +146,12 @@ describe('dashboard terminal', () => {
     await page.getByTestId('terminal-state').filter({ hasText: 'connected' }).waitFor({ timeout: STREAM_MS });
     await eventually('the session in progress in the audit', STREAM_MS, async () => ((await execRows()).some((r) => r.state === 'in_progress') ? true : undefined));
     await page.context().close();
-    await eventually('the session completed in the audit', STREAM_MS, async () => ((await execRows()).every((r) => r.state === 'complete') ? true : undefined));
+    const rows = await eventually('the session completed in the audit', STREAM_MS, async () => {
+      const found = await execRows();
+      return found.every((r) => r.state === 'complete') ? found : undefined;
+    });
+    const newest = rows.reduce((a, b) => (b.id > a.id ? b : a));
+    assert.deepEqual([newest.exitCode, newest.exitReason], [null, null], 'a session the tab ended never got a final Status');
   });
 
   it('a view user is shown the API server\'s refusal, not a hang', async (t) => {

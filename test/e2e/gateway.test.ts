@@ -11,11 +11,11 @@ import https from 'node:https';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { launchBrowser, screenshot } from '../helpers/browser.ts';
+import { go, launchBrowser, screenshot, signedInPage } from '../helpers/browser.ts';
 import { createTestNamespace, kubectl } from '../helpers/cluster.ts';
 import { hubCa, hubRequest } from '../helpers/hub-http.ts';
 import { startHubCluster, type HubCluster } from '../helpers/kubectl-hub.ts';
-import { eventually, suiteContext } from '../helpers/uplink.ts';
+import { eventually, metricValue, suiteContext } from '../helpers/uplink.ts';
 
 /** This machine's first non-loopback IPv4 address: the agent refuses loopback endpoints. */
 function hostAddress(): string {
@@ -69,6 +69,20 @@ async function userToken(env: HubCluster, name: string, role?: string): Promise<
   await env.hub.client.request('POST', '/api/v1/users', { name });
   if (role !== undefined) await env.hub.client.request('POST', `/api/v1/users/${name}/grants`, { role, cluster: env.clusterName });
   return (await env.hub.client.request<{ token: string }>('POST', `/api/v1/users/${name}/tokens`, { name: 'e2e' })).token;
+}
+
+/** A live event stream through the hub's gateway: its status, what arrived, and whether it closed. */
+async function openEvents(env: HubCluster, path: string, headers: Record<string, string>): Promise<{ status: number | undefined; text: () => string; closed: () => boolean }> {
+  const url = new URL(env.hub.url);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    https.get({ host: url.hostname, port: url.port, path, ca: hubCa(env.hub), agent: false, headers }, resolve).on('error', reject);
+  });
+  let text = '';
+  let closed = false;
+  res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+  res.on('close', () => { closed = true; });
+  res.on('error', () => { closed = true; });
+  return { status: res.statusCode, text: () => text, closed: () => closed };
 }
 
 describe('Service gateway', () => {
@@ -218,35 +232,71 @@ describe('Service gateway', () => {
     });
     assert.equal(signedIn.status, 303);
     const cookie = [signedIn.headers['set-cookie']].flat().map(String).find((c) => c.startsWith('uplink_gw='))?.split(';')[0] ?? '';
-    const url = new URL(env.hub.url);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      https.get({ host: url.hostname, port: url.port, path: `${base}/events`, ca: hubCa(env.hub), agent: false, headers: { cookie } }, resolve).on('error', reject);
-    });
-    assert.equal(res.statusCode, 200);
-    let text = '';
-    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    let closed = false;
-    res.on('close', () => { closed = true; });
-    res.on('error', () => { closed = true; });
-    await eventually('an event', 30_000, () => (text.includes('data: tick') ? true : undefined));
+    const events = await openEvents(env, `${base}/events`, { cookie });
+    assert.equal(events.status, 200);
+    await eventually('an event', 30_000, () => (events.text().includes('data: tick') ? true : undefined));
     await env.hub.client.request('DELETE', `/api/v1/users/watcher/grants/view?cluster=${env.clusterName}`);
-    await eventually('the stream ended', 30_000, () => (closed ? true : undefined));
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
     assert.equal((await hubRequest(env.hub, { path: `${base}/headers`, headers: { cookie } })).status, 404);
+  });
+
+  it('lists, publishes and withdraws services in the dashboard\'s Services tab; a view user only lists them', async () => {
+    const browser = await launchBrowser(suite.t, env.hub);
+    const admin = await signedInPage(browser, env.hub, env.hub.adminToken);
+    await go(admin, `#/clusters/${env.clusterName}/services`);
+    const table = admin.getByRole('table', { name: 'Published services' });
+    await table.locator('tr[data-exposure="app"]').waitFor();
+    assert.equal(await table.locator('tr[data-exposure="app"] a').getAttribute('href'), `/gw/${env.clusterName}/app/`);
+
+    const form = admin.getByRole('form', { name: 'Publish a service' });
+    await form.getByLabel('Namespace', { exact: true }).fill(namespace);
+    await form.getByLabel('Service', { exact: true }).fill('app');
+    await form.getByLabel('Port', { exact: true }).fill('http');
+    await form.getByLabel('Name', { exact: true }).fill('from-dashboard');
+    await form.getByLabel('Who may open it').selectOption('edit');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await table.locator('tr[data-exposure="from-dashboard"]').waitFor();
+    const stored = await env.hub.client.request<{ port: unknown; minRole: string; createdBy: string }>('GET', `/api/v1/clusters/${env.clusterName}/exposures/from-dashboard`);
+    assert.deepEqual([stored.port, stored.minRole, stored.createdBy], ['http', 'edit', 'admin']);
+    await screenshot(admin, 'gateway-services-tab');
+
+    const viewer = await signedInPage(browser, env.hub, viewerToken);
+    await go(viewer, `#/clusters/${env.clusterName}/services`);
+    await viewer.getByRole('table', { name: 'Published services' }).locator('tr[data-exposure="from-dashboard"]').waitFor();
+    assert.equal(await viewer.getByRole('form', { name: 'Publish a service' }).count(), 0, 'a view user gets no publish form');
+    assert.equal(await viewer.getByRole('button', { name: 'Withdraw' }).count(), 0, 'nor a withdraw button');
+
+    admin.once('dialog', (dialog) => { void dialog.accept(); });
+    await table.locator('tr[data-exposure="from-dashboard"]').getByRole('button', { name: 'Withdraw' }).click();
+    await eventually('the row gone', 30_000, async () => ((await table.locator('tr[data-exposure="from-dashboard"]').count()) === 0 ? true : undefined));
+    const { items } = await env.hub.client.request<{ items: { name: string }[] }>('GET', `/api/v1/clusters/${env.clusterName}/exposures`);
+    assert.deepEqual(items.map((e) => e.name).sort(), ['admins', 'app']);
+    await admin.context().close();
+    await viewer.context().close();
+  });
+
+  it('ends a live event stream when its exposure is deleted, on the agent\'s side', async () => {
+    await env.hub.client.request('POST', `/api/v1/clusters/${env.clusterName}/exposures`, { name: 'brief', namespace, service: 'app', port: 80 });
+    const events = await openEvents(env, `/gw/${env.clusterName}/brief/events`, asViewer());
+    assert.equal(events.status, 200);
+    await eventually('an event', 30_000, () => (events.text().includes('data: tick') ? true : undefined));
+    const withdrawn = async (): Promise<number> => metricValue(await (await fetch(`${env.agent.healthUrl}/metrics`)).text(), 'uplink_agent_gateway_refused_total', 'reason="withdrawn"');
+    const before = await withdrawn();
+    await env.hub.client.request('DELETE', `/api/v1/clusters/${env.clusterName}/exposures/brief`);
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
+    assert.equal(await withdrawn(), before + 1, 'the agent ended it');
+    // 404 from the hub once it sees the delete; 403 EXPOSURE_UNKNOWN from the agent while the hub's 1 s cache still has it.
+    const after = (await hubRequest(env.hub, { path: `/gw/${env.clusterName}/brief/headers`, headers: asViewer() })).status;
+    assert.ok(after === 404 || after === 403, `refused after the delete, got ${after}`);
   });
 
   it('ends a live event stream when its token is revoked', async () => {
     const token = await userToken(env, 'streamer', 'view');
-    const url = new URL(env.hub.url);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      https.get({ host: url.hostname, port: url.port, path: `${base}/events`, ca: hubCa(env.hub), agent: false, headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject);
-    });
-    assert.equal(res.statusCode, 200);
-    let text = '';
-    res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    const ended = new Promise<void>((resolve) => { res.on('close', resolve); res.on('error', () => { resolve(); }); });
-    await eventually('two events', 30_000, () => ((text.match(/data: tick/g) ?? []).length >= 2 ? true : undefined));
+    const events = await openEvents(env, `${base}/events`, { authorization: `Bearer ${token}` });
+    assert.equal(events.status, 200);
+    await eventually('two events', 30_000, () => ((events.text().match(/data: tick/g) ?? []).length >= 2 ? true : undefined));
     const tokenId = token.split('_')[1] ?? '';
     await env.hub.client.request('DELETE', `/api/v1/tokens/${tokenId}`);
-    await eventually('the stream ended', 30_000, async () => (await Promise.race([ended.then(() => true), new Promise((resolve) => { setTimeout(resolve, 200, undefined); })])) as boolean | undefined);
+    await eventually('the stream ended', 30_000, () => (events.closed() ? true : undefined));
   });
 });

@@ -23,6 +23,8 @@ interface AuditRow {
   command: string | null;
   bytesIn: number;
   bytesOut: number;
+  exitCode: number | null;
+  exitReason: string | null;
 }
 
 const { t: suite, runCleanups } = suiteContext('kubectl');
@@ -160,8 +162,12 @@ describe('kubectl through the hub', () => {
     const exec = find((r) => r.subresource === 'exec' && r.command === 'sh -c read line; echo "got:$line"; exit 3');
     assert.ok(exec, 'the exec with its command');
     assert.ok(exec.bytesIn > 0 && exec.bytesOut > 0, 'bytes both ways');
+    assert.deepEqual([exec.exitCode, exec.exitReason], [3, null], 'the exit code, read from the API server\'s final Status');
+    assert.equal(find((r) => r.userName === 'viewer' && r.subresource === 'exec')?.exitCode, null, 'a refused exec has none');
     assert.ok(find((r) => r.subresource === 'attach'));
     assert.ok(find((r) => r.subresource === 'portforward'));
-    assert.ok(find((r) => r.subresource === 'exec' && (r.command ?? '').startsWith('tar')), 'kubectl cp ran tar');
+    const tars = items.filter((r) => r.subresource === 'exec' && (r.command ?? '').startsWith('tar'));
+    assert.equal(tars.length, 2, 'kubectl cp ran tar, once each way');
+    assert.ok(tars.every((r) => r.exitCode === 0), 'and tar exited 0');
   });
 });

@@ -9,7 +9,7 @@ import type { AddressRefusal } from '../forward/address-guard.ts';
  * endpoint the address guard refused: its AddressRefusal (`link-local`,
  * `api-server`, `loopback`, ...), counted once per endpoint.
  */
-export type GatewayRefusal = 'unknown' | 'malformed' | 'limited' | 'no_endpoint' | 'unreachable' | 'error' | AddressRefusal;
+export type GatewayRefusal = 'unknown' | 'malformed' | 'limited' | 'no_endpoint' | 'unreachable' | 'error' | 'withdrawn' | AddressRefusal;
 
 export interface GatewayMetrics {
   open: Gauge;

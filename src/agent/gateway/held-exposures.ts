@@ -12,11 +12,17 @@ import { BodyTooLargeError, readLimited } from '../../util/read-limited.ts';
 import { sendError } from '../answers.ts';
 
 /** What a replace did: took the set, or refused it as older than the one held. */
-export type ExposureReplace = { result: 'stored' } | { result: 'stale'; held: number };
+export type ExposureReplace = { result: 'stored'; ended: number } | { result: 'stale'; held: number };
+
+function sameTarget(a: DesiredExposure, b: DesiredExposure): boolean {
+  return a.namespace === b.namespace && a.service === b.service && a.port === b.port;
+}
 
 export class HeldExposures {
   #generation = 0;
   #byId = new Map<string, DesiredExposure>();
+  /** Enders of the open streams of each exposure, so a withdrawn one ends them. */
+  readonly #open = new Map<string, Set<() => void>>();
 
   /** The exposure of that id, if the hub's last set has it. */
   get(id: string): DesiredExposure | undefined {
@@ -32,12 +38,43 @@ export class HeldExposures {
     return { generation: this.#generation, exposures: [...this.#byId.values()] };
   }
 
-  /** Holds `set` unless a newer generation is held (the same one again is the same set: taken, harmlessly). */
+  /**
+   * Registers an open stream of exposure `id`: `end` is called if a later set
+   * withdraws the exposure or points it elsewhere. Returns the unregister.
+   */
+  track(id: string, end: () => void): () => void {
+    let enders = this.#open.get(id);
+    if (enders === undefined) this.#open.set(id, enders = new Set());
+    enders.add(end);
+    return () => {
+      enders.delete(end);
+      if (enders.size === 0 && this.#open.get(id) === enders) this.#open.delete(id);
+    };
+  }
+
+  /**
+   * Holds `set` unless a newer generation is held (the same one again is the
+   * same set: taken, harmlessly). Open streams of exposures it no longer has,
+   * or has with another target, are ended: withdrawing an exposure ends its
+   * live WebSockets and event streams too. Returns how many ended, when stored.
+   */
   replace(set: DesiredExposureSet): ExposureReplace {
     if (set.generation < this.#generation) return { result: 'stale', held: this.#generation };
+    const before = this.#byId;
     this.#generation = set.generation;
     this.#byId = new Map(set.exposures.map((exposure) => [exposure.id, exposure]));
-    return { result: 'stored' };
+    let ended = 0;
+    for (const [id, enders] of [...this.#open]) {
+      const was = before.get(id);
+      const now = this.#byId.get(id);
+      if (now !== undefined && was !== undefined && sameTarget(was, now)) continue;
+      this.#open.delete(id);
+      for (const end of enders) {
+        end();
+        ended++;
+      }
+    }
+    return { result: 'stored', ended };
   }
 }
 
@@ -58,7 +95,7 @@ export async function receiveExposures(held: HeldExposures, log: Logger, req: Ht
     sendError(res, 'DESIRED_EXPOSURES_STALE', `the agent holds generation ${outcome.held}, newer than ${set.generation}`, { generation: outcome.held });
     return;
   }
-  log.info({ generation: set.generation, exposures: set.exposures.length }, 'holding the exposure set');
+  log.info({ generation: set.generation, exposures: set.exposures.length, endedStreams: outcome.ended }, 'holding the exposure set');
   res.writeHead(204).end();
 }
 

@@ -88,7 +88,16 @@ export function createGatewayHandler(options: GatewayHandlerOptions): LinkReques
         return;
       }
       metrics.opened.inc();
-      splice({ req, res, socket, bytes: metrics.bytes, idleTimeoutMs: options.idleTimeoutMs ?? GATEWAY_IDLE_TIMEOUT_MS, done: release });
+      // A set that withdraws the exposure ends this stream at once.
+      const untrack = options.held.track(exposure.id, () => {
+        metrics.refused.inc({ reason: 'withdrawn' });
+        socket.destroy();
+        res.stream.close();
+      });
+      splice({
+        req, res, socket, bytes: metrics.bytes, idleTimeoutMs: options.idleTimeoutMs ?? GATEWAY_IDLE_TIMEOUT_MS,
+        done: () => { untrack(); release(); },
+      });
     }).catch((error: unknown) => {
       release();
       if (error instanceof ReachError) {

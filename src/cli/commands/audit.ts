@@ -14,6 +14,9 @@ interface AuditFlags {
   output: string;
 }
 
+/** A row as a hub answers it; hubs before exit codes were recorded answer none. */
+type AuditLine = Omit<AuditView, 'exitCode' | 'exitReason'> & Partial<Pick<AuditView, 'exitCode' | 'exitReason'>>;
+
 const HEADERS = ['TIME', 'USER', 'CLUSTER', 'VERB', 'RESOURCE', 'NAMESPACE', 'NAME', 'STATUS', 'DURATION', 'IN', 'OUT'];
 
 /** The query string for the flags given; the hub validates the values. */
@@ -59,18 +62,35 @@ export function statusCells(row: Pick<AuditView, 'state' | 'status' | 'durationM
   return [String(row.status), formatDuration(row.durationMs)];
 }
 
-function auditRow(row: AuditView, withCommand: boolean): string[] {
+/** Longest failure reason an EXIT cell shows; `-o json` has it whole. */
+const EXIT_CELL_CHARS = 40;
+
+/** The EXIT cell of an exec: its exit code, or why it has none (cut short); `-` for other rows. */
+export function exitCell(row: Pick<AuditLine, 'exitCode' | 'exitReason'>): string {
+  const { exitCode = null, exitReason = null } = row;
+  if (exitCode !== null) return String(exitCode);
+  if (exitReason === null) return '-';
+  return exitReason.length > EXIT_CELL_CHARS ? `${exitReason.slice(0, EXIT_CELL_CHARS - 1)}…` : exitReason;
+}
+
+interface Columns {
+  exit: boolean;
+  command: boolean;
+}
+
+function auditRow(row: AuditLine, columns: Columns): string[] {
   const cells = [
     row.at.replace(/\.\d+Z$/, 'Z'), row.userName, row.clusterName, row.verb,
     row.subresource === null ? row.resource : `${row.resource}/${row.subresource}`,
     row.namespace ?? '-', row.name ?? '-', ...statusCells(row),
     formatBytes(row.bytesIn), formatBytes(row.bytesOut),
   ];
-  if (withCommand) cells.push(row.command ?? '-');
+  if (columns.exit) cells.push(exitCell(row));
+  if (columns.command) cells.push(row.command ?? '-');
   return cells;
 }
 
-function printAudit(items: AuditView[], output: string): void {
+function printAudit(items: AuditLine[], output: string): void {
   const format = parseOutputFormat(output, ['table', 'json', 'yaml']);
   if (format === 'json' || format === 'yaml') {
     print(formatData({ items }, format));
@@ -80,8 +100,9 @@ function printAudit(items: AuditView[], output: string): void {
     print('No audit records match.');
     return;
   }
-  const withCommand = items.some((row) => row.command !== null);
-  print(formatTable(withCommand ? [...HEADERS, 'COMMAND'] : HEADERS, items.map((row) => auditRow(row, withCommand))));
+  const columns = { exit: items.some((row) => exitCell(row) !== '-'), command: items.some((row) => row.command !== null) };
+  const headers = [...HEADERS, ...(columns.exit ? ['EXIT'] : []), ...(columns.command ? ['COMMAND'] : [])];
+  print(formatTable(headers, items.map((row) => auditRow(row, columns))));
 }
 
 export function registerAuditCommand(program: Command): void {
@@ -93,7 +114,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--limit <n>', 'at most this many records (default 100, at most 1000)')
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (flags: AuditFlags) => {
-      const { items } = await new HubClient(loadCliConfig()).request<{ items: AuditView[] }>('GET', `/api/v1/audit${auditQueryString(flags)}`);
+      const { items } = await new HubClient(loadCliConfig()).request<{ items: AuditLine[] }>('GET', `/api/v1/audit${auditQueryString(flags)}`);
       printAudit(items, flags.output);
     });
 }

@@ -13,6 +13,7 @@ import { describeForwardTarget, FORWARD_UPGRADE, type ForwardTarget } from '../.
 import { readLimited } from '../../util/read-limited.ts';
 import type { CliConfig } from '../cli-config.ts';
 import { withQuery } from '../hub-client.ts';
+import { spliceTunnel } from './tunnel-splice.ts';
 
 /** Waits before each retry of an upgrade the hub could not serve (then the connection is given up). */
 export const UPGRADE_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000, 4_000, 4_000];
@@ -109,10 +110,7 @@ async function carry(options: ListenForwardsOptions, mapping: PortMapping, local
       }
       socket.on('error', () => { local.destroy(); });
       local.on('error', () => { socket.destroy(); });
-      if (head.length > 0) local.write(head);
-      socket.pipe(local);
-      local.pipe(socket);
-      local.resume();
+      spliceTunnel({ local, remote: socket, head });
       return;
     } catch (error) {
       const delay = delays[attempt];

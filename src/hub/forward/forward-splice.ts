@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { HubSession } from '../../link/hub-session.ts';
 import { FORWARD_UPGRADE } from '../../link/forward.ts';
+import { spliceRaw } from '../../util/splice-raw.ts';
 import { tieStreamToClient } from '../kube/stream-lifecycle.ts';
 import { relayedRefusal, upgradeRefusal } from './answers.ts';
 
@@ -67,13 +68,13 @@ export function spliceForward(options: SpliceForwardOptions): void {
     // A client that half-closes (it sent everything) still reads the answer.
     (socket as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${FORWARD_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`);
-    stream.on('data', (chunk: Buffer) => { outcome.bytesOut += chunk.length; });
-    socket.on('data', (chunk: Buffer) => { outcome.bytesIn += chunk.length; });
-    socket.pipe(stream);
+    // Each turn's chunks in one write (one TLS record run, one syscall), not one per DATA frame.
+    spliceRaw({ from: socket, to: stream, onChunk: (chunk) => { outcome.bytesIn += chunk.length; } });
     // The agent's end (the endpoint half-closed) ends the client's side while the
     // link is up; a dropped link is told apart at 'close' (tieStreamToClient).
-    stream.pipe(socket, { end: false });
+    spliceRaw({ from: stream, to: socket, onChunk: (chunk) => { outcome.bytesOut += chunk.length; }, end: false });
     stream.on('end', () => { if (session.isOpen) socket.end(); });
+    socket.resume();
   });
   tieStreamToClient({
     stream, linkOpen: () => session.isOpen, client: socket,

@@ -24,6 +24,10 @@ export interface ForwardOutcome {
   status: number;
   bytesIn: number;
   bytesOut: number;
+  /** An exec's exit code, read from the API server's final Status (forward-upgrade.ts); null when none was read. */
+  exitCode?: number | null;
+  /** Why an exec has no exit code, when its Status said. */
+  exitReason?: string | null;
 }
 
 export interface ForwardRequestOptions {

@@ -13,6 +13,7 @@ import type { ForwardOutcome } from './forward-request.ts';
 import type { KubeTarget } from './proxy.ts';
 import { openLinkStream } from './link-head.ts';
 import { spliceRaw } from '../../util/splice-raw.ts';
+import { execExitReaderFor, type ExecExitReader } from '../../kube/exec-exit-reader.ts';
 import { tieStreamToClient } from './stream-lifecycle.ts';
 
 export interface ForwardUpgradeOptions {
@@ -46,8 +47,11 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
     return;
   }
   if (head.length > 0) stream.write(head);
+  let exit: ExecExitReader | undefined;
   stream.on('response', (headers) => {
     const switched = headers[KUBE_UPGRADE_HEADERS.switched] === '1';
+    // An exec's exit code is in the API server's last message: read on the way, for the audit row.
+    if (switched && target.info.subresource === 'exec') exit = execExitReaderFor(firstValue(headers['sec-websocket-protocol']));
     outcome.status = switched ? 101 : Number(headers[':status']);
     const upgrade = String(headers[KUBE_UPGRADE_HEADERS.upgrade] ?? '');
     socket.write(switched
@@ -56,7 +60,7 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
     // Each turn's chunks in one write (one TLS record run, one syscall), not one per DATA frame.
     if (switched) spliceRaw({ from: socket, to: stream, onChunk: (chunk) => { outcome.bytesIn += chunk.length; } });
     // Ended by tieStreamToClient, which tells a real end from a dropped link.
-    spliceRaw({ from: stream, to: socket, onChunk: (chunk) => { outcome.bytesOut += chunk.length; }, end: false });
+    spliceRaw({ from: stream, to: socket, onChunk: (chunk) => { outcome.bytesOut += chunk.length; exit?.push(chunk); }, end: false });
   });
   const broken = (): void => {
     if (outcome.status === 0 && socket.writable) {
@@ -66,5 +70,13 @@ export function forwardUpgrade(options: ForwardUpgradeOptions): void {
       socket.destroy();
     }
   };
-  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: socket, onEnd: () => { socket.end(); }, onBroken: broken, done: () => { options.done(outcome); } });
+  const finished = (): void => {
+    if (exit?.exit !== undefined) Object.assign(outcome, { exitCode: exit.exit.exitCode, exitReason: exit.exit.reason });
+    options.done(outcome);
+  };
+  tieStreamToClient({ stream, linkOpen: () => target.session.isOpen, client: socket, onEnd: () => { socket.end(); }, onBroken: broken, done: finished });
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

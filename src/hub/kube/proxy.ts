@@ -20,7 +20,7 @@ import { requiresRole, type LiveStreams } from '../live-streams.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { effectiveRole } from '../rbac.ts';
 import { StoreUnavailableError, type AuditRecord, type ClusterRecord, type Store } from '../store/index.ts';
-import { forwardRequest } from './forward-request.ts';
+import { forwardRequest, type ForwardOutcome } from './forward-request.ts';
 import { forwardUpgrade, http1Head } from './forward-upgrade.ts';
 import type { ClusterLimiter } from './limiter.ts';
 import { parseKubeRequest, type KubeRequestInfo } from '../../kube/request-info.ts';
@@ -343,7 +343,7 @@ export class KubeProxy {
     }
   }
 
-  private finish(target: KubeTarget, outcome: { status: number; bytesIn: number; bytesOut: number }, row: OpenStreamRow | undefined): void {
+  private finish(target: KubeTarget, outcome: ForwardOutcome, row: OpenStreamRow | undefined): void {
     target.release();
     const kind = target.info.streaming ? 'streaming' : 'unary';
     this.options.metrics.kubeRequests.inc({ class: kind, outcome: outcome.status === 0 ? 'failed' : 'forwarded' });

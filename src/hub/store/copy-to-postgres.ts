@@ -39,7 +39,7 @@ const TABLES = [
   ['audit_log', {
     id: 'bigint', at: 'timestamptz', user_id: 'text', user_name: 'text', cluster_id: 'text', cluster_name: 'text', verb: 'text', resource: 'text',
     subresource: 'text', namespace: 'text', name: 'text', path: 'text', status: 'integer', bytes_in: 'bigint', bytes_out: 'bigint',
-    duration_ms: 'double precision', command: 'text', state: 'text', replica_id: 'text',
+    duration_ms: 'double precision', command: 'text', state: 'text', replica_id: 'text', exit_code: 'integer', exit_reason: 'text',
   }],
 ] as const satisfies readonly (readonly [string, Record<string, string>])[];
 

@@ -147,3 +147,16 @@ describe('store migration 5 (audit rows of streams)', () => {
     migrated.close();
   });
 });
+
+describe('store migration 9 (exit codes of execs)', () => {
+  it('migrations - version 9 leaves existing audit rows without an exit, and the columns take an integer and a text', async () => {
+    const path = createDatabaseAt(8, [`INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource, path, status,
+      bytes_in, bytes_out, duration_ms) VALUES ('2026-01-01T00:00:00.000Z', 'u1', 'alice', 'c1', 'prod', 'create', 'pods', '/api/v1/x', 101, 1, 2, 3)`]);
+    const migrated = await migrateAndOpen(path, async (store) => {
+      const [row] = await store.listAudit({});
+      assert.deepEqual([row?.exitCode, row?.exitReason, row?.bytesOut], [null, null, 2]);
+    });
+    assert.throws(() => migrated.prepare(`UPDATE audit_log SET exit_code = 'three'`).run(), /cannot store TEXT value in INTEGER column/);
+    migrated.close();
+  });
+});

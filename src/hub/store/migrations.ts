@@ -160,6 +160,14 @@ const MIGRATION_7_EXPOSURES = `
   ) STRICT;
 `;
 
+// Version 9. The exit of an exec, read from the API server's final Status
+// when the stream ends: its code, or why there is none. NULL on every other
+// row, and on the rows written before.
+const MIGRATION_9_AUDIT_EXIT = `
+  ALTER TABLE audit_log ADD COLUMN exit_code INTEGER;
+  ALTER TABLE audit_log ADD COLUMN exit_reason TEXT;
+`;
+
 // STRICT tables make SQLite reject values of the wrong type instead of storing
 // them. labels and facts are JSON text; timestamps are ISO 8601 text; the
 // heartbeat interval is REAL because tests run agents with sub-second beats.
@@ -229,6 +237,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'gateway sessions',
     sql: SQLITE_GATEWAY_SESSIONS_SCHEMA,
+  },
+  {
+    version: 9,
+    name: 'exit codes of execs in the audit log',
+    sql: MIGRATION_9_AUDIT_EXIT,
   },
 ];
 

@@ -176,6 +176,12 @@ const SCHEMA_5_EXPOSURES = `
   );
 `;
 
+// Version 7: the exit of an exec in its audit row (see the SQLite version 9).
+// Nullable columns without a default: added without rewriting the table.
+const SCHEMA_7_AUDIT_EXIT = `
+  ALTER TABLE audit_log ADD COLUMN exit_code integer, ADD COLUMN exit_reason text;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'clusters, users, grants, API tokens, the audit log, add-ons and their status', sql: SCHEMA_1 },
   { version: 2, name: 'replica tier: link claims, tier jobs, shared secrets', sql: SCHEMA_2_TIER },
@@ -184,6 +190,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'Service gateway exposures', sql: SCHEMA_5_EXPOSURES },
   // The gateway's browser sessions (gateway-sessions-sql.ts).
   { version: 6, name: 'gateway sessions', sql: POSTGRES_GATEWAY_SESSIONS_SCHEMA },
+  { version: 7, name: 'exit codes of execs in the audit log', sql: SCHEMA_7_AUDIT_EXIT },
 ];
 
 /**

@@ -72,8 +72,8 @@ export const PG_SQL = {
   insertAudit: `INSERT INTO audit_log (at, user_id, user_name, cluster_id, cluster_name, verb, resource,
       subresource, namespace, name, path, status, bytes_in, bytes_out, duration_ms, command, replica_id, state)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
-  endAudit: `UPDATE audit_log SET state = 'complete', status = $2, bytes_in = $3, bytes_out = $4, duration_ms = $5
-    WHERE id = $1`,
+  endAudit: `UPDATE audit_log SET state = 'complete', status = $2, bytes_in = $3, bytes_out = $4, duration_ms = $5,
+    exit_code = $6, exit_reason = $7 WHERE id = $1`,
   interruptAllAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress'",
   interruptReplicaAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress' AND replica_id = $1",
   // A replica serves streams only on links it holds, and holds each by a

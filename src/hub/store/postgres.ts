@@ -362,7 +362,7 @@ export class PostgresStore implements Store {
   }
 
   endAudit(id: number, end: AuditEnd): Promise<void> {
-    const values = [id, end.status, end.bytesIn, end.bytesOut, end.durationMs];
+    const values = [id, end.status, end.bytesIn, end.bytesOut, end.durationMs, end.exitCode ?? null, withoutNul(end.exitReason ?? null)];
     return this.#write('complete an audit row', async () => { await this.#count(PG_SQL.endAudit, values); });
   }
 

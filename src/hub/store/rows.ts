@@ -128,6 +128,8 @@ export function toAuditRecord(row: Row): AuditRow {
     command: textOrNull(row, 'command'),
     replica: textOrNull(row, 'replica_id'),
     state: state as AuditState,
+    exitCode: integerOrNull(row, 'exit_code'),
+    exitReason: textOrNull(row, 'exit_reason'),
   };
 }
 
@@ -182,6 +184,10 @@ function number(row: Row, column: string): number {
   const value = numberOrNull(row, column);
   if (value === null) throw columnTypeError(column, 'a number', value);
   return value;
+}
+
+function integerOrNull(row: Row, column: string): number | null {
+  return row[column] === null ? null : integer(row, column);
 }
 
 export function integer(row: Row, column: string): number {

@@ -73,7 +73,7 @@ export const SQL = {
       :subresource, :namespace, :name, :path, :status, :bytesIn, :bytesOut, :durationMs, :command, :replica, :state)
     RETURNING id`,
   endAudit: `UPDATE audit_log SET state = 'complete', status = :status, bytes_in = :bytesIn, bytes_out = :bytesOut,
-    duration_ms = :durationMs WHERE id = :id`,
+    duration_ms = :durationMs, exit_code = :exitCode, exit_reason = :exitReason WHERE id = :id`,
   interruptAllAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress'",
   interruptReplicaAudit: "UPDATE audit_log SET state = 'interrupted' WHERE state = 'in_progress' AND replica_id = :replicaId",
   pruneAudit: "DELETE FROM audit_log WHERE at < :olderThan AND state <> 'in_progress'",

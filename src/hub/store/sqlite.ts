@@ -339,7 +339,8 @@ class SqliteStore implements Store {
 
   endAudit(id: number, end: AuditEnd): Promise<void> {
     const { status, bytesIn, bytesOut, durationMs } = end;
-    return this.#write('complete an audit row', () => { this.#sql.endAudit.run({ id, status, bytesIn, bytesOut, durationMs }); });
+    const exit = { exitCode: end.exitCode ?? null, exitReason: end.exitReason ?? null };
+    return this.#write('complete an audit row', () => { this.#sql.endAudit.run({ id, status, bytesIn, bytesOut, durationMs, ...exit }); });
   }
 
   interruptAudit(sweep: AuditSweep): Promise<number> {

@@ -43,7 +43,7 @@ for (const backend of STORE_BACKENDS) {
       const rows = await store().listAudit({});
       assert.equal(rows.length, 2);
       const [second, first] = rows;
-      assert.deepEqual(first, { id: 1, ...full, replica: null, state: 'complete' });
+      assert.deepEqual(first, { id: 1, ...full, replica: null, state: 'complete', exitCode: null, exitReason: null });
       assert.equal(second?.namespace, null);
       assert.equal(second.id, 2);
     });
@@ -97,14 +97,27 @@ for (const backend of STORE_BACKENDS) {
       const opened = await store().openAudit(auditRow({ verb: 'watch', status: 0, bytesOut: 0, durationMs: 0, replica: 'hub-a' }));
       await store().insertAudit(auditRow({ name: 'unary', at: minute(1) }));
       const [, open] = await store().listAudit({});
-      assert.deepEqual(open, { ...auditRow({ verb: 'watch', status: 0, bytesOut: 0, durationMs: 0 }), id: opened, replica: 'hub-a', state: 'in_progress' });
+      assert.deepEqual(open, { ...auditRow({ verb: 'watch', status: 0, bytesOut: 0, durationMs: 0 }), id: opened, replica: 'hub-a', state: 'in_progress', exitCode: null, exitReason: null });
       await store().endAudit(opened, { status: 200, bytesIn: 3, bytesOut: 4096, durationMs: 61_000.5 });
       const rows = await store().listAudit({});
       assert.equal(rows.length, 2, 'completed in place, not a second row');
-      assert.deepEqual(rows[1], { ...auditRow({ verb: 'watch', status: 200, bytesIn: 3, bytesOut: 4096, durationMs: 61_000.5 }), id: opened, replica: 'hub-a', state: 'complete' });
+      assert.deepEqual(rows[1], {
+        ...auditRow({ verb: 'watch', status: 200, bytesIn: 3, bytesOut: 4096, durationMs: 61_000.5 }), id: opened, replica: 'hub-a', state: 'complete', exitCode: null, exitReason: null,
+      });
       assert.equal(rows[0]?.state, 'complete', 'a unary row is complete from the start');
       await store().endAudit(9999, { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 1 });
       assert.equal((await store().listAudit({})).length, 2, 'an unknown id changes nothing');
+    });
+
+    it('store - an exec\'s row is completed with its exit code, or the reason it has none', async () => {
+      const exited = await store().openAudit(auditRow({ verb: 'create', subresource: 'exec', status: 0 }));
+      const failed = await store().openAudit(auditRow({ verb: 'create', subresource: 'exec', status: 0 }));
+      await store().endAudit(exited, { status: 101, bytesIn: 1, bytesOut: 2, durationMs: 3, exitCode: 3, exitReason: null });
+      await store().endAudit(failed, { status: 101, bytesIn: 1, bytesOut: 2, durationMs: 3, exitCode: null, exitReason: 'InternalError: boom\0' });
+      const byId = new Map((await store().listAudit({})).map((r) => [r.id, r]));
+      assert.deepEqual([byId.get(exited)?.exitCode, byId.get(exited)?.exitReason], [3, null]);
+      assert.equal(byId.get(failed)?.exitCode, null);
+      assert.match(byId.get(failed)?.exitReason ?? '', /^InternalError: boom/);
     });
 
     it('store - marks open rows interrupted: all of them, or one replica\'s; a later end still completes one', async () => {

@@ -120,7 +120,15 @@ export interface AuditRecord {
 export type AuditState = 'complete' | 'in_progress' | 'interrupted';
 
 /** A stored audit row, as listAudit returns it. */
-export type AuditRow = AuditRecord & { id: number; state: AuditState; replica: string | null };
+export type AuditRow = AuditRecord & {
+  id: number;
+  state: AuditState;
+  replica: string | null;
+  /** An exec's exit code, as the API server's final Status gave it; null for other requests, or when it gave none. */
+  exitCode: number | null;
+  /** An exec that ended without an exit code: the Status's reason and message; else null. */
+  exitReason: string | null;
+};
 
 /** What a stream's row gets when the stream ends (see Store.endAudit). */
 export interface AuditEnd {
@@ -128,6 +136,10 @@ export interface AuditEnd {
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
+  /** An exec's exit code (see AuditRow); absent or null when none was read. */
+  exitCode?: number | null;
+  /** Why an exec has no exit code (see AuditRow). */
+  exitReason?: string | null;
 }
 
 /**
