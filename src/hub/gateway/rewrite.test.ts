@@ -73,4 +73,10 @@ describe('gateway rewrites towards the browser', () => {
     }, context);
     assert.deepEqual(out, { location: '/gw/prod/grafana/x', 'set-cookie': ['a=1; Path=/gw/prod/grafana/'], 'content-type': 'text/html' });
   });
+
+  it('drops headers that reach the whole origin on the path form, where the origin is the hub\'s, and keeps them on the host form', () => {
+    const answer = { 'service-worker-allowed': '/', 'clear-site-data': '"cookies", "storage"', 'content-type': 'text/javascript' };
+    assert.deepEqual(browserResponseHeaders(answer, context), { 'content-type': 'text/javascript' });
+    assert.deepEqual(browserResponseHeaders(answer, { ...context, prefix: '' }), answer);
+  });
 });

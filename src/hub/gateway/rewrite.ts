@@ -12,6 +12,14 @@ import { GATEWAY_COOKIES } from './cookies.ts';
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
+/**
+ * Answer headers whose reach is the whole origin, dropped on the path form,
+ * where the origin is the hub's: `Service-Worker-Allowed` would let an app's
+ * service worker take a scope above its prefix (the dashboard's pages, for
+ * every later visit), and `Clear-Site-Data` would wipe what the hub and the
+ * other exposures keep in the browser.
+ */
+const ORIGIN_WIDE = new Set(['service-worker-allowed', 'clear-site-data']);
 /** Request headers the gateway sets itself; what the client sent under these names is dropped. */
 const SET_BY_GATEWAY = new Set(['host', 'authorization', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'x-forwarded-port']);
 
@@ -137,6 +145,7 @@ export function browserResponseHeaders(headers: IncomingHttpHeaders, context: Pi
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (context.prefix !== '' && ORIGIN_WIDE.has(name)) continue;
     if (name === 'location' && typeof value === 'string') out.location = rewriteLocation(value, context);
     else if (name === 'content-location' && typeof value === 'string') out['content-location'] = rewriteLocation(value, context);
     else if (name === 'set-cookie' && Array.isArray(value)) {
