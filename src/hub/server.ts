@@ -383,7 +383,7 @@ export async function startHub(options: StartHubOptions): Promise<RunningHub> {
   if (tier.shared) {
     network = await startReplicaNetwork({
       tier, caDir: join(settings.dataDir, 'tls'), peerListen: settings.peerListen, peerUrl: peerUrlOf(settings),
-      kubeDomain: settings.kubeDomain, log, metrics, holdsLink: (clusterId) => fleet.session(clusterId) !== undefined,
+      kubeDomain: settings.kubeDomain, gatewayDomain: settings.gatewayDomain, log, metrics, holdsLink: (clusterId) => fleet.session(clusterId) !== undefined,
       serveRequest, serveUpgrade, forwardedBodies,
     });
   }

@@ -4,6 +4,7 @@
 // database stopped.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -30,6 +31,27 @@ function readyz(replica: Replica): Promise<number> {
   });
 }
 
+/** The host form's domain: requests name its hosts in their Host header (no DNS needed). */
+const GATEWAY_DOMAIN = 'gw.replicas.invalid';
+
+/** A GET to one replica directly as the tier's admin, naming `host` in its Host header; the hub's CA is checked. */
+function hostRequest(tier: HubTier, replica: Replica, host: string, path: string): Promise<{ status: number; body: string }> {
+  const ca = (JSON.parse(readFileSync(tier.cliConfig, 'utf8')) as { caPem: string }).caPem;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({
+      host: '127.0.0.1', port: replica.port, path, ca, timeout: 30_000, headers: { host, authorization: `Bearer ${tier.adminToken}` },
+    }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => { req.destroy(new Error('the replica did not answer in time')); });
+    req.end();
+  });
+}
+
 describe('hub replicas', () => {
   let tier: HubTier;
   let agent: AgentHandle;
@@ -40,7 +62,7 @@ describe('hub replicas', () => {
   const kubeconfigs = new Map<string, string>();
 
   before(async () => {
-    tier = await startHubTier(suite, 3);
+    tier = await startHubTier(suite, 3, ['--gateway-domain', GATEWAY_DOMAIN]);
     namespace = await createTestNamespace(suite, 'replicas');
     const { kubeconfig } = await mintServiceAccountToken(suite, { namespace, clusterRole: 'cluster-admin' });
     const created = await tier.client.request<{ token: string }>('POST', '/api/v1/clusters', { name: cluster });
@@ -151,6 +173,10 @@ describe('hub replicas', () => {
     // A gateway request reaching A is relayed to C, whose agent answers it (the Service has no endpoint), rather than refused as offline.
     const refused = await tier.clientOf(a).request('GET', `/gw/${cluster}/web/`).then(() => undefined, (error: unknown) => error);
     assert.equal((refused as { code?: string } | undefined)?.code, 'GATEWAY_NO_ENDPOINT');
+    // The host form too: web--<cluster>.<gateway domain>, whatever its path, reaching A is relayed to C.
+    const byHost = await hostRequest(tier, a, `web--${cluster}.${GATEWAY_DOMAIN}`, '/api/v1/clusters');
+    assert.equal(byHost.status, 503, byHost.body);
+    assert.match(byHost.body, /GATEWAY_NO_ENDPOINT/);
     // The agent's add-on sweep reports reach C alone; every replica shows the last one stored (its lag aside).
     const sweepOn = async (r: Replica): Promise<string> => {
       const { addonSweep } = await tier.clientOf(r).request<{ addonSweep: { lagSeconds?: number; stopped?: boolean } | null }>('GET', `/api/v1/clusters/${cluster}`);

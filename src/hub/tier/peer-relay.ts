@@ -18,7 +18,7 @@ import { refuseRequest, refuseUpgrade, type RelayRefusal } from './relay-answers
 import { relayRequestHeaders } from './relay-headers.ts';
 import { relayPlainRequest, type RelayOutcome } from './relay-request.ts';
 import { RESUME_WITHIN_MS, type LocateCluster } from './relay-resume.ts';
-import { relayRouteOf } from './relay-route.ts';
+import { relayRouteFor } from './relay-route.ts';
 import { relayUpgradeRequest } from './relay-upgrade.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './relay-upstream.ts';
 import { LogLines, logPlanOf, timestampedPath } from './relay-logs.ts';
@@ -43,6 +43,8 @@ export interface PeerRelayOptions {
   log: Logger;
   /** The hub's --kube-domain, to read host-form kubectl requests. */
   kubeDomain?: string | undefined;
+  /** The hub's --gateway-domain, to read host-form gateway requests. */
+  gatewayDomain?: string | undefined;
   metrics?: PeerRelayMetrics;
   maxStreamsPerPeer?: number;
   connectTimeoutMs?: number;
@@ -81,7 +83,7 @@ export class PeerRelay {
    * the client itself in every case; never throws.
    */
   relayRequest(req: IncomingMessage, res: ServerResponse, target: PeerTarget): void {
-    const route = relayRouteOf(req, this.#options.kubeDomain);
+    const route = relayRouteFor(req, { kube: this.#options.kubeDomain, gateway: this.#options.gatewayDomain });
     const form = route?.form ?? 'api';
     if (!this.#acquire(target.replicaId)) {
       this.#count('request', 'busy');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { agentBoundCluster, answersAsApi, relayRouteOf } from './relay-route.ts';
+import { agentBoundCluster, answersAsApi, relayRouteFor, relayRouteOf } from './relay-route.ts';
 
 const DOMAIN = 'kube.example.com';
 
@@ -44,6 +44,21 @@ describe('relay route', () => {
     assert.equal(relayRouteOf(req('POST', '/gw/-/login'), DOMAIN), undefined);
     assert.equal(relayRouteOf(req('GET', '/gw/prod/grafana'), DOMAIN), undefined);
     assert.equal(relayRouteOf(req('GET', '/gw/%zz/grafana/'), DOMAIN), undefined);
+  });
+
+  it('relay route - the Service gateway\'s host form names its cluster whatever the path; the hub\'s own host is read as before', () => {
+    const domains = { kube: DOMAIN, gateway: 'gw.example.com' };
+    assert.deepEqual(relayRouteFor(req('GET', '/api/v1/clusters/other/logs', 'grafana--prod.gw.example.com:8443'), domains), { cluster: 'prod', form: 'api' });
+    assert.deepEqual(relayRouteFor(req('GET', '/', 'Grafana--Prod.GW.example.com.'), domains), { cluster: 'prod', form: 'api' });
+    // The gateway's own pages on an exposure's host, and a host of the domain that names no exposure, are served where they land.
+    assert.equal(relayRouteFor(req('POST', '/gw/-/login', 'grafana--prod.gw.example.com'), domains), undefined);
+    assert.equal(relayRouteFor(req('GET', '/', 'grafana.gw.example.com'), domains), undefined);
+    // Not the gateway's: the path form, the kubectl endpoint and the API, exactly as relayRouteOf reads them.
+    assert.deepEqual(relayRouteFor(req('GET', '/gw/prod/grafana/x'), domains), { cluster: 'prod', form: 'api' });
+    assert.deepEqual(relayRouteFor(req('GET', '/api/v1/pods', 'prod.kube.example.com'), domains), { cluster: 'prod', form: 'kube' });
+    assert.equal(relayRouteFor(req('GET', '/api/v1/clusters'), domains), undefined);
+    // Without a gateway domain, such a host is nobody's: read as the hub's own.
+    assert.equal(relayRouteFor(req('GET', '/', 'grafana--prod.gw.example.com'), { kube: DOMAIN, gateway: undefined }), undefined);
   });
 
   it('relay route - stored data and everything else is served locally', () => {

@@ -1,17 +1,17 @@
 // Which requests need a cluster's agent link, and so must be served by the
 // replica that holds it: the kubectl endpoint (path and host form), the live
 // resource and log routes, the add-on operations the agent carries out,
-// agent upgrades, and the Service gateway's path form. Everything else
-// (clusters, users, stored add-on specs and statuses, audit, the fleet feed)
-// is read from the shared database by whichever replica the request
-// reaches. The API paths are read the way fastify's router reads them (split
+// agent upgrades, and the Service gateway (path form here, host form in
+// relayRouteFor). Everything else (clusters, users, stored add-on specs and
+// statuses, audit, the fleet feed) is read from the shared database by
+// whichever replica the request reaches. The API paths are read the way fastify's router reads them (split
 // at `?` or `#`, each segment percent-decoded), so a request is relayed
 // exactly when the route it would reach locally is one of these. Never
 // throws: anything unreadable is left to the local routes, which refuse it.
 import type { IncomingMessage } from 'node:http';
 import { oncePerRequest } from '../kube/once-per-request.ts';
 import { isKubeRequest, kubeAddressOf } from '../kube/proxy.ts';
-import { gatewayAddressOf, GATEWAY_PREFIX } from '../gateway/address.ts';
+import { gatewayAddressOf, gatewayHostOf, GATEWAY_PREFIX } from '../gateway/address.ts';
 
 /** A cluster reference (name or id) longer than this is no cluster's; the local routes answer it. */
 const MAX_CLUSTER_REF_CHARS = 253;
@@ -54,7 +54,7 @@ export const relayRouteOf: (req: RequestHead, kubeDomain: string | undefined) =>
       }
       return validRef(ref) ? { cluster: ref, form: 'kube' } : undefined;
     }
-    // The Service gateway's path form (its host form is served where it lands: a known gap with replicas).
+    // The Service gateway's path form (its host form: relayRouteFor).
     if ((req.url ?? '').startsWith(GATEWAY_PREFIX)) {
       const address = gatewayAddressOf(req, {});
       return address.kind === 'service' ? { cluster: address.clusterRef, form: 'api' } : undefined;
@@ -63,6 +63,25 @@ export const relayRouteOf: (req: RequestHead, kubeDomain: string | undefined) =>
     return cluster === undefined ? undefined : { cluster, form: 'api' };
   },
 );
+
+/** The hub's host-routing domains: `--kube-domain` and `--gateway-domain`. */
+export interface RouteDomains {
+  kube: string | undefined;
+  gateway: string | undefined;
+}
+
+/**
+ * relayRouteOf, and also the Service gateway's host form
+ * (`<name>--<cluster>.<gateway domain>`), whichever path it asks for: a host
+ * inside the gateway domain is the gateway's, as the hub routes it.
+ */
+export function relayRouteFor(req: RequestHead, domains: RouteDomains): RelayRoute | undefined {
+  if (domains.gateway !== undefined && gatewayHostOf(req.headers.host, domains.gateway) !== undefined) {
+    const address = gatewayAddressOf(req, { domain: domains.gateway });
+    return address.kind === 'service' && validRef(address.clusterRef) ? { cluster: address.clusterRef, form: 'api' } : undefined;
+  }
+  return relayRouteOf(req, domains.kube);
+}
 
 /** Whether the request takes the JSON API's answer form rather than the kubectl endpoint's (Kubernetes Status). */
 export function answersAsApi(req: RequestHead, kubeDomain: string | undefined): boolean {

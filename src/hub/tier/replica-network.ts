@@ -26,6 +26,7 @@ export interface ReplicaNetworkOptions {
   peerListen: string;
   peerUrl: string;
   kubeDomain: string | undefined;
+  gatewayDomain: string | undefined;
   log: Logger;
   metrics: HubMetrics;
   /** Whether this replica holds an open link of the cluster (by id). */
@@ -55,12 +56,12 @@ export async function startReplicaNetwork(options: ReplicaNetworkOptions): Promi
   let credentials = await issue();
   const self = { replicaId: tier.replicaId, peerUrl: options.peerUrl };
   const relay: PeerRelay = new PeerRelay({
-    credentials, log, kubeDomain: options.kubeDomain, metrics: options.metrics,
+    credentials, log, kubeDomain: options.kubeDomain, gatewayDomain: options.gatewayDomain, metrics: options.metrics,
     ...(options.forwardedBodies === undefined ? {} : { forwardedBodies: options.forwardedBodies }),
     // Called only once a relayed watch breaks, long after the router below exists.
     locate: (cluster, locateOptions): ReturnType<ReplicaRouter['locate']> => router.locate(cluster, locateOptions),
   });
-  const router: ReplicaRouter = new ReplicaRouter({ tier, relay, self, kubeDomain: options.kubeDomain, holdsLink: options.holdsLink, log });
+  const router: ReplicaRouter = new ReplicaRouter({ tier, relay, self, kubeDomain: options.kubeDomain, gatewayDomain: options.gatewayDomain, holdsLink: options.holdsLink, log });
   const { host, port } = parseListen(options.peerListen);
   let peerServer: RunningPeerServer;
   try {

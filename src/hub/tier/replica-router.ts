@@ -16,7 +16,7 @@ import type { LinkLocation, ReplicaTier } from './replica-tier.ts';
 import type { LocateCluster } from './relay-resume.ts';
 import { LocationCache } from './location-cache.ts';
 import { clusterMoved, refuseRequest, refuseUpgrade } from './relay-answers.ts';
-import { relayRouteOf } from './relay-route.ts';
+import { relayRouteFor, type RouteDomains } from './relay-route.ts';
 
 /** How long a request for a cluster whose link is moving waits for it to be linked again. */
 export const MOVING_WAIT_MS = 15_000;
@@ -31,6 +31,8 @@ export interface ReplicaRouterOptions {
   /** This replica's own peer address: a resumed watch whose cluster linked back here is sent to it. */
   self: PeerTarget;
   kubeDomain: string | undefined;
+  /** The hub's --gateway-domain: host-form gateway requests are relayed too. */
+  gatewayDomain?: string | undefined;
   /** Whether this replica holds an open link of the cluster (by id). */
   holdsLink: (clusterId: string) => boolean;
   log: Logger;
@@ -44,10 +46,13 @@ type Target = { kind: 'local' } | { kind: 'relay'; target: PeerTarget };
 export class ReplicaRouter {
   readonly #options: ReplicaRouterOptions;
   readonly #locations: LocationCache;
+  /** The host-routing domains relayRouteFor reads requests with. */
+  readonly #domains: RouteDomains;
   #waiting = 0;
 
   constructor(options: ReplicaRouterOptions) {
     this.#options = options;
+    this.#domains = { kube: options.kubeDomain, gateway: options.gatewayDomain };
     this.#locations = options.locations ?? new LocationCache();
   }
 
@@ -67,14 +72,14 @@ export class ReplicaRouter {
 
   /** Whether the request needs a cluster's link and this replica must decide where it goes. */
   routes(req: IncomingMessage): boolean {
-    return this.#options.tier.shared && relayRouteOf(req, this.#options.kubeDomain) !== undefined;
+    return this.#options.tier.shared && relayRouteFor(req, this.#domains) !== undefined;
   }
 
   request(req: IncomingMessage, res: ServerResponse, local: () => void): void {
     if (isRelayed(req)) {
       this.#relayedHere(req).then((moved) => {
         if (moved === undefined) local();
-        else refuseRequest(res, clusterMoved(moved), relayRouteOf(req, this.#options.kubeDomain)?.form ?? 'api');
+        else refuseRequest(res, clusterMoved(moved), relayRouteFor(req, this.#domains)?.form ?? 'api');
       }, () => { local(); });
       return;
     }
@@ -105,7 +110,7 @@ export class ReplicaRouter {
   }
 
   async #decide(req: IncomingMessage): Promise<Target> {
-    const route = relayRouteOf(req, this.#options.kubeDomain);
+    const route = relayRouteFor(req, this.#domains);
     if (route === undefined) return { kind: 'local' };
     const known = this.#known(route.cluster);
     if (known !== undefined) return known;
@@ -124,7 +129,7 @@ export class ReplicaRouter {
    * relayed again, so stale records cannot bounce it between replicas).
    */
   async #relayedHere(req: IncomingMessage): Promise<string | undefined> {
-    const route = relayRouteOf(req, this.#options.kubeDomain);
+    const route = relayRouteFor(req, this.#domains);
     if (route === undefined) return undefined;
     const cached = this.#locations.fresh(route.cluster);
     if (cached !== undefined && this.#options.holdsLink(cached.clusterId)) return undefined;
